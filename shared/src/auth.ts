@@ -1,0 +1,81 @@
+/**
+ * Access and service tokens (HS256 JWTs signed with JWT_SECRET). Services
+ * verify every token themselves; an identity is only ever taken from a token
+ * that verified, never from a plain header.
+ */
+import { errors, jwtVerify, SignJWT } from "jose";
+import { unauthenticated } from "./errors.js";
+
+const ISSUER = "parley";
+const ALG = "HS256";
+
+export interface Identity {
+  userId: string;
+  sessionId: string;
+  username: string;
+}
+
+export interface ServiceIdentity {
+  service: string;
+}
+
+export interface TokenKeys {
+  issueAccess(identity: Identity, ttlSeconds: number): Promise<string>;
+  issueService(service: string, ttlSeconds: number): Promise<string>;
+  verifyAccess(token: string): Promise<Identity>;
+  verifyService(token: string): Promise<ServiceIdentity>;
+}
+
+export function createTokenKeys(secret: string): TokenKeys {
+  const key = new TextEncoder().encode(secret);
+
+  async function verify(token: string, audience: string) {
+    try {
+      const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER, audience });
+      return payload;
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw unauthenticated("the access token has expired");
+      throw unauthenticated("the access token is invalid");
+    }
+  }
+
+  return {
+    issueAccess: (id, ttl) =>
+      new SignJWT({ sid: id.sessionId, name: id.username })
+        .setProtectedHeader({ alg: ALG, typ: "JWT" })
+        .setIssuer(ISSUER)
+        .setAudience("parley:access")
+        .setSubject(id.userId)
+        .setIssuedAt()
+        .setExpirationTime(`${ttl}s`)
+        .sign(key),
+    issueService: (service, ttl) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: ALG, typ: "JWT" })
+        .setIssuer(ISSUER)
+        .setAudience("parley:service")
+        .setSubject(service)
+        .setIssuedAt()
+        .setExpirationTime(`${ttl}s`)
+        .sign(key),
+    async verifyAccess(token) {
+      const p = await verify(token, "parley:access");
+      if (typeof p.sub !== "string" || typeof p.sid !== "string" || typeof p.name !== "string") {
+        throw unauthenticated("the access token is invalid");
+      }
+      return { userId: p.sub, sessionId: p.sid, username: p.name };
+    },
+    async verifyService(token) {
+      const p = await verify(token, "parley:service");
+      if (typeof p.sub !== "string") throw unauthenticated("the service token is invalid");
+      return { service: p.sub };
+    },
+  };
+}
+
+/** The bearer token from an `authorization` header or metadata entry. */
+export function bearerToken(headers: Headers): string | undefined {
+  const value = headers.get("authorization");
+  const match = value ? /^Bearer\s+(\S+)$/i.exec(value) : null;
+  return match?.[1];
+}

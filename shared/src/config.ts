@@ -1,0 +1,114 @@
+/**
+ * Typed, validated configuration read once at start-up. Each component's
+ * config.ts declares its variables with these parsers; every problem is
+ * collected so that one failed start names all bad or missing variables.
+ */
+
+export type Parser<T> = (raw: string | undefined) => T;
+
+/** Thrown by a parser with a message that completes "NAME <message>". */
+class Invalid extends Error {}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function present(raw: string | undefined): raw is string {
+  return raw !== undefined && raw.trim() !== "";
+}
+
+export function str(opts: { default?: string; minLength?: number } = {}): Parser<string> {
+  return (raw) => {
+    if (!present(raw)) {
+      if (opts.default !== undefined) return opts.default;
+      throw new Invalid("is required but missing");
+    }
+    if (opts.minLength !== undefined && raw.length < opts.minLength) {
+      throw new Invalid(`must be at least ${opts.minLength} characters long`);
+    }
+    return raw;
+  };
+}
+
+export function optionalStr(): Parser<string | undefined> {
+  return (raw) => (present(raw) ? raw : undefined);
+}
+
+export function int(opts: { default?: number; min?: number; max?: number } = {}): Parser<number> {
+  const min = opts.min ?? Number.MIN_SAFE_INTEGER;
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  return (raw) => {
+    if (!present(raw)) {
+      if (opts.default !== undefined) return opts.default;
+      throw new Invalid("is required but missing");
+    }
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) {
+      throw new Invalid(`must be an integer from ${min} to ${max} (got "${raw}")`);
+    }
+    return n;
+  };
+}
+
+export function port(defaultPort: number): Parser<number> {
+  return int({ default: defaultPort, min: 0, max: 65535 });
+}
+
+export function url(opts: { default?: string; protocols: readonly string[] }): Parser<string> {
+  return (raw) => {
+    const value = present(raw) ? raw : opts.default;
+    if (value === undefined) throw new Invalid("is required but missing");
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new Invalid(`must be a URL (got "${value}")`);
+    }
+    if (!opts.protocols.includes(parsed.protocol.replace(/:$/, ""))) {
+      throw new Invalid(`must be a ${opts.protocols.join(" or ")} URL (got "${parsed.protocol}")`);
+    }
+    return value;
+  };
+}
+
+export function oneOf<const T extends string>(values: readonly T[], defaultValue: T): Parser<T> {
+  return (raw) => {
+    if (!present(raw)) return defaultValue;
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new Invalid(`must be one of ${values.join(", ")} (got "${raw}")`);
+    }
+    return raw as T;
+  };
+}
+
+export type ConfigOf<S extends Record<string, Parser<unknown>>> = {
+  readonly [K in keyof S]: ReturnType<S[K]>;
+};
+
+/** Parses `env` against `spec`, keyed by variable name; throws ConfigError. */
+export function loadConfig<S extends Record<string, Parser<unknown>>>(
+  spec: S,
+  env: Record<string, string | undefined>,
+): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, parse] of Object.entries(spec)) {
+    try {
+      out[name] = parse(env[name]);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      problems.push(`${name} ${err.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+/** Common variables, by their seed names. */
+export const common = {
+  NODE_ENV: oneOf(["development", "production", "test"], "development"),
+  LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+};

@@ -1,0 +1,48 @@
+/**
+ * What a gRPC service process connects to: its own PostgreSQL database
+ * (created and migrated on start), Redis, RabbitMQ, and the outbox relay.
+ */
+import { type RecoveringChannelModel, connectAmqp } from "./amqp.js";
+import type { Logger } from "./logger.js";
+import { type OutboxRelay, startOutboxRelay } from "./outbox.js";
+import { applyMigrations, connectPostgres, ensureDatabase, type Sql } from "./postgres.js";
+import { connectRedis, type Redis } from "./redis.js";
+import type { Topology } from "./topology.js";
+
+export interface ServiceInfrastructure {
+  sql: Sql;
+  redis: Redis;
+  amqp: RecoveringChannelModel;
+  relay: OutboxRelay;
+  close(): Promise<void>;
+}
+
+export async function openServiceInfrastructure(opts: {
+  name: string;
+  databaseUrl: string;
+  migrationsFolder: string;
+  redisUrl: string;
+  amqpUrl: string;
+  topology: Topology;
+  logger: Logger;
+}): Promise<ServiceInfrastructure> {
+  const { logger } = opts;
+  await ensureDatabase(opts.databaseUrl);
+  await applyMigrations(opts.databaseUrl, opts.migrationsFolder);
+  const sql = connectPostgres(opts.databaseUrl, { appName: opts.name });
+  const redis = connectRedis(opts.redisUrl, logger, opts.name);
+  const amqp = await connectAmqp(opts.amqpUrl, opts.topology, logger);
+  const relay = startOutboxRelay({ sql, amqp, topology: opts.topology, logger });
+  return {
+    sql,
+    redis,
+    amqp,
+    relay,
+    async close() {
+      await relay.close();
+      await amqp.close().catch(() => {});
+      redis.disconnect();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

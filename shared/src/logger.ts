@@ -1,0 +1,7 @@
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export function createLogger(name: string, level: string): Logger {
+  return pino({ name, level, base: { svc: name } });
+}

@@ -1,0 +1,192 @@
+/**
+ * Transactional outbox. A service writes each domain event in the same
+ * transaction as the state change it describes (`enqueueEvent`); a relay
+ * publishes committed events to RabbitMQ with publisher confirms and deletes
+ * them only once the broker has confirmed. A broker outage delays events; a
+ * rolled-back transaction never emits one; a crash between confirm and delete
+ * re-publishes, which consumers absorb by event id.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
+import type { ConfirmChannel } from "amqplib";
+import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { sql as dsql } from "drizzle-orm";
+import type { PgDatabase } from "drizzle-orm/pg-core";
+import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
+import type { RecoveringChannelModel } from "./amqp.js";
+import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
+import type { Logger } from "./logger.js";
+import type { Sql } from "./postgres.js";
+import type { Topology } from "./topology.js";
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
+
+/** Include this table in a service's drizzle schema so its migrations create it. */
+export const outbox = pgTable("outbox", {
+  // Relay order: commit order is unknowable, so insertion order stands in.
+  position: bigserial("position", { mode: "number" }).primaryKey(),
+  id: uuid("id").notNull().unique(),
+  routingKey: text("routing_key").notNull(),
+  type: text("type").notNull(),
+  payload: bytea("payload").notNull(),
+  headers: jsonb("headers").$type<Record<string, string>>().notNull(),
+  occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+const NOTIFY_CHANNEL = "parley_outbox";
+
+// biome-ignore lint/suspicious/noExplicitAny: accepts any service's db or transaction, whatever its schema type
+type Tx = PgDatabase<PostgresJsQueryResultHKT, any, any>;
+
+function newTraceparent(): string {
+  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+}
+
+/** Adds an event to the outbox inside the caller's transaction; returns its id. */
+export async function enqueueEvent<K extends RoutingKey>(
+  tx: Tx,
+  key: K,
+  payload: EventInit<K>,
+  opts: { traceparent?: string } = {},
+): Promise<string> {
+  const schema: DescMessage = eventSchemas[key];
+  const id = randomUUID();
+  await tx.insert(outbox).values({
+    id,
+    routingKey: key,
+    type: schema.typeName,
+    payload: Buffer.from(toBinary(schema, create(schema, payload as never))),
+    headers: { traceparent: opts.traceparent ?? newTraceparent() },
+  });
+  // Delivered at commit, and only if the transaction commits.
+  await tx.execute(dsql`select pg_notify(${NOTIFY_CHANNEL}, '')`);
+  return id;
+}
+
+interface OutboxRow {
+  position: number;
+  id: string;
+  routing_key: string;
+  type: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+  occurred_at: Date;
+}
+
+export interface OutboxRelay {
+  /** Resolves when the outbox has been empty at least once since the call. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startOutboxRelay(opts: {
+  sql: Sql;
+  amqp: RecoveringChannelModel;
+  topology: Topology;
+  logger: Logger;
+  batchSize?: number;
+  pollMs?: number;
+}): OutboxRelay {
+  const { sql, amqp, logger } = opts;
+  const batchSize = opts.batchSize ?? 500;
+  const pollMs = opts.pollMs ?? 1_000;
+  let channel: Promise<ConfirmChannel> | undefined;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  const nudge = () => wake?.();
+  const listening = sql.listen(NOTIFY_CHANNEL, nudge).catch((err: unknown) => {
+    logger.warn({ err }, "outbox LISTEN failed; relying on polling");
+    return undefined;
+  });
+
+  function confirmChannel(): Promise<ConfirmChannel> {
+    if (!channel) {
+      const created = amqp.createConfirmChannel();
+      channel = created;
+      created.then(
+        (ch) => {
+          ch.on("error", (err: Error) => logger.warn({ err: err.message }, "outbox channel error"));
+          ch.on("close", () => {
+            if (channel === created) channel = undefined;
+          });
+        },
+        () => {
+          if (channel === created) channel = undefined;
+        },
+      );
+    }
+    return channel;
+  }
+
+  async function relayBatch(): Promise<number> {
+    const ch = await confirmChannel();
+    return sql.begin(async (tx) => {
+      const rows = await tx<OutboxRow[]>`
+        select position, id, routing_key, type, payload, headers, occurred_at
+        from outbox order by position limit ${batchSize} for update skip locked`;
+      if (rows.length === 0) return 0;
+      for (const row of rows) {
+        ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
+          persistent: true,
+          messageId: row.id,
+          type: row.type,
+          contentType: "application/x-protobuf",
+          timestamp: Math.floor(row.occurred_at.getTime() / 1000),
+          headers: { ...row.headers, "x-occurred-at": row.occurred_at.toISOString() },
+        });
+      }
+      // One round of confirms per batch rather than one per event.
+      await ch.waitForConfirms();
+      await tx`delete from outbox where position in ${tx(rows.map((r) => r.position))}`;
+      return rows.length;
+    });
+  }
+
+  const loop = (async () => {
+    let failures = 0;
+    while (!closed) {
+      let relayed = 0;
+      try {
+        relayed = await relayBatch();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) logger.warn({ err, failures }, "outbox relay failed; will retry");
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(failures, 6))));
+        continue;
+      }
+      if (relayed === batchSize) continue;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+      if (closed) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  return {
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        nudge();
+      }),
+    async close() {
+      closed = true;
+      nudge();
+      await loop;
+      const listener = await listening;
+      await listener?.unlisten();
+      const ch = await channel?.catch(() => undefined);
+      await ch?.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Helpers for tests that run against the machine's real PostgreSQL, Redis,
+ * RabbitMQ and an in-process SMTP server. Every helper isolates by a fresh,
+ * randomly named resource and removes it afterwards, so test files can run
+ * in parallel and leave nothing behind.
+ */
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { connect } from "amqplib";
+import { type ParsedMail, simpleParser } from "mailparser";
+import postgres from "postgres";
+import { SMTPServer } from "smtp-server";
+import { deleteTopology, topology, type Topology } from "./topology.js";
+
+// Test code is the one place besides config.ts that reads the environment:
+// where the real services are is a fact of the machine, not of a component.
+export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+
+export function randomName(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString("hex")}`;
+}
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database; drop() terminates its connections and removes it. */
+export async function createTestDatabase(prefix = "parley_test"): Promise<TestDatabase> {
+  const name = randomName(prefix);
+  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const a = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists "${name}" with (force)`);
+      await a.end();
+    },
+  };
+}
+
+export interface TestTopology {
+  topology: Topology;
+  drop(): Promise<void>;
+}
+
+/** A random AMQP namespace; drop() deletes whatever was declared under it. */
+export function createTestTopology(): TestTopology {
+  const t = topology(randomName("test"));
+  return {
+    topology: t,
+    async drop() {
+      const conn = await connect(TEST_RABBITMQ_URL);
+      try {
+        const ch = await conn.createChannel();
+        await deleteTopology(ch, t);
+      } finally {
+        await conn.close();
+      }
+    },
+  };
+}
+
+export interface ReceivedMail {
+  envelopeTo: string[];
+  parsed: ParsedMail;
+}
+
+export interface TestSmtpServer {
+  port: number;
+  mails: ReceivedMail[];
+  /** Resolves with the first mail (already received or arriving) matching `match`. */
+  waitFor(match: (mail: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
+  /** Makes the server answer every RCPT with `code` until called with undefined. */
+  refuse(code: number | undefined): void;
+  close(): Promise<void>;
+}
+
+export async function startSmtpServer(): Promise<TestSmtpServer> {
+  const mails: ReceivedMail[] = [];
+  const waiters: { match: (m: ReceivedMail) => boolean; resolve: (m: ReceivedMail) => void }[] = [];
+  let refuseCode: number | undefined;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onAuth(_auth, _session, cb) {
+      cb(null, { user: "test" });
+    },
+    onRcptTo(_address, _session, cb) {
+      if (refuseCode === undefined) return cb();
+      const err = new Error("refused by test") as Error & { responseCode: number };
+      err.responseCode = refuseCode;
+      cb(err);
+    },
+    onData(stream, session, cb) {
+      simpleParser(stream).then(
+        (parsed) => {
+          const mail = { envelopeTo: session.envelope.rcptTo.map((r) => r.address), parsed };
+          mails.push(mail);
+          for (const w of [...waiters]) {
+            if (w.match(mail)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(mail);
+            }
+          }
+          cb();
+        },
+        (err: Error) => cb(err),
+      );
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    mails,
+    waitFor(match, timeoutMs = 15_000) {
+      const found = mails.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          match,
+          resolve: (m: ReceivedMail) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no matching mail within ${timeoutMs} ms (${mails.length} received)`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    refuse(code) {
+      refuseCode = code;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

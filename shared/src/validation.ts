@@ -1,0 +1,34 @@
+/**
+ * Input validation from the constraints declared in proto (protovalidate).
+ * One validator per process: it caches compiled rules per message type.
+ */
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { pathToString } from "@bufbuild/protobuf/reflect";
+import { createValidator } from "@bufbuild/protovalidate";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { appError } from "./errors.js";
+
+const validator = createValidator();
+
+/** Returns an InvalidArgument error naming each violated field, or undefined. */
+export function validationError<D extends DescMessage>(schema: D, message: MessageShape<D>): ConnectError | undefined {
+  const result = validator.validate(schema, message);
+  if (result.kind === "valid") return undefined;
+  if (result.kind === "error") throw result.error;
+  const violations = result.violations.map((v) => {
+    return { field: pathToString(v.field) || "(message)", message: v.message };
+  });
+  const metadata: Record<string, string> = {};
+  for (const v of violations) metadata[v.field] = v.message;
+  return appError(
+    Code.InvalidArgument,
+    "INVALID_ARGUMENT",
+    violations.map((v) => `${v.field}: ${v.message}`).join("; "),
+    metadata,
+  );
+}
+
+export function assertValid<D extends DescMessage>(schema: D, message: MessageShape<D>): void {
+  const err = validationError(schema, message);
+  if (err) throw err;
+}
