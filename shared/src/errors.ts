@@ -18,7 +18,9 @@ export function appError(
 }
 
 export function errorReason(err: ConnectError): string {
-  return err.findDetails(ErrorInfoSchema)[0]?.reason ?? Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return (
+    err.findDetails(ErrorInfoSchema)[0]?.reason ?? Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()
+  );
 }
 
 export function unauthenticated(message = "a valid access token is required"): ConnectError {

@@ -2,7 +2,7 @@
  * What a gRPC service process connects to: its own PostgreSQL database
  * (created and migrated on start), Redis, RabbitMQ, and the outbox relay.
  */
-import { type RecoveringChannelModel, connectAmqp } from "./amqp.js";
+import { connectAmqp, type RecoveringChannelModel } from "./amqp.js";
 import type { Logger } from "./logger.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox.js";
 import { applyMigrations, connectPostgres, ensureDatabase, type Sql } from "./postgres.js";

@@ -19,7 +19,9 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
     if (err instanceof ConfigError) {
       process.stderr.write(`${name}: ${err.message}\n`);
     } else {
-      process.stderr.write(`${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     process.exit(1);
   }

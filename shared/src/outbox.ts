@@ -9,9 +9,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import type { ConfirmChannel } from "amqplib";
-import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { sql as dsql } from "drizzle-orm";
 import type { PgDatabase } from "drizzle-orm/pg-core";
+import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import type { RecoveringChannelModel } from "./amqp.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
@@ -63,14 +63,16 @@ export async function enqueueEvent<K extends RoutingKey>(
   return id;
 }
 
+// Selected as text: drizzle replaces the driver's timestamp and json parsers
+// on any client it wraps, so their runtime types depend on who else uses `sql`.
 interface OutboxRow {
-  position: number;
+  position: string;
   id: string;
   routing_key: string;
   type: string;
   payload: Buffer;
-  headers: Record<string, string>;
-  occurred_at: Date;
+  headers: string;
+  occurred_at: string;
 }
 
 export interface OutboxRelay {
@@ -124,17 +126,19 @@ export function startOutboxRelay(opts: {
     const ch = await confirmChannel();
     return sql.begin(async (tx) => {
       const rows = await tx<OutboxRow[]>`
-        select position, id, routing_key, type, payload, headers, occurred_at
+        select position::text, id, routing_key, type, payload, headers::text,
+          to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
         from outbox order by position limit ${batchSize} for update skip locked`;
       if (rows.length === 0) return 0;
       for (const row of rows) {
+        const occurredAt = new Date(row.occurred_at);
         ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
           persistent: true,
           messageId: row.id,
           type: row.type,
           contentType: "application/x-protobuf",
-          timestamp: Math.floor(row.occurred_at.getTime() / 1000),
-          headers: { ...row.headers, "x-occurred-at": row.occurred_at.toISOString() },
+          timestamp: Math.floor(occurredAt.getTime() / 1000),
+          headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
         });
       }
       // One round of confirms per batch rather than one per event.

@@ -10,7 +10,7 @@ import { connect } from "amqplib";
 import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
-import { deleteTopology, topology, type Topology } from "./topology.js";
+import { deleteTopology, type Topology, topology } from "./topology.js";
 
 // Test code is the one place besides config.ts that reads the environment:
 // where the real services are is a fact of the machine, not of a component.

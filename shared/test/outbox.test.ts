@@ -1,0 +1,136 @@
+/**
+ * The outbox against real PostgreSQL and RabbitMQ: committed events are
+ * published once with their delivery properties, rolled-back ones never, and
+ * events written while no relay runs are published when one starts.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { UserRegisteredSchema } from "@parley/proto/events/v1/events_pb.js";
+import { type Channel, type ChannelModel, type ConsumeMessage, connect } from "amqplib";
+import { generateDrizzleJson, generateMigration } from "drizzle-kit/api";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { connectAmqp, type RecoveringChannelModel } from "../src/amqp.js";
+import { createLogger } from "../src/logger.js";
+import { enqueueEvent, type OutboxRelay, outbox, startOutboxRelay } from "../src/outbox.js";
+import { connectPostgres, type Sql } from "../src/postgres.js";
+import {
+  createTestDatabase,
+  createTestTopology,
+  TEST_RABBITMQ_URL,
+  type TestDatabase,
+  type TestTopology,
+} from "../src/testing.js";
+
+const logger = createLogger("outbox-test", "silent");
+let database: TestDatabase;
+let topo: TestTopology;
+let sql: Sql;
+let amqp: RecoveringChannelModel;
+let listener: ChannelModel;
+let channel: Channel;
+let queue: string;
+const received: ConsumeMessage[] = [];
+
+before(async () => {
+  database = await createTestDatabase();
+  topo = createTestTopology();
+  sql = connectPostgres(database.url, { appName: "outbox-test", max: 4 });
+  const statements = await generateMigration(generateDrizzleJson({}), generateDrizzleJson({ outbox }));
+  for (const statement of statements) await sql.unsafe(statement);
+  amqp = await connectAmqp(TEST_RABBITMQ_URL, topo.topology, logger);
+  await amqp.waitForConnect();
+  listener = await connect(TEST_RABBITMQ_URL);
+  channel = await listener.createChannel();
+  await channel.assertExchange(topo.topology.exchange, "topic", { durable: true });
+  queue = (await channel.assertQueue("", { exclusive: true })).queue;
+  await channel.bindQueue(queue, topo.topology.exchange, "#");
+  await channel.consume(queue, (msg) => msg && received.push(msg), { noAck: true });
+});
+
+after(async () => {
+  await listener?.close();
+  await amqp?.close();
+  await sql?.end();
+  await topo?.drop();
+  await database?.drop();
+});
+
+const db = () => drizzle(sql);
+
+async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function withRelay<T>(fn: (relay: OutboxRelay) => Promise<T>): Promise<T> {
+  const relay = startOutboxRelay({ sql, amqp, topology: topo.topology, logger, pollMs: 200 });
+  try {
+    return await fn(relay);
+  } finally {
+    await relay.close();
+  }
+}
+
+test("a committed event is published once, with id, type, time and trace headers, then removed", async () => {
+  await withRelay(async (relay) => {
+    const id = await db().transaction((tx) =>
+      enqueueEvent(tx, "user.registered", { userId: "u-1", email: "a@example.test", username: "a" }),
+    );
+    const msg = await waitFor(() => received.find((m) => m.properties.messageId === id));
+    assert.equal(msg.fields.routingKey, "user.registered");
+    assert.equal(msg.properties.type, "parley.events.v1.UserRegistered");
+    assert.equal(msg.properties.deliveryMode, 2);
+    assert.match(String(msg.properties.headers?.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.equal(fromBinary(UserRegisteredSchema, msg.content).email, "a@example.test");
+    await relay.idle();
+  });
+  const [row] = await sql`select count(*)::int as n from outbox`;
+  assert.equal(row?.n, 0);
+});
+
+test("a rolled-back transaction emits nothing", async () => {
+  await withRelay(async () => {
+    await assert.rejects(
+      db().transaction(async (tx) => {
+        await enqueueEvent(tx, "user.registered", { userId: "rolled-back", email: "x@example.test", username: "x" });
+        throw new Error("abort");
+      }),
+      /abort/,
+    );
+    const marker = await db().transaction((tx) =>
+      enqueueEvent(tx, "user.registered", { userId: "marker", email: "m@example.test", username: "m" }),
+    );
+    await waitFor(() => received.find((m) => m.properties.messageId === marker));
+  });
+  const ids = received.map((m) => fromBinary(UserRegisteredSchema, m.content).userId);
+  assert.ok(!ids.includes("rolled-back"));
+});
+
+test("events committed while no relay runs are all published, once each, when relays start", async () => {
+  const before = received.length;
+  const ids = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    ids.add(
+      await db().transaction((tx) =>
+        enqueueEvent(tx, "user.registered", { userId: `bulk-${i}`, email: "b@example.test", username: "b" }),
+      ),
+    );
+  }
+  // Two relays compete for the same rows; SKIP LOCKED must keep each event to one publish.
+  const relays = [0, 1].map(() => startOutboxRelay({ sql, amqp, topology: topo.topology, logger, batchSize: 50 }));
+  try {
+    await waitFor(() => (received.length - before >= ids.size ? true : undefined), 20_000);
+    await Promise.all(relays.map((r) => r.idle()));
+  } finally {
+    await Promise.all(relays.map((r) => r.close()));
+  }
+  const published = received.slice(before).map((m) => String(m.properties.messageId));
+  assert.equal(published.length, ids.size);
+  assert.deepEqual(new Set(published), ids);
+});

@@ -1,0 +1,117 @@
+/**
+ * The whole system as separate processes: register → OTP email over SMTP →
+ * verify → token → create room → two WebSocket clients subscribe → a REST
+ * send → both receive the message with its sequence number → history over
+ * REST → the notification email is sent.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { type RunningSystem, startSystem } from "../support/system.js";
+import { openSocket } from "../support/ws-client.js";
+
+let system: RunningSystem;
+
+before(async () => {
+  system = await startSystem();
+});
+
+after(async () => {
+  await system?.close();
+});
+
+async function api(method: string, path: string, body?: unknown, token?: string) {
+  const res = await fetch(`${system.edgeUrl}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  return { status: res.status, json };
+}
+
+function otpFrom(text: string | undefined): string {
+  const match = /\b(\d{6})\b/.exec(text ?? "");
+  assert.ok(match, `no 6-digit code in mail: ${text}`);
+  return match[1] as string;
+}
+
+async function signUp(username: string) {
+  const email = `${username}@example.test`;
+  const reg = await api("POST", "/api/users/register", { email, username, password: "correct horse battery" });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const mail = await system.smtp.waitFor((m) => m.envelopeTo.includes(email));
+  assert.ok(mail.parsed.html, "OTP mail has an HTML part");
+  const code = otpFrom(mail.parsed.text);
+  assert.match(String(mail.parsed.html), new RegExp(code));
+  const verified = await api("POST", "/api/users/verify-otp", { email, otp: code });
+  assert.equal(verified.status, 200, JSON.stringify(verified.json));
+  const token = verified.json.accessToken as string;
+  const user = verified.json.user as { id: string; username: string };
+  assert.equal(user.username, username);
+  return { email, token, id: user.id };
+}
+
+test("register, verify, chat over REST and WebSocket, and mail, end to end", async () => {
+  const alice = await signUp("alice");
+  const bob = await signUp("bob");
+  await system.smtp.waitFor((m) => m.envelopeTo.includes(bob.email) && /welcome/i.test(m.parsed.subject ?? ""));
+
+  const profile = await api("GET", "/api/users/profile", undefined, alice.token);
+  assert.equal(profile.status, 200);
+  assert.equal((profile.json.user as { email: string }).email, alice.email);
+
+  const created = await api("POST", "/api/chats/rooms", { name: "general", memberIds: [bob.id] }, alice.token);
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const roomId = (created.json.room as { id: string }).id;
+
+  const sockets = await Promise.all([
+    openSocket(`${system.wsUrl}?token=${alice.token}`),
+    openSocket(system.wsUrl, { authorization: `Bearer ${bob.token}` }),
+  ]);
+  try {
+    for (const s of sockets) {
+      await s.next((f) => "ready" in f);
+      s.send({ ref: "sub-1", subscribe: { roomId } });
+      const subscribed = await s.next((f) => f.ref === "sub-1");
+      assert.deepEqual(subscribed.subscribed, { roomId });
+    }
+
+    const sent = await api("POST", "/api/chats/messages", { roomId, message: "Hello, World!" }, alice.token);
+    assert.equal(sent.status, 201, JSON.stringify(sent.json));
+    const message = sent.json.message as { id: string; seq: string; text: string };
+    assert.equal(message.seq, "1");
+
+    for (const s of sockets) {
+      const frame = await s.next((f) => "event" in f);
+      const event = frame.event as { roomId: string; messageCreated: { id: string; seq: string; text: string } };
+      assert.equal(event.roomId, roomId);
+      assert.equal(event.messageCreated.id, message.id);
+      assert.equal(event.messageCreated.seq, "1");
+      assert.equal(event.messageCreated.text, "Hello, World!");
+    }
+
+    const history = await api("GET", `/api/chats/rooms/${roomId}/messages`, undefined, bob.token);
+    assert.equal(history.status, 200);
+    const messages = history.json.messages as { id: string; text: string }[];
+    assert.deepEqual(
+      messages.map((m) => [m.id, m.text]),
+      [[message.id, "Hello, World!"]],
+    );
+
+    const notification = await system.smtp.waitFor(
+      (m) => m.envelopeTo.includes(bob.email) && /general/.test(m.parsed.subject ?? ""),
+    );
+    assert.match(notification.parsed.text ?? "", /Hello, World!/);
+    assert.equal(
+      system.smtp.mails.filter((m) => m.envelopeTo.includes(alice.email) && /general/.test(m.parsed.subject ?? ""))
+        .length,
+      0,
+      "the sender is not notified of their own message",
+    );
+  } finally {
+    await Promise.all(sockets.map((s) => s.close()));
+  }
+});

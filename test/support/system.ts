@@ -1,0 +1,152 @@
+/**
+ * Runs the whole system as separate processes, the way `npm start` does, but
+ * on free ports against fresh databases, a random AMQP namespace and Redis
+ * prefix, and an in-process SMTP server, so e2e tests can run beside others.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import {
+  createTestDatabase,
+  createTestTopology,
+  randomName,
+  startSmtpServer,
+  TEST_RABBITMQ_URL,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  type TestSmtpServer,
+} from "@parley/shared/testing.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export interface Component {
+  name: string;
+  process: ChildProcess;
+  output: string[];
+}
+
+export interface RunningSystem {
+  edgeUrl: string;
+  wsUrl: string;
+  smtp: TestSmtpServer;
+  env: Record<string, string>;
+  components: Map<string, Component>;
+  start(name: ComponentName, extraEnv?: Record<string, string>): Promise<Component>;
+  stop(name: ComponentName, signal?: NodeJS.Signals): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ComponentName = "user-svc" | "chat-svc" | "mail-worker" | "edge";
+
+export async function startSystem(): Promise<RunningSystem> {
+  const smtp = await startSmtpServer();
+  const dbs: TestDatabase[] = await Promise.all([
+    createTestDatabase("e2e_user"),
+    createTestDatabase("e2e_chat"),
+    createTestDatabase("e2e_mail"),
+  ]);
+  const [userDb, chatDb, mailDb] = dbs as [TestDatabase, TestDatabase, TestDatabase];
+  const topo = createTestTopology();
+  const ports = { edge: await freePort(), user: await freePort(), chat: await freePort(), mail: await freePort() };
+  const common = {
+    NODE_ENV: "test",
+    LOG_LEVEL: "info",
+    HOST: "127.0.0.1",
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    REDIS_URL: TEST_REDIS_URL,
+    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    AMQP_NAMESPACE: topo.topology.namespace,
+    REDIS_KEY_PREFIX: `${randomName("e2e")}:`,
+  };
+  const envs: Record<ComponentName, Record<string, string>> = {
+    "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: userDb.url, OTP_EXPIRY: "300" },
+    "chat-svc": { ...common, PORT: String(ports.chat), DATABASE_URL: chatDb.url },
+    "mail-worker": {
+      ...common,
+      PORT: String(ports.mail),
+      DATABASE_URL: mailDb.url,
+      SMTP_HOST: "127.0.0.1",
+      SMTP_PORT: String(smtp.port),
+      FROM_EMAIL: "Parley <noreply@parley.test>",
+      PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
+    },
+    edge: {
+      ...common,
+      PORT: String(ports.edge),
+      USER_SVC_URL: `http://127.0.0.1:${ports.user}`,
+      CHAT_SVC_URL: `http://127.0.0.1:${ports.chat}`,
+    },
+  };
+  const components = new Map<string, Component>();
+
+  async function start(name: ComponentName, extraEnv: Record<string, string> = {}): Promise<Component> {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: `${root}${name}`,
+      env: { PATH: process.env.PATH ?? "", ...envs[name], ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const component: Component = { name, process: child, output: [] };
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on("line", (line) => component.output.push(line));
+    }
+    components.set(name, component);
+    return component;
+  }
+
+  async function stop(name: ComponentName, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const c = components.get(name);
+    if (!c || c.process.exitCode !== null || c.process.signalCode !== null) return;
+    const exited = once(c.process, "exit");
+    c.process.kill(signal);
+    await exited;
+  }
+
+  for (const name of ["user-svc", "chat-svc", "mail-worker", "edge"] as const) await start(name);
+  const edgeUrl = `http://127.0.0.1:${ports.edge}`;
+  await waitUntil(
+    async () => (await fetch(`${edgeUrl}/healthz`).catch(() => undefined))?.ok === true,
+    60_000,
+    () => [...components.values()].map((c) => `${c.name}:\n  ${c.output.slice(-20).join("\n  ")}`).join("\n"),
+  );
+
+  return {
+    edgeUrl,
+    wsUrl: `ws://127.0.0.1:${ports.edge}/ws`,
+    smtp,
+    env: common,
+    components,
+    start,
+    stop,
+    async close() {
+      await Promise.all([...components.keys()].map((n) => stop(n as ComponentName)));
+      await smtp.close();
+      await Promise.all(dbs.map((d) => d.drop()));
+      await topo.drop();
+    },
+  };
+}
+
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  describe: () => string = () => "",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms\n${describe()}`);
+}
