@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type RunningSystem, startSystem } from "../support/system.js";
+import { api as callApi, signUp as signUpVia } from "../support/users.js";
 import { openSocket } from "../support/ws-client.js";
 
 let system: RunningSystem;
@@ -19,40 +20,9 @@ after(async () => {
   await system?.close();
 });
 
-async function api(method: string, path: string, body?: unknown, token?: string) {
-  const res = await fetch(`${system.edgeUrl}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  return { status: res.status, json };
-}
-
-function otpFrom(text: string | undefined): string {
-  const match = /\b(\d{6})\b/.exec(text ?? "");
-  assert.ok(match, `no 6-digit code in mail: ${text}`);
-  return match[1] as string;
-}
-
-async function signUp(username: string) {
-  const email = `${username}@example.test`;
-  const reg = await api("POST", "/api/users/register", { email, username, password: "correct horse battery" });
-  assert.equal(reg.status, 201, JSON.stringify(reg.json));
-  const mail = await system.smtp.waitFor((m) => m.envelopeTo.includes(email));
-  assert.ok(mail.parsed.html, "OTP mail has an HTML part");
-  const code = otpFrom(mail.parsed.text);
-  assert.match(String(mail.parsed.html), new RegExp(code));
-  const verified = await api("POST", "/api/users/verify-otp", { email, otp: code });
-  assert.equal(verified.status, 200, JSON.stringify(verified.json));
-  const token = verified.json.accessToken as string;
-  const user = verified.json.user as { id: string; username: string };
-  assert.equal(user.username, username);
-  return { email, token, id: user.id };
-}
+const api = (method: string, path: string, body?: unknown, token?: string) =>
+  callApi(system, method, path, body, token);
+const signUp = (username: string) => signUpVia(system, username);
 
 test("register, verify, chat over REST and WebSocket, and mail, end to end", async () => {
   const alice = await signUp("alice");

@@ -1,0 +1,45 @@
+/** Signs a user up through the edge's REST API, reading the OTP from the SMTP server. */
+import assert from "node:assert/strict";
+import type { RunningSystem } from "./system.js";
+
+export async function api(
+  system: Pick<RunningSystem, "edgeUrl">,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${system.edgeUrl}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+export function otpFrom(text: string | undefined): string {
+  const match = /\b(\d{6})\b/.exec(text ?? "");
+  assert.ok(match, `no 6-digit code in mail: ${text}`);
+  return match[1] as string;
+}
+
+export async function signUp(
+  system: RunningSystem,
+  username: string,
+): Promise<{ email: string; username: string; token: string; id: string }> {
+  const email = `${username}@example.test`;
+  const reg = await api(system, "POST", "/api/users/register", { email, username, password: "correct horse battery" });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const mail = await system.smtp.waitFor((m) => m.envelopeTo.includes(email));
+  assert.ok(mail.parsed.html, "OTP mail has an HTML part");
+  const code = otpFrom(mail.parsed.text);
+  assert.match(String(mail.parsed.html), new RegExp(code));
+  const verified = await api(system, "POST", "/api/users/verify-otp", { email, otp: code });
+  assert.equal(verified.status, 200, JSON.stringify(verified.json));
+  const user = verified.json.user as { id: string; username: string };
+  assert.equal(user.username, username);
+  return { email, username, token: verified.json.accessToken as string, id: user.id };
+}
