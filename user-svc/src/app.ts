@@ -1,0 +1,62 @@
+/**
+ * Builds user-svc from its connections: the gRPC server with UserService,
+ * health and reflection. Tests start it exactly as main.ts does, on port 0.
+ */
+import { createTokenKeys } from "@parley/shared/auth.js";
+import { grpcHandlers, type StartedGrpcServer, startGrpcServer } from "@parley/shared/grpc-server.js";
+import type { Logger } from "@parley/shared/logger.js";
+import type { Sql } from "@parley/shared/postgres.js";
+import { createAuthenticator } from "@parley/shared/sessions.js";
+import { drizzle } from "drizzle-orm/postgres-js";
+import type { Redis } from "ioredis";
+import type { Config } from "./config.js";
+import type { UserDomain } from "./domain/context.js";
+import { createOtpStore } from "./domain/otp.js";
+import { preparePasswordChecks } from "./domain/passwords.js";
+import * as schema from "./storage/schema.js";
+import { UserService, userServiceImpl } from "./transport/grpc.js";
+
+export interface AppDeps {
+  config: Pick<
+    Config,
+    "HOST" | "PORT" | "JWT_SECRET" | "OTP_EXPIRY" | "ACCESS_TOKEN_TTL" | "SESSION_TTL" | "REDIS_KEY_PREFIX"
+  >;
+  sql: Sql;
+  redis: Redis;
+  logger: Logger;
+}
+
+export interface App {
+  readonly port: number;
+  readonly server: StartedGrpcServer;
+  close(): Promise<void>;
+}
+
+export async function startApp(deps: AppDeps): Promise<App> {
+  const { config, redis, logger } = deps;
+  const tokens = createTokenKeys(config.JWT_SECRET);
+  const domain: UserDomain = {
+    db: drizzle(deps.sql, { schema }),
+    redis,
+    otp: createOtpStore({
+      redis,
+      prefix: config.REDIS_KEY_PREFIX,
+      secret: config.JWT_SECRET,
+      ttlSeconds: config.OTP_EXPIRY,
+    }),
+    tokens,
+    authenticator: createAuthenticator({ keys: tokens, redis, prefix: config.REDIS_KEY_PREFIX }),
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    otpTtlSeconds: config.OTP_EXPIRY,
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
+    sessionTtlSeconds: config.SESSION_TTL,
+  };
+  await preparePasswordChecks();
+  const server = await startGrpcServer({
+    host: config.HOST,
+    port: config.PORT,
+    bindings: [{ service: UserService, handlers: grpcHandlers(UserService, userServiceImpl(domain), logger) }],
+    logger,
+  });
+  return { port: server.port, server, close: () => server.close() };
+}

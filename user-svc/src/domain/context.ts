@@ -1,0 +1,18 @@
+import type { TokenKeys } from "@parley/shared/auth.js";
+import type { Authenticator } from "@parley/shared/sessions.js";
+import type { Redis } from "ioredis";
+import type { Db } from "../storage/users.js";
+import type { OtpStore } from "./otp.js";
+
+/** What the domain actions need; built once by app.ts. */
+export interface UserDomain {
+  db: Db;
+  redis: Redis;
+  otp: OtpStore;
+  tokens: TokenKeys;
+  authenticator: Authenticator;
+  redisKeyPrefix: string;
+  otpTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+}

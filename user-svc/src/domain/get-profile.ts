@@ -1,0 +1,17 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { GetProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { userNotFound } from "../errors.js";
+import { findUserById } from "../storage/users.js";
+import type { UserDomain } from "./context.js";
+import { userMessage } from "./user-message.js";
+
+/** The caller's own account; the caller is whoever the verified token and live session say. */
+export async function getProfile(
+  domain: UserDomain,
+  headers: Headers,
+): Promise<MessageInitShape<typeof GetProfileResponseSchema>> {
+  const identity = await domain.authenticator.authenticate(headers);
+  const user = await findUserById(domain.db, identity.userId);
+  if (!user) throw userNotFound();
+  return { user: userMessage(user) };
+}

@@ -1,0 +1,47 @@
+/**
+ * Login: checks the password and emails a code (login for verified accounts,
+ * verify_email for accounts that never confirmed their email). The password
+ * alone never yields a token.
+ */
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
+import { enqueueEvent } from "@parley/shared/outbox.js";
+import { invalidCredentials } from "../errors.js";
+import { findUserByEmail, findUserByUsernameKey, lockUserById, touchPendingUser } from "../storage/users.js";
+import type { UserDomain } from "./context.js";
+import { normalizeEmail, usernameKey } from "./identity.js";
+import { verifyPassword } from "./passwords.js";
+
+export interface LoginInput {
+  identifier: { kind: "email" | "username"; value: string };
+  password: string;
+}
+
+export async function login(domain: UserDomain, input: LoginInput): Promise<{ otpExpiresIn: number }> {
+  const { kind, value } = input.identifier;
+  const found =
+    kind === "email"
+      ? await findUserByEmail(domain.db, normalizeEmail(value))
+      : await findUserByUsernameKey(domain.db, usernameKey(value));
+  // Unknown account and wrong password take the same path, time and answer.
+  const ok = await verifyPassword(found?.passwordHash, input.password);
+  if (!found || !ok) throw invalidCredentials();
+
+  await domain.db.transaction(async (tx) => {
+    const user = await lockUserById(tx, found.id);
+    // Replaced by a takeover between the check and here: its password is gone too.
+    if (!user || user.passwordHash !== found.passwordHash) throw invalidCredentials();
+    const purpose = user.verifiedAt ? OtpPurpose.LOGIN : OtpPurpose.VERIFY_EMAIL;
+    // A fresh verify_email code renews an unverified account's hold on its username.
+    if (!user.verifiedAt) await touchPendingUser(tx, user.id);
+    const otp = await domain.otp.issue(user.id, purpose);
+    await enqueueEvent(tx, "user.otp.send", {
+      userId: user.id,
+      email: user.email,
+      username: user.username,
+      otp,
+      purpose,
+      expiresIn: domain.otpTtlSeconds,
+    });
+  });
+  return { otpExpiresIn: domain.otpTtlSeconds };
+}

@@ -1,0 +1,121 @@
+/**
+ * One-time passwords in Redis. Only an HMAC of each code is stored (keyed by
+ * a key derived from JWT_SECRET and bound to the user and purpose), so a
+ * Redis dump does not hand out working codes. Every guess reserves one of
+ * MAX_ATTEMPTS atomically BEFORE it is compared, so concurrent guesses cannot
+ * exceed the limit; a correct code is consumed with a compare-and-delete, so
+ * two concurrent verifications cannot both succeed.
+ */
+import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
+import type { Redis } from "ioredis";
+import { otpRateLimited } from "../errors.js";
+
+export const MAX_ATTEMPTS = 5;
+// Codes sent per account per window, whatever the purpose. Bounds both the
+// mail a stranger can trigger at someone's inbox (Register on an unverified
+// email) and the total guesses (MAX_SENDS × MAX_ATTEMPTS per window).
+export const MAX_SENDS = 10;
+export const SEND_WINDOW_SECONDS = 60 * 60;
+
+export function otpKey(prefix: string, userId: string, purpose: OtpPurpose): string {
+  return `${prefix}otp:${userId}:${OtpPurpose[purpose].toLowerCase()}`;
+}
+
+function sendsKey(prefix: string, userId: string): string {
+  return `${prefix}otp-sends:${userId}`;
+}
+
+// KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
+// Returns {1, 0} when stored, {0, seconds until allowed} when rate limited.
+const ISSUE = `
+local sends = redis.call('INCR', KEYS[2])
+if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+if sends > tonumber(ARGV[3]) then return {0, redis.call('TTL', KEYS[2])} end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempts', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {1, 0}`;
+
+// KEYS: otp hash. ARGV: max attempts. Reserves an attempt and hands back the
+// digest to compare against; refuses once the attempts are used up.
+const RESERVE_ATTEMPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+if redis.call('HEXISTS', KEYS[1], 'digest') == 0 then return {'locked'} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if attempts > tonumber(ARGV[1]) then return {'locked'} end
+return {'pending', redis.call('HGET', KEYS[1], 'digest'), attempts}`;
+
+// KEYS: otp hash. ARGV: the digest that matched. Deletes only that code: a
+// concurrent winner (or a newer code) makes this return 0.
+const CONSUME = `
+if redis.call('HGET', KEYS[1], 'digest') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+// KEYS: otp hash. ARGV: the digest that was guessed at. Burns the code but
+// keeps a marker until it would have expired, so later tries say "locked".
+const LOCK = `
+if redis.call('HGET', KEYS[1], 'digest') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'digest')
+  redis.call('HSET', KEYS[1], 'locked', 1)
+end
+return 0`;
+
+export type OtpCheck =
+  | { status: "ok" }
+  | { status: "missing" }
+  | { status: "locked" }
+  | { status: "invalid"; remainingAttempts: number };
+
+export interface OtpStore {
+  /** Replaces any pending code for (user, purpose) with a new one and returns it. */
+  issue(userId: string, purpose: OtpPurpose): Promise<string>;
+  check(userId: string, purpose: OtpPurpose, code: string): Promise<OtpCheck>;
+}
+
+export function createOtpStore(opts: { redis: Redis; prefix: string; secret: string; ttlSeconds: number }): OtpStore {
+  const { redis, prefix, ttlSeconds } = opts;
+  // A key of its own, so an OTP digest is never an HMAC under the JWT key.
+  const key = createHmac("sha256", opts.secret).update("parley-otp-v1").digest();
+  const digest = (userId: string, purpose: OtpPurpose, code: string) =>
+    createHmac("sha256", key).update(`${userId}\0${purpose}\0${code}`).digest("hex");
+
+  return {
+    async issue(userId, purpose) {
+      const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
+      const [stored, retryAfter] = (await redis.eval(
+        ISSUE,
+        2,
+        otpKey(prefix, userId, purpose),
+        sendsKey(prefix, userId),
+        digest(userId, purpose, code),
+        ttlSeconds,
+        MAX_SENDS,
+        SEND_WINDOW_SECONDS,
+      )) as [number, number];
+      if (stored !== 1) throw otpRateLimited(Math.max(1, retryAfter));
+      return code;
+    },
+
+    async check(userId, purpose, code) {
+      const k = otpKey(prefix, userId, purpose);
+      const reply = (await redis.eval(RESERVE_ATTEMPT, 1, k, MAX_ATTEMPTS)) as [string, string?, number?];
+      if (reply[0] === "missing") return { status: "missing" };
+      if (reply[0] !== "pending") return { status: "locked" };
+      const stored = reply[1] ?? "";
+      const attempts = reply[2] ?? MAX_ATTEMPTS;
+      const expected = Buffer.from(stored, "hex");
+      const given = Buffer.from(digest(userId, purpose, code), "hex");
+      if (expected.length === given.length && timingSafeEqual(expected, given)) {
+        const consumed = (await redis.eval(CONSUME, 1, k, stored)) as number;
+        // Lost the race to a concurrent verification (or a newer code): this code is spent.
+        return consumed === 1 ? { status: "ok" } : { status: "missing" };
+      }
+      if (attempts >= MAX_ATTEMPTS) {
+        await redis.eval(LOCK, 1, k, stored);
+        return { status: "locked" };
+      }
+      return { status: "invalid", remainingAttempts: MAX_ATTEMPTS - attempts };
+    },
+  };
+}

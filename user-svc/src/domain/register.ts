@@ -1,0 +1,91 @@
+/**
+ * Register: creates an unverified account, or refreshes a pending one, and
+ * sends a verify_email code, in one transaction with its outbox event.
+ *
+ * Who may claim an email or a username:
+ * - a VERIFIED account owns both for good (EMAIL_TAKEN / USERNAME_TAKEN);
+ * - an UNVERIFIED account with the same email is rewritten in place (same id,
+ *   new username and password, new code), so a retried or mistyped
+ *   registration never dead-ends. Whoever can read the mailbox decides which
+ *   registration becomes real; an attacker who cannot gains nothing, and every
+ *   login needs an emailed code anyway;
+ * - an UNVERIFIED account holding the username under ANOTHER email keeps it
+ *   while its latest verify_email code could still be used (updated_at is
+ *   bumped whenever one is sent, and the code expires OTP_EXPIRY after that),
+ *   then it may be taken over: the abandoned account is deleted. So nobody can
+ *   squat a name with an inbox they do not own for longer than OTP_EXPIRY.
+ */
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
+import { enqueueEvent } from "@parley/shared/outbox.js";
+import { emailTaken, usernameTaken } from "../errors.js";
+import {
+  deleteUnverifiedUser,
+  insertUser,
+  lockClaims,
+  replacePendingUser,
+  violatedUniqueConstraint,
+} from "../storage/users.js";
+import type { UserDomain } from "./context.js";
+import { normalizeEmail, usernameKey } from "./identity.js";
+import { assertStrongPassword, hashPassword } from "./passwords.js";
+
+export interface RegisterInput {
+  email: string;
+  username: string;
+  password: string;
+}
+
+export interface Registered {
+  userId: string;
+  otpExpiresIn: number;
+}
+
+const ATTEMPTS = 3;
+
+export async function register(domain: UserDomain, input: RegisterInput): Promise<Registered> {
+  const email = normalizeEmail(input.email);
+  const username = input.username.trim();
+  const key = usernameKey(username);
+  assertStrongPassword(input.password, { email, username });
+  // Hashed before the transaction: no row locks held for the ~50 ms it takes.
+  const passwordHash = await hashPassword(input.password);
+
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await domain.db.transaction(async (tx) => {
+        const claims = await lockClaims(tx, email, key, domain.otpTtlSeconds);
+        const byEmail = claims.find((c) => c.email === email);
+        const byName = claims.find((c) => c.usernameKey === key);
+        if (byEmail?.verifiedAt) throw emailTaken();
+        if (byName && byName.id !== byEmail?.id) {
+          if (!byName.stale) throw usernameTaken();
+          await deleteUnverifiedUser(tx, byName.id);
+        }
+        const values = { username, usernameKey: key, passwordHash };
+        const user = byEmail
+          ? await replacePendingUser(tx, byEmail.id, values)
+          : await insertUser(tx, { email, ...values });
+        if (!user) throw new Error("pending account vanished under its row lock");
+        // Stored before the event commits: an orphan code is harmless, a
+        // mailed code that cannot verify is not.
+        const otp = await domain.otp.issue(user.id, OtpPurpose.VERIFY_EMAIL);
+        await enqueueEvent(tx, "user.otp.send", {
+          userId: user.id,
+          email: user.email,
+          username: user.username,
+          otp,
+          purpose: OtpPurpose.VERIFY_EMAIL,
+          expiresIn: domain.otpTtlSeconds,
+        });
+        return { userId: user.id, otpExpiresIn: domain.otpTtlSeconds };
+      });
+    } catch (err) {
+      const constraint = violatedUniqueConstraint(err);
+      if (constraint === undefined) throw err;
+      // A concurrent registration inserted the same email or name after our
+      // locking read saw nothing; retrying sees its row and decides properly.
+      if (attempt < ATTEMPTS) continue;
+      throw constraint === "users_email_unique" ? emailTaken() : usernameTaken();
+    }
+  }
+}

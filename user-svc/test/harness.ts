@@ -1,0 +1,192 @@
+/**
+ * Starts user-svc the way main.ts does (real PostgreSQL, Redis, RabbitMQ and
+ * the outbox relay) against a fresh database, a random AMQP namespace and a
+ * random Redis prefix, and listens on the event exchange the way the mail
+ * worker would, so tests read OTPs from the published events.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  type UserOtpSend,
+  UserOtpSendSchema,
+  type UserRegistered,
+  UserRegisteredSchema,
+} from "@parley/proto/events/v1/events_pb.js";
+import { OtpPurpose, UserService } from "@parley/proto/user/v1/user_pb.js";
+import { errorReason } from "@parley/shared/errors.js";
+import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
+import { createLogger } from "@parley/shared/logger.js";
+import {
+  createTestDatabase,
+  createTestTopology,
+  randomName,
+  TEST_RABBITMQ_URL,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  type TestTopology,
+} from "@parley/shared/testing.js";
+import { type ChannelModel, connect } from "amqplib";
+import { type App, startApp } from "../src/app.js";
+import { type Config, readConfig } from "../src/config.js";
+
+export { OtpPurpose };
+
+const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+export interface Harness {
+  config: Config;
+  client: Client<typeof UserService>;
+  infra: ServiceInfrastructure;
+  app: App;
+  /** The next user.otp.send event for `email` not taken yet. */
+  takeOtp(email: string, timeoutMs?: number): Promise<UserOtpSend>;
+  otpEvents: UserOtpSend[];
+  registeredEvents: UserRegistered[];
+  /** Registers, reads the mailed code and verifies it: a signed-in, verified user. */
+  signUp(username: string, password?: string): Promise<SignedUp>;
+  close(): Promise<void>;
+}
+
+export interface SignedUp {
+  email: string;
+  username: string;
+  password: string;
+  userId: string;
+  accessToken: string;
+}
+
+export const PASSWORD = "correct horse battery staple";
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const database: TestDatabase = await createTestDatabase("user_svc_test");
+  const topo: TestTopology = createTestTopology();
+  const config = readConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    NODE_ENV: "test",
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    AMQP_NAMESPACE: topo.topology.namespace,
+    REDIS_KEY_PREFIX: `${randomName("user_svc_test")}:`,
+    ...env,
+  });
+  const logger = createLogger("user-svc-test", config.LOG_LEVEL);
+
+  // Bound before anything is published, so no event is missed.
+  const listener: ChannelModel = await connect(TEST_RABBITMQ_URL);
+  const channel = await listener.createChannel();
+  await channel.assertExchange(topo.topology.exchange, "topic", { durable: true });
+  const { queue } = await channel.assertQueue("", { exclusive: true });
+  await channel.bindQueue(queue, topo.topology.exchange, "user.otp.send");
+  await channel.bindQueue(queue, topo.topology.exchange, "user.registered");
+  const otpEvents: UserOtpSend[] = [];
+  const registeredEvents: UserRegistered[] = [];
+  await channel.consume(
+    queue,
+    (msg) => {
+      if (!msg) return;
+      if (msg.fields.routingKey === "user.otp.send") otpEvents.push(fromBinary(UserOtpSendSchema, msg.content));
+      if (msg.fields.routingKey === "user.registered") {
+        registeredEvents.push(fromBinary(UserRegisteredSchema, msg.content));
+      }
+    },
+    { noAck: true },
+  );
+
+  const infra = await openServiceInfrastructure({
+    name: "user-svc-test",
+    databaseUrl: config.DATABASE_URL,
+    migrationsFolder,
+    redisUrl: config.REDIS_URL,
+    amqpUrl: config.RABBITMQ_URL,
+    topology: topo.topology,
+    logger,
+  });
+  const app = await startApp({ config, sql: infra.sql, redis: infra.redis, logger });
+  const baseUrl = `http://127.0.0.1:${app.port}`;
+  const sessionManager = new Http2SessionManager(baseUrl);
+  const client = createClient(UserService, createGrpcTransport({ baseUrl, sessionManager }));
+
+  const taken = new Set<UserOtpSend>();
+  async function takeOtp(email: string, timeoutMs = 10_000): Promise<UserOtpSend> {
+    const event = await waitFor(() => otpEvents.find((e) => e.email === email && !taken.has(e)), timeoutMs);
+    taken.add(event);
+    return event;
+  }
+
+  async function signUp(username: string, password = PASSWORD): Promise<SignedUp> {
+    const email = `${username.toLowerCase()}@example.test`;
+    const { userId } = await client.register({ email, username, password });
+    const { otp } = await takeOtp(email);
+    const verified = await client.verifyOtp({ email, otp });
+    return { email, username, password, userId, accessToken: verified.accessToken };
+  }
+
+  return {
+    config,
+    client,
+    infra,
+    app,
+    takeOtp,
+    otpEvents,
+    registeredEvents,
+    signUp,
+    async close() {
+      sessionManager.abort();
+      await app.close();
+      await infra.close();
+      await listener.close();
+      const redis = infra.redis.duplicate();
+      try {
+        const keys: string[] = [];
+        let cursor = "0";
+        do {
+          const [next, batch] = await redis.scan(cursor, "MATCH", `${config.REDIS_KEY_PREFIX}*`, "COUNT", 1000);
+          cursor = next;
+          keys.push(...batch);
+        } while (cursor !== "0");
+        if (keys.length > 0) await redis.del(...keys);
+      } finally {
+        redis.disconnect();
+      }
+      await topo.drop();
+      await database.drop();
+    },
+  };
+}
+
+export async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Awaits a call that must fail with `code` and `reason`; returns the error. */
+export async function rejectsWith(call: Promise<unknown>, code: Code, reason: string): Promise<ConnectError> {
+  let caught: unknown;
+  try {
+    await call;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught !== undefined, `expected ${Code[code]} ${reason}, but the call succeeded`);
+  const err = ConnectError.from(caught);
+  assert.equal(Code[err.code], Code[code], `${err.message} (${errorReason(err)})`);
+  assert.equal(errorReason(err), reason, err.message);
+  return err;
+}
+
+export function bearer(token: string): { headers: Record<string, string> } {
+  return { headers: { authorization: `Bearer ${token}` } };
+}
