@@ -1,0 +1,79 @@
+/**
+ * The worker's small HTTP surface: a health check, and in dev mailbox mode
+ * the mailbox itself (GET /mailbox lists mails, GET /mailbox/:id returns
+ * one as raw .eml text).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "@parley/shared/logger.js";
+import type { Mailbox } from "./mailbox.js";
+
+export interface HttpServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(opts: {
+  host: string;
+  port: number;
+  mailbox: Mailbox | undefined;
+  /** What /healthz reports; unhealthy (503) while not consuming. */
+  health: () => { consuming: boolean } & Record<string, unknown>;
+  logger: Logger;
+}): Promise<HttpServer> {
+  const { mailbox, logger } = opts;
+
+  function json(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+    res.end(JSON.stringify(body));
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { pathname, searchParams } = new URL(req.url ?? "/", "http://worker");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      return json(res, 405, { error: "method not allowed" });
+    }
+    if (pathname === "/healthz") {
+      const health = opts.health();
+      return json(res, health.consuming ? 200 : 503, { status: health.consuming ? "ok" : "not consuming", ...health });
+    }
+    if (pathname === "/mailbox" || pathname.startsWith("/mailbox/")) {
+      if (!mailbox) return json(res, 404, { error: "no dev mailbox: mail is sent over SMTP" });
+      if (pathname === "/mailbox") {
+        const limit = Number(searchParams.get("limit") ?? 100);
+        return json(res, 200, await mailbox.list(Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100));
+      }
+      const raw = await mailbox.read(pathname.slice("/mailbox/".length));
+      if (raw === undefined) return json(res, 404, { error: "no such mail" });
+      // text/plain rather than message/rfc822 so that a browser shows it instead of downloading it.
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+      res.end(raw);
+      return;
+    }
+    json(res, 404, { error: "not found" });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, "HTTP request failed");
+      if (!res.headersSent) json(res, 500, { error: "internal error" });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

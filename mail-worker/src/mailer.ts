@@ -1,0 +1,109 @@
+/**
+ * Sends rendered mails: through a pooled SMTP connection when SMTP_HOST is
+ * set, otherwise into the development mailbox. Callers learn from
+ * classifySendError whether a failure is worth retrying.
+ */
+import { resolve } from "node:path";
+import type { Logger } from "@parley/shared/logger.js";
+import nodemailer from "nodemailer";
+import type { Config } from "./config.js";
+import { type Mailbox, openMailbox } from "./mailbox.js";
+
+export interface OutgoingMail {
+  to: { name: string; address: string };
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface MailTransport {
+  /** Where mail goes, for the start-up log: "SMTP host:port" or "dev mailbox <dir>". */
+  readonly description: string;
+  /** Set in dev mailbox mode only. */
+  readonly mailbox: Mailbox | undefined;
+  /** Resolves once the mail was accepted (by the SMTP server, or written to the mailbox). */
+  send(mail: OutgoingMail): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SmtpSettings = Pick<
+  Config,
+  "SMTP_HOST" | "SMTP_PORT" | "SMTP_SECURE" | "SMTP_USER" | "SMTP_PASSWORD" | "FROM_EMAIL" | "MAILBOX_DIR"
+>;
+
+// Every mail is machine-generated; RFC 3834 asks auto-responders not to answer it.
+const headers = { "Auto-Submitted": "auto-generated" };
+
+export async function createMailTransport(settings: SmtpSettings, logger: Logger): Promise<MailTransport> {
+  const from = settings.FROM_EMAIL;
+  if (!settings.SMTP_HOST) {
+    const mailbox = await openMailbox(resolve(settings.MAILBOX_DIR));
+    const writer = nodemailer.createTransport({ streamTransport: true, buffer: true }, { from, headers });
+    return {
+      description: `dev mailbox ${mailbox.dir}`,
+      mailbox,
+      async send(mail) {
+        const info = await writer.sendMail(mail);
+        const entry = await mailbox.save(info.message as Buffer, { to: mail.to.address, subject: mail.subject });
+        logger.info({ to: mail.to.address, subject: mail.subject, id: entry.id }, "mail written to the dev mailbox");
+      },
+      async close() {
+        writer.close();
+      },
+    };
+  }
+
+  const secure = settings.SMTP_SECURE === "auto" ? settings.SMTP_PORT === 465 : settings.SMTP_SECURE === "true";
+  const smtp = nodemailer.createTransport(
+    {
+      pool: true,
+      maxConnections: 5,
+      host: settings.SMTP_HOST,
+      port: settings.SMTP_PORT,
+      secure,
+      auth: settings.SMTP_USER ? { user: settings.SMTP_USER, pass: settings.SMTP_PASSWORD ?? "" } : undefined,
+      // nodemailer's defaults (2 min to connect, 10 min of socket silence) would hold a
+      // delivery, and shutdown, far longer than a retry costs.
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    },
+    { from, headers },
+  );
+  return {
+    description: `SMTP ${settings.SMTP_HOST}:${settings.SMTP_PORT}${secure ? " (TLS)" : ""}`,
+    mailbox: undefined,
+    async send(mail) {
+      await smtp.sendMail(mail);
+    },
+    async close() {
+      smtp.close();
+    },
+  };
+}
+
+export type SendFailure = "transient" | "permanent";
+
+interface SmtpError {
+  code?: string;
+  responseCode?: number;
+  permanent?: boolean;
+}
+
+/**
+ * A 5xx reply means the server will refuse this mail again; everything else
+ * (4xx, connection, timeout, TLS, authentication) is about the server or the
+ * worker's settings, not the mail, and may succeed later.
+ */
+export function classifySendError(err: unknown): SendFailure {
+  const e = (typeof err === "object" && err !== null ? err : {}) as SmtpError;
+  // Credentials are the worker's problem: dead-lettering every mail would lose them all.
+  if (e.code === "EAUTH" || e.code === "ENOAUTH") return "transient";
+  if (typeof e.responseCode === "number") {
+    const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode !== 503);
+    return permanent ? "permanent" : "transient";
+  }
+  // Refused before any server was asked, e.g. an address nodemailer cannot parse.
+  if (e.code === "EENVELOPE") return "permanent";
+  return "transient";
+}

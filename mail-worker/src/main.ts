@@ -1,0 +1,41 @@
+import { connectAmqp } from "@parley/shared/amqp.js";
+import { createLogger } from "@parley/shared/logger.js";
+import { runMain } from "@parley/shared/main.js";
+import { connectPostgres } from "@parley/shared/postgres.js";
+import { topology } from "@parley/shared/topology.js";
+import { startApp } from "./app.js";
+import { readConfig } from "./config.js";
+import { createMailTransport } from "./mailer.js";
+import { prepareDatabase } from "./storage/migrate.js";
+
+const NAME = "mail-worker";
+
+runMain(NAME, async () => {
+  const config = readConfig();
+  const logger = createLogger(NAME, config.LOG_LEVEL);
+  await prepareDatabase(config.DATABASE_URL);
+  const sql = connectPostgres(config.DATABASE_URL, { appName: NAME });
+  const amqp = await connectAmqp(config.RABBITMQ_URL, topology(config.AMQP_NAMESPACE), logger);
+  const transport = await createMailTransport(config, logger);
+  if (transport.mailbox) {
+    logger[config.NODE_ENV === "production" ? "error" : "warn"](
+      { mailbox: transport.mailbox.dir },
+      "SMTP_HOST is not set: no mail leaves this machine, it is written to the dev mailbox",
+    );
+  }
+  const app = await startApp({ config, logger, sql, amqp, transport });
+  const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  const where = transport.mailbox
+    ? `mailbox ${transport.mailbox.dir} (GET http://${host}:${app.httpPort}/mailbox)`
+    : transport.description;
+  logger.info(`${NAME} consuming ${app.queue}; HTTP on ${host}:${app.httpPort}; ${where}`);
+  return {
+    logger,
+    async close() {
+      await app.close();
+      await transport.close();
+      await amqp.close().catch(() => {});
+      await sql.end({ timeout: 5 });
+    },
+  };
+});

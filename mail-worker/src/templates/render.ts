@@ -1,0 +1,78 @@
+/**
+ * Every mail's text and HTML parts, rendered from the Handlebars templates
+ * beside this file. HTML templates escape every value ({{x}}); text
+ * templates and subjects are plain text, so they are compiled without
+ * escaping. Templates are compiled once, at import.
+ */
+import { readFileSync } from "node:fs";
+import Handlebars from "handlebars";
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const hbs = Handlebars.create();
+
+function load(name: string): string {
+  return readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
+}
+
+hbs.registerPartial("layout", load("layout.html.hbs"));
+hbs.registerPartial("button", load("button.html.hbs"));
+
+// strict: a value missing from the data is a bug, not an empty string in a sent mail.
+function template<T>(name: string, subject: string): (data: T) => RenderedMail {
+  const subjectOf = hbs.compile<T>(subject, { noEscape: true, strict: true });
+  const text = hbs.compile<T>(load(`${name}.text.hbs`), { noEscape: true, strict: true });
+  const html = hbs.compile<T & { subject: string }>(load(`${name}.html.hbs`), { strict: true });
+  return (data) => {
+    const s = subjectOf(data);
+    return { subject: s, text: text(data), html: html({ ...data, subject: s }) };
+  };
+}
+
+export type OtpPurpose = "verify-email" | "login" | "other";
+
+const otpIntro: Record<OtpPurpose, string> = {
+  "verify-email": "Welcome to Parley! Enter this code to verify your email address and finish creating your account:",
+  login: "Enter this code to sign in to Parley:",
+  other: "Enter this code in Parley to continue:",
+};
+
+const otp = template<{ username: string; intro: string; code: string; expiresIn: string; publicUrl: string }>(
+  "otp",
+  "Your Parley code: {{code}}",
+);
+
+export function renderOtpMail(data: {
+  username: string;
+  purpose: OtpPurpose;
+  code: string;
+  expiresInMinutes: number;
+  publicUrl: string;
+}): RenderedMail {
+  const minutes = data.expiresInMinutes;
+  return otp({
+    username: data.username,
+    intro: otpIntro[data.purpose],
+    code: data.code,
+    expiresIn: `${minutes} ${minutes === 1 ? "minute" : "minutes"}`,
+    publicUrl: data.publicUrl,
+  });
+}
+
+export const renderWelcomeMail = template<{ username: string; publicUrl: string }>(
+  "welcome",
+  "Welcome to Parley, {{username}}!",
+);
+
+export const renderMessageNotification = template<{
+  username: string;
+  sender: string;
+  room: string;
+  excerpt: string;
+  roomUrl: string;
+  publicUrl: string;
+}>("message-notification", "New message from {{sender}} in {{room}}");

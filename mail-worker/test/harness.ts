@@ -1,0 +1,178 @@
+/**
+ * Starts the worker the way main.ts does, against the real services: a
+ * fresh database, a random AMQP namespace, and either the in-process SMTP
+ * server or a dev mailbox in a temporary directory. Publishes events the
+ * way the outbox relay does.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
+import { connectAmqp } from "@parley/shared/amqp.js";
+import { loadConfig } from "@parley/shared/config.js";
+import { type EventInit, eventSchemas, type RoutingKey } from "@parley/shared/events.js";
+import { createLogger } from "@parley/shared/logger.js";
+import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
+import {
+  createTestDatabase,
+  createTestTopology,
+  startSmtpServer,
+  TEST_RABBITMQ_URL,
+  type TestSmtpServer,
+} from "@parley/shared/testing.js";
+import type { Topology } from "@parley/shared/topology.js";
+import { type ConfirmChannel, connect, type GetMessage, type Options } from "amqplib";
+import { type App, startApp } from "../src/app.js";
+import { configSpec } from "../src/config.js";
+import { createMailTransport, type MailTransport } from "../src/mailer.js";
+import { prepareDatabase } from "../src/storage/migrate.js";
+
+export const FROM_ADDRESS = "mailer@parley.test";
+export const PUBLIC_URL = "https://chat.parley.test/";
+
+export interface Harness {
+  app: App;
+  sql: Sql;
+  topology: Topology;
+  /** Absent in mailbox mode. */
+  smtp: TestSmtpServer | undefined;
+  mailboxDir: string | undefined;
+  transport: MailTransport;
+  /** Publishes like the outbox relay; returns the message id. */
+  publish<K extends RoutingKey>(
+    key: K,
+    payload: EventInit<K>,
+    opts?: { messageId?: string; occurredAt?: Date },
+  ): Promise<string>;
+  /** Publishes arbitrary bytes and properties to the events exchange (or a queue, via the default exchange). */
+  publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish): Promise<void>;
+  /** Waits for a dead-lettered message matching `match`; every dead letter seen is kept in `deadLetters`. */
+  waitForDeadLetter(match: (m: GetMessage) => boolean, timeoutMs?: number): Promise<GetMessage>;
+  deadLetters: GetMessage[];
+  /** Closes the app (not its deps) and starts a new one on the same deps, as a restarted process would. */
+  restartApp(): Promise<App>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { mode: "smtp" | "mailbox"; retryDelayMs?: number }): Promise<Harness> {
+  const logger = createLogger("mail-worker", process.env.TEST_LOG_LEVEL ?? "silent");
+  const db = await createTestDatabase("parley_mail_test");
+  await prepareDatabase(db.url);
+  const sql = connectPostgres(db.url, { appName: "mail-worker-test" });
+  const testTopology = createTestTopology();
+  const { topology } = testTopology;
+  const amqp = await connectAmqp(TEST_RABBITMQ_URL, topology, logger);
+  await amqp.waitForConnect(); // the topology exists from here on
+  const smtp = opts.mode === "smtp" ? await startSmtpServer() : undefined;
+  const mailboxDir = opts.mode === "mailbox" ? await mkdtemp(join(tmpdir(), "parley-mailbox-")) : undefined;
+  const config = loadConfig(configSpec, {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    AMQP_NAMESPACE: topology.namespace,
+    DATABASE_URL: db.url,
+    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    SMTP_HOST: smtp ? "127.0.0.1" : undefined,
+    SMTP_PORT: smtp ? String(smtp.port) : undefined,
+    SMTP_USER: smtp ? "worker" : undefined,
+    SMTP_PASSWORD: smtp ? "secret" : undefined,
+    FROM_EMAIL: `Parley Test <${FROM_ADDRESS}>`,
+    PUBLIC_URL,
+    MAILBOX_DIR: mailboxDir,
+  });
+  const transport = await createMailTransport(config, logger);
+  const retryDelayMs = opts.retryDelayMs ?? 100;
+  const start = () =>
+    startApp({ config, logger, sql, amqp, transport, retryDelayMs, maxRetryDelayMs: Math.max(400, retryDelayMs) });
+
+  const publisher = await connect(TEST_RABBITMQ_URL);
+  const ch: ConfirmChannel = await publisher.createConfirmChannel();
+  const inspector = await publisher.createChannel();
+  const deadLetters: GetMessage[] = [];
+
+  async function publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish) {
+    ch.publish(exchange, routingKey, body, props);
+    await ch.waitForConfirms();
+  }
+
+  const harness: Harness = {
+    app: await start(),
+    sql,
+    topology,
+    smtp,
+    mailboxDir,
+    transport,
+    deadLetters,
+    async publish(key, payload, publishOpts = {}) {
+      const schema: DescMessage = eventSchemas[key];
+      const messageId = publishOpts.messageId ?? randomUUID();
+      const body = Buffer.from(toBinary(schema, create(schema, payload as never)));
+      const occurredAt = publishOpts.occurredAt ?? new Date();
+      await publishRaw(topology.exchange, key, body, {
+        persistent: true,
+        messageId,
+        type: schema.typeName,
+        contentType: "application/x-protobuf",
+        timestamp: Math.floor(occurredAt.getTime() / 1000),
+        headers: { "x-occurred-at": occurredAt.toISOString() },
+      });
+      return messageId;
+    },
+    publishRaw,
+    async waitForDeadLetter(match, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const seen = deadLetters.find(match);
+        if (seen) return seen;
+        const got = await inspector.get(topology.mailDeadQueue, { noAck: true });
+        if (got) {
+          deadLetters.push(got);
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error(`no matching dead letter within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async restartApp() {
+      await harness.app.close();
+      harness.app = await start();
+      return harness.app;
+    },
+    async close() {
+      await harness.app.close();
+      await transport.close();
+      await publisher.close();
+      await amqp.close();
+      await sql.end({ timeout: 5 });
+      await smtp?.close();
+      if (mailboxDir) await rm(mailboxDir, { recursive: true, force: true });
+      await testTopology.drop();
+      await db.drop();
+    },
+  };
+  return harness;
+}
+
+/** Resolves when `check` returns true; polls, failing after `timeoutMs`. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Runs `publish` once the worker is idle, then waits until `n` more
+ * deliveries were settled (acked, dead-lettered or requeued).
+ */
+export async function settled(app: App, n: number, publish: () => Promise<unknown>): Promise<void> {
+  const total = () => {
+    const s = app.stats();
+    return s.acked + s.deadLettered + s.requeued;
+  };
+  await eventually("the worker to be idle", () => app.stats().inFlight === 0);
+  const before = total();
+  await publish();
+  await eventually(`${n} settled deliveries`, () => total() >= before + n);
+}
