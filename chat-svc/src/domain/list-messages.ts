@@ -1,0 +1,39 @@
+import type { Identity } from "@parley/shared/auth.js";
+import { pageMessages } from "../storage/messages.js";
+import type { MessageRow } from "../storage/schema.js";
+import { loadRoomForMember } from "./access.js";
+import type { DomainDeps } from "./deps.js";
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+export interface MessagePage {
+  /** Ascending seq. */
+  messages: MessageRow[];
+  headSeq: bigint;
+  /** Whether more messages exist beyond this page in the direction of paging. */
+  hasMore: boolean;
+}
+
+/**
+ * A page of history. With `afterSeq` it pages forward (catching up after a
+ * gap: oldest first from there); otherwise it pages backward from
+ * `beforeSeq`, or from the newest message.
+ */
+export async function listMessages(
+  { db }: DomainDeps,
+  caller: Identity,
+  input: { roomId: string; beforeSeq: bigint; afterSeq: bigint; limit: number },
+): Promise<MessagePage> {
+  const limit = Math.min(input.limit === 0 ? DEFAULT_PAGE_SIZE : input.limit, MAX_PAGE_SIZE);
+  // One snapshot, so headSeq matches the page.
+  return db.transaction(
+    async (tx) => {
+      const { room } = await loadRoomForMember(tx, caller.userId, input.roomId);
+      const range = { afterSeq: input.afterSeq, beforeSeq: input.beforeSeq };
+      const page = await pageMessages(tx, room.id, range, input.afterSeq > 0n ? "oldest" : "newest", limit);
+      return { ...page, headSeq: room.headSeq };
+    },
+    { isolationLevel: "repeatable read", accessMode: "read only" },
+  );
+}

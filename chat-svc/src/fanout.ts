@@ -1,0 +1,149 @@
+/**
+ * One Redis subscriber connection per process, fanned out in-process to every
+ * open StreamEvents call. Each stream has its own bounded queue, so a slow
+ * reader never holds up the others: one that falls `queueLimit` events behind
+ * is dropped at once (its queue freed) and its stream ends with
+ * STREAM_OVERFLOW, telling the edge to reconnect and resync.
+ *
+ * Losing the Redis connection may lose events, so it ends every stream with
+ * EVENT_FEED_INTERRUPTED, and new streams are refused until the channel is
+ * subscribed again: an open stream always means a live feed.
+ */
+
+import { fromBinary } from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
+import { type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import type { Logger } from "@parley/shared/logger.js";
+import type { Redis } from "@parley/shared/redis.js";
+import { eventFeedInterrupted, streamOverflow } from "./errors.js";
+
+export interface Fanout {
+  /** Number of open subscriptions. */
+  readonly size: number;
+  /** Whether the channel is subscribed, so that `subscribe` is accepted. */
+  readonly live: boolean;
+  /** Every event published from now on until `signal` aborts; throws (ConnectError) when the feed is lost. */
+  subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined>;
+  /** Ends every subscription and closes the subscriber connection. */
+  close(): Promise<void>;
+}
+
+interface Subscriber {
+  queue: RoomEvent[];
+  failure: ConnectError | undefined;
+  wake: (() => void) | undefined;
+}
+
+export function startFanout(opts: {
+  /** Duplicated for the subscriber: a connection in subscribe mode can run nothing else. */
+  redis: Redis;
+  channel: string;
+  logger: Logger;
+  queueLimit: number;
+}): Fanout {
+  const { channel, logger, queueLimit } = opts;
+  const subscribers = new Set<Subscriber>();
+  let live = false;
+  let closed = false;
+
+  function fail(sub: Subscriber, err: ConnectError): void {
+    subscribers.delete(sub);
+    sub.failure = err;
+    sub.queue = [];
+    sub.wake?.();
+  }
+
+  function failAll(err: ConnectError): void {
+    for (const sub of [...subscribers]) fail(sub, err);
+  }
+
+  // Resubscribed by hand on every "ready" rather than by ioredis's
+  // autoResubscribe, so that `live` turns true only once Redis confirms.
+  const conn = opts.redis.duplicate({ autoResubscribe: false, connectionName: "chat-svc:room-events" });
+  conn.on("ready", () => {
+    conn.subscribe(channel).then(
+      () => {
+        live = true;
+        logger.debug({ channel }, "subscribed to room events");
+      },
+      (err: unknown) => {
+        logger.warn({ err }, "could not subscribe to room events; reconnecting");
+        conn.disconnect(true);
+      },
+    );
+  });
+  conn.on("close", () => {
+    if (!live) return;
+    live = false;
+    if (!closed) logger.warn("lost the room events subscription; ending open streams");
+    failAll(eventFeedInterrupted("lost the connection to Redis"));
+  });
+  conn.on("error", () => {
+    // Reported through "close"; ioredis keeps reconnecting.
+  });
+  conn.on("messageBuffer", (_channel: Buffer, payload: Buffer) => {
+    let event: RoomEvent;
+    try {
+      event = fromBinary(RoomEventSchema, payload);
+    } catch (err) {
+      logger.warn({ err }, "dropping an undecodable room event");
+      return;
+    }
+    for (const sub of subscribers) {
+      if (sub.queue.length >= queueLimit) {
+        fail(sub, streamOverflow(queueLimit));
+        continue;
+      }
+      sub.queue.push(event);
+      sub.wake?.();
+    }
+  });
+
+  async function* subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined> {
+    if (closed) throw eventFeedInterrupted("this chat-svc instance is stopping");
+    if (!live) throw eventFeedInterrupted("not connected to Redis");
+    const sub: Subscriber = { queue: [], failure: undefined, wake: undefined };
+    const onAbort = () => sub.wake?.();
+    subscribers.add(sub);
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        if (sub.failure) throw sub.failure;
+        if (sub.queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            sub.wake = resolve;
+          });
+          sub.wake = undefined;
+          continue;
+        }
+        // Swapping the whole queue out keeps each take O(1).
+        const batch = sub.queue;
+        sub.queue = [];
+        for (const event of batch) {
+          if (sub.failure || signal.aborted) break;
+          yield event;
+        }
+      }
+    } finally {
+      subscribers.delete(sub);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  return {
+    get size() {
+      return subscribers.size;
+    },
+    get live() {
+      return live;
+    },
+    subscribe,
+    async close() {
+      closed = true;
+      failAll(eventFeedInterrupted("this chat-svc instance is stopping"));
+      live = false;
+      // Nothing to flush on a subscriber; quit could wait on a Redis that is away.
+      conn.disconnect();
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * Starts chat-svc the way main.ts does (real PostgreSQL, Redis, RabbitMQ and
+ * the outbox relay) against a fresh database, a random AMQP namespace and a
+ * random Redis prefix. Users are signed in the way user-svc does it: a live
+ * session key in Redis plus an access token signed with the shared secret.
+ * message.sent events are collected from a queue bound the way the mail
+ * worker's is.
+ */
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { type CallOptions, type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
+import { type MessageSent, MessageSentSchema } from "@parley/proto/events/v1/events_pb.js";
+import { createTokenKeys, type TokenKeys } from "@parley/shared/auth.js";
+import { errorReason } from "@parley/shared/errors.js";
+import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
+import { createLogger } from "@parley/shared/logger.js";
+import { sessionKey } from "@parley/shared/sessions.js";
+import {
+  createTestDatabase,
+  createTestTopology,
+  randomName,
+  TEST_RABBITMQ_URL,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  type TestTopology,
+} from "@parley/shared/testing.js";
+import { type ChannelModel, connect } from "amqplib";
+import { type App, startApp } from "../src/app.js";
+import { type Config, readConfig } from "../src/config.js";
+
+const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+export type ChatClient = Client<typeof ChatService>;
+
+/** One running chat-svc process's worth of state. */
+export interface Instance {
+  infra: ServiceInfrastructure;
+  app: App;
+  client: ChatClient;
+  close(): Promise<void>;
+}
+
+export interface User {
+  userId: string;
+  username: string;
+  sessionId: string;
+  token: string;
+  /** Call options carrying the user's bearer token. */
+  call: CallOptions;
+}
+
+export interface Harness extends Instance {
+  config: Config;
+  keys: TokenKeys;
+  /** Every message.sent event published so far, in arrival order. */
+  sentEvents: MessageSent[];
+  /** A user with a live session. */
+  signIn(username?: string): Promise<User>;
+  /** Call options with a service token, as the edge presents for StreamEvents. */
+  serviceCall(signal?: AbortSignal): Promise<CallOptions>;
+  /** Another chat-svc instance on the same database, Redis prefix and AMQP namespace. */
+  startInstance(opts?: { streamQueueLimit?: number }): Promise<Instance>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { streamQueueLimit?: number } = {}): Promise<Harness> {
+  const database: TestDatabase = await createTestDatabase("chat_svc_test");
+  const topo: TestTopology = createTestTopology();
+  const config = readConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    NODE_ENV: "test",
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    AMQP_NAMESPACE: topo.topology.namespace,
+    REDIS_KEY_PREFIX: `${randomName("chat_svc_test")}:`,
+  });
+  const logger = createLogger("chat-svc-test", config.LOG_LEVEL);
+  const keys = createTokenKeys(config.JWT_SECRET);
+
+  // Bound before anything is published, so no event is missed.
+  const listener: ChannelModel = await connect(TEST_RABBITMQ_URL);
+  const channel = await listener.createChannel();
+  await channel.assertExchange(topo.topology.exchange, "topic", { durable: true });
+  const { queue } = await channel.assertQueue("", { exclusive: true });
+  await channel.bindQueue(queue, topo.topology.exchange, "message.sent");
+  const sentEvents: MessageSent[] = [];
+  await channel.consume(
+    queue,
+    (msg) => {
+      if (msg) sentEvents.push(fromBinary(MessageSentSchema, msg.content));
+    },
+    { noAck: true },
+  );
+
+  const instances = new Set<Instance>();
+  async function startInstance(o: { streamQueueLimit?: number } = {}): Promise<Instance> {
+    const infra = await openServiceInfrastructure({
+      name: "chat-svc-test",
+      databaseUrl: config.DATABASE_URL,
+      migrationsFolder,
+      redisUrl: config.REDIS_URL,
+      amqpUrl: config.RABBITMQ_URL,
+      topology: topo.topology,
+      logger,
+    });
+    const app = await startApp({ config, logger, sql: infra.sql, redis: infra.redis, ...o });
+    const baseUrl = `http://127.0.0.1:${app.port}`;
+    const sessionManager = new Http2SessionManager(baseUrl);
+    const client = createClient(ChatService, createGrpcTransport({ baseUrl, sessionManager }));
+    let closed = false;
+    const instance: Instance = {
+      infra,
+      app,
+      client,
+      async close() {
+        if (closed) return;
+        closed = true;
+        instances.delete(instance);
+        // Server first: streams it ends must reach their clients before the connection goes.
+        await app.close();
+        sessionManager.abort();
+        await infra.close();
+      },
+    };
+    instances.add(instance);
+    return instance;
+  }
+
+  const first = await startInstance(opts);
+  const redis = first.infra.redis;
+
+  return {
+    ...first,
+    config,
+    keys,
+    sentEvents,
+    async signIn(username = randomName("user")) {
+      const userId = randomUUID();
+      const sessionId = randomUUID();
+      await redis.set(sessionKey(config.REDIS_KEY_PREFIX, sessionId), userId, "EX", 3600);
+      const token = await keys.issueAccess({ userId, sessionId, username }, 900);
+      return { userId, username, sessionId, token, call: bearer(token) };
+    },
+    async serviceCall(signal) {
+      const token = await keys.issueService("edge", 900);
+      return { ...bearer(token), ...(signal ? { signal } : {}) };
+    },
+    startInstance,
+    async close() {
+      for (const instance of [...instances].reverse()) await instance.close();
+      await listener.close();
+      const cleaner = first.infra.redis.duplicate();
+      try {
+        const found: string[] = [];
+        let cursor = "0";
+        do {
+          const [next, batch] = await cleaner.scan(cursor, "MATCH", `${config.REDIS_KEY_PREFIX}*`, "COUNT", 1000);
+          cursor = next;
+          found.push(...batch);
+        } while (cursor !== "0");
+        if (found.length > 0) await cleaner.del(...found);
+      } finally {
+        cleaner.disconnect();
+      }
+      await topo.drop();
+      await database.drop();
+    },
+  };
+}
+
+export function bearer(token: string): CallOptions {
+  return { headers: { authorization: `Bearer ${token}` } };
+}
+
+/** Polls until `get` returns something other than undefined. */
+export async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function waitUntil(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  await waitFor(() => (check() ? true : undefined), timeoutMs, what);
+}
+
+/** Awaits a call that must fail with `code` and `reason`; returns the error. */
+export async function rejectsWith(call: Promise<unknown>, code: Code, reason: string): Promise<ConnectError> {
+  let caught: unknown;
+  try {
+    await call;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught !== undefined, `expected ${Code[code]} ${reason}, but the call succeeded`);
+  const err = ConnectError.from(caught);
+  assert.equal(Code[err.code], Code[code], `${err.message} (${errorReason(err)})`);
+  assert.equal(errorReason(err), reason, err.message);
+  return err;
+}
