@@ -5,16 +5,22 @@
  */
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import {
+  MessageDeletedSchema,
   MessageSentSchema,
+  RoomReadSchema,
   UserOnlineSchema,
   UserOtpSendSchema,
   UserRegisteredSchema,
+  UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
 
 export const eventSchemas = {
   "user.otp.send": UserOtpSendSchema,
   "user.registered": UserRegisteredSchema,
+  "user.updated": UserUpdatedSchema,
   "message.sent": MessageSentSchema,
+  "message.deleted": MessageDeletedSchema,
+  "room.read": RoomReadSchema,
   "user.online": UserOnlineSchema,
 } as const satisfies Record<string, DescMessage>;
 

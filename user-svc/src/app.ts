@@ -13,13 +13,30 @@ import type { Config } from "./config.js";
 import type { UserDomain } from "./domain/context.js";
 import { createOtpStore } from "./domain/otp.js";
 import { preparePasswordChecks } from "./domain/passwords.js";
+import { createRateLimits } from "./domain/rate-limits.js";
 import * as schema from "./storage/schema.js";
+import { withPeerAddress } from "./transport/client-info.js";
 import { UserService, userServiceImpl } from "./transport/grpc.js";
 
 export interface AppDeps {
   config: Pick<
     Config,
-    "HOST" | "PORT" | "JWT_SECRET" | "OTP_EXPIRY" | "ACCESS_TOKEN_TTL" | "SESSION_TTL" | "REDIS_KEY_PREFIX"
+    | "HOST"
+    | "PORT"
+    | "JWT_SECRET"
+    | "OTP_EXPIRY"
+    | "OTP_RESEND_COOLDOWN"
+    | "ACCESS_TOKEN_TTL"
+    | "SESSION_TTL"
+    | "REDIS_KEY_PREFIX"
+    | "RATE_LIMIT_REGISTER_PER_IP"
+    | "RATE_LIMIT_REGISTER_PER_ACCOUNT"
+    | "RATE_LIMIT_LOGIN_PER_IP"
+    | "RATE_LIMIT_LOGIN_PER_ACCOUNT"
+    | "RATE_LIMIT_VERIFY_OTP_PER_IP"
+    | "RATE_LIMIT_VERIFY_OTP_PER_ACCOUNT"
+    | "RATE_LIMIT_RESEND_OTP_PER_IP"
+    | "RATE_LIMIT_RESEND_OTP_PER_ACCOUNT"
   >;
   sql: Sql;
   redis: Redis;
@@ -44,10 +61,27 @@ export async function startApp(deps: AppDeps): Promise<App> {
       secret: config.JWT_SECRET,
       ttlSeconds: config.OTP_EXPIRY,
     }),
+    rateLimits: createRateLimits({
+      redis,
+      prefix: config.REDIS_KEY_PREFIX,
+      settings: {
+        register: { perIp: config.RATE_LIMIT_REGISTER_PER_IP, perAccount: config.RATE_LIMIT_REGISTER_PER_ACCOUNT },
+        login: { perIp: config.RATE_LIMIT_LOGIN_PER_IP, perAccount: config.RATE_LIMIT_LOGIN_PER_ACCOUNT },
+        verify_otp: {
+          perIp: config.RATE_LIMIT_VERIFY_OTP_PER_IP,
+          perAccount: config.RATE_LIMIT_VERIFY_OTP_PER_ACCOUNT,
+        },
+        resend_otp: {
+          perIp: config.RATE_LIMIT_RESEND_OTP_PER_IP,
+          perAccount: config.RATE_LIMIT_RESEND_OTP_PER_ACCOUNT,
+        },
+      },
+    }),
     tokens,
     authenticator: createAuthenticator({ keys: tokens, redis, prefix: config.REDIS_KEY_PREFIX }),
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     otpTtlSeconds: config.OTP_EXPIRY,
+    otpResendCooldownSeconds: config.OTP_RESEND_COOLDOWN,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
     sessionTtlSeconds: config.SESSION_TTL,
   };
@@ -55,7 +89,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const server = await startGrpcServer({
     host: config.HOST,
     port: config.PORT,
-    bindings: [{ service: UserService, handlers: grpcHandlers(UserService, userServiceImpl(domain), logger) }],
+    bindings: [
+      { service: UserService, handlers: withPeerAddress(grpcHandlers(UserService, userServiceImpl(domain), logger)) },
+    ],
     logger,
   });
   return { port: server.port, server, close: () => server.close() };

@@ -1,7 +1,7 @@
 /**
  * user-svc configuration: the only module that reads the environment.
  */
-import { type ConfigOf, common, int, loadConfig, port, str, url } from "@parley/shared/config.js";
+import { ConfigError, type ConfigOf, common, int, loadConfig, port, str, url } from "@parley/shared/config.js";
 
 const DAY = 24 * 60 * 60;
 
@@ -18,14 +18,81 @@ export const configSpec = {
   // No default: a guessable signing key must never reach production by omission.
   JWT_SECRET: str({ minLength: 32 }),
   OTP_EXPIRY: int({ default: 300, min: 30, max: 3600 }),
+  // Seconds an account must wait between two codes before ResendOtp sends another.
+  OTP_RESEND_COOLDOWN: int({ default: 60, min: 1, max: 3600 }),
   ACCESS_TOKEN_TTL: int({ default: 900, min: 30, max: DAY }),
+  // A session (and its refresh token) ends this long after it was last refreshed.
   SESSION_TTL: int({ default: 30 * DAY, min: 60, max: 365 * DAY }),
   AMQP_NAMESPACE: str({ default: "parley" }),
   REDIS_KEY_PREFIX: str({ default: "parley:" }),
 };
 
-export type Config = ConfigOf<typeof configSpec>;
+/** At most `points` calls per `durationSeconds` fixed window. */
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+/**
+ * Rate limits, each "<calls>/<seconds>" (e.g. "20/600" = 20 calls per 10 min).
+ * Per IP counts the client address the edge forwards (`x-client-ip`), else the
+ * TCP peer; per account counts the normalised email or username asked about,
+ * whether or not an account has it.
+ *
+ * | variable                              | default  | why                                                       |
+ * |---------------------------------------|----------|-----------------------------------------------------------|
+ * | RATE_LIMIT_REGISTER_PER_IP            | 10/3600  | sign-ups from one address; each costs an argon2 hash+mail |
+ * | RATE_LIMIT_REGISTER_PER_ACCOUNT       | 5/3600   | retries of one email's registration                       |
+ * | RATE_LIMIT_LOGIN_PER_IP               | 20/600   | password guessing from one address                        |
+ * | RATE_LIMIT_LOGIN_PER_ACCOUNT          | 10/600   | password guessing against one account from many addresses |
+ * | RATE_LIMIT_VERIFY_OTP_PER_IP          | 30/600   | code guessing from one address                            |
+ * | RATE_LIMIT_VERIFY_OTP_PER_ACCOUNT     | 10/600   | code guessing against one account (codes also burn at 5)  |
+ * | RATE_LIMIT_RESEND_OTP_PER_IP          | 10/600   | mail bombing from one address                             |
+ * | RATE_LIMIT_RESEND_OTP_PER_ACCOUNT     | 5/600    | mail bombing one inbox (also a 60 s cooldown, 10 codes/h) |
+ */
+export const rateLimitDefaults = {
+  RATE_LIMIT_REGISTER_PER_IP: "10/3600",
+  RATE_LIMIT_REGISTER_PER_ACCOUNT: "5/3600",
+  RATE_LIMIT_LOGIN_PER_IP: "20/600",
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: "10/600",
+  RATE_LIMIT_VERIFY_OTP_PER_IP: "30/600",
+  RATE_LIMIT_VERIFY_OTP_PER_ACCOUNT: "10/600",
+  RATE_LIMIT_RESEND_OTP_PER_IP: "10/600",
+  RATE_LIMIT_RESEND_OTP_PER_ACCOUNT: "5/600",
+} as const;
+
+type RateLimitVar = keyof typeof rateLimitDefaults;
+
+export type Config = ConfigOf<typeof configSpec> & { readonly [K in RateLimitVar]: RateLimit };
+
+const RATE = /^\s*(\d{1,9})\s*\/\s*(\d{1,9})\s*$/;
+
+function parseRateLimit(raw: string): RateLimit | undefined {
+  const match = RATE.exec(raw);
+  if (!match) return undefined;
+  const points = Number(match[1]);
+  const durationSeconds = Number(match[2]);
+  return points >= 1 && durationSeconds >= 1 ? { points, durationSeconds } : undefined;
+}
 
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
-  return loadConfig(configSpec, env);
+  // The rate limits are parsed here rather than by a shared parser so that
+  // their problems are reported together with every other variable's.
+  const problems: string[] = [];
+  let base: ConfigOf<typeof configSpec> | undefined;
+  try {
+    base = loadConfig(configSpec, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const limits: Partial<Record<RateLimitVar, RateLimit>> = {};
+  for (const [name, fallback] of Object.entries(rateLimitDefaults) as [RateLimitVar, string][]) {
+    const raw = env[name]?.trim() ? (env[name] as string) : fallback;
+    const parsed = parseRateLimit(raw);
+    if (parsed) limits[name] = parsed;
+    else problems.push(`${name} must be "<calls>/<seconds>" with both at least 1, e.g. "20/600" (got "${raw}")`);
+  }
+  if (problems.length > 0 || !base) throw new ConfigError(problems);
+  return Object.freeze({ ...base, ...(limits as Record<RateLimitVar, RateLimit>) });
 }

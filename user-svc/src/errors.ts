@@ -46,6 +46,49 @@ export function otpRateLimited(retryAfterSeconds: number) {
   });
 }
 
-export function userNotFound() {
-  return appError(Code.NotFound, "USER_NOT_FOUND", "the account no longer exists");
+export function userNotFound(message = "the account no longer exists") {
+  return appError(Code.NotFound, "USER_NOT_FOUND", message);
+}
+
+/** Same shape as proto validation's errors (shared/validation.ts): the field is named in the message and metadata. */
+export function textHasNul(field: string) {
+  const message = "must not contain NUL characters";
+  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `${field}: ${message}`, { [field]: message });
+}
+
+export function avatarUrlScheme() {
+  const message = "must be an http or https URL";
+  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `avatar_url: ${message}`, { avatar_url: message });
+}
+
+/** Too many calls from one client address or about one account; the edge answers 429 + Retry-After. */
+export function rateLimited(retryAfterSeconds: number) {
+  return appError(Code.ResourceExhausted, "RATE_LIMITED", "too many requests; try again later", {
+    retryAfterSeconds: String(retryAfterSeconds),
+  });
+}
+
+export function otpResendCooldown(retryAfterSeconds: number) {
+  return appError(
+    Code.ResourceExhausted,
+    "OTP_RESEND_COOLDOWN",
+    "a code was sent moments ago; wait before asking again",
+    {
+      retryAfterSeconds: String(retryAfterSeconds),
+    },
+  );
+}
+
+/** Unknown, expired or revoked: the client must sign in again. */
+export function refreshTokenInvalid() {
+  return appError(Code.Unauthenticated, "REFRESH_TOKEN_INVALID", "the refresh token is not valid; sign in again");
+}
+
+/** An already-rotated token came back: someone holds a copy, so the whole session was ended. */
+export function refreshTokenReused() {
+  return appError(
+    Code.Unauthenticated,
+    "REFRESH_TOKEN_REUSED",
+    "the refresh token was already used; the session has been ended, sign in again",
+  );
 }

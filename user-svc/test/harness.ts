@@ -15,11 +15,15 @@ import {
   UserOtpSendSchema,
   type UserRegistered,
   UserRegisteredSchema,
+  type UserUpdated,
+  UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
 import { OtpPurpose, UserService } from "@parley/proto/user/v1/user_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
+import { connectPostgres } from "@parley/shared/postgres.js";
+import { connectRedis } from "@parley/shared/redis.js";
 import {
   createTestDatabase,
   createTestTopology,
@@ -31,7 +35,7 @@ import {
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
 import { type App, startApp } from "../src/app.js";
-import { type Config, readConfig } from "../src/config.js";
+import { type Config, rateLimitDefaults, readConfig } from "../src/config.js";
 
 export { OtpPurpose };
 
@@ -46,6 +50,9 @@ export interface Harness {
   takeOtp(email: string, timeoutMs?: number): Promise<UserOtpSend>;
   otpEvents: UserOtpSend[];
   registeredEvents: UserRegistered[];
+  updatedEvents: UserUpdated[];
+  /** Another user-svc instance on the same database, Redis and RabbitMQ, with its own connections. */
+  startSecondInstance(): Promise<{ client: Client<typeof UserService>; close(): Promise<void> }>;
   /** Registers, reads the mailed code and verifies it: a signed-in, verified user. */
   signUp(username: string, password?: string): Promise<SignedUp>;
   close(): Promise<void>;
@@ -57,9 +64,14 @@ export interface SignedUp {
   password: string;
   userId: string;
   accessToken: string;
+  refreshToken: string;
 }
 
 export const PASSWORD = "correct horse battery staple";
+
+// Limits no test reaches by accident: every call in a test file comes from
+// 127.0.0.1. Rate limit tests set tiny ones explicitly.
+const GENEROUS_RATE_LIMITS = Object.fromEntries(Object.keys(rateLimitDefaults).map((name) => [name, "100000/60"]));
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase("user_svc_test");
@@ -75,6 +87,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     JWT_SECRET: randomBytes(32).toString("hex"),
     AMQP_NAMESPACE: topo.topology.namespace,
     REDIS_KEY_PREFIX: `${randomName("user_svc_test")}:`,
+    ...GENEROUS_RATE_LIMITS,
     ...env,
   });
   const logger = createLogger("user-svc-test", config.LOG_LEVEL);
@@ -86,8 +99,10 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const { queue } = await channel.assertQueue("", { exclusive: true });
   await channel.bindQueue(queue, topo.topology.exchange, "user.otp.send");
   await channel.bindQueue(queue, topo.topology.exchange, "user.registered");
+  await channel.bindQueue(queue, topo.topology.exchange, "user.updated");
   const otpEvents: UserOtpSend[] = [];
   const registeredEvents: UserRegistered[] = [];
+  const updatedEvents: UserUpdated[] = [];
   await channel.consume(
     queue,
     (msg) => {
@@ -96,6 +111,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       if (msg.fields.routingKey === "user.registered") {
         registeredEvents.push(fromBinary(UserRegisteredSchema, msg.content));
       }
+      if (msg.fields.routingKey === "user.updated") updatedEvents.push(fromBinary(UserUpdatedSchema, msg.content));
     },
     { noAck: true },
   );
@@ -114,6 +130,23 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const sessionManager = new Http2SessionManager(baseUrl);
   const client = createClient(UserService, createGrpcTransport({ baseUrl, sessionManager }));
 
+  async function startSecondInstance() {
+    const sql = connectPostgres(config.DATABASE_URL, { appName: "user-svc-test-2" });
+    const redis = connectRedis(config.REDIS_URL, logger, "user-svc-test-2");
+    const second = await startApp({ config, sql, redis, logger });
+    const url = `http://127.0.0.1:${second.port}`;
+    const sessions = new Http2SessionManager(url);
+    return {
+      client: createClient(UserService, createGrpcTransport({ baseUrl: url, sessionManager: sessions })),
+      async close() {
+        sessions.abort();
+        await second.close();
+        redis.disconnect();
+        await sql.end({ timeout: 5 });
+      },
+    };
+  }
+
   const taken = new Set<UserOtpSend>();
   async function takeOtp(email: string, timeoutMs = 10_000): Promise<UserOtpSend> {
     const event = await waitFor(() => otpEvents.find((e) => e.email === email && !taken.has(e)), timeoutMs);
@@ -126,7 +159,14 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     const { userId } = await client.register({ email, username, password });
     const { otp } = await takeOtp(email);
     const verified = await client.verifyOtp({ email, otp });
-    return { email, username, password, userId, accessToken: verified.accessToken };
+    return {
+      email,
+      username,
+      password,
+      userId,
+      accessToken: verified.accessToken,
+      refreshToken: verified.refreshToken,
+    };
   }
 
   return {
@@ -137,6 +177,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     takeOtp,
     otpEvents,
     registeredEvents,
+    updatedEvents,
+    startSecondInstance,
     signUp,
     async close() {
       sessionManager.abort();
@@ -162,10 +204,10 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   };
 }
 
-export async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(get: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = get();
+    const value = await get();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));

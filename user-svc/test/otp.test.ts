@@ -8,7 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
 import { MAX_SENDS, otpKey } from "../src/domain/otp.js";
-import { type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness } from "./harness.js";
+import { type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness, waitFor } from "./harness.js";
 
 let h: Harness;
 
@@ -133,4 +133,38 @@ test("an account gets a bounded number of codes per hour", async () => {
   const marker = await h.signUp("chatty_marker");
   assert.ok(marker.accessToken);
   assert.equal(h.otpEvents.filter((e) => e.email === user.email).length, MAX_SENDS);
+});
+
+test("five wrong guesses split over two instances (Redis-backed) burn the code on both", async () => {
+  const second = await h.startSecondInstance();
+  try {
+    const email = "split@example.test";
+    await h.client.register({ email, username: "split", password: PASSWORD });
+    const { otp } = await h.takeOtp(email);
+    const clients = [h.client, second.client, h.client, second.client];
+    for (const [i, client] of clients.entries()) {
+      const err = await rejectsWith(
+        client.verifyOtp({ email, otp: wrong(otp, i + 1) }),
+        Code.InvalidArgument,
+        "OTP_INVALID",
+      );
+      assert.equal(err.findDetails(ErrorInfoSchema)[0]?.metadata.remainingAttempts, String(4 - i));
+    }
+    await rejectsWith(second.client.verifyOtp({ email, otp: wrong(otp, 5) }), Code.ResourceExhausted, "OTP_LOCKED");
+    await rejectsWith(h.client.verifyOtp({ email, otp }), Code.ResourceExhausted, "OTP_LOCKED");
+    await rejectsWith(second.client.verifyOtp({ email, otp }), Code.ResourceExhausted, "OTP_LOCKED");
+    const [row] = await h.infra.sql`select verified_at from users where email = ${email}`;
+    assert.equal(row?.verified_at, null);
+  } finally {
+    await second.close();
+  }
+});
+
+test("an expired code → OTP_EXPIRED, even the right one", async () => {
+  const { email, userId, otp } = await registerPending("expired");
+  const key = otpKey(h.config.REDIS_KEY_PREFIX, userId, OtpPurpose.VERIFY_EMAIL);
+  // What OTP_EXPIRY seconds would do.
+  assert.equal(await h.infra.redis.pexpire(key, 1), 1);
+  await waitFor(async () => ((await h.infra.redis.exists(key)) === 0 ? true : undefined));
+  await rejectsWith(h.client.verifyOtp({ email, otp }), Code.FailedPrecondition, "OTP_EXPIRED");
 });

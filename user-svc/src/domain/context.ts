@@ -3,16 +3,19 @@ import type { Authenticator } from "@parley/shared/sessions.js";
 import type { Redis } from "ioredis";
 import type { Db } from "../storage/users.js";
 import type { OtpStore } from "./otp.js";
+import type { RateLimits } from "./rate-limits.js";
 
 /** What the domain actions need; built once by app.ts. */
 export interface UserDomain {
   db: Db;
   redis: Redis;
   otp: OtpStore;
+  rateLimits: RateLimits;
   tokens: TokenKeys;
   authenticator: Authenticator;
   redisKeyPrefix: string;
   otpTtlSeconds: number;
+  otpResendCooldownSeconds: number;
   accessTokenTtlSeconds: number;
   sessionTtlSeconds: number;
 }

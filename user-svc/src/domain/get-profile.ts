@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { GetProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { userNotFound } from "../errors.js";
 import { findUserById } from "../storage/users.js";
+import { authenticateCaller } from "./caller.js";
 import type { UserDomain } from "./context.js";
 import { userMessage } from "./user-message.js";
 
@@ -10,7 +11,7 @@ export async function getProfile(
   domain: UserDomain,
   headers: Headers,
 ): Promise<MessageInitShape<typeof GetProfileResponseSchema>> {
-  const identity = await domain.authenticator.authenticate(headers);
+  const identity = await authenticateCaller(domain, headers);
   const user = await findUserById(domain.db, identity.userId);
   if (!user) throw userNotFound();
   return { user: userMessage(user) };

@@ -18,6 +18,11 @@ export const MAX_ATTEMPTS = 5;
 export const MAX_SENDS = 10;
 export const SEND_WINDOW_SECONDS = 60 * 60;
 
+// ResendOtp calls per email per window, counted for every email so that an
+// unknown one hits the cap when a real account with one code already sent
+// would (see domain/resend-otp.ts).
+export const MAX_RESENDS = MAX_SENDS - 1;
+
 export function otpKey(prefix: string, userId: string, purpose: OtpPurpose): string {
   return `${prefix}otp:${userId}:${OtpPurpose[purpose].toLowerCase()}`;
 }
@@ -36,6 +41,27 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempts', 0)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {1, 0}`;
+
+// KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
+// Replaces a pending code, keeping its attempt count: a resend must not hand
+// out fresh guesses (only a password check does). Returns {0, 0} when no
+// usable code is pending (none, expired or burnt), {-1, seconds until allowed}
+// when rate limited, {1, 0} when replaced.
+const REISSUE = `
+if redis.call('HEXISTS', KEYS[1], 'digest') == 0 then return {0, 0} end
+local sends = redis.call('INCR', KEYS[2])
+if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+if sends > tonumber(ARGV[3]) then return {-1, redis.call('TTL', KEYS[2])} end
+redis.call('HSET', KEYS[1], 'digest', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {1, 0}`;
+
+// KEYS: counter. ARGV: max, window. Returns 0 when counted, else seconds until allowed.
+const COUNT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then return math.max(1, redis.call('TTL', KEYS[1])) end
+return 0`;
 
 // KEYS: otp hash. ARGV: max attempts. Reserves an attempt and hands back the
 // digest to compare against; refuses once the attempts are used up.
@@ -70,6 +96,13 @@ export type OtpCheck =
 export interface OtpStore {
   /** Replaces any pending code for (user, purpose) with a new one and returns it. */
   issue(userId: string, purpose: OtpPurpose): Promise<string>;
+  /**
+   * Replaces the pending code for (user, purpose) with a new one, keeping the
+   * guesses already used; undefined when no usable code is pending.
+   */
+  reissue(userId: string, purpose: OtpPurpose): Promise<string | undefined>;
+  /** Counts a ResendOtp call for `email`; throws OTP_RATE_LIMITED past MAX_RESENDS per window. */
+  countResend(email: string): Promise<void>;
   check(userId: string, purpose: OtpPurpose, code: string): Promise<OtpCheck>;
 }
 
@@ -80,9 +113,11 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
   const digest = (userId: string, purpose: OtpPurpose, code: string) =>
     createHmac("sha256", key).update(`${userId}\0${purpose}\0${code}`).digest("hex");
 
+  const newCode = () => randomInt(0, 1_000_000).toString().padStart(6, "0");
+
   return {
     async issue(userId, purpose) {
-      const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
+      const code = newCode();
       const [stored, retryAfter] = (await redis.eval(
         ISSUE,
         2,
@@ -95,6 +130,28 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
       )) as [number, number];
       if (stored !== 1) throw otpRateLimited(Math.max(1, retryAfter));
       return code;
+    },
+
+    async reissue(userId, purpose) {
+      const code = newCode();
+      const [stored, retryAfter] = (await redis.eval(
+        REISSUE,
+        2,
+        otpKey(prefix, userId, purpose),
+        sendsKey(prefix, userId),
+        digest(userId, purpose, code),
+        ttlSeconds,
+        MAX_SENDS,
+        SEND_WINDOW_SECONDS,
+      )) as [number, number];
+      if (stored === -1) throw otpRateLimited(Math.max(1, retryAfter));
+      return stored === 1 ? code : undefined;
+    },
+
+    async countResend(email) {
+      const key = `${prefix}otp-resends:${email}`;
+      const retryAfter = (await redis.eval(COUNT, 1, key, MAX_RESENDS, SEND_WINDOW_SECONDS)) as number;
+      if (retryAfter > 0) throw otpRateLimited(retryAfter);
     },
 
     async check(userId, purpose, code) {

@@ -25,14 +25,17 @@ import {
   replacePendingUser,
   violatedUniqueConstraint,
 } from "../storage/users.js";
+import type { ClientInfo } from "./client-info.js";
 import type { UserDomain } from "./context.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
 import { assertStrongPassword, hashPassword } from "./passwords.js";
+import { startResendCooldown } from "./resend-cooldown.js";
 
 export interface RegisterInput {
   email: string;
   username: string;
   password: string;
+  client: ClientInfo;
 }
 
 export interface Registered {
@@ -46,13 +49,15 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
   const email = normalizeEmail(input.email);
   const username = input.username.trim();
   const key = usernameKey(username);
+  // Before the argon2 hash: a flood must not cost us CPU.
+  await domain.rateLimits.consume("register", { ip: input.client.ip, account: email });
   assertStrongPassword(input.password, { email, username });
   // Hashed before the transaction: no row locks held for the ~50 ms it takes.
   const passwordHash = await hashPassword(input.password);
 
   for (let attempt = 1; ; attempt++) {
     try {
-      return await domain.db.transaction(async (tx) => {
+      const registered = await domain.db.transaction(async (tx) => {
         const claims = await lockClaims(tx, email, key, domain.otpTtlSeconds);
         const byEmail = claims.find((c) => c.email === email);
         const byName = claims.find((c) => c.usernameKey === key);
@@ -79,6 +84,12 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
         });
         return { userId: user.id, otpExpiresIn: domain.otpTtlSeconds };
       });
+      await startResendCooldown(domain.redis, {
+        prefix: domain.redisKeyPrefix,
+        email,
+        seconds: domain.otpResendCooldownSeconds,
+      });
+      return registered;
     } catch (err) {
       const constraint = violatedUniqueConstraint(err);
       if (constraint === undefined) throw err;

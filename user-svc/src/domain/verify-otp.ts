@@ -1,5 +1,6 @@
 /**
- * VerifyOtp: exchanges a pending code for a session and an access token. The
+ * VerifyOtp: exchanges a pending code for a session, an access token and the
+ * session's first refresh token. The
  * first successful verify_email code marks the email verified and announces
  * the new account (user.registered) in the same transaction.
  */
@@ -8,6 +9,7 @@ import { OtpPurpose, type VerifyOtpResponseSchema } from "@parley/proto/user/v1/
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { otpExpired, otpInvalid, otpLocked } from "../errors.js";
 import { findUserByEmail, findUserById, markVerified } from "../storage/users.js";
+import type { ClientInfo } from "./client-info.js";
 import type { UserDomain } from "./context.js";
 import { normalizeEmail } from "./identity.js";
 import { createSession } from "./sessions.js";
@@ -17,13 +19,16 @@ export interface VerifyOtpInput {
   email: string;
   otp: string;
   purpose: OtpPurpose;
+  client: ClientInfo;
 }
 
 export async function verifyOtp(
   domain: UserDomain,
   input: VerifyOtpInput,
 ): Promise<MessageInitShape<typeof VerifyOtpResponseSchema>> {
-  const found = await findUserByEmail(domain.db, normalizeEmail(input.email));
+  const email = normalizeEmail(input.email);
+  await domain.rateLimits.consume("verify_otp", { ip: input.client.ip, account: email });
+  const found = await findUserByEmail(domain.db, email);
   if (!found) throw otpExpired();
   const purpose =
     input.purpose !== OtpPurpose.UNSPECIFIED
@@ -63,14 +68,15 @@ export async function verifyOtp(
     });
   }
 
-  const sessionId = await createSession(domain.redis, {
+  const { sessionId, refreshToken } = await createSession(domain.redis, {
     prefix: domain.redisKeyPrefix,
     userId: user.id,
     ttlSeconds: domain.sessionTtlSeconds,
+    client: input.client,
   });
   const accessToken = await domain.tokens.issueAccess(
     { userId: user.id, sessionId, username: user.username },
     domain.accessTokenTtlSeconds,
   );
-  return { accessToken, expiresIn: domain.accessTokenTtlSeconds, user: userMessage(user) };
+  return { accessToken, expiresIn: domain.accessTokenTtlSeconds, refreshToken, user: userMessage(user) };
 }

@@ -2,10 +2,10 @@
  * Queries on `users`. Callers pass the database or a transaction; emails and
  * username keys arrive already normalised (domain/identity.ts).
  */
-import { and, eq, getTableColumns, isNull, or, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, isNotNull, isNull, like, or, sql } from "drizzle-orm";
 import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import type * as schema from "./schema.js";
-import { type UserRow, users } from "./schema.js";
+import { type NotificationLevelName, type UserRow, users } from "./schema.js";
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
@@ -95,6 +95,47 @@ export async function markVerified(tx: Tx, id: string): Promise<UserRow | undefi
     .where(and(eq(users.id, id), isNull(users.verifiedAt)))
     .returning();
   return row;
+}
+
+export interface ProfileChanges {
+  displayName?: string;
+  avatarUrl?: string;
+  bio?: string;
+  statusText?: string;
+  notificationLevel?: NotificationLevelName;
+}
+
+/** Sets only the given profile fields; the row as it is afterwards, or undefined if it is gone. */
+export async function updateProfile(tx: Tx, id: string, changes: ProfileChanges): Promise<UserRow | undefined> {
+  const [row] = await tx
+    .update(users)
+    .set({ ...changes, updatedAt: sql`now()` })
+    .where(eq(users.id, id))
+    .returning();
+  return row;
+}
+
+export async function findVerifiedUserById(db: Executor, id: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, id), isNotNull(users.verifiedAt)));
+  return row;
+}
+
+/**
+ * Verified users whose username key starts with `keyPrefix` (already lower
+ * case), in username order. LIKE's wildcards are escaped (`_` is legal in
+ * usernames), and the byte-wise ordering matches users_username_key_prefix_idx.
+ */
+export function searchVerifiedByUsernamePrefix(db: Executor, keyPrefix: string, limit: number): Promise<UserRow[]> {
+  const pattern = `${keyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return db
+    .select()
+    .from(users)
+    .where(and(like(users.usernameKey, pattern), isNotNull(users.verifiedAt)))
+    .orderBy(sql`${users.usernameKey} collate "C"`)
+    .limit(limit);
 }
 
 /** The unique constraint a PostgreSQL error violated, if it is a unique violation. */

@@ -13,7 +13,41 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/chat/v1/chat.proto.
  */
 export const file_parley_chat_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXJsZXkvY2hhdC92MS9jaGF0LnByb3RvEg5wYXJsZXkuY2hhdC52MSK+AQoEUm9vbRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjIKCnZpc2liaWxpdHkYAyABKA4yHi5wYXJsZXkuY2hhdC52MS5Sb29tVmlzaWJpbGl0eRISCgpjcmVhdGVkX2J5GAQgASgJEhAKCGhlYWRfc2VxGAUgASgDEhIKCm1lbWJlcl9pZHMYBiADKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuAEKB01lc3NhZ2USCgoCaWQYASABKAkSDwoHcm9vbV9pZBgCIAEoCRILCgNzZXEYAyABKAMSEQoJc2VuZGVyX2lkGAQgASgJEhcKD3NlbmRlcl91c2VybmFtZRgFIAEoCRIMCgR0ZXh0GAYgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpEBChFDcmVhdGVSb29tUmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGFASPAoKdmlzaWJpbGl0eRgCIAEoDjIeLnBhcmxleS5jaGF0LnYxLlJvb21WaXNpYmlsaXR5Qgi6SAWCAQIQARIlCgptZW1iZXJfaWRzGAMgAygJQhG6SA6SAQsQZBgBIgVyA7ABASI4ChJDcmVhdGVSb29tUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iLAoPSm9pblJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjYKEEpvaW5Sb29tUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iKwoOR2V0Um9vbVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiNQoPR2V0Um9vbVJlc3BvbnNlEiIKBHJvb20YASABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tIm0KElNlbmRNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfEiIKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgJQge6SARyAhhAIj8KE1NlbmRNZXNzYWdlUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiggEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGwoKYmVmb3JlX3NlcRgCIAEoA0IHukgEIgIoABIaCglhZnRlcl9zZXEYAyABKANCB7pIBCICKAASFwoFbGltaXQYBCABKA1CCLpIBSoDGMgBImUKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEikKCG1lc3NhZ2VzGAEgAygLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIQCghoZWFkX3NlcRgCIAEoAxIQCghoYXNfbW9yZRgDIAEoCCIVChNTdHJlYW1FdmVudHNSZXF1ZXN0IkAKFFN0cmVhbUV2ZW50c1Jlc3BvbnNlEigKBWV2ZW50GAEgASgLMhkucGFybGV5LmNoYXQudjEuUm9vbUV2ZW50IlgKCVJvb21FdmVudBIPCgdyb29tX2lkGAEgASgJEjIKD21lc3NhZ2VfY3JlYXRlZBgCIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIAEIGCgRraW5kKmoKDlJvb21WaXNpYmlsaXR5Eh8KG1JPT01fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhoKFlJPT01fVklTSUJJTElUWV9QVUJMSUMQARIbChdST09NX1ZJU0lCSUxJVFlfUFJJVkFURRACMo0ECgtDaGF0U2VydmljZRJTCgpDcmVhdGVSb29tEiEucGFybGV5LmNoYXQudjEuQ3JlYXRlUm9vbVJlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2USTQoISm9pblJvb20SHy5wYXJsZXkuY2hhdC52MS5Kb2luUm9vbVJlcXVlc3QaIC5wYXJsZXkuY2hhdC52MS5Kb2luUm9vbVJlc3BvbnNlEkoKB0dldFJvb20SHi5wYXJsZXkuY2hhdC52MS5HZXRSb29tUmVxdWVzdBofLnBhcmxleS5jaGF0LnYxLkdldFJvb21SZXNwb25zZRJWCgtTZW5kTWVzc2FnZRIiLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlUmVzcG9uc2USWQoMTGlzdE1lc3NhZ2VzEiMucGFybGV5LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBokLnBhcmxleS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElsKDFN0cmVhbUV2ZW50cxIjLnBhcmxleS5jaGF0LnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5TdHJlYW1FdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChlwYXJsZXkvY2hhdC92MS9jaGF0LnByb3RvEg5wYXJsZXkuY2hhdC52MSKJAQoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSKAoEcm9sZRgCIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAxItCglqb2luZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrYCCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoKdmlzaWJpbGl0eRgDIAEoDjIeLnBhcmxleS5jaGF0LnYxLlJvb21WaXNpYmlsaXR5EhIKCmNyZWF0ZWRfYnkYBCABKAkSEAoIaGVhZF9zZXEYBSABKAMSEgoKbWVtYmVyX2lkcxgGIAMoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgRraW5kGAggASgOMhgucGFybGV5LmNoYXQudjEuUm9vbUtpbmQSDQoFdG9waWMYCSABKAkSJwoHbWVtYmVycxgKIAMoCzIWLnBhcmxleS5jaGF0LnYxLk1lbWJlchIWCg5oZWFkX2V2ZW50X3NlcRgLIAEoAyIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSLKAgoHTWVzc2FnZRIKCgJpZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIRCglzZW5kZXJfaWQYBCABKAkSFwoPc2VuZGVyX3VzZXJuYW1lGAUgASgJEgwKBHRleHQYBiABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGAkgASgJEhAKCG1lbnRpb25zGAogAygJEi0KCWVkaXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgMIAEoCBIrCglyZWFjdGlvbnMYDSADKAsyGC5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbiKNAQoLUm9vbVN1bW1hcnkSIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20SLQoMbGFzdF9tZXNzYWdlGAIgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDEhQKDHVucmVhZF9jb3VudBgEIAEoAyKqAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEjwKCnZpc2liaWxpdHkYAiABKA4yHi5wYXJsZXkuY2hhdC52MS5Sb29tVmlzaWJpbGl0eUIIukgFggECEAESJQoKbWVtYmVyX2lkcxgDIAMoCUIRukgOkgELEGQYASIFcgOwAQESFwoFdG9waWMYBCABKAlCCLpIBXIDGPoBIjgKEkNyZWF0ZVJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIyChVPcGVuRGlyZWN0Um9vbVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiTQoWT3BlbkRpcmVjdFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbRIPCgdjcmVhdGVkGAIgASgIIisKDkdldFJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjUKD0dldFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJ9ChFVcGRhdGVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgRuYW1lGAIgASgJQgm6SAZyBBABGFBIAIgBARIcCgV0b3BpYxgDIAEoCUIIukgFcgMY+gFIAYgBAUIHCgVfbmFtZUIICgZfdG9waWMiOAoSVXBkYXRlUm9vbVJlc3BvbnNlEiIKBHJvb20YASABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tIhIKEExpc3RSb29tc1JlcXVlc3QiPwoRTGlzdFJvb21zUmVzcG9uc2USKgoFcm9vbXMYASADKAsyGy5wYXJsZXkuY2hhdC52MS5Sb29tU3VtbWFyeSJOChZMaXN0UHVibGljUm9vbXNSZXF1ZXN0EhwKC25hbWVfcHJlZml4GAEgASgJQge6SARyAhhQEhYKBWxpbWl0GAIgASgNQge6SAQqAhhkIj4KF0xpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEiMKBXJvb21zGAEgAygLMhQucGFybGV5LmNoYXQudjEuUm9vbSIsCg9Kb2luUm9vbVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiNgoQSm9pblJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJVChFBZGRNZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIlCgh1c2VyX2lkcxgCIAMoCUITukgQkgENCAEQZBgBIgVyA7ABASI4ChJBZGRNZW1iZXJzUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iLQoQTGVhdmVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASITChFMZWF2ZVJvb21SZXNwb25zZSJLChNSZW1vdmVNZW1iZXJSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIoIBChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARI0CgRyb2xlGAMgASgOMhoucGFybGV5LmNoYXQudjEuTWVtYmVyUm9sZUIKukgHggEEGAIYAyIXChVTZXRNZW1iZXJSb2xlUmVzcG9uc2UijQEKElNlbmRNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfEiIKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgJQge6SARyAhhAEh4KCXBhcmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiPwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJnChJFZGl0TWVzc2FnZVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoEdGV4dBgDIAEoCUIKukgHcgUQARigHyI/ChNFZGl0TWVzc2FnZVJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIk8KFERlbGV0ZU1lc3NhZ2VSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBIkEKFURlbGV0ZU1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJnChJBZGRSZWFjdGlvblJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoFZW1vamkYAyABKAlCCbpIBnIEEAEYICI/ChNBZGRSZWFjdGlvblJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlImoKFVJlbW92ZVJlYWN0aW9uUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABARIYCgVlbW9qaRgDIAEoCUIJukgGcgQQARggIkIKFlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiggEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGwoKYmVmb3JlX3NlcRgCIAEoA0IHukgEIgIoABIaCglhZnRlcl9zZXEYAyABKANCB7pIBCICKAASFwoFbGltaXQYBCABKA1CCLpIBSoDGMgBImUKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEikKCG1lc3NhZ2VzGAEgAygLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIQCghoZWFkX3NlcRgCIAEoAxIQCghoYXNfbW9yZRgDIAEoCCJpChFMaXN0RXZlbnRzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIgCg9hZnRlcl9ldmVudF9zZXEYAiABKANCB7pIBCICKAASFwoFbGltaXQYAyABKA1CCLpIBSoDGPQDInwKEkxpc3RFdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnQSFgoOaGVhZF9ldmVudF9zZXEYAiABKAMSEAoIaGFzX21vcmUYAyABKAgSEQoJdHJ1bmNhdGVkGAQgASgIIkIKD01hcmtSZWFkUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIUCgNzZXEYAiABKANCB7pIBCICKAAiPwoQTWFya1JlYWRSZXNwb25zZRIVCg1sYXN0X3JlYWRfc2VxGAEgASgDEhQKDHVucmVhZF9jb3VudBgCIAEoAyIuChFTZW5kVHlwaW5nUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASIUChJTZW5kVHlwaW5nUmVzcG9uc2UiWwoSU2V0UHJlc2VuY2VSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEg4KBm9ubGluZRgCIAEoCBIaCglzb2NrZXRfaWQYAyABKAlCB7pIBHICGEAiFQoTU2V0UHJlc2VuY2VSZXNwb25zZSIVChNTdHJlYW1FdmVudHNSZXF1ZXN0Ik8KFFN0cmVhbUV2ZW50c1Jlc3BvbnNlEigKBWV2ZW50GAEgASgLMhkucGFybGV5LmNoYXQudjEuUm9vbUV2ZW50Eg0KBXJlYWR5GAIgASgIIkUKDk1lc3NhZ2VEZWxldGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSCwoDc2VxGAIgASgDEhIKCmRlbGV0ZWRfYnkYAyABKAkiVAoPUmVhY3Rpb25DaGFuZ2VkEhIKCm1lc3NhZ2VfaWQYASABKAkSDQoFZW1vamkYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRINCgVhZGRlZBgEIAEoCCL/AQoNTWVtYmVyQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgJEjQKBmNoYW5nZRgCIAEoDjIkLnBhcmxleS5jaGF0LnYxLk1lbWJlckNoYW5nZWQuQ2hhbmdlEigKBHJvbGUYAyABKA4yGi5wYXJsZXkuY2hhdC52MS5NZW1iZXJSb2xlEhIKCmJ5X3VzZXJfaWQYBCABKAkiaQoGQ2hhbmdlEhYKEkNIQU5HRV9VTlNQRUNJRklFRBAAEhEKDUNIQU5HRV9KT0lORUQQARIPCgtDSEFOR0VfTEVGVBACEhIKDkNIQU5HRV9SRU1PVkVEEAMSDwoLQ0hBTkdFX1JPTEUQBCIrCgZUeXBpbmcSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCSI0CgpSZWFkTWFya2VyEg8KB3VzZXJfaWQYASABKAkSFQoNbGFzdF9yZWFkX3NlcRgCIAEoAyIrCghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCCK5BAoJUm9vbUV2ZW50Eg8KB3Jvb21faWQYASABKAkSEQoJZXZlbnRfc2VxGAMgASgDEi8KC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg9tZXNzYWdlX2NyZWF0ZWQYAiABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASMQoObWVzc2FnZV9lZGl0ZWQYCiABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASOQoPbWVzc2FnZV9kZWxldGVkGAsgASgLMh4ucGFybGV5LmNoYXQudjEuTWVzc2FnZURlbGV0ZWRIABI7ChByZWFjdGlvbl9jaGFuZ2VkGAwgASgLMh8ucGFybGV5LmNoYXQudjEuUmVhY3Rpb25DaGFuZ2VkSAASNwoObWVtYmVyX2NoYW5nZWQYDSABKAsyHS5wYXJsZXkuY2hhdC52MS5NZW1iZXJDaGFuZ2VkSAASLAoMcm9vbV91cGRhdGVkGA4gASgLMhQucGFybGV5LmNoYXQudjEuUm9vbUgAEigKBnR5cGluZxgUIAEoCzIWLnBhcmxleS5jaGF0LnYxLlR5cGluZ0gAEjEKC3JlYWRfbWFya2VyGBUgASgLMhoucGFybGV5LmNoYXQudjEuUmVhZE1hcmtlckgAEiwKCHByZXNlbmNlGBYgASgLMhgucGFybGV5LmNoYXQudjEuUHJlc2VuY2VIAEIGCgRraW5kKmoKDlJvb21WaXNpYmlsaXR5Eh8KG1JPT01fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhoKFlJPT01fVklTSUJJTElUWV9QVUJMSUMQARIbChdST09NX1ZJU0lCSUxJVFlfUFJJVkFURRACKlAKCFJvb21LaW5kEhkKFVJPT01fS0lORF9VTlNQRUNJRklFRBAAEhMKD1JPT01fS0lORF9HUk9VUBABEhQKEFJPT01fS0lORF9ESVJFQ1QQAipvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfT1dORVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhYKEk1FTUJFUl9ST0xFX01FTUJFUhADMpkPCgtDaGF0U2VydmljZRJTCgpDcmVhdGVSb29tEiEucGFybGV5LmNoYXQudjEuQ3JlYXRlUm9vbVJlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2USXwoOT3BlbkRpcmVjdFJvb20SJS5wYXJsZXkuY2hhdC52MS5PcGVuRGlyZWN0Um9vbVJlcXVlc3QaJi5wYXJsZXkuY2hhdC52MS5PcGVuRGlyZWN0Um9vbVJlc3BvbnNlEkoKB0dldFJvb20SHi5wYXJsZXkuY2hhdC52MS5HZXRSb29tUmVxdWVzdBofLnBhcmxleS5jaGF0LnYxLkdldFJvb21SZXNwb25zZRJTCgpVcGRhdGVSb29tEiEucGFybGV5LmNoYXQudjEuVXBkYXRlUm9vbVJlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5VcGRhdGVSb29tUmVzcG9uc2USUAoJTGlzdFJvb21zEiAucGFybGV5LmNoYXQudjEuTGlzdFJvb21zUmVxdWVzdBohLnBhcmxleS5jaGF0LnYxLkxpc3RSb29tc1Jlc3BvbnNlEmIKD0xpc3RQdWJsaWNSb29tcxImLnBhcmxleS5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1JlcXVlc3QaJy5wYXJsZXkuY2hhdC52MS5MaXN0UHVibGljUm9vbXNSZXNwb25zZRJNCghKb2luUm9vbRIfLnBhcmxleS5jaGF0LnYxLkpvaW5Sb29tUmVxdWVzdBogLnBhcmxleS5jaGF0LnYxLkpvaW5Sb29tUmVzcG9uc2USUwoKQWRkTWVtYmVycxIhLnBhcmxleS5jaGF0LnYxLkFkZE1lbWJlcnNSZXF1ZXN0GiIucGFybGV5LmNoYXQudjEuQWRkTWVtYmVyc1Jlc3BvbnNlElAKCUxlYXZlUm9vbRIgLnBhcmxleS5jaGF0LnYxLkxlYXZlUm9vbVJlcXVlc3QaIS5wYXJsZXkuY2hhdC52MS5MZWF2ZVJvb21SZXNwb25zZRJZCgxSZW1vdmVNZW1iZXISIy5wYXJsZXkuY2hhdC52MS5SZW1vdmVNZW1iZXJSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuUmVtb3ZlTWVtYmVyUmVzcG9uc2USXAoNU2V0TWVtYmVyUm9sZRIkLnBhcmxleS5jaGF0LnYxLlNldE1lbWJlclJvbGVSZXF1ZXN0GiUucGFybGV5LmNoYXQudjEuU2V0TWVtYmVyUm9sZVJlc3BvbnNlElYKC1NlbmRNZXNzYWdlEiIucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJWCgtFZGl0TWVzc2FnZRIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVzcG9uc2USXAoNRGVsZXRlTWVzc2FnZRIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiUucGFybGV5LmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlc3BvbnNlElYKC0FkZFJlYWN0aW9uEiIucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXNwb25zZRJfCg5SZW1vdmVSZWFjdGlvbhIlLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USWQoMTGlzdE1lc3NhZ2VzEiMucGFybGV5LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBokLnBhcmxleS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElMKCkxpc3RFdmVudHMSIS5wYXJsZXkuY2hhdC52MS5MaXN0RXZlbnRzUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkxpc3RFdmVudHNSZXNwb25zZRJNCghNYXJrUmVhZBIfLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdBogLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2USUwoKU2VuZFR5cGluZxIhLnBhcmxleS5jaGF0LnYxLlNlbmRUeXBpbmdSZXF1ZXN0GiIucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1Jlc3BvbnNlElYKC1NldFByZXNlbmNlEiIucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXNwb25zZRJbCgxTdHJlYW1FdmVudHMSIy5wYXJsZXkuY2hhdC52MS5TdHJlYW1FdmVudHNSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message parley.chat.v1.Member
+ */
+export type Member = Message$1<"parley.chat.v1.Member"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: parley.chat.v1.MemberRole role = 2;
+   */
+  role: MemberRole;
+
+  /**
+   * Newest message sequence this member has read.
+   *
+   * @generated from field: int64 last_read_seq = 3;
+   */
+  lastReadSeq: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp joined_at = 4;
+   */
+  joinedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.Member.
+ * Use `create(MemberSchema)` to create a new message.
+ */
+export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 0);
 
 /**
  * @generated from message parley.chat.v1.Room
@@ -55,6 +89,28 @@ export type Room = Message$1<"parley.chat.v1.Room"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 7;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: parley.chat.v1.RoomKind kind = 8;
+   */
+  kind: RoomKind;
+
+  /**
+   * @generated from field: string topic = 9;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: repeated parley.chat.v1.Member members = 10;
+   */
+  members: Member[];
+
+  /**
+   * Position of the newest entry in the room's event log.
+   *
+   * @generated from field: int64 head_event_seq = 11;
+   */
+  headEventSeq: bigint;
 };
 
 /**
@@ -62,7 +118,29 @@ export type Room = Message$1<"parley.chat.v1.Room"> & {
  * Use `create(RoomSchema)` to create a new message.
  */
 export const RoomSchema: GenMessage<Room> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 0);
+  messageDesc(file_parley_chat_v1_chat, 1);
+
+/**
+ * @generated from message parley.chat.v1.Reaction
+ */
+export type Reaction = Message$1<"parley.chat.v1.Reaction"> & {
+  /**
+   * @generated from field: string emoji = 1;
+   */
+  emoji: string;
+
+  /**
+   * @generated from field: repeated string user_ids = 2;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message parley.chat.v1.Reaction.
+ * Use `create(ReactionSchema)` to create a new message.
+ */
+export const ReactionSchema: GenMessage<Reaction> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 2);
 
 /**
  * @generated from message parley.chat.v1.Message
@@ -96,6 +174,8 @@ export type Message = Message$1<"parley.chat.v1.Message"> & {
   senderUsername: string;
 
   /**
+   * Empty once deleted.
+   *
    * @generated from field: string text = 6;
    */
   text: string;
@@ -109,6 +189,35 @@ export type Message = Message$1<"parley.chat.v1.Message"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 8;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The message this one replies to, if any.
+   *
+   * @generated from field: string parent_id = 9;
+   */
+  parentId: string;
+
+  /**
+   * Usernames mentioned with @username.
+   *
+   * @generated from field: repeated string mentions = 10;
+   */
+  mentions: string[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp edited_at = 11;
+   */
+  editedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool deleted = 12;
+   */
+  deleted: boolean;
+
+  /**
+   * @generated from field: repeated parley.chat.v1.Reaction reactions = 13;
+   */
+  reactions: Reaction[];
 };
 
 /**
@@ -116,7 +225,41 @@ export type Message = Message$1<"parley.chat.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 1);
+  messageDesc(file_parley_chat_v1_chat, 3);
+
+/**
+ * @generated from message parley.chat.v1.RoomSummary
+ */
+export type RoomSummary = Message$1<"parley.chat.v1.RoomSummary"> & {
+  /**
+   * @generated from field: parley.chat.v1.Room room = 1;
+   */
+  room?: Room | undefined;
+
+  /**
+   * @generated from field: parley.chat.v1.Message last_message = 2;
+   */
+  lastMessage?: Message | undefined;
+
+  /**
+   * @generated from field: int64 last_read_seq = 3;
+   */
+  lastReadSeq: bigint;
+
+  /**
+   * head_seq - last_read_seq.
+   *
+   * @generated from field: int64 unread_count = 4;
+   */
+  unreadCount: bigint;
+};
+
+/**
+ * Describes the message parley.chat.v1.RoomSummary.
+ * Use `create(RoomSummarySchema)` to create a new message.
+ */
+export const RoomSummarySchema: GenMessage<RoomSummary> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 4);
 
 /**
  * @generated from message parley.chat.v1.CreateRoomRequest
@@ -135,11 +278,16 @@ export type CreateRoomRequest = Message$1<"parley.chat.v1.CreateRoomRequest"> & 
   visibility: RoomVisibility;
 
   /**
-   * Other users to add as members; the caller is always a member.
+   * Other users to add as members; the caller is always the owner.
    *
    * @generated from field: repeated string member_ids = 3;
    */
   memberIds: string[];
+
+  /**
+   * @generated from field: string topic = 4;
+   */
+  topic: string;
 };
 
 /**
@@ -147,7 +295,7 @@ export type CreateRoomRequest = Message$1<"parley.chat.v1.CreateRoomRequest"> & 
  * Use `create(CreateRoomRequestSchema)` to create a new message.
  */
 export const CreateRoomRequestSchema: GenMessage<CreateRoomRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 2);
+  messageDesc(file_parley_chat_v1_chat, 5);
 
 /**
  * @generated from message parley.chat.v1.CreateRoomResponse
@@ -164,41 +312,48 @@ export type CreateRoomResponse = Message$1<"parley.chat.v1.CreateRoomResponse"> 
  * Use `create(CreateRoomResponseSchema)` to create a new message.
  */
 export const CreateRoomResponseSchema: GenMessage<CreateRoomResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 3);
+  messageDesc(file_parley_chat_v1_chat, 6);
 
 /**
- * @generated from message parley.chat.v1.JoinRoomRequest
+ * @generated from message parley.chat.v1.OpenDirectRoomRequest
  */
-export type JoinRoomRequest = Message$1<"parley.chat.v1.JoinRoomRequest"> & {
+export type OpenDirectRoomRequest = Message$1<"parley.chat.v1.OpenDirectRoomRequest"> & {
   /**
-   * @generated from field: string room_id = 1;
+   * @generated from field: string user_id = 1;
    */
-  roomId: string;
+  userId: string;
 };
 
 /**
- * Describes the message parley.chat.v1.JoinRoomRequest.
- * Use `create(JoinRoomRequestSchema)` to create a new message.
+ * Describes the message parley.chat.v1.OpenDirectRoomRequest.
+ * Use `create(OpenDirectRoomRequestSchema)` to create a new message.
  */
-export const JoinRoomRequestSchema: GenMessage<JoinRoomRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 4);
+export const OpenDirectRoomRequestSchema: GenMessage<OpenDirectRoomRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 7);
 
 /**
- * @generated from message parley.chat.v1.JoinRoomResponse
+ * @generated from message parley.chat.v1.OpenDirectRoomResponse
  */
-export type JoinRoomResponse = Message$1<"parley.chat.v1.JoinRoomResponse"> & {
+export type OpenDirectRoomResponse = Message$1<"parley.chat.v1.OpenDirectRoomResponse"> & {
   /**
    * @generated from field: parley.chat.v1.Room room = 1;
    */
   room?: Room | undefined;
+
+  /**
+   * False when the room already existed.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
 };
 
 /**
- * Describes the message parley.chat.v1.JoinRoomResponse.
- * Use `create(JoinRoomResponseSchema)` to create a new message.
+ * Describes the message parley.chat.v1.OpenDirectRoomResponse.
+ * Use `create(OpenDirectRoomResponseSchema)` to create a new message.
  */
-export const JoinRoomResponseSchema: GenMessage<JoinRoomResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 5);
+export const OpenDirectRoomResponseSchema: GenMessage<OpenDirectRoomResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 8);
 
 /**
  * @generated from message parley.chat.v1.GetRoomRequest
@@ -215,7 +370,7 @@ export type GetRoomRequest = Message$1<"parley.chat.v1.GetRoomRequest"> & {
  * Use `create(GetRoomRequestSchema)` to create a new message.
  */
 export const GetRoomRequestSchema: GenMessage<GetRoomRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 6);
+  messageDesc(file_parley_chat_v1_chat, 9);
 
 /**
  * @generated from message parley.chat.v1.GetRoomResponse
@@ -232,7 +387,300 @@ export type GetRoomResponse = Message$1<"parley.chat.v1.GetRoomResponse"> & {
  * Use `create(GetRoomResponseSchema)` to create a new message.
  */
 export const GetRoomResponseSchema: GenMessage<GetRoomResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 7);
+  messageDesc(file_parley_chat_v1_chat, 10);
+
+/**
+ * @generated from message parley.chat.v1.UpdateRoomRequest
+ */
+export type UpdateRoomRequest = Message$1<"parley.chat.v1.UpdateRoomRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: optional string topic = 3;
+   */
+  topic?: string | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.UpdateRoomRequest.
+ * Use `create(UpdateRoomRequestSchema)` to create a new message.
+ */
+export const UpdateRoomRequestSchema: GenMessage<UpdateRoomRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 11);
+
+/**
+ * @generated from message parley.chat.v1.UpdateRoomResponse
+ */
+export type UpdateRoomResponse = Message$1<"parley.chat.v1.UpdateRoomResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Room room = 1;
+   */
+  room?: Room | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.UpdateRoomResponse.
+ * Use `create(UpdateRoomResponseSchema)` to create a new message.
+ */
+export const UpdateRoomResponseSchema: GenMessage<UpdateRoomResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 12);
+
+/**
+ * @generated from message parley.chat.v1.ListRoomsRequest
+ */
+export type ListRoomsRequest = Message$1<"parley.chat.v1.ListRoomsRequest"> & {
+};
+
+/**
+ * Describes the message parley.chat.v1.ListRoomsRequest.
+ * Use `create(ListRoomsRequestSchema)` to create a new message.
+ */
+export const ListRoomsRequestSchema: GenMessage<ListRoomsRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 13);
+
+/**
+ * @generated from message parley.chat.v1.ListRoomsResponse
+ */
+export type ListRoomsResponse = Message$1<"parley.chat.v1.ListRoomsResponse"> & {
+  /**
+   * @generated from field: repeated parley.chat.v1.RoomSummary rooms = 1;
+   */
+  rooms: RoomSummary[];
+};
+
+/**
+ * Describes the message parley.chat.v1.ListRoomsResponse.
+ * Use `create(ListRoomsResponseSchema)` to create a new message.
+ */
+export const ListRoomsResponseSchema: GenMessage<ListRoomsResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 14);
+
+/**
+ * @generated from message parley.chat.v1.ListPublicRoomsRequest
+ */
+export type ListPublicRoomsRequest = Message$1<"parley.chat.v1.ListPublicRoomsRequest"> & {
+  /**
+   * Case-insensitive name prefix; empty lists all.
+   *
+   * @generated from field: string name_prefix = 1;
+   */
+  namePrefix: string;
+
+  /**
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message parley.chat.v1.ListPublicRoomsRequest.
+ * Use `create(ListPublicRoomsRequestSchema)` to create a new message.
+ */
+export const ListPublicRoomsRequestSchema: GenMessage<ListPublicRoomsRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 15);
+
+/**
+ * @generated from message parley.chat.v1.ListPublicRoomsResponse
+ */
+export type ListPublicRoomsResponse = Message$1<"parley.chat.v1.ListPublicRoomsResponse"> & {
+  /**
+   * @generated from field: repeated parley.chat.v1.Room rooms = 1;
+   */
+  rooms: Room[];
+};
+
+/**
+ * Describes the message parley.chat.v1.ListPublicRoomsResponse.
+ * Use `create(ListPublicRoomsResponseSchema)` to create a new message.
+ */
+export const ListPublicRoomsResponseSchema: GenMessage<ListPublicRoomsResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 16);
+
+/**
+ * @generated from message parley.chat.v1.JoinRoomRequest
+ */
+export type JoinRoomRequest = Message$1<"parley.chat.v1.JoinRoomRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.JoinRoomRequest.
+ * Use `create(JoinRoomRequestSchema)` to create a new message.
+ */
+export const JoinRoomRequestSchema: GenMessage<JoinRoomRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 17);
+
+/**
+ * @generated from message parley.chat.v1.JoinRoomResponse
+ */
+export type JoinRoomResponse = Message$1<"parley.chat.v1.JoinRoomResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Room room = 1;
+   */
+  room?: Room | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.JoinRoomResponse.
+ * Use `create(JoinRoomResponseSchema)` to create a new message.
+ */
+export const JoinRoomResponseSchema: GenMessage<JoinRoomResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 18);
+
+/**
+ * @generated from message parley.chat.v1.AddMembersRequest
+ */
+export type AddMembersRequest = Message$1<"parley.chat.v1.AddMembersRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: repeated string user_ids = 2;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message parley.chat.v1.AddMembersRequest.
+ * Use `create(AddMembersRequestSchema)` to create a new message.
+ */
+export const AddMembersRequestSchema: GenMessage<AddMembersRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 19);
+
+/**
+ * @generated from message parley.chat.v1.AddMembersResponse
+ */
+export type AddMembersResponse = Message$1<"parley.chat.v1.AddMembersResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Room room = 1;
+   */
+  room?: Room | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.AddMembersResponse.
+ * Use `create(AddMembersResponseSchema)` to create a new message.
+ */
+export const AddMembersResponseSchema: GenMessage<AddMembersResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 20);
+
+/**
+ * @generated from message parley.chat.v1.LeaveRoomRequest
+ */
+export type LeaveRoomRequest = Message$1<"parley.chat.v1.LeaveRoomRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.LeaveRoomRequest.
+ * Use `create(LeaveRoomRequestSchema)` to create a new message.
+ */
+export const LeaveRoomRequestSchema: GenMessage<LeaveRoomRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 21);
+
+/**
+ * @generated from message parley.chat.v1.LeaveRoomResponse
+ */
+export type LeaveRoomResponse = Message$1<"parley.chat.v1.LeaveRoomResponse"> & {
+};
+
+/**
+ * Describes the message parley.chat.v1.LeaveRoomResponse.
+ * Use `create(LeaveRoomResponseSchema)` to create a new message.
+ */
+export const LeaveRoomResponseSchema: GenMessage<LeaveRoomResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 22);
+
+/**
+ * @generated from message parley.chat.v1.RemoveMemberRequest
+ */
+export type RemoveMemberRequest = Message$1<"parley.chat.v1.RemoveMemberRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.RemoveMemberRequest.
+ * Use `create(RemoveMemberRequestSchema)` to create a new message.
+ */
+export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 23);
+
+/**
+ * @generated from message parley.chat.v1.RemoveMemberResponse
+ */
+export type RemoveMemberResponse = Message$1<"parley.chat.v1.RemoveMemberResponse"> & {
+};
+
+/**
+ * Describes the message parley.chat.v1.RemoveMemberResponse.
+ * Use `create(RemoveMemberResponseSchema)` to create a new message.
+ */
+export const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 24);
+
+/**
+ * @generated from message parley.chat.v1.SetMemberRoleRequest
+ */
+export type SetMemberRoleRequest = Message$1<"parley.chat.v1.SetMemberRoleRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: parley.chat.v1.MemberRole role = 3;
+   */
+  role: MemberRole;
+};
+
+/**
+ * Describes the message parley.chat.v1.SetMemberRoleRequest.
+ * Use `create(SetMemberRoleRequestSchema)` to create a new message.
+ */
+export const SetMemberRoleRequestSchema: GenMessage<SetMemberRoleRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 25);
+
+/**
+ * @generated from message parley.chat.v1.SetMemberRoleResponse
+ */
+export type SetMemberRoleResponse = Message$1<"parley.chat.v1.SetMemberRoleResponse"> & {
+};
+
+/**
+ * Describes the message parley.chat.v1.SetMemberRoleResponse.
+ * Use `create(SetMemberRoleResponseSchema)` to create a new message.
+ */
+export const SetMemberRoleResponseSchema: GenMessage<SetMemberRoleResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 26);
 
 /**
  * @generated from message parley.chat.v1.SendMessageRequest
@@ -254,6 +702,13 @@ export type SendMessageRequest = Message$1<"parley.chat.v1.SendMessageRequest"> 
    * @generated from field: string client_message_id = 3;
    */
   clientMessageId: string;
+
+  /**
+   * A message in the same room this one replies to; optional.
+   *
+   * @generated from field: string parent_id = 4;
+   */
+  parentId: string;
 };
 
 /**
@@ -261,7 +716,7 @@ export type SendMessageRequest = Message$1<"parley.chat.v1.SendMessageRequest"> 
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 8);
+  messageDesc(file_parley_chat_v1_chat, 27);
 
 /**
  * @generated from message parley.chat.v1.SendMessageResponse
@@ -278,7 +733,180 @@ export type SendMessageResponse = Message$1<"parley.chat.v1.SendMessageResponse"
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 9);
+  messageDesc(file_parley_chat_v1_chat, 28);
+
+/**
+ * @generated from message parley.chat.v1.EditMessageRequest
+ */
+export type EditMessageRequest = Message$1<"parley.chat.v1.EditMessageRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string text = 3;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.EditMessageRequest.
+ * Use `create(EditMessageRequestSchema)` to create a new message.
+ */
+export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 29);
+
+/**
+ * @generated from message parley.chat.v1.EditMessageResponse
+ */
+export type EditMessageResponse = Message$1<"parley.chat.v1.EditMessageResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Message message = 1;
+   */
+  message?: Message | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.EditMessageResponse.
+ * Use `create(EditMessageResponseSchema)` to create a new message.
+ */
+export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 30);
+
+/**
+ * @generated from message parley.chat.v1.DeleteMessageRequest
+ */
+export type DeleteMessageRequest = Message$1<"parley.chat.v1.DeleteMessageRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.DeleteMessageRequest.
+ * Use `create(DeleteMessageRequestSchema)` to create a new message.
+ */
+export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 31);
+
+/**
+ * @generated from message parley.chat.v1.DeleteMessageResponse
+ */
+export type DeleteMessageResponse = Message$1<"parley.chat.v1.DeleteMessageResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Message message = 1;
+   */
+  message?: Message | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.DeleteMessageResponse.
+ * Use `create(DeleteMessageResponseSchema)` to create a new message.
+ */
+export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 32);
+
+/**
+ * @generated from message parley.chat.v1.AddReactionRequest
+ */
+export type AddReactionRequest = Message$1<"parley.chat.v1.AddReactionRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * One emoji (a short grapheme sequence) or a :shortcode:.
+   *
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.AddReactionRequest.
+ * Use `create(AddReactionRequestSchema)` to create a new message.
+ */
+export const AddReactionRequestSchema: GenMessage<AddReactionRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 33);
+
+/**
+ * @generated from message parley.chat.v1.AddReactionResponse
+ */
+export type AddReactionResponse = Message$1<"parley.chat.v1.AddReactionResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Message message = 1;
+   */
+  message?: Message | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.AddReactionResponse.
+ * Use `create(AddReactionResponseSchema)` to create a new message.
+ */
+export const AddReactionResponseSchema: GenMessage<AddReactionResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 34);
+
+/**
+ * @generated from message parley.chat.v1.RemoveReactionRequest
+ */
+export type RemoveReactionRequest = Message$1<"parley.chat.v1.RemoveReactionRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.RemoveReactionRequest.
+ * Use `create(RemoveReactionRequestSchema)` to create a new message.
+ */
+export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 35);
+
+/**
+ * @generated from message parley.chat.v1.RemoveReactionResponse
+ */
+export type RemoveReactionResponse = Message$1<"parley.chat.v1.RemoveReactionResponse"> & {
+  /**
+   * @generated from field: parley.chat.v1.Message message = 1;
+   */
+  message?: Message | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.RemoveReactionResponse.
+ * Use `create(RemoveReactionResponseSchema)` to create a new message.
+ */
+export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 36);
 
 /**
  * @generated from message parley.chat.v1.ListMessagesRequest
@@ -317,7 +945,7 @@ export type ListMessagesRequest = Message$1<"parley.chat.v1.ListMessagesRequest"
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 10);
+  messageDesc(file_parley_chat_v1_chat, 37);
 
 /**
  * @generated from message parley.chat.v1.ListMessagesResponse
@@ -346,7 +974,187 @@ export type ListMessagesResponse = Message$1<"parley.chat.v1.ListMessagesRespons
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 11);
+  messageDesc(file_parley_chat_v1_chat, 38);
+
+/**
+ * @generated from message parley.chat.v1.ListEventsRequest
+ */
+export type ListEventsRequest = Message$1<"parley.chat.v1.ListEventsRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: int64 after_event_seq = 2;
+   */
+  afterEventSeq: bigint;
+
+  /**
+   * Page size, at most 500; 0 means 200.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message parley.chat.v1.ListEventsRequest.
+ * Use `create(ListEventsRequestSchema)` to create a new message.
+ */
+export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 39);
+
+/**
+ * @generated from message parley.chat.v1.ListEventsResponse
+ */
+export type ListEventsResponse = Message$1<"parley.chat.v1.ListEventsResponse"> & {
+  /**
+   * Ascending event_seq, contiguous from after_event_seq + 1.
+   *
+   * @generated from field: repeated parley.chat.v1.RoomEvent events = 1;
+   */
+  events: RoomEvent[];
+
+  /**
+   * @generated from field: int64 head_event_seq = 2;
+   */
+  headEventSeq: bigint;
+
+  /**
+   * @generated from field: bool has_more = 3;
+   */
+  hasMore: boolean;
+
+  /**
+   * Set when events after after_event_seq are no longer kept: the client
+   * must reload the room instead of resuming.
+   *
+   * @generated from field: bool truncated = 4;
+   */
+  truncated: boolean;
+};
+
+/**
+ * Describes the message parley.chat.v1.ListEventsResponse.
+ * Use `create(ListEventsResponseSchema)` to create a new message.
+ */
+export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 40);
+
+/**
+ * @generated from message parley.chat.v1.MarkReadRequest
+ */
+export type MarkReadRequest = Message$1<"parley.chat.v1.MarkReadRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: int64 seq = 2;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message parley.chat.v1.MarkReadRequest.
+ * Use `create(MarkReadRequestSchema)` to create a new message.
+ */
+export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 41);
+
+/**
+ * @generated from message parley.chat.v1.MarkReadResponse
+ */
+export type MarkReadResponse = Message$1<"parley.chat.v1.MarkReadResponse"> & {
+  /**
+   * @generated from field: int64 last_read_seq = 1;
+   */
+  lastReadSeq: bigint;
+
+  /**
+   * @generated from field: int64 unread_count = 2;
+   */
+  unreadCount: bigint;
+};
+
+/**
+ * Describes the message parley.chat.v1.MarkReadResponse.
+ * Use `create(MarkReadResponseSchema)` to create a new message.
+ */
+export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 42);
+
+/**
+ * @generated from message parley.chat.v1.SendTypingRequest
+ */
+export type SendTypingRequest = Message$1<"parley.chat.v1.SendTypingRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.SendTypingRequest.
+ * Use `create(SendTypingRequestSchema)` to create a new message.
+ */
+export const SendTypingRequestSchema: GenMessage<SendTypingRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 43);
+
+/**
+ * @generated from message parley.chat.v1.SendTypingResponse
+ */
+export type SendTypingResponse = Message$1<"parley.chat.v1.SendTypingResponse"> & {
+};
+
+/**
+ * Describes the message parley.chat.v1.SendTypingResponse.
+ * Use `create(SendTypingResponseSchema)` to create a new message.
+ */
+export const SendTypingResponseSchema: GenMessage<SendTypingResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 44);
+
+/**
+ * @generated from message parley.chat.v1.SetPresenceRequest
+ */
+export type SetPresenceRequest = Message$1<"parley.chat.v1.SetPresenceRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool online = 2;
+   */
+  online: boolean;
+
+  /**
+   * @generated from field: string socket_id = 3;
+   */
+  socketId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.SetPresenceRequest.
+ * Use `create(SetPresenceRequestSchema)` to create a new message.
+ */
+export const SetPresenceRequestSchema: GenMessage<SetPresenceRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 45);
+
+/**
+ * @generated from message parley.chat.v1.SetPresenceResponse
+ */
+export type SetPresenceResponse = Message$1<"parley.chat.v1.SetPresenceResponse"> & {
+};
+
+/**
+ * Describes the message parley.chat.v1.SetPresenceResponse.
+ * Use `create(SetPresenceResponseSchema)` to create a new message.
+ */
+export const SetPresenceResponseSchema: GenMessage<SetPresenceResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 46);
 
 /**
  * @generated from message parley.chat.v1.StreamEventsRequest
@@ -359,16 +1167,26 @@ export type StreamEventsRequest = Message$1<"parley.chat.v1.StreamEventsRequest"
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 12);
+  messageDesc(file_parley_chat_v1_chat, 47);
 
 /**
  * @generated from message parley.chat.v1.StreamEventsResponse
  */
 export type StreamEventsResponse = Message$1<"parley.chat.v1.StreamEventsResponse"> & {
   /**
+   * Unset only on the first response, which says the stream is registered:
+   * every event committed from then on will be delivered on it.
+   *
    * @generated from field: parley.chat.v1.RoomEvent event = 1;
    */
   event?: RoomEvent | undefined;
+
+  /**
+   * True on that first response only.
+   *
+   * @generated from field: bool ready = 2;
+   */
+  ready: boolean;
 };
 
 /**
@@ -376,7 +1194,200 @@ export type StreamEventsResponse = Message$1<"parley.chat.v1.StreamEventsRespons
  * Use `create(StreamEventsResponseSchema)` to create a new message.
  */
 export const StreamEventsResponseSchema: GenMessage<StreamEventsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 13);
+  messageDesc(file_parley_chat_v1_chat, 48);
+
+/**
+ * @generated from message parley.chat.v1.MessageDeleted
+ */
+export type MessageDeleted = Message$1<"parley.chat.v1.MessageDeleted"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: int64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string deleted_by = 3;
+   */
+  deletedBy: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.MessageDeleted.
+ * Use `create(MessageDeletedSchema)` to create a new message.
+ */
+export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 49);
+
+/**
+ * @generated from message parley.chat.v1.ReactionChanged
+ */
+export type ReactionChanged = Message$1<"parley.chat.v1.ReactionChanged"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string emoji = 2;
+   */
+  emoji: string;
+
+  /**
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool added = 4;
+   */
+  added: boolean;
+};
+
+/**
+ * Describes the message parley.chat.v1.ReactionChanged.
+ * Use `create(ReactionChangedSchema)` to create a new message.
+ */
+export const ReactionChangedSchema: GenMessage<ReactionChanged> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 50);
+
+/**
+ * @generated from message parley.chat.v1.MemberChanged
+ */
+export type MemberChanged = Message$1<"parley.chat.v1.MemberChanged"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: parley.chat.v1.MemberChanged.Change change = 2;
+   */
+  change: MemberChanged_Change;
+
+  /**
+   * @generated from field: parley.chat.v1.MemberRole role = 3;
+   */
+  role: MemberRole;
+
+  /**
+   * @generated from field: string by_user_id = 4;
+   */
+  byUserId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.MemberChanged.
+ * Use `create(MemberChangedSchema)` to create a new message.
+ */
+export const MemberChangedSchema: GenMessage<MemberChanged> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 51);
+
+/**
+ * @generated from enum parley.chat.v1.MemberChanged.Change
+ */
+export enum MemberChanged_Change {
+  /**
+   * @generated from enum value: CHANGE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CHANGE_JOINED = 1;
+   */
+  JOINED = 1,
+
+  /**
+   * @generated from enum value: CHANGE_LEFT = 2;
+   */
+  LEFT = 2,
+
+  /**
+   * @generated from enum value: CHANGE_REMOVED = 3;
+   */
+  REMOVED = 3,
+
+  /**
+   * @generated from enum value: CHANGE_ROLE = 4;
+   */
+  ROLE = 4,
+}
+
+/**
+ * Describes the enum parley.chat.v1.MemberChanged.Change.
+ */
+export const MemberChanged_ChangeSchema: GenEnum<MemberChanged_Change> = /*@__PURE__*/
+  enumDesc(file_parley_chat_v1_chat, 51, 0);
+
+/**
+ * @generated from message parley.chat.v1.Typing
+ */
+export type Typing = Message$1<"parley.chat.v1.Typing"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.Typing.
+ * Use `create(TypingSchema)` to create a new message.
+ */
+export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 52);
+
+/**
+ * @generated from message parley.chat.v1.ReadMarker
+ */
+export type ReadMarker = Message$1<"parley.chat.v1.ReadMarker"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: int64 last_read_seq = 2;
+   */
+  lastReadSeq: bigint;
+};
+
+/**
+ * Describes the message parley.chat.v1.ReadMarker.
+ * Use `create(ReadMarkerSchema)` to create a new message.
+ */
+export const ReadMarkerSchema: GenMessage<ReadMarker> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 53);
+
+/**
+ * @generated from message parley.chat.v1.Presence
+ */
+export type Presence = Message$1<"parley.chat.v1.Presence"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool online = 2;
+   */
+  online: boolean;
+};
+
+/**
+ * Describes the message parley.chat.v1.Presence.
+ * Use `create(PresenceSchema)` to create a new message.
+ */
+export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 54);
 
 /**
  * Something that happened in a room, as delivered to subscribers.
@@ -390,6 +1401,20 @@ export type RoomEvent = Message$1<"parley.chat.v1.RoomEvent"> & {
   roomId: string;
 
   /**
+   * Position in the room's event log, gapless from 1. 0 for ephemeral events
+   * (typing, read markers, presence), which are delivered live but never
+   * replayed.
+   *
+   * @generated from field: int64 event_seq = 3;
+   */
+  eventSeq: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 4;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
    * @generated from oneof parley.chat.v1.RoomEvent.kind
    */
   kind: {
@@ -398,6 +1423,54 @@ export type RoomEvent = Message$1<"parley.chat.v1.RoomEvent"> & {
      */
     value: Message;
     case: "messageCreated";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.Message message_edited = 10;
+     */
+    value: Message;
+    case: "messageEdited";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.MessageDeleted message_deleted = 11;
+     */
+    value: MessageDeleted;
+    case: "messageDeleted";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.ReactionChanged reaction_changed = 12;
+     */
+    value: ReactionChanged;
+    case: "reactionChanged";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.MemberChanged member_changed = 13;
+     */
+    value: MemberChanged;
+    case: "memberChanged";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.Room room_updated = 14;
+     */
+    value: Room;
+    case: "roomUpdated";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.Typing typing = 20;
+     */
+    value: Typing;
+    case: "typing";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.ReadMarker read_marker = 21;
+     */
+    value: ReadMarker;
+    case: "readMarker";
+  } | {
+    /**
+     * @generated from field: parley.chat.v1.Presence presence = 22;
+     */
+    value: Presence;
+    case: "presence";
   } | { case: undefined; value?: undefined };
 };
 
@@ -406,7 +1479,7 @@ export type RoomEvent = Message$1<"parley.chat.v1.RoomEvent"> & {
  * Use `create(RoomEventSchema)` to create a new message.
  */
 export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 14);
+  messageDesc(file_parley_chat_v1_chat, 55);
 
 /**
  * @generated from enum parley.chat.v1.RoomVisibility
@@ -435,9 +1508,66 @@ export const RoomVisibilitySchema: GenEnum<RoomVisibility> = /*@__PURE__*/
   enumDesc(file_parley_chat_v1_chat, 0);
 
 /**
- * ChatService owns rooms, membership and messages. User calls read the bearer
- * token from the `authorization` metadata entry; StreamEvents takes a service
- * token minted for the edge.
+ * @generated from enum parley.chat.v1.RoomKind
+ */
+export enum RoomKind {
+  /**
+   * @generated from enum value: ROOM_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ROOM_KIND_GROUP = 1;
+   */
+  GROUP = 1,
+
+  /**
+   * @generated from enum value: ROOM_KIND_DIRECT = 2;
+   */
+  DIRECT = 2,
+}
+
+/**
+ * Describes the enum parley.chat.v1.RoomKind.
+ */
+export const RoomKindSchema: GenEnum<RoomKind> = /*@__PURE__*/
+  enumDesc(file_parley_chat_v1_chat, 1);
+
+/**
+ * @generated from enum parley.chat.v1.MemberRole
+ */
+export enum MemberRole {
+  /**
+   * @generated from enum value: MEMBER_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: MEMBER_ROLE_OWNER = 1;
+   */
+  OWNER = 1,
+
+  /**
+   * @generated from enum value: MEMBER_ROLE_ADMIN = 2;
+   */
+  ADMIN = 2,
+
+  /**
+   * @generated from enum value: MEMBER_ROLE_MEMBER = 3;
+   */
+  MEMBER = 3,
+}
+
+/**
+ * Describes the enum parley.chat.v1.MemberRole.
+ */
+export const MemberRoleSchema: GenEnum<MemberRole> = /*@__PURE__*/
+  enumDesc(file_parley_chat_v1_chat, 2);
+
+/**
+ * ChatService owns rooms, membership, messages and the per-room event log.
+ * User calls read the bearer token from the `authorization` metadata entry;
+ * StreamEvents and SetPresence take a service token minted for the edge.
  *
  * @generated from service parley.chat.v1.ChatService
  */
@@ -451,6 +1581,57 @@ export const ChatService: GenService<{
     output: typeof CreateRoomResponseSchema;
   },
   /**
+   * The direct-message room shared with another user, created on first use.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.OpenDirectRoom
+   */
+  openDirectRoom: {
+    methodKind: "unary";
+    input: typeof OpenDirectRoomRequestSchema;
+    output: typeof OpenDirectRoomResponseSchema;
+  },
+  /**
+   * A room the caller is a member of.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.GetRoom
+   */
+  getRoom: {
+    methodKind: "unary";
+    input: typeof GetRoomRequestSchema;
+    output: typeof GetRoomResponseSchema;
+  },
+  /**
+   * Name and topic; owners and admins only.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.UpdateRoom
+   */
+  updateRoom: {
+    methodKind: "unary";
+    input: typeof UpdateRoomRequestSchema;
+    output: typeof UpdateRoomResponseSchema;
+  },
+  /**
+   * The caller's rooms with their last message and unread count, most
+   * recently active first.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.ListRooms
+   */
+  listRooms: {
+    methodKind: "unary";
+    input: typeof ListRoomsRequestSchema;
+    output: typeof ListRoomsResponseSchema;
+  },
+  /**
+   * Public rooms anyone can join.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.ListPublicRooms
+   */
+  listPublicRooms: {
+    methodKind: "unary";
+    input: typeof ListPublicRoomsRequestSchema;
+    output: typeof ListPublicRoomsResponseSchema;
+  },
+  /**
    * Adds the caller to a public room.
    *
    * @generated from rpc parley.chat.v1.ChatService.JoinRoom
@@ -461,14 +1642,42 @@ export const ChatService: GenService<{
     output: typeof JoinRoomResponseSchema;
   },
   /**
-   * Returns a room the caller is a member of.
+   * Adds users to a group room; owners and admins (any member in a public room).
    *
-   * @generated from rpc parley.chat.v1.ChatService.GetRoom
+   * @generated from rpc parley.chat.v1.ChatService.AddMembers
    */
-  getRoom: {
+  addMembers: {
     methodKind: "unary";
-    input: typeof GetRoomRequestSchema;
-    output: typeof GetRoomResponseSchema;
+    input: typeof AddMembersRequestSchema;
+    output: typeof AddMembersResponseSchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatService.LeaveRoom
+   */
+  leaveRoom: {
+    methodKind: "unary";
+    input: typeof LeaveRoomRequestSchema;
+    output: typeof LeaveRoomResponseSchema;
+  },
+  /**
+   * Removes a member; owners and admins, never the owner.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.RemoveMember
+   */
+  removeMember: {
+    methodKind: "unary";
+    input: typeof RemoveMemberRequestSchema;
+    output: typeof RemoveMemberResponseSchema;
+  },
+  /**
+   * Owners only.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.SetMemberRole
+   */
+  setMemberRole: {
+    methodKind: "unary";
+    input: typeof SetMemberRoleRequestSchema;
+    output: typeof SetMemberRoleResponseSchema;
   },
   /**
    * @generated from rpc parley.chat.v1.ChatService.SendMessage
@@ -479,6 +1688,43 @@ export const ChatService: GenService<{
     output: typeof SendMessageResponseSchema;
   },
   /**
+   * Own messages only.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.EditMessage
+   */
+  editMessage: {
+    methodKind: "unary";
+    input: typeof EditMessageRequestSchema;
+    output: typeof EditMessageResponseSchema;
+  },
+  /**
+   * Own messages, or any message for owners and admins. Soft: the message
+   * stays in history as deleted.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.DeleteMessage
+   */
+  deleteMessage: {
+    methodKind: "unary";
+    input: typeof DeleteMessageRequestSchema;
+    output: typeof DeleteMessageResponseSchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatService.AddReaction
+   */
+  addReaction: {
+    methodKind: "unary";
+    input: typeof AddReactionRequestSchema;
+    output: typeof AddReactionResponseSchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatService.RemoveReaction
+   */
+  removeReaction: {
+    methodKind: "unary";
+    input: typeof RemoveReactionRequestSchema;
+    output: typeof RemoveReactionResponseSchema;
+  },
+  /**
    * @generated from rpc parley.chat.v1.ChatService.ListMessages
    */
   listMessages: {
@@ -487,8 +1733,50 @@ export const ChatService: GenService<{
     output: typeof ListMessagesResponseSchema;
   },
   /**
-   * Every room event committed on any chat-svc instance, in per-room sequence
-   * order. One stream per edge process, never one per client connection.
+   * The room's event log after a position: what a reconnecting client missed.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.ListEvents
+   */
+  listEvents: {
+    methodKind: "unary";
+    input: typeof ListEventsRequestSchema;
+    output: typeof ListEventsResponseSchema;
+  },
+  /**
+   * Moves the caller's read marker forward (never back).
+   *
+   * @generated from rpc parley.chat.v1.ChatService.MarkRead
+   */
+  markRead: {
+    methodKind: "unary";
+    input: typeof MarkReadRequestSchema;
+    output: typeof MarkReadResponseSchema;
+  },
+  /**
+   * Tells the room the caller is typing (ephemeral, not stored).
+   *
+   * @generated from rpc parley.chat.v1.ChatService.SendTyping
+   */
+  sendTyping: {
+    methodKind: "unary";
+    input: typeof SendTypingRequestSchema;
+    output: typeof SendTypingResponseSchema;
+  },
+  /**
+   * Edge only: a user's first socket opened or last socket closed.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.SetPresence
+   */
+  setPresence: {
+    methodKind: "unary";
+    input: typeof SetPresenceRequestSchema;
+    output: typeof SetPresenceResponseSchema;
+  },
+  /**
+   * Every room event committed on any chat-svc instance. One stream per edge
+   * process, never one per client connection. Events of one room can arrive
+   * out of order when they were committed on different instances: order by
+   * event_seq and fill gaps with ListEvents.
    *
    * @generated from rpc parley.chat.v1.ChatService.StreamEvents
    */

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { OtpPurpose } from "../../user/v1/user_pb.js";
+import type { NotificationLevel, OtpPurpose } from "../../user/v1/user_pb.js";
 import { file_parley_user_v1_user } from "../../user/v1/user_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/events/v1/events.proto.
  */
 export const file_parley_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIqMBCgtNZXNzYWdlU2VudBIPCgdyb29tX2lkGAEgASgJEhEKCXJvb21fbmFtZRgCIAEoCRISCgptZXNzYWdlX2lkGAMgASgJEgsKA3NlcRgEIAEoAxIRCglzZW5kZXJfaWQYBSABKAkSFwoPc2VuZGVyX3VzZXJuYW1lGAYgASgJEgwKBHRleHQYByABKAkSFQoNcmVjaXBpZW50X2lkcxgIIAMoCSJACgpVc2VyT25saW5lEg8KB3VzZXJfaWQYASABKAkSEQoJc29ja2V0X2lkGAIgASgJEg4KBm9ubGluZRgDIAEoCGIGcHJvdG8z", [file_parley_user_v1_user]);
+  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIpQBCgtVc2VyVXBkYXRlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI9ChJub3RpZmljYXRpb25fbGV2ZWwYBSABKA4yIS5wYXJsZXkudXNlci52MS5Ob3RpZmljYXRpb25MZXZlbCLFAQoLTWVzc2FnZVNlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglyb29tX25hbWUYAiABKAkSEgoKbWVzc2FnZV9pZBgDIAEoCRILCgNzZXEYBCABKAMSEQoJc2VuZGVyX2lkGAUgASgJEhcKD3NlbmRlcl91c2VybmFtZRgGIAEoCRIMCgR0ZXh0GAcgASgJEhUKDXJlY2lwaWVudF9pZHMYCCADKAkSEAoIbWVudGlvbnMYCSADKAkSDgoGZGlyZWN0GAogASgIIkIKDk1lc3NhZ2VEZWxldGVkEg8KB3Jvb21faWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRILCgNzZXEYAyABKAMiQwoIUm9vbVJlYWQSDwoHcm9vbV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhUKDWxhc3RfcmVhZF9zZXEYAyABKAMiQAoKVXNlck9ubGluZRIPCgd1c2VyX2lkGAEgASgJEhEKCXNvY2tldF9pZBgCIAEoCRIOCgZvbmxpbmUYAyABKAhiBnByb3RvMw", [file_parley_user_v1_user]);
 
 /**
  * Routing key `user.otp.send`.
@@ -88,6 +88,45 @@ export const UserRegisteredSchema: GenMessage<UserRegistered> = /*@__PURE__*/
   messageDesc(file_parley_events_v1_events, 1);
 
 /**
+ * Routing key `user.updated`: profile or notification settings changed.
+ *
+ * @generated from message parley.events.v1.UserUpdated
+ */
+export type UserUpdated = Message<"parley.events.v1.UserUpdated"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string display_name = 4;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: parley.user.v1.NotificationLevel notification_level = 5;
+   */
+  notificationLevel: NotificationLevel;
+};
+
+/**
+ * Describes the message parley.events.v1.UserUpdated.
+ * Use `create(UserUpdatedSchema)` to create a new message.
+ */
+export const UserUpdatedSchema: GenMessage<UserUpdated> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 2);
+
+/**
  * Routing key `message.sent`.
  *
  * @generated from message parley.events.v1.MessageSent
@@ -134,6 +173,20 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
    * @generated from field: repeated string recipient_ids = 8;
    */
   recipientIds: string[];
+
+  /**
+   * Usernames mentioned with @username.
+   *
+   * @generated from field: repeated string mentions = 9;
+   */
+  mentions: string[];
+
+  /**
+   * True in a direct-message room.
+   *
+   * @generated from field: bool direct = 10;
+   */
+  direct: boolean;
 };
 
 /**
@@ -141,11 +194,69 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 2);
+  messageDesc(file_parley_events_v1_events, 3);
+
+/**
+ * Routing key `message.deleted`.
+ *
+ * @generated from message parley.events.v1.MessageDeleted
+ */
+export type MessageDeleted = Message<"parley.events.v1.MessageDeleted"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: int64 seq = 3;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message parley.events.v1.MessageDeleted.
+ * Use `create(MessageDeletedSchema)` to create a new message.
+ */
+export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 4);
+
+/**
+ * Routing key `room.read`: a member's read marker moved forward.
+ *
+ * @generated from message parley.events.v1.RoomRead
+ */
+export type RoomRead = Message<"parley.events.v1.RoomRead"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: int64 last_read_seq = 3;
+   */
+  lastReadSeq: bigint;
+};
+
+/**
+ * Describes the message parley.events.v1.RoomRead.
+ * Use `create(RoomReadSchema)` to create a new message.
+ */
+export const RoomReadSchema: GenMessage<RoomRead> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 5);
 
 /**
  * Routing key `user.online`: a user's first connection opened (online) or
- * last connection closed (offline) on an edge.
+ * last connection closed (offline) across all edges.
  *
  * @generated from message parley.events.v1.UserOnline
  */
@@ -171,5 +282,5 @@ export type UserOnline = Message<"parley.events.v1.UserOnline"> & {
  * Use `create(UserOnlineSchema)` to create a new message.
  */
 export const UserOnlineSchema: GenMessage<UserOnline> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 3);
+  messageDesc(file_parley_events_v1_events, 6);
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/user/v1/user.proto.
  */
 export const file_parley_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXJsZXkvdXNlci92MS91c2VyLnByb3RvEg5wYXJsZXkudXNlci52MSJ1CgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEhAKCHZlcmlmaWVkGAQgASgIEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInkKD1JlZ2lzdGVyUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARItCgh1c2VybmFtZRgCIAEoCUIbukgYchYyFF5bQS1aYS16MC05X117MywzMn0kEhwKCHBhc3N3b3JkGAMgASgJQgq6SAdyBRAKGIABIjsKEFJlZ2lzdGVyUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRIWCg5vdHBfZXhwaXJlc19pbhgCIAEoDSKPAQoMTG9naW5SZXF1ZXN0EhsKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABSAASLwoIdXNlcm5hbWUYAiABKAlCG7pIGHIWMhReW0EtWmEtejAtOV9dezMsMzJ9JEgAEhwKCHBhc3N3b3JkGAMgASgJQgq6SAdyBRABGIABQhMKCmlkZW50aWZpZXISBbpIAggBIicKDUxvZ2luUmVzcG9uc2USFgoOb3RwX2V4cGlyZXNfaW4YASABKA0ihAEKEFZlcmlmeU90cFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHgoDb3RwGAIgASgJQhG6SA5yDDIKXlswLTldezZ9JBI1CgdwdXJwb3NlGAMgASgOMhoucGFybGV5LnVzZXIudjEuT3RwUHVycG9zZUIIukgFggECEAEiYQoRVmVyaWZ5T3RwUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCmV4cGlyZXNfaW4YAiABKA0SIgoEdXNlchgDIAEoCzIULnBhcmxleS51c2VyLnYxLlVzZXIiEwoRR2V0UHJvZmlsZVJlcXVlc3QiOAoSR2V0UHJvZmlsZVJlc3BvbnNlEiIKBHVzZXIYASABKAsyFC5wYXJsZXkudXNlci52MS5Vc2VyKl4KCk90cFB1cnBvc2USGwoXT1RQX1BVUlBPU0VfVU5TUEVDSUZJRUQQABIcChhPVFBfUFVSUE9TRV9WRVJJRllfRU1BSUwQARIVChFPVFBfUFVSUE9TRV9MT0dJThACMskCCgtVc2VyU2VydmljZRJNCghSZWdpc3RlchIfLnBhcmxleS51c2VyLnYxLlJlZ2lzdGVyUmVxdWVzdBogLnBhcmxleS51c2VyLnYxLlJlZ2lzdGVyUmVzcG9uc2USRAoFTG9naW4SHC5wYXJsZXkudXNlci52MS5Mb2dpblJlcXVlc3QaHS5wYXJsZXkudXNlci52MS5Mb2dpblJlc3BvbnNlElAKCVZlcmlmeU90cBIgLnBhcmxleS51c2VyLnYxLlZlcmlmeU90cFJlcXVlc3QaIS5wYXJsZXkudXNlci52MS5WZXJpZnlPdHBSZXNwb25zZRJTCgpHZXRQcm9maWxlEiEucGFybGV5LnVzZXIudjEuR2V0UHJvZmlsZVJlcXVlc3QaIi5wYXJsZXkudXNlci52MS5HZXRQcm9maWxlUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChlwYXJsZXkvdXNlci92MS91c2VyLnByb3RvEg5wYXJsZXkudXNlci52MSKAAgoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIQCgh2ZXJpZmllZBgEIAEoCBIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxkaXNwbGF5X25hbWUYBiABKAkSEgoKYXZhdGFyX3VybBgHIAEoCRILCgNiaW8YCCABKAkSEwoLc3RhdHVzX3RleHQYCSABKAkSPQoSbm90aWZpY2F0aW9uX2xldmVsGAogASgOMiEucGFybGV5LnVzZXIudjEuTm90aWZpY2F0aW9uTGV2ZWwieQoNUHVibGljUHJvZmlsZRIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSEgoKYXZhdGFyX3VybBgEIAEoCRILCgNiaW8YBSABKAkSEwoLc3RhdHVzX3RleHQYBiABKAkiqAEKB1Nlc3Npb24SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1c2VyX2FnZW50GAQgASgJEgoKAmlwGAUgASgJEg8KB2N1cnJlbnQYBiABKAgieQoPUmVnaXN0ZXJSZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEi0KCHVzZXJuYW1lGAIgASgJQhu6SBhyFjIUXltBLVphLXowLTlfXXszLDMyfSQSHAoIcGFzc3dvcmQYAyABKAlCCrpIB3IFEAoYgAEiOwoQUmVnaXN0ZXJSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhYKDm90cF9leHBpcmVzX2luGAIgASgNIo8BCgxMb2dpblJlcXVlc3QSGwoFZW1haWwYASABKAlCCrpIB3IFGP4BYAFIABIvCgh1c2VybmFtZRgCIAEoCUIbukgYchYyFF5bQS1aYS16MC05X117MywzMn0kSAASHAoIcGFzc3dvcmQYAyABKAlCCrpIB3IFEAEYgAFCEwoKaWRlbnRpZmllchIFukgCCAEiJwoNTG9naW5SZXNwb25zZRIWCg5vdHBfZXhwaXJlc19pbhgBIAEoDSJkChBSZXNlbmRPdHBSZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEjUKB3B1cnBvc2UYAiABKA4yGi5wYXJsZXkudXNlci52MS5PdHBQdXJwb3NlQgi6SAWCAQIQASJAChFSZXNlbmRPdHBSZXNwb25zZRIWCg5vdHBfZXhwaXJlc19pbhgBIAEoDRITCgtyZXRyeV9hZnRlchgCIAEoDSKEAQoQVmVyaWZ5T3RwUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIeCgNvdHAYAiABKAlCEbpIDnIMMgpeWzAtOV17Nn0kEjUKB3B1cnBvc2UYAyABKA4yGi5wYXJsZXkudXNlci52MS5PdHBQdXJwb3NlQgi6SAWCAQIQASJ4ChFWZXJpZnlPdHBSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKZXhwaXJlc19pbhgCIAEoDRIiCgR1c2VyGAMgASgLMhQucGFybGV5LnVzZXIudjEuVXNlchIVCg1yZWZyZXNoX3Rva2VuGAQgASgJIjgKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiABCJXChRSZWZyZXNoVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKZXhwaXJlc19pbhgCIAEoDRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiEgoQTG9nb3V0QWxsUmVxdWVzdCIrChFMb2dvdXRBbGxSZXNwb25zZRIWCg5zZXNzaW9uc19lbmRlZBgBIAEoDSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkEKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEikKCHNlc3Npb25zGAEgAygLMhcucGFybGV5LnVzZXIudjEuU2Vzc2lvbiITChFHZXRQcm9maWxlUmVxdWVzdCI4ChJHZXRQcm9maWxlUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnBhcmxleS51c2VyLnYxLlVzZXIilgMKFFVwZGF0ZVByb2ZpbGVSZXF1ZXN0EiIKDGRpc3BsYXlfbmFtZRgBIAEoCUIHukgEcgIYQEgAiAEBEnsKCmF2YXRhcl91cmwYAiABKAlCYrpIX7oBVwoXYXZhdGFyX3VybC51cmlfb3JfZW1wdHkSIG11c3QgYmUgYW4gYWJzb2x1dGUgVVJMIG9yIGVtcHR5Ghp0aGlzID09ICcnIHx8IHRoaXMuaXNVcmkoKXIDGIAQSAGIAQESGgoDYmlvGAMgASgJQgi6SAVyAxj0A0gCiAEBEiIKC3N0YXR1c190ZXh0GAQgASgJQgi6SAVyAxiMAUgDiAEBEk4KEm5vdGlmaWNhdGlvbl9sZXZlbBgFIAEoDjIhLnBhcmxleS51c2VyLnYxLk5vdGlmaWNhdGlvbkxldmVsQgq6SAeCAQQQASAASASIAQFCDwoNX2Rpc3BsYXlfbmFtZUINCgtfYXZhdGFyX3VybEIGCgRfYmlvQg4KDF9zdGF0dXNfdGV4dEIVChNfbm90aWZpY2F0aW9uX2xldmVsIjsKFVVwZGF0ZVByb2ZpbGVSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQucGFybGV5LnVzZXIudjEuVXNlciIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASI+Cg9HZXRVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLnBhcmxleS51c2VyLnYxLlB1YmxpY1Byb2ZpbGUiWQoSU2VhcmNoVXNlcnNSZXF1ZXN0EisKBnByZWZpeBgBIAEoCUIbukgYchYyFF5bQS1aYS16MC05X117MSwzMn0kEhYKBWxpbWl0GAIgASgNQge6SAQqAhgyIkMKE1NlYXJjaFVzZXJzUmVzcG9uc2USLAoFdXNlcnMYASADKAsyHS5wYXJsZXkudXNlci52MS5QdWJsaWNQcm9maWxlKl4KCk90cFB1cnBvc2USGwoXT1RQX1BVUlBPU0VfVU5TUEVDSUZJRUQQABIcChhPVFBfUFVSUE9TRV9WRVJJRllfRU1BSUwQARIVChFPVFBfUFVSUE9TRV9MT0dJThACKpwBChFOb3RpZmljYXRpb25MZXZlbBIiCh5OT1RJRklDQVRJT05fTEVWRUxfVU5TUEVDSUZJRUQQABIaChZOT1RJRklDQVRJT05fTEVWRUxfQUxMEAESKgomTk9USUZJQ0FUSU9OX0xFVkVMX01FTlRJT05TX0FORF9ESVJFQ1QQAhIbChdOT1RJRklDQVRJT05fTEVWRUxfTk9ORRADMu4HCgtVc2VyU2VydmljZRJNCghSZWdpc3RlchIfLnBhcmxleS51c2VyLnYxLlJlZ2lzdGVyUmVxdWVzdBogLnBhcmxleS51c2VyLnYxLlJlZ2lzdGVyUmVzcG9uc2USRAoFTG9naW4SHC5wYXJsZXkudXNlci52MS5Mb2dpblJlcXVlc3QaHS5wYXJsZXkudXNlci52MS5Mb2dpblJlc3BvbnNlElAKCVJlc2VuZE90cBIgLnBhcmxleS51c2VyLnYxLlJlc2VuZE90cFJlcXVlc3QaIS5wYXJsZXkudXNlci52MS5SZXNlbmRPdHBSZXNwb25zZRJQCglWZXJpZnlPdHASIC5wYXJsZXkudXNlci52MS5WZXJpZnlPdHBSZXF1ZXN0GiEucGFybGV5LnVzZXIudjEuVmVyaWZ5T3RwUmVzcG9uc2USWQoMUmVmcmVzaFRva2VuEiMucGFybGV5LnVzZXIudjEuUmVmcmVzaFRva2VuUmVxdWVzdBokLnBhcmxleS51c2VyLnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlEkcKBkxvZ291dBIdLnBhcmxleS51c2VyLnYxLkxvZ291dFJlcXVlc3QaHi5wYXJsZXkudXNlci52MS5Mb2dvdXRSZXNwb25zZRJQCglMb2dvdXRBbGwSIC5wYXJsZXkudXNlci52MS5Mb2dvdXRBbGxSZXF1ZXN0GiEucGFybGV5LnVzZXIudjEuTG9nb3V0QWxsUmVzcG9uc2USWQoMTGlzdFNlc3Npb25zEiMucGFybGV5LnVzZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBokLnBhcmxleS51c2VyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElMKCkdldFByb2ZpbGUSIS5wYXJsZXkudXNlci52MS5HZXRQcm9maWxlUmVxdWVzdBoiLnBhcmxleS51c2VyLnYxLkdldFByb2ZpbGVSZXNwb25zZRJcCg1VcGRhdGVQcm9maWxlEiQucGFybGV5LnVzZXIudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaJS5wYXJsZXkudXNlci52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2USSgoHR2V0VXNlchIeLnBhcmxleS51c2VyLnYxLkdldFVzZXJSZXF1ZXN0Gh8ucGFybGV5LnVzZXIudjEuR2V0VXNlclJlc3BvbnNlElYKC1NlYXJjaFVzZXJzEiIucGFybGV5LnVzZXIudjEuU2VhcmNoVXNlcnNSZXF1ZXN0GiMucGFybGV5LnVzZXIudjEuU2VhcmNoVXNlcnNSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message parley.user.v1.User
@@ -43,6 +43,31 @@ export type User = Message<"parley.user.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 5;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string display_name = 6;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: string avatar_url = 7;
+   */
+  avatarUrl: string;
+
+  /**
+   * @generated from field: string bio = 8;
+   */
+  bio: string;
+
+  /**
+   * @generated from field: string status_text = 9;
+   */
+  statusText: string;
+
+  /**
+   * @generated from field: parley.user.v1.NotificationLevel notification_level = 10;
+   */
+  notificationLevel: NotificationLevel;
 };
 
 /**
@@ -51,6 +76,94 @@ export type User = Message<"parley.user.v1.User"> & {
  */
 export const UserSchema: GenMessage<User> = /*@__PURE__*/
   messageDesc(file_parley_user_v1_user, 0);
+
+/**
+ * What any signed-in user may see of another.
+ *
+ * @generated from message parley.user.v1.PublicProfile
+ */
+export type PublicProfile = Message<"parley.user.v1.PublicProfile"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: string avatar_url = 4;
+   */
+  avatarUrl: string;
+
+  /**
+   * @generated from field: string bio = 5;
+   */
+  bio: string;
+
+  /**
+   * @generated from field: string status_text = 6;
+   */
+  statusText: string;
+};
+
+/**
+ * Describes the message parley.user.v1.PublicProfile.
+ * Use `create(PublicProfileSchema)` to create a new message.
+ */
+export const PublicProfileSchema: GenMessage<PublicProfile> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 1);
+
+/**
+ * @generated from message parley.user.v1.Session
+ */
+export type Session = Message<"parley.user.v1.Session"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 2;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_used_at = 3;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string user_agent = 4;
+   */
+  userAgent: string;
+
+  /**
+   * @generated from field: string ip = 5;
+   */
+  ip: string;
+
+  /**
+   * The session the request was made with.
+   *
+   * @generated from field: bool current = 6;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message parley.user.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 2);
 
 /**
  * @generated from message parley.user.v1.RegisterRequest
@@ -62,6 +175,9 @@ export type RegisterRequest = Message<"parley.user.v1.RegisterRequest"> & {
   email: string;
 
   /**
+   * ASCII letters, digits and underscore only, so that no two usernames can
+   * look alike (no confusable Unicode).
+   *
    * @generated from field: string username = 2;
    */
   username: string;
@@ -77,7 +193,7 @@ export type RegisterRequest = Message<"parley.user.v1.RegisterRequest"> & {
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
 export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 1);
+  messageDesc(file_parley_user_v1_user, 3);
 
 /**
  * @generated from message parley.user.v1.RegisterResponse
@@ -101,7 +217,7 @@ export type RegisterResponse = Message<"parley.user.v1.RegisterResponse"> & {
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
 export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 2);
+  messageDesc(file_parley_user_v1_user, 4);
 
 /**
  * @generated from message parley.user.v1.LoginRequest
@@ -135,7 +251,7 @@ export type LoginRequest = Message<"parley.user.v1.LoginRequest"> & {
  * Use `create(LoginRequestSchema)` to create a new message.
  */
 export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 3);
+  messageDesc(file_parley_user_v1_user, 5);
 
 /**
  * @generated from message parley.user.v1.LoginResponse
@@ -152,7 +268,55 @@ export type LoginResponse = Message<"parley.user.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 4);
+  messageDesc(file_parley_user_v1_user, 6);
+
+/**
+ * @generated from message parley.user.v1.ResendOtpRequest
+ */
+export type ResendOtpRequest = Message<"parley.user.v1.ResendOtpRequest"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * Unspecified means whichever code is pending for the account.
+   *
+   * @generated from field: parley.user.v1.OtpPurpose purpose = 2;
+   */
+  purpose: OtpPurpose;
+};
+
+/**
+ * Describes the message parley.user.v1.ResendOtpRequest.
+ * Use `create(ResendOtpRequestSchema)` to create a new message.
+ */
+export const ResendOtpRequestSchema: GenMessage<ResendOtpRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 7);
+
+/**
+ * @generated from message parley.user.v1.ResendOtpResponse
+ */
+export type ResendOtpResponse = Message<"parley.user.v1.ResendOtpResponse"> & {
+  /**
+   * @generated from field: uint32 otp_expires_in = 1;
+   */
+  otpExpiresIn: number;
+
+  /**
+   * Seconds before another resend is accepted.
+   *
+   * @generated from field: uint32 retry_after = 2;
+   */
+  retryAfter: number;
+};
+
+/**
+ * Describes the message parley.user.v1.ResendOtpResponse.
+ * Use `create(ResendOtpResponseSchema)` to create a new message.
+ */
+export const ResendOtpResponseSchema: GenMessage<ResendOtpResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 8);
 
 /**
  * @generated from message parley.user.v1.VerifyOtpRequest
@@ -181,7 +345,7 @@ export type VerifyOtpRequest = Message<"parley.user.v1.VerifyOtpRequest"> & {
  * Use `create(VerifyOtpRequestSchema)` to create a new message.
  */
 export const VerifyOtpRequestSchema: GenMessage<VerifyOtpRequest> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 5);
+  messageDesc(file_parley_user_v1_user, 9);
 
 /**
  * @generated from message parley.user.v1.VerifyOtpResponse
@@ -203,6 +367,11 @@ export type VerifyOtpResponse = Message<"parley.user.v1.VerifyOtpResponse"> & {
    * @generated from field: parley.user.v1.User user = 3;
    */
   user?: User | undefined;
+
+  /**
+   * @generated from field: string refresh_token = 4;
+   */
+  refreshToken: string;
 };
 
 /**
@@ -210,7 +379,137 @@ export type VerifyOtpResponse = Message<"parley.user.v1.VerifyOtpResponse"> & {
  * Use `create(VerifyOtpResponseSchema)` to create a new message.
  */
 export const VerifyOtpResponseSchema: GenMessage<VerifyOtpResponse> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 6);
+  messageDesc(file_parley_user_v1_user, 10);
+
+/**
+ * @generated from message parley.user.v1.RefreshTokenRequest
+ */
+export type RefreshTokenRequest = Message<"parley.user.v1.RefreshTokenRequest"> & {
+  /**
+   * @generated from field: string refresh_token = 1;
+   */
+  refreshToken: string;
+};
+
+/**
+ * Describes the message parley.user.v1.RefreshTokenRequest.
+ * Use `create(RefreshTokenRequestSchema)` to create a new message.
+ */
+export const RefreshTokenRequestSchema: GenMessage<RefreshTokenRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 11);
+
+/**
+ * @generated from message parley.user.v1.RefreshTokenResponse
+ */
+export type RefreshTokenResponse = Message<"parley.user.v1.RefreshTokenResponse"> & {
+  /**
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * @generated from field: uint32 expires_in = 2;
+   */
+  expiresIn: number;
+
+  /**
+   * @generated from field: string refresh_token = 3;
+   */
+  refreshToken: string;
+};
+
+/**
+ * Describes the message parley.user.v1.RefreshTokenResponse.
+ * Use `create(RefreshTokenResponseSchema)` to create a new message.
+ */
+export const RefreshTokenResponseSchema: GenMessage<RefreshTokenResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 12);
+
+/**
+ * @generated from message parley.user.v1.LogoutRequest
+ */
+export type LogoutRequest = Message<"parley.user.v1.LogoutRequest"> & {
+};
+
+/**
+ * Describes the message parley.user.v1.LogoutRequest.
+ * Use `create(LogoutRequestSchema)` to create a new message.
+ */
+export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 13);
+
+/**
+ * @generated from message parley.user.v1.LogoutResponse
+ */
+export type LogoutResponse = Message<"parley.user.v1.LogoutResponse"> & {
+};
+
+/**
+ * Describes the message parley.user.v1.LogoutResponse.
+ * Use `create(LogoutResponseSchema)` to create a new message.
+ */
+export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 14);
+
+/**
+ * @generated from message parley.user.v1.LogoutAllRequest
+ */
+export type LogoutAllRequest = Message<"parley.user.v1.LogoutAllRequest"> & {
+};
+
+/**
+ * Describes the message parley.user.v1.LogoutAllRequest.
+ * Use `create(LogoutAllRequestSchema)` to create a new message.
+ */
+export const LogoutAllRequestSchema: GenMessage<LogoutAllRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 15);
+
+/**
+ * @generated from message parley.user.v1.LogoutAllResponse
+ */
+export type LogoutAllResponse = Message<"parley.user.v1.LogoutAllResponse"> & {
+  /**
+   * @generated from field: uint32 sessions_ended = 1;
+   */
+  sessionsEnded: number;
+};
+
+/**
+ * Describes the message parley.user.v1.LogoutAllResponse.
+ * Use `create(LogoutAllResponseSchema)` to create a new message.
+ */
+export const LogoutAllResponseSchema: GenMessage<LogoutAllResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 16);
+
+/**
+ * @generated from message parley.user.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"parley.user.v1.ListSessionsRequest"> & {
+};
+
+/**
+ * Describes the message parley.user.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 17);
+
+/**
+ * @generated from message parley.user.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"parley.user.v1.ListSessionsResponse"> & {
+  /**
+   * @generated from field: repeated parley.user.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message parley.user.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 18);
 
 /**
  * @generated from message parley.user.v1.GetProfileRequest
@@ -223,7 +522,7 @@ export type GetProfileRequest = Message<"parley.user.v1.GetProfileRequest"> & {
  * Use `create(GetProfileRequestSchema)` to create a new message.
  */
 export const GetProfileRequestSchema: GenMessage<GetProfileRequest> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 7);
+  messageDesc(file_parley_user_v1_user, 19);
 
 /**
  * @generated from message parley.user.v1.GetProfileResponse
@@ -240,7 +539,140 @@ export type GetProfileResponse = Message<"parley.user.v1.GetProfileResponse"> & 
  * Use `create(GetProfileResponseSchema)` to create a new message.
  */
 export const GetProfileResponseSchema: GenMessage<GetProfileResponse> = /*@__PURE__*/
-  messageDesc(file_parley_user_v1_user, 8);
+  messageDesc(file_parley_user_v1_user, 20);
+
+/**
+ * Only the fields that are set change; an empty string clears a text field.
+ *
+ * @generated from message parley.user.v1.UpdateProfileRequest
+ */
+export type UpdateProfileRequest = Message<"parley.user.v1.UpdateProfileRequest"> & {
+  /**
+   * @generated from field: optional string display_name = 1;
+   */
+  displayName?: string | undefined;
+
+  /**
+   * An absolute URL, or empty to remove the avatar.
+   *
+   * @generated from field: optional string avatar_url = 2;
+   */
+  avatarUrl?: string | undefined;
+
+  /**
+   * @generated from field: optional string bio = 3;
+   */
+  bio?: string | undefined;
+
+  /**
+   * @generated from field: optional string status_text = 4;
+   */
+  statusText?: string | undefined;
+
+  /**
+   * @generated from field: optional parley.user.v1.NotificationLevel notification_level = 5;
+   */
+  notificationLevel?: NotificationLevel | undefined;
+};
+
+/**
+ * Describes the message parley.user.v1.UpdateProfileRequest.
+ * Use `create(UpdateProfileRequestSchema)` to create a new message.
+ */
+export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 21);
+
+/**
+ * @generated from message parley.user.v1.UpdateProfileResponse
+ */
+export type UpdateProfileResponse = Message<"parley.user.v1.UpdateProfileResponse"> & {
+  /**
+   * @generated from field: parley.user.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message parley.user.v1.UpdateProfileResponse.
+ * Use `create(UpdateProfileResponseSchema)` to create a new message.
+ */
+export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 22);
+
+/**
+ * @generated from message parley.user.v1.GetUserRequest
+ */
+export type GetUserRequest = Message<"parley.user.v1.GetUserRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message parley.user.v1.GetUserRequest.
+ * Use `create(GetUserRequestSchema)` to create a new message.
+ */
+export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 23);
+
+/**
+ * @generated from message parley.user.v1.GetUserResponse
+ */
+export type GetUserResponse = Message<"parley.user.v1.GetUserResponse"> & {
+  /**
+   * @generated from field: parley.user.v1.PublicProfile user = 1;
+   */
+  user?: PublicProfile | undefined;
+};
+
+/**
+ * Describes the message parley.user.v1.GetUserResponse.
+ * Use `create(GetUserResponseSchema)` to create a new message.
+ */
+export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 24);
+
+/**
+ * @generated from message parley.user.v1.SearchUsersRequest
+ */
+export type SearchUsersRequest = Message<"parley.user.v1.SearchUsersRequest"> & {
+  /**
+   * @generated from field: string prefix = 1;
+   */
+  prefix: string;
+
+  /**
+   * At most 50; 0 means 20.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message parley.user.v1.SearchUsersRequest.
+ * Use `create(SearchUsersRequestSchema)` to create a new message.
+ */
+export const SearchUsersRequestSchema: GenMessage<SearchUsersRequest> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 25);
+
+/**
+ * @generated from message parley.user.v1.SearchUsersResponse
+ */
+export type SearchUsersResponse = Message<"parley.user.v1.SearchUsersResponse"> & {
+  /**
+   * @generated from field: repeated parley.user.v1.PublicProfile users = 1;
+   */
+  users: PublicProfile[];
+};
+
+/**
+ * Describes the message parley.user.v1.SearchUsersResponse.
+ * Use `create(SearchUsersResponseSchema)` to create a new message.
+ */
+export const SearchUsersResponseSchema: GenMessage<SearchUsersResponse> = /*@__PURE__*/
+  messageDesc(file_parley_user_v1_user, 26);
 
 /**
  * What an OTP is for; a code only ever works for its own purpose.
@@ -271,9 +703,43 @@ export const OtpPurposeSchema: GenEnum<OtpPurpose> = /*@__PURE__*/
   enumDesc(file_parley_user_v1_user, 0);
 
 /**
- * UserService owns accounts, one-time passwords and tokens.
+ * Which messages a user wants email about while offline.
+ *
+ * @generated from enum parley.user.v1.NotificationLevel
+ */
+export enum NotificationLevel {
+  /**
+   * @generated from enum value: NOTIFICATION_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: NOTIFICATION_LEVEL_ALL = 1;
+   */
+  ALL = 1,
+
+  /**
+   * @generated from enum value: NOTIFICATION_LEVEL_MENTIONS_AND_DIRECT = 2;
+   */
+  MENTIONS_AND_DIRECT = 2,
+
+  /**
+   * @generated from enum value: NOTIFICATION_LEVEL_NONE = 3;
+   */
+  NONE = 3,
+}
+
+/**
+ * Describes the enum parley.user.v1.NotificationLevel.
+ */
+export const NotificationLevelSchema: GenEnum<NotificationLevel> = /*@__PURE__*/
+  enumDesc(file_parley_user_v1_user, 1);
+
+/**
+ * UserService owns accounts, one-time passwords, sessions and profiles.
  * Calls that act for a signed-in user read the bearer token from the
- * `authorization` metadata entry; nothing else identifies the caller.
+ * `authorization` metadata entry; nothing else identifies the caller. The
+ * edge passes the client's address as `x-client-ip` for rate limiting only.
  *
  * @generated from service parley.user.v1.UserService
  */
@@ -300,6 +766,17 @@ export const UserService: GenService<{
     output: typeof LoginResponseSchema;
   },
   /**
+   * Emails a fresh code for a pending registration or login, subject to a
+   * cooldown and an hourly cap.
+   *
+   * @generated from rpc parley.user.v1.UserService.ResendOtp
+   */
+  resendOtp: {
+    methodKind: "unary";
+    input: typeof ResendOtpRequestSchema;
+    output: typeof ResendOtpResponseSchema;
+  },
+  /**
    * Exchanges a pending OTP for tokens; the first success verifies the email.
    *
    * @generated from rpc parley.user.v1.UserService.VerifyOtp
@@ -310,6 +787,45 @@ export const UserService: GenService<{
     output: typeof VerifyOtpResponseSchema;
   },
   /**
+   * Rotates a refresh token. Presenting an already-rotated token revokes the
+   * whole session.
+   *
+   * @generated from rpc parley.user.v1.UserService.RefreshToken
+   */
+  refreshToken: {
+    methodKind: "unary";
+    input: typeof RefreshTokenRequestSchema;
+    output: typeof RefreshTokenResponseSchema;
+  },
+  /**
+   * Ends the caller's session.
+   *
+   * @generated from rpc parley.user.v1.UserService.Logout
+   */
+  logout: {
+    methodKind: "unary";
+    input: typeof LogoutRequestSchema;
+    output: typeof LogoutResponseSchema;
+  },
+  /**
+   * Ends every session of the caller.
+   *
+   * @generated from rpc parley.user.v1.UserService.LogoutAll
+   */
+  logoutAll: {
+    methodKind: "unary";
+    input: typeof LogoutAllRequestSchema;
+    output: typeof LogoutAllResponseSchema;
+  },
+  /**
+   * @generated from rpc parley.user.v1.UserService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
    * Returns the caller's own profile.
    *
    * @generated from rpc parley.user.v1.UserService.GetProfile
@@ -318,6 +834,34 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetProfileRequestSchema;
     output: typeof GetProfileResponseSchema;
+  },
+  /**
+   * @generated from rpc parley.user.v1.UserService.UpdateProfile
+   */
+  updateProfile: {
+    methodKind: "unary";
+    input: typeof UpdateProfileRequestSchema;
+    output: typeof UpdateProfileResponseSchema;
+  },
+  /**
+   * Another user's public profile.
+   *
+   * @generated from rpc parley.user.v1.UserService.GetUser
+   */
+  getUser: {
+    methodKind: "unary";
+    input: typeof GetUserRequestSchema;
+    output: typeof GetUserResponseSchema;
+  },
+  /**
+   * Verified users whose username starts with a prefix, for starting a chat.
+   *
+   * @generated from rpc parley.user.v1.UserService.SearchUsers
+   */
+  searchUsers: {
+    methodKind: "unary";
+    input: typeof SearchUsersRequestSchema;
+    output: typeof SearchUsersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_parley_user_v1_user, 0);

@@ -1,0 +1,14 @@
+/** Logout: ends the session the caller's token belongs to, in every service at once. */
+import { authenticateCaller } from "./caller.js";
+import type { UserDomain } from "./context.js";
+import { revokeSessions } from "./sessions.js";
+
+export async function logout(domain: UserDomain, headers: Headers): Promise<Record<string, never>> {
+  const caller = await authenticateCaller(domain, headers);
+  await revokeSessions(domain.redis, {
+    prefix: domain.redisKeyPrefix,
+    userId: caller.userId,
+    sessionIds: [caller.sessionId],
+  });
+  return {};
+}

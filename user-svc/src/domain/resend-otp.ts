@@ -1,0 +1,68 @@
+/**
+ * ResendOtp: mails a fresh code in place of a pending one (a registration or
+ * login in progress). It never starts a flow: with no usable code pending (no
+ * account, nothing pending, or a code burnt by wrong guesses) it answers the
+ * same as when it sends, and sends nothing. So it can neither tell which
+ * emails have accounts nor turn a mailbox alone into a login; and the new
+ * code inherits the old one's used guesses, so resending does not add any.
+ *
+ * Every call, whatever the email, passes the same gates in the same order:
+ * rate limits (RATE_LIMITED), the per-email cooldown (OTP_RESEND_COOLDOWN),
+ * the per-email hourly resend cap (OTP_RATE_LIMITED). A real send then also
+ * counts toward the account's hourly code cap shared with Register and Login.
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { enqueueEvent } from "@parley/shared/outbox.js";
+import { otpResendCooldown } from "../errors.js";
+import { findUserByEmail, lockUserById, touchPendingUser } from "../storage/users.js";
+import type { ClientInfo } from "./client-info.js";
+import type { UserDomain } from "./context.js";
+import { normalizeEmail } from "./identity.js";
+import { claimResendSlot } from "./resend-cooldown.js";
+
+export interface ResendOtpInput {
+  email: string;
+  purpose: OtpPurpose;
+  client: ClientInfo;
+}
+
+export async function resendOtp(
+  domain: UserDomain,
+  input: ResendOtpInput,
+): Promise<MessageInitShape<typeof ResendOtpResponseSchema>> {
+  const email = normalizeEmail(input.email);
+  await domain.rateLimits.consume("resend_otp", { ip: input.client.ip, account: email });
+  const cooldown = { prefix: domain.redisKeyPrefix, email, seconds: domain.otpResendCooldownSeconds };
+  const wait = await claimResendSlot(domain.redis, cooldown);
+  if (wait !== undefined) throw otpResendCooldown(wait);
+  await domain.otp.countResend(email);
+
+  const found = await findUserByEmail(domain.db, email);
+  if (found) {
+    await domain.db.transaction(async (tx) => {
+      const user = await lockUserById(tx, found.id);
+      if (!user) return;
+      const purpose =
+        input.purpose !== OtpPurpose.UNSPECIFIED
+          ? input.purpose
+          : user.verifiedAt
+            ? OtpPurpose.LOGIN
+            : OtpPurpose.VERIFY_EMAIL;
+      const otp = await domain.otp.reissue(user.id, purpose);
+      if (otp === undefined) return;
+      // The new verify_email code is usable for OTP_EXPIRY: the pending
+      // account must hold its username that long too (see register.ts).
+      if (purpose === OtpPurpose.VERIFY_EMAIL && !user.verifiedAt) await touchPendingUser(tx, user.id);
+      await enqueueEvent(tx, "user.otp.send", {
+        userId: user.id,
+        email: user.email,
+        username: user.username,
+        otp,
+        purpose,
+        expiresIn: domain.otpTtlSeconds,
+      });
+    });
+  }
+  return { otpExpiresIn: domain.otpTtlSeconds, retryAfter: domain.otpResendCooldownSeconds };
+}

@@ -1,0 +1,74 @@
+/**
+ * UpdateProfile: changes only the fields present in the request and announces
+ * the result as user.updated in the same transaction. Proto has bounded the
+ * lengths and checked that the avatar is an absolute URI; here it must also be
+ * http(s). Text is stored exactly as given: it only ever reaches SQL as a
+ * bound parameter, and escaping for HTML is the renderer's job.
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { NotificationLevel, UpdateProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { enqueueEvent } from "@parley/shared/outbox.js";
+import { avatarUrlScheme, textHasNul, userNotFound } from "../errors.js";
+import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
+import { authenticateCaller } from "./caller.js";
+import type { UserDomain } from "./context.js";
+import { notificationLevelMessage, notificationLevelName, userMessage } from "./user-message.js";
+
+export interface ProfileUpdate {
+  displayName?: string | undefined;
+  avatarUrl?: string | undefined;
+  bio?: string | undefined;
+  statusText?: string | undefined;
+  notificationLevel?: NotificationLevel | undefined;
+}
+
+export async function updateProfile(
+  domain: UserDomain,
+  headers: Headers,
+  update: ProfileUpdate,
+): Promise<MessageInitShape<typeof UpdateProfileResponseSchema>> {
+  const caller = await authenticateCaller(domain, headers);
+  const texts = {
+    display_name: update.displayName,
+    avatar_url: update.avatarUrl,
+    bio: update.bio,
+    status_text: update.statusText,
+  };
+  for (const [field, value] of Object.entries(texts)) {
+    // Anything else is stored as given; NUL is the one character PostgreSQL text cannot hold.
+    if (value?.includes("\u0000")) throw textHasNul(field);
+  }
+  // Proto only asks for an absolute URI; javascript:, data: and the like would
+  // run or track in whatever renders the avatar.
+  if (update.avatarUrl && !/^https?:\/\//i.test(update.avatarUrl)) throw avatarUrlScheme();
+  const changes: ProfileChanges = {};
+  if (update.displayName !== undefined) changes.displayName = update.displayName;
+  if (update.avatarUrl !== undefined) changes.avatarUrl = update.avatarUrl;
+  if (update.bio !== undefined) changes.bio = update.bio;
+  if (update.statusText !== undefined) changes.statusText = update.statusText;
+  if (update.notificationLevel !== undefined) {
+    const level = notificationLevelName(update.notificationLevel);
+    // Proto validation refuses UNSPECIFIED and unknown values before we get here.
+    if (!level) throw new Error(`validated request with notification level ${update.notificationLevel}`);
+    changes.notificationLevel = level;
+  }
+
+  if (Object.keys(changes).length === 0) {
+    const user = await findUserById(domain.db, caller.userId);
+    if (!user) throw userNotFound();
+    return { user: userMessage(user) };
+  }
+  const user = await domain.db.transaction(async (tx) => {
+    const row = await updateProfileRow(tx, caller.userId, changes);
+    if (!row) throw userNotFound();
+    await enqueueEvent(tx, "user.updated", {
+      userId: row.id,
+      email: row.email,
+      username: row.username,
+      displayName: row.displayName,
+      notificationLevel: notificationLevelMessage(row.notificationLevel),
+    });
+    return row;
+  });
+  return { user: userMessage(user) };
+}

@@ -1,0 +1,55 @@
+/**
+ * Who the client is, from gRPC metadata. The edge forwards the browser's
+ * address and user agent; callers that reach user-svc directly (tools, tests,
+ * other services) are identified by their TCP peer address instead, never by
+ * a shared "unknown" bucket that one abuser could fill for everyone.
+ *
+ * x-client-ip is trusted as sent: user-svc is only reachable by the edge
+ * and other internal services. A direct caller can pick its IP bucket that
+ * way, but not escape the per-account limits.
+ */
+import { isIP } from "node:net";
+import type * as grpc from "@grpc/grpc-js";
+import type { ClientInfo } from "../domain/client-info.js";
+
+export const CLIENT_IP_HEADER = "x-client-ip";
+export const CLIENT_USER_AGENT_HEADER = "x-client-user-agent";
+// Written by withPeerAddress from the connection itself, replacing anything a caller sent under this name.
+const PEER_ADDRESS_HEADER = "x-parley-peer-address";
+
+const MAX_USER_AGENT_LENGTH = 512;
+
+/** "127.0.0.1:5000" / "::1:5000" (grpc-js getPeer(), no brackets) → the address alone. */
+export function peerAddress(peer: string): string {
+  const withoutPort = peer.replace(/:\d+$/, "");
+  const address = isIP(withoutPort) ? withoutPort : peer;
+  // An IPv4 client on a dual-stack socket: count it with its plain IPv4 form.
+  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+}
+
+/**
+ * grpc-js handlers whose calls carry their peer address in the metadata.
+ * Connect's HandlerContext (what shared/grpc-server hands our handlers) has no
+ * peer, so it is passed through the one thing it does carry.
+ */
+export function withPeerAddress(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+  const wrapped: grpc.UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const inner = handler as (call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => void;
+    wrapped[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => {
+      call.metadata.set(PEER_ADDRESS_HEADER, peerAddress(call.getPeer()));
+      inner(call, ...rest);
+    }) as grpc.UntypedHandleCall;
+  }
+  return wrapped;
+}
+
+export function clientInfo(headers: Headers): ClientInfo {
+  const forwarded = headers.get(CLIENT_IP_HEADER)?.trim() ?? "";
+  const ip = isIP(forwarded) ? forwarded : headers.get(PEER_ADDRESS_HEADER) || "unknown-peer";
+  const userAgent = (headers.get(CLIENT_USER_AGENT_HEADER) ?? headers.get("user-agent") ?? "").slice(
+    0,
+    MAX_USER_AGENT_LENGTH,
+  );
+  return { ip, userAgent };
+}

@@ -1,0 +1,127 @@
+/**
+ * Rate limits per client address and per account, shared through Redis by
+ * every instance.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
+import { errorReason } from "@parley/shared/errors.js";
+import { type Harness, PASSWORD, rejectsWith, startHarness } from "./harness.js";
+
+let h: Harness;
+
+before(async () => {
+  h = await startHarness({
+    RATE_LIMIT_LOGIN_PER_IP: "3/600",
+    RATE_LIMIT_LOGIN_PER_ACCOUNT: "4/600",
+    RATE_LIMIT_VERIFY_OTP_PER_ACCOUNT: "3/600",
+    RATE_LIMIT_RESEND_OTP_PER_IP: "2/600",
+    RATE_LIMIT_REGISTER_PER_ACCOUNT: "2/600",
+  });
+});
+
+after(async () => {
+  await h?.close();
+});
+
+const from = (ip: string) => ({ headers: { "x-client-ip": ip } });
+
+function login(email: string, ip: string, client = h.client) {
+  return client.login({ identifier: { case: "email", value: email }, password: "not the password" }, from(ip));
+}
+
+async function assertRateLimited(call: Promise<unknown>, windowSeconds: number): Promise<void> {
+  const err = await rejectsWith(call, Code.ResourceExhausted, "RATE_LIMITED");
+  const retryAfter = Number(err.findDetails(ErrorInfoSchema)[0]?.metadata.retryAfterSeconds);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= windowSeconds, `retryAfter ${retryAfter}`);
+}
+
+test("per client address: the 4th login from one IP is refused, other IPs are not", async () => {
+  for (let i = 0; i < 3; i++) {
+    await rejectsWith(login(`ip${i}@example.test`, "203.0.113.1"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+  }
+  await assertRateLimited(login("ip3@example.test", "203.0.113.1"), 600);
+  // Refused before the password is even looked at: a right password does not help.
+  await assertRateLimited(
+    h.client.login({ identifier: { case: "email", value: "x@example.test" }, password: PASSWORD }, from("203.0.113.1")),
+    600,
+  );
+  await rejectsWith(login("ip3@example.test", "203.0.113.2"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+});
+
+test("per account: many addresses guessing one account's password are stopped", async () => {
+  const victim = "victim@example.test";
+  for (let i = 0; i < 4; i++) {
+    await rejectsWith(login(victim, `198.51.100.${10 + i}`), Code.Unauthenticated, "INVALID_CREDENTIALS");
+  }
+  await assertRateLimited(login("VICTIM@Example.test", "198.51.100.99"), 600);
+  // Another account from the same addresses is fine.
+  await rejectsWith(login("bystander@example.test", "198.51.100.10"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+});
+
+test("concurrent calls cannot slip past a limit", async () => {
+  const results = await Promise.allSettled(
+    Array.from({ length: 12 }, (_, i) => login(`swarm${i}@example.test`, "203.0.113.50")),
+  );
+  const reasons = results.map((r) => (r.status === "rejected" ? errorReason(ConnectError.from(r.reason)) : "OK"));
+  assert.equal(reasons.filter((r) => r === "INVALID_CREDENTIALS").length, 3, reasons.join(" "));
+  assert.equal(reasons.filter((r) => r === "RATE_LIMITED").length, 9, reasons.join(" "));
+});
+
+test("VerifyOtp per account: code guessing from many addresses is limited", async () => {
+  const email = "guessed@example.test";
+  await h.client.register({ email, username: "guessed", password: PASSWORD });
+  const { otp } = await h.takeOtp(email);
+  const wrong = otp === "000000" ? "111111" : "000000";
+  for (let i = 0; i < 3; i++) {
+    await rejectsWith(
+      h.client.verifyOtp({ email, otp: wrong }, from(`192.0.2.${i}`)),
+      Code.InvalidArgument,
+      "OTP_INVALID",
+    );
+  }
+  await assertRateLimited(h.client.verifyOtp({ email, otp }, from("192.0.2.200")), 600);
+});
+
+test("Register per account: retries of one email are limited, and a refused one sends nothing", async () => {
+  const email = "retry@example.test";
+  await h.client.register({ email, username: "retry_one", password: PASSWORD }, from("192.0.2.10"));
+  await h.client.register({ email, username: "retry_two", password: PASSWORD }, from("192.0.2.11"));
+  await assertRateLimited(
+    h.client.register({ email, username: "retry_three", password: PASSWORD }, from("192.0.2.12")),
+    600,
+  );
+  const [row] = await h.infra.sql`select username from users where email = ${email}`;
+  assert.equal(row?.username, "retry_two");
+  // A later sign-up's code arriving proves the earlier ones were delivered.
+  await h.signUp("retry_marker");
+  assert.equal(h.otpEvents.filter((e) => e.email === email).length, 2);
+});
+
+test("without x-client-ip the TCP peer address is the bucket, not a shared 'unknown' one", async () => {
+  await h.client.resendOtp({ email: "peer1@example.test" });
+  await h.client.resendOtp({ email: "peer2@example.test" });
+  await assertRateLimited(h.client.resendOtp({ email: "peer3@example.test" }), 600);
+  const prefix = h.config.REDIS_KEY_PREFIX;
+  assert.equal(await h.infra.redis.get(`${prefix}rate:resend_otp:ip:127.0.0.1`), "3");
+  assert.deepEqual(await h.infra.redis.keys(`${prefix}rate:resend_otp:ip:unknown*`), []);
+  // A forwarded address has its own bucket.
+  await h.client.resendOtp({ email: "peer3@example.test" }, from("2001:db8::1"));
+});
+
+test("limits are shared by every instance through Redis", async () => {
+  const second = await h.startSecondInstance();
+  try {
+    await rejectsWith(login("shared@example.test", "203.0.113.77"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    await rejectsWith(
+      login("shared2@example.test", "203.0.113.77", second.client),
+      Code.Unauthenticated,
+      "INVALID_CREDENTIALS",
+    );
+    await rejectsWith(login("shared3@example.test", "203.0.113.77"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    await assertRateLimited(login("shared4@example.test", "203.0.113.77", second.client), 600);
+  } finally {
+    await second.close();
+  }
+});
