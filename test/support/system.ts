@@ -39,6 +39,7 @@ export interface Component {
 
 export interface RunningSystem {
   edgeUrl: string;
+  databases: { user: string; chat: string; mail: string };
   wsUrl: string;
   smtp: TestSmtpServer;
   env: Record<string, string>;
@@ -50,7 +51,13 @@ export interface RunningSystem {
 
 export type ComponentName = "user-svc" | "chat-svc" | "mail-worker" | "edge";
 
-export async function startSystem(): Promise<RunningSystem> {
+export interface SystemOptions {
+  /** Which components to start (default: all four). */
+  components?: readonly ComponentName[];
+  logLevel?: string;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const smtp = await startSmtpServer();
   const dbs: TestDatabase[] = await Promise.all([
     createTestDatabase("e2e_user"),
@@ -62,7 +69,7 @@ export async function startSystem(): Promise<RunningSystem> {
   const ports = { edge: await freePort(), user: await freePort(), chat: await freePort(), mail: await freePort() };
   const common = {
     NODE_ENV: "test",
-    LOG_LEVEL: "info",
+    LOG_LEVEL: options.logLevel ?? "info",
     HOST: "127.0.0.1",
     JWT_SECRET: randomBytes(32).toString("hex"),
     REDIS_URL: TEST_REDIS_URL,
@@ -113,7 +120,9 @@ export async function startSystem(): Promise<RunningSystem> {
     await exited;
   }
 
-  for (const name of ["user-svc", "chat-svc", "mail-worker", "edge"] as const) await start(name);
+  for (const name of options.components ?? (["user-svc", "chat-svc", "mail-worker", "edge"] as const)) {
+    await start(name);
+  }
   const edgeUrl = `http://127.0.0.1:${ports.edge}`;
   await waitUntil(
     async () => (await fetch(`${edgeUrl}/healthz`).catch(() => undefined))?.ok === true,
@@ -123,6 +132,7 @@ export async function startSystem(): Promise<RunningSystem> {
 
   return {
     edgeUrl,
+    databases: { user: userDb.url, chat: chatDb.url, mail: mailDb.url },
     wsUrl: `ws://127.0.0.1:${ports.edge}/ws`,
     smtp,
     env: common,
