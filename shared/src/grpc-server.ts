@@ -22,7 +22,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
-import { internal } from "./errors.js";
+import { appError, internal } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { validationError } from "./validation.js";
 
@@ -112,8 +112,13 @@ export function grpcHandlers<S extends DescService>(
   const handlers: Record<string, grpc.UntypedHandleCall> = {};
   const methods = impl as unknown as Record<string, (req: unknown, ctx: HandlerContext) => unknown>;
   for (const method of service.methods) {
-    const fn = methods[method.localName];
-    if (!fn) throw new Error(`${service.typeName}.${method.name} has no implementation`);
+    // ServiceImpl's type already demands every method; at run time a missing
+    // one answers Unimplemented, as grpc-js does for unknown methods.
+    const fn =
+      methods[method.localName] ??
+      (() => {
+        throw appError(Code.Unimplemented, "UNIMPLEMENTED", `${service.typeName}.${method.name} is not implemented`);
+      });
     switch (method.methodKind) {
       case "unary":
         handlers[method.localName] = ((
