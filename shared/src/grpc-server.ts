@@ -81,7 +81,10 @@ interface CallLike {
   on(event: "cancelled", listener: () => void): unknown;
 }
 
-function contextFor(service: DescService, method: DescMethod, call: CallLike): HandlerContext {
+type CallContext = ReturnType<typeof createHandlerContext>;
+
+/** The handler's context; abort() it when the call ends, or its deadline timer outlives the call. */
+function contextFor(service: DescService, method: DescMethod, call: CallLike): CallContext {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const cancelled = new AbortController();
@@ -125,15 +128,18 @@ export function grpcHandlers<S extends DescService>(
           call: grpc.ServerUnaryCall<Message, Message>,
           callback: grpc.sendUnaryData<Message>,
         ) => {
+          const ctx = contextFor(service, method, call);
           const run = async () => {
             checkInput(method.input, call.request);
-            const out = await fn(call.request, contextFor(service, method, call));
+            const out = await fn(call.request, ctx);
             return create(method.output, out as never);
           };
-          run().then(
-            (res) => callback(null, res),
-            (err: unknown) => callback(toStatus(err, logger, method)),
-          );
+          run()
+            .then(
+              (res) => callback(null, res),
+              (err: unknown) => callback(toStatus(err, logger, method)),
+            )
+            .finally(() => ctx.abort());
         }) satisfies grpc.handleUnaryCall<Message, Message>;
         break;
       case "server_streaming":
@@ -146,13 +152,15 @@ export function grpcHandlers<S extends DescService>(
               if (!call.write(create(method.output, out as never))) await once(call, "drain", { signal: ctx.signal });
             }
           };
-          run().then(
-            () => call.end(),
-            (err: unknown) => {
-              if (ctx.signal.aborted) return;
-              call.emit("error", toStatus(err, logger, method));
-            },
-          );
+          run()
+            .then(
+              () => call.end(),
+              (err: unknown) => {
+                if (ctx.signal.aborted) return;
+                call.emit("error", toStatus(err, logger, method));
+              },
+            )
+            .finally(() => ctx.abort());
         }) satisfies grpc.handleServerStreamingCall<Message, Message>;
         break;
       default:

@@ -55,7 +55,7 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
     assert.equal(message.seq, "1");
 
     for (const s of sockets) {
-      const frame = await s.next((f) => "event" in f);
+      const frame = await s.next((f) => "event" in f && "messageCreated" in (f.event as object));
       const event = frame.event as { roomId: string; messageCreated: { id: string; seq: string; text: string } };
       assert.equal(event.roomId, roomId);
       assert.equal(event.messageCreated.id, message.id);

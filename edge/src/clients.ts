@@ -1,0 +1,96 @@
+/**
+ * gRPC clients for user-svc and chat-svc (connect-node's gRPC transport over
+ * one HTTP/2 session each). Every error a call raises is normalised here, so
+ * REST, Connect and WebSocket all hand clients the same, safe errors.
+ */
+import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
+import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
+import { UserService } from "@parley/proto/user/v1/user_pb.js";
+import { appError, internal } from "@parley/shared/errors.js";
+import type { Logger } from "@parley/shared/logger.js";
+
+const CALL_TIMEOUT_MS = 15_000;
+
+export type UserClient = Client<typeof UserService>;
+export type ChatClient = Client<typeof ChatService>;
+
+export interface ServiceClients {
+  user: UserClient;
+  chat: ChatClient;
+  userTransport: Transport;
+  chatTransport: Transport;
+  close(): void;
+}
+
+/**
+ * What a client may see of an error from `service`. Service errors (they carry
+ * an ErrorInfo) pass with code, message and details but without the upstream
+ * gRPC headers; transport failures become a plain "unavailable".
+ */
+export function fromUpstream(err: unknown, service: string, logger: Logger): ConnectError {
+  const ce = ConnectError.from(err);
+  const info = ce.findDetails(ErrorInfoSchema);
+  if (info.length > 0) {
+    // Re-attached as typed details so that Connect clients also get them as readable JSON ("debug").
+    return new ConnectError(
+      ce.rawMessage,
+      ce.code,
+      undefined,
+      info.map((value) => ({ desc: ErrorInfoSchema, value })),
+    );
+  }
+  switch (ce.code) {
+    case Code.Unavailable:
+      logger.debug({ err: ce.message, service }, "service unavailable");
+      return appError(Code.Unavailable, "SERVICE_UNAVAILABLE", `${service} is unavailable`);
+    case Code.DeadlineExceeded:
+      return appError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `${service} did not answer in time`);
+    case Code.Internal:
+    case Code.Unknown:
+    case Code.DataLoss:
+      logger.error({ err: ce, service }, "unexpected error from service");
+      return internal();
+    default:
+      return new ConnectError(ce.rawMessage, ce.code);
+  }
+}
+
+function normaliseErrors(service: string, logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw fromUpstream(err, service, logger);
+    }
+  };
+}
+
+function transportFor(service: string, baseUrl: string, logger: Logger) {
+  // Our own session manager so that close() can end the HTTP/2 session.
+  const sessionManager = new Http2SessionManager(baseUrl, { pingIntervalMs: 30_000, pingIdleConnection: true });
+  const transport = createGrpcTransport({
+    baseUrl,
+    sessionManager,
+    interceptors: [normaliseErrors(service, logger)],
+    // Unary calls never hang a request forever; StreamEvents opts out with timeoutMs 0.
+    defaultTimeoutMs: CALL_TIMEOUT_MS,
+  });
+  return { transport, sessionManager };
+}
+
+export function createServiceClients(opts: { userSvcUrl: string; chatSvcUrl: string; logger: Logger }): ServiceClients {
+  const user = transportFor("user-svc", opts.userSvcUrl, opts.logger);
+  const chat = transportFor("chat-svc", opts.chatSvcUrl, opts.logger);
+  return {
+    user: createClient(UserService, user.transport),
+    chat: createClient(ChatService, chat.transport),
+    userTransport: user.transport,
+    chatTransport: chat.transport,
+    close() {
+      user.sessionManager.abort();
+      chat.sessionManager.abort();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * UserService and ChatService for browsers over the Connect protocol (and
+ * gRPC-web): a generic proxy that forwards each unary call to the service's
+ * gRPC client with the caller's `authorization` header and address. The
+ * edge-only methods (StreamEvents, SetPresence) are refused.
+ */
+import type { DescService, Message } from "@bufbuild/protobuf";
+import {
+  type CallOptions,
+  Code,
+  type ConnectRouter,
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
+import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
+import { UserService } from "@parley/proto/user/v1/user_pb.js";
+import { appError } from "@parley/shared/errors.js";
+import type { FastifyRequest } from "fastify";
+import type { ServiceClients } from "./clients.js";
+import { clientHeaders } from "./forwarding.js";
+
+type UnaryCall = (request: Message, options: CallOptions) => Promise<Message>;
+type UnaryImpl = (request: Message, ctx: HandlerContext) => Promise<Message>;
+
+/** Methods only the edge itself may call (they take its service token). */
+const EDGE_ONLY = new Set(["parley.chat.v1.ChatService.StreamEvents", "parley.chat.v1.ChatService.SetPresence"]);
+
+const clientIp = createContextKey<string | undefined>(undefined, { description: "client address" });
+
+/** For fastifyConnectPlugin's `contextValues`: the Connect handler context has no peer address. */
+export function connectContextValues(req: FastifyRequest): ContextValues {
+  return createContextValues().set(clientIp, req.ip);
+}
+
+function proxy(service: DescService, client: object) {
+  const calls = client as Record<string, UnaryCall>;
+  const impl: Record<string, UnaryImpl | (() => never)> = {};
+  for (const method of service.methods) {
+    if (EDGE_ONLY.has(`${service.typeName}.${method.name}`) || method.methodKind !== "unary") {
+      impl[method.localName] = () => {
+        throw appError(
+          Code.PermissionDenied,
+          "INTERNAL_METHOD",
+          `${service.name}.${method.name} is not available here`,
+        );
+      };
+      continue;
+    }
+    const call = calls[method.localName];
+    if (!call) throw new Error(`no client method for ${method.name}`);
+    impl[method.localName] = (request, ctx) => {
+      const timeoutMs = ctx.timeoutMs();
+      return call(request, {
+        headers: clientHeaders({
+          authorization: ctx.requestHeader.get("authorization") ?? undefined,
+          ip: ctx.values.get(clientIp),
+          userAgent: ctx.requestHeader.get("user-agent") ?? undefined,
+        }),
+        signal: ctx.signal,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+    };
+  }
+  return impl;
+}
+
+export function connectRoutes(clients: Pick<ServiceClients, "user" | "chat">): (router: ConnectRouter) => void {
+  return (router) => {
+    // The implementations are built from the descriptors, so their types are only known per method at run time.
+    router.service(UserService, proxy(UserService, clients.user) as never);
+    router.service(ChatService, proxy(ChatService, clients.chat) as never);
+  };
+}

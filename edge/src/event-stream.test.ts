@@ -1,0 +1,87 @@
+/**
+ * The shared event stream's reconnect loop, against a scripted stand-in for
+ * the StreamEvents call (the real one is covered by the integration tests).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import type { CallOptions } from "@connectrpc/connect";
+import {
+  type RoomEvent,
+  RoomEventSchema,
+  type StreamEventsResponse,
+  StreamEventsResponseSchema,
+} from "@parley/proto/chat/v1/chat_pb.js";
+import { createLogger } from "@parley/shared/logger.js";
+import type { ChatClient } from "./clients.js";
+import { startEventStream } from "./realtime/event-stream.js";
+
+const logger = createLogger("edge-test", "silent");
+
+function event(roomId: string): RoomEvent {
+  return create(RoomEventSchema, { roomId });
+}
+
+async function until(check: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test("reconnects after failures and ends, presents the service token, and reports each open", async () => {
+  const tokens: string[] = [];
+  let calls = 0;
+  const chat = {
+    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
+      calls++;
+      tokens.push(new Headers(options.headers).get("authorization") ?? "");
+      if (calls === 1) throw new Error("connection refused");
+      yield create(StreamEventsResponseSchema, { event: event(`r${calls}`) });
+      if (calls === 2) return; // the server ended the stream
+      // The third stream stays open until aborted.
+      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+    },
+  } as unknown as ChatClient;
+  const events: string[] = [];
+  let opens = 0;
+  const stream = startEventStream({
+    chat,
+    serviceToken: { get: async () => "svc-token" },
+    logger,
+    onEvent: (e) => events.push(e.roomId),
+    onOpen: () => opens++,
+    minBackoffMs: 1,
+    maxBackoffMs: 5,
+  });
+  await until(() => events.length === 2);
+  assert.deepEqual(events, ["r2", "r3"]);
+  assert.equal(opens, 2);
+  assert.equal(stream.connected, true);
+  assert.ok(tokens.every((t) => t === "Bearer svc-token"));
+  await stream.close();
+  assert.equal(stream.connected, false);
+  assert.equal(calls, 3);
+});
+
+test("a call that neither fails nor answers counts as open once it settles", async () => {
+  const chat = {
+    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
+      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+    },
+  } as unknown as ChatClient;
+  let opens = 0;
+  const stream = startEventStream({
+    chat,
+    serviceToken: { get: async () => "t" },
+    logger,
+    onEvent: () => {},
+    onOpen: () => opens++,
+    settleMs: 20,
+  });
+  assert.equal(stream.connected, false);
+  await until(() => opens === 1);
+  assert.equal(stream.connected, true);
+  await stream.close();
+});

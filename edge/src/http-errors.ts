@@ -1,0 +1,44 @@
+/**
+ * The one translation from gRPC/Connect codes to what REST clients and
+ * WebSocket error frames see. Statuses follow Connect's own mapping so that a
+ * REST call and the equivalent Connect call fail the same way.
+ */
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { errorReason } from "@parley/shared/errors.js";
+
+const httpStatusByCode: Record<Code, number> = {
+  [Code.Canceled]: 499,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 400,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+  [Code.Unauthenticated]: 401,
+};
+
+export function httpStatus(code: Code): number {
+  return httpStatusByCode[code] ?? 500;
+}
+
+/** "not_found" for Code.NotFound: the names Connect uses on the wire. */
+export function codeName(code: Code): string {
+  const name = Code[code] ?? "Unknown";
+  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; reason: string };
+}
+
+export function errorBody(err: ConnectError): ErrorBody {
+  return { error: { code: codeName(err.code), message: err.rawMessage, reason: errorReason(err) } };
+}

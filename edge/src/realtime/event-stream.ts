@@ -1,0 +1,130 @@
+/**
+ * The edge's one ChatService.StreamEvents call, shared by every socket. It
+ * reconnects with backoff whenever the stream ends or fails; each time a
+ * stream opens, every subscription catches up from its cursor, because events
+ * committed while no stream was open were never delivered.
+ */
+import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
+import type { Logger } from "@parley/shared/logger.js";
+import type { ChatClient } from "../clients.js";
+import type { ServiceTokenSource } from "../service-token.js";
+
+export interface EventStream {
+  /** True while a stream is believed open. */
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
+
+export interface EventStreamOptions {
+  chat: ChatClient;
+  serviceToken: ServiceTokenSource;
+  logger: Logger;
+  onEvent(event: RoomEvent): void;
+  /** A stream has opened: events may have been missed before it. */
+  onOpen(): void;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /**
+   * chat-svc answers a new stream with a `ready` response at once; from a
+   * server that does not (grpc-js sends no headers before the first message),
+   * a call that has neither failed nor answered for this long counts as open.
+   */
+  settleMs?: number;
+}
+
+/** A stream that lived this long was healthy: the next failure starts the backoff over. */
+const HEALTHY_STREAM_MS = 5_000;
+
+export function startEventStream(opts: EventStreamOptions): EventStream {
+  const { chat, logger } = opts;
+  const minBackoff = opts.minBackoffMs ?? 100;
+  const maxBackoff = opts.maxBackoffMs ?? 3_000;
+  const settleMs = opts.settleMs ?? 500;
+  const stop = new AbortController();
+  let connected = false;
+  let wakeUp: (() => void) | undefined;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const opened = () => {
+    if (connected || stop.signal.aborted) return;
+    connected = true;
+    logger.info("chat-svc event stream open");
+    opts.onOpen();
+  };
+
+  /** Whether the last call delivered events or stayed up long enough to count as healthy. */
+  let lastWasHealthy = false;
+
+  async function runOnce(): Promise<void> {
+    lastWasHealthy = false;
+    const token = await opts.serviceToken.get();
+    const started = Date.now();
+    let received = false;
+    const settle = setTimeout(opened, settleMs);
+    try {
+      const stream = chat.streamEvents(
+        {},
+        {
+          headers: { authorization: `Bearer ${token}` },
+          signal: stop.signal,
+          timeoutMs: 0,
+          // A trailers-only response (an immediate error) is not an open stream.
+          onHeader: (header) => {
+            if (!header.has("grpc-status")) opened();
+          },
+        },
+      );
+      for await (const res of stream) {
+        // The first response says the stream is registered (`ready`); any response proves it is open.
+        opened();
+        received = true;
+        if (res.event) opts.onEvent(res.event);
+      }
+    } finally {
+      clearTimeout(settle);
+      connected = false;
+      lastWasHealthy = received || Date.now() - started >= HEALTHY_STREAM_MS;
+    }
+  }
+
+  const loop = (async () => {
+    let failures = 0;
+    while (!stop.signal.aborted) {
+      try {
+        await runOnce();
+        if (!stop.signal.aborted) logger.warn("chat-svc event stream ended; reconnecting");
+      } catch (err) {
+        if (stop.signal.aborted) break;
+        // Once per outage at warn; every retry after that at debug.
+        const level = failures === 0 ? "warn" : "debug";
+        logger[level](
+          { err: err instanceof Error ? err.message : String(err) },
+          "chat-svc event stream failed; reconnecting",
+        );
+      }
+      if (stop.signal.aborted) break;
+      failures = lastWasHealthy ? 0 : failures + 1;
+      const base = Math.min(maxBackoff, minBackoff * 2 ** Math.min(failures, 10));
+      await sleep(base / 2 + Math.random() * (base / 2));
+    }
+  })();
+
+  return {
+    get connected() {
+      return connected;
+    },
+    async close() {
+      stop.abort();
+      wakeUp?.();
+      await loop;
+    },
+  };
+}

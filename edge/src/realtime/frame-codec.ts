@@ -1,0 +1,64 @@
+/**
+ * WebSocket frames: protobuf JSON text of parley.realtime.v1 ClientFrame and
+ * ServerFrame. Whatever arrives, decoding yields a frame or an InvalidArgument
+ * error (with the frame's `ref` when one can be read); it never throws.
+ */
+import { create, fromJson, type JsonValue, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
+import { type ClientFrame, ClientFrameSchema, ServerFrameSchema } from "@parley/proto/realtime/v1/realtime_pb.js";
+import { appError, errorReason } from "@parley/shared/errors.js";
+import { validationError } from "@parley/shared/validation.js";
+import { codeName } from "../http-errors.js";
+
+export type DecodedFrame = { ok: true; frame: ClientFrame } | { ok: false; ref: string; error: ConnectError };
+
+function invalid(message: string): ConnectError {
+  return appError(Code.InvalidArgument, "INVALID_FRAME", message);
+}
+
+function refOf(json: unknown): string {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return "";
+  const ref = (json as { ref?: unknown }).ref;
+  return typeof ref === "string" ? ref.slice(0, 64) : "";
+}
+
+export function decodeClientFrame(text: string): DecodedFrame {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, ref: "", error: invalid("the frame is not valid JSON") };
+  }
+  const ref = refOf(json);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return { ok: false, ref, error: invalid("a frame must be a JSON object") };
+  }
+  let frame: ClientFrame;
+  try {
+    frame = fromJson(ClientFrameSchema, json as JsonValue);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/^cannot decode [\w.]+ [\w.]+ from JSON: /, "") : "";
+    return { ok: false, ref, error: invalid(`not a valid frame: ${detail}`) };
+  }
+  const violation = validationError(ClientFrameSchema, frame);
+  if (violation) return { ok: false, ref, error: violation };
+  return { ok: true, frame };
+}
+
+export type ServerFrameInit = MessageInitShape<typeof ServerFrameSchema>;
+
+export function encodeServerFrame(frame: ServerFrameInit): string {
+  return toJsonString(ServerFrameSchema, create(ServerFrameSchema, frame));
+}
+
+export function encodeError(err: ConnectError, ref = ""): string {
+  return encodeServerFrame({
+    ref,
+    kind: { case: "error", value: { code: codeName(err.code), message: err.rawMessage, reason: errorReason(err) } },
+  });
+}
+
+export function encodeEvent(event: RoomEvent): string {
+  return encodeServerFrame({ kind: { case: "event", value: event } });
+}

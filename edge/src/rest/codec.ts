@@ -1,0 +1,59 @@
+/**
+ * JSON in and out of the REST routes: bodies become request messages with
+ * fromJson (so a wrong type is a 400 naming the field, never a crash) and are
+ * checked against the proto's constraints before a service is called;
+ * responses are proto messages rendered as proto JSON.
+ */
+import { type DescMessage, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
+import { type CallOptions, Code } from "@connectrpc/connect";
+import { appError } from "@parley/shared/errors.js";
+import { validationError } from "@parley/shared/validation.js";
+import type { FastifyRequest } from "fastify";
+import { clientCall } from "../forwarding.js";
+
+/** "cannot decode field parley.x.v1.Foo.bar from JSON: …" → "bar: …". */
+function describeDecodeError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const field = /^cannot decode field (?:[\w]+\.)*(\w+) from JSON: (.*)$/s.exec(message);
+  if (field) return `${field[1]}: ${field[2]}`;
+  return message.replace(/^cannot decode (message|enum) [\w.]+ from JSON: /, "invalid value: ");
+}
+
+export function decode<D extends DescMessage>(schema: D, json: unknown): MessageShape<D> {
+  if (json === undefined || json === null) json = {};
+  if (typeof json !== "object" || Array.isArray(json)) {
+    throw appError(Code.InvalidArgument, "INVALID_ARGUMENT", "the request body must be a JSON object");
+  }
+  let message: MessageShape<D>;
+  try {
+    message = fromJson(schema, json as JsonValue, { ignoreUnknownFields: true });
+  } catch (err) {
+    throw appError(Code.InvalidArgument, "INVALID_ARGUMENT", describeDecodeError(err));
+  }
+  const invalid = validationError(schema, message);
+  if (invalid) throw invalid;
+  return message;
+}
+
+export function render<D extends DescMessage>(schema: D, message: MessageShape<D>): JsonValue {
+  // Every field, defaults included: REST clients should not need the schema to know a field exists.
+  return toJson(schema, message, { alwaysEmitImplicit: true });
+}
+
+/** Call options that carry the caller's credentials (the service checks them) and address. */
+export function callOptions(req: FastifyRequest): CallOptions {
+  return clientCall({ authorization: req.headers.authorization, ip: req.ip, userAgent: req.headers["user-agent"] });
+}
+
+/** Lets clients use short enum names ("public") as well as proto names ("ROOM_VISIBILITY_PUBLIC"). */
+export function enumAlias(value: unknown, prefix: string): unknown {
+  return typeof value === "string" && /^[a-z_]+$/.test(value) ? `${prefix}${value.toUpperCase()}` : value;
+}
+
+/** Applies `edit` to a copy of a JSON object body; anything else is left for decode() to reject. */
+export function editObject(body: unknown, edit: (obj: Record<string, unknown>) => void): unknown {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
+  const copy = { ...(body as Record<string, unknown>) };
+  edit(copy);
+  return copy;
+}

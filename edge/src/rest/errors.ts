@@ -1,0 +1,51 @@
+/**
+ * Every REST failure, whether a service's error or one Fastify raised while
+ * reading the request, leaves as `{ error: { code, message, reason } }`.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "@parley/shared/logger.js";
+import type { FastifyError, FastifyInstance } from "fastify";
+import { codeName, type ErrorBody, errorBody, httpStatus } from "../http-errors.js";
+
+function body(code: Code, reason: string, message: string): ErrorBody {
+  return { error: { code: codeName(code), message, reason } };
+}
+
+/** Errors Fastify raises before a handler runs, by their Fastify code. */
+const requestErrors: Record<string, { code: Code; reason: string; message?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: Code.InvalidArgument,
+    reason: "MALFORMED_JSON",
+    message: "the body is not valid JSON",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: Code.InvalidArgument,
+    reason: "MALFORMED_JSON",
+    message: "the JSON body is empty",
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: Code.ResourceExhausted, reason: "PAYLOAD_TOO_LARGE" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: Code.InvalidArgument, reason: "UNSUPPORTED_MEDIA_TYPE" },
+};
+
+export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler((err: FastifyError | ConnectError, req, reply) => {
+    if (err instanceof ConnectError) {
+      const status = httpStatus(err.code);
+      if (status >= 500) logger.warn({ err: err.rawMessage, code: codeName(err.code), url: req.url }, "request failed");
+      return reply.code(status).send(errorBody(err));
+    }
+    const status = typeof err.statusCode === "number" ? err.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const known = requestErrors[err.code];
+      const code = known?.code ?? (status === 404 ? Code.NotFound : Code.InvalidArgument);
+      return reply.code(status).send(body(code, known?.reason ?? "BAD_REQUEST", known?.message ?? err.message));
+    }
+    logger.error({ err, url: req.url }, "unexpected error serving request");
+    return reply.code(500).send(body(Code.Internal, "INTERNAL", "internal error"));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0];
+    reply.code(404).send(body(Code.NotFound, "ROUTE_NOT_FOUND", `no route for ${req.method} ${path}`));
+  });
+}

@@ -1,0 +1,356 @@
+/**
+ * The edge in front of REAL user-svc and chat-svc, all in-process: each
+ * service gets a fresh database, they share a random AMQP namespace, Redis
+ * prefix and JWT secret (as a deployment does), and OTPs are read from the
+ * user.otp.send events on a temporary queue bound to the exchange.
+ */
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { type UserOtpSend, UserOtpSendSchema } from "@parley/proto/events/v1/events_pb.js";
+import { loadConfig } from "@parley/shared/config.js";
+import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
+import { createLogger } from "@parley/shared/logger.js";
+import {
+  createTestDatabase,
+  createTestTopology,
+  randomName,
+  TEST_RABBITMQ_URL,
+  TEST_REDIS_URL,
+  type TestDatabase,
+} from "@parley/shared/testing.js";
+import { type ChannelModel, connect } from "amqplib";
+import WebSocket from "ws";
+import { startApp as startChatSvc } from "../../chat-svc/src/app.js";
+import { readConfig as readChatConfig } from "../../chat-svc/src/config.js";
+import { startApp as startUserSvc } from "../../user-svc/src/app.js";
+import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
+import { type AppDeps, type RunningApp, startApp } from "../src/app.js";
+import { configSpec } from "../src/config.js";
+
+const logLevel = process.env.TEST_LOG_LEVEL ?? "silent";
+
+export interface Edge {
+  app: RunningApp;
+  url: string;
+  wsUrl: string;
+  close(): Promise<void>;
+}
+
+export interface ChatInstance {
+  url: string;
+  port: number;
+  streams(): number;
+  close(): Promise<void>;
+}
+
+export interface SignedUp {
+  email: string;
+  username: string;
+  id: string;
+  token: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown>;
+}
+
+export interface System {
+  edge: Edge;
+  userSvcUrl: string;
+  chatSvcUrl: string;
+  secret: string;
+  /** How many StreamEvents calls chat-svc is serving. */
+  chatStreams(): number;
+  /** Another chat-svc process on the same database, Redis prefix and AMQP namespace. */
+  startChatInstance(port?: number): Promise<ChatInstance>;
+  startEdge(overrides?: Partial<Record<keyof typeof configSpec, string>>, extra?: Partial<AppDeps>): Promise<Edge>;
+  takeOtp(email: string): Promise<string>;
+  api(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse>;
+  signUp(username?: string): Promise<SignedUp>;
+  close(): Promise<void>;
+}
+
+export async function waitFor<T>(
+  get: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
+  await waitFor(async () => ((await check()) ? true : undefined), timeoutMs, what);
+}
+
+export async function startSystem(): Promise<System> {
+  const secret = randomBytes(32).toString("hex");
+  const prefix = `${randomName("edge_test")}:`;
+  const topo = createTestTopology();
+  const dbs: TestDatabase[] = [];
+  const infras: ServiceInfrastructure[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const common = {
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: logLevel,
+    NODE_ENV: "test",
+    REDIS_URL: TEST_REDIS_URL,
+    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    JWT_SECRET: secret,
+    AMQP_NAMESPACE: topo.topology.namespace,
+    REDIS_KEY_PREFIX: prefix,
+  };
+
+  // Bound before anything is published, so no OTP is missed.
+  const listener: ChannelModel = await connect(TEST_RABBITMQ_URL);
+  const channel = await listener.createChannel();
+  await channel.assertExchange(topo.topology.exchange, "topic", { durable: true });
+  const { queue } = await channel.assertQueue("", { exclusive: true });
+  await channel.bindQueue(queue, topo.topology.exchange, "user.otp.send");
+  const otps: UserOtpSend[] = [];
+  await channel.consume(queue, (msg) => msg && otps.push(fromBinary(UserOtpSendSchema, msg.content)), { noAck: true });
+
+  async function service(name: string, dir: string, env: Record<string, string>) {
+    const db = await createTestDatabase(`edge_${name}`);
+    dbs.push(db);
+    const logger = createLogger(name, logLevel);
+    const infra = await openServiceInfrastructure({
+      name,
+      databaseUrl: db.url,
+      migrationsFolder: fileURLToPath(new URL(`../../${dir}/drizzle`, import.meta.url)),
+      redisUrl: TEST_REDIS_URL,
+      amqpUrl: TEST_RABBITMQ_URL,
+      topology: topo.topology,
+      logger,
+    });
+    infras.push(infra);
+    return { db, logger, infra, env: { ...common, ...env, DATABASE_URL: db.url } };
+  }
+
+  const u = await service("user-svc", "user-svc", {});
+  const userSvc = await startUserSvc({
+    config: readUserConfig(u.env),
+    sql: u.infra.sql,
+    redis: u.infra.redis,
+    logger: u.logger,
+  });
+  closers.push(() => userSvc.close());
+  const c = await service("chat-svc", "chat-svc", {});
+  const chatSvc = await startChatSvc({
+    config: readChatConfig(c.env),
+    sql: c.infra.sql,
+    redis: c.infra.redis,
+    logger: c.logger,
+  });
+  closers.push(() => chatSvc.close());
+
+  const chatInstances = new Set<ChatInstance>();
+  async function startChatInstance(port = 0): Promise<ChatInstance> {
+    const infra = await openServiceInfrastructure({
+      name: "chat-svc",
+      databaseUrl: c.db.url,
+      migrationsFolder: fileURLToPath(new URL("../../chat-svc/drizzle", import.meta.url)),
+      redisUrl: TEST_REDIS_URL,
+      amqpUrl: TEST_RABBITMQ_URL,
+      topology: topo.topology,
+      logger: c.logger,
+    });
+    const app = await startChatSvc({
+      config: readChatConfig({ ...c.env, PORT: String(port) }),
+      sql: infra.sql,
+      redis: infra.redis,
+      logger: c.logger,
+    });
+    let closed = false;
+    const instance: ChatInstance = {
+      url: `http://127.0.0.1:${app.port}`,
+      port: app.port,
+      streams: () => app.fanout.size,
+      async close() {
+        if (closed) return;
+        closed = true;
+        chatInstances.delete(instance);
+        await app.close();
+        await infra.close();
+      },
+    };
+    chatInstances.add(instance);
+    return instance;
+  }
+  const userSvcUrl = `http://127.0.0.1:${userSvc.port}`;
+  const chatSvcUrl = `http://127.0.0.1:${chatSvc.port}`;
+
+  const edges = new Set<Edge>();
+  async function startEdge(
+    overrides: Partial<Record<keyof typeof configSpec, string>> = {},
+    extra: Partial<AppDeps> = {},
+  ): Promise<Edge> {
+    const config = loadConfig(configSpec, {
+      HOST: "127.0.0.1",
+      PORT: "0",
+      NODE_ENV: "test",
+      LOG_LEVEL: logLevel,
+      USER_SVC_URL: userSvcUrl,
+      CHAT_SVC_URL: chatSvcUrl,
+      JWT_SECRET: secret,
+      ...overrides,
+    });
+    const app = await startApp({ config, logger: createLogger("edge", logLevel), ...extra });
+    // Live events flow only once the edge's stream is registered with chat-svc.
+    await waitUntil(() => app.realtime.events.connected, 10_000, "edge event stream open");
+    let closed = false;
+    const edge: Edge = {
+      app,
+      url: `http://127.0.0.1:${app.port}`,
+      wsUrl: `ws://127.0.0.1:${app.port}/ws`,
+      async close() {
+        if (closed) return;
+        closed = true;
+        edges.delete(edge);
+        await app.close();
+      },
+    };
+    edges.add(edge);
+    return edge;
+  }
+
+  const edge = await startEdge();
+
+  async function takeOtp(email: string): Promise<string> {
+    const found = await waitFor(() => otps.find((o) => o.email === email), 10_000, `OTP for ${email}`);
+    otps.splice(otps.indexOf(found), 1);
+    return found.otp;
+  }
+
+  async function api(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse> {
+    const res = await fetch(`${edge.url}${path}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function signUp(username = randomName("u").slice(0, 20)): Promise<SignedUp> {
+    const email = `${username.toLowerCase()}@example.test`;
+    const reg = await api("POST", "/api/users/register", { email, username, password: "correct horse battery" });
+    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.json)}`);
+    const otp = await takeOtp(email);
+    const verified = await api("POST", "/api/users/verify-otp", { email, otp });
+    if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${JSON.stringify(verified.json)}`);
+    const user = verified.json.user as { id: string };
+    return { email, username, id: user.id, token: verified.json.accessToken as string };
+  }
+
+  return {
+    edge,
+    userSvcUrl,
+    chatSvcUrl,
+    secret,
+    chatStreams: () => chatSvc.fanout.size,
+    startChatInstance,
+    startEdge,
+    takeOtp,
+    api,
+    signUp,
+    async close() {
+      for (const e of [...edges]) await e.close();
+      for (const instance of [...chatInstances]) await instance.close();
+      for (const close of closers.reverse()) await close();
+      for (const infra of infras) await infra.close();
+      await listener.close();
+      const redis = infras[0]?.redis.duplicate();
+      if (redis) {
+        try {
+          let cursor = "0";
+          do {
+            const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+            cursor = next;
+            if (keys.length > 0) await redis.del(...keys);
+          } while (cursor !== "0");
+        } finally {
+          redis.disconnect();
+        }
+      }
+      await topo.drop();
+      for (const db of dbs) await db.drop();
+    },
+  };
+}
+
+export type Frame = Record<string, unknown> & { ref?: string };
+
+export interface TestSocket {
+  ws: WebSocket;
+  frames: Frame[];
+  closed: Promise<{ code: number; reason: string }>;
+  send(frame: Frame | string): void;
+  next(match: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame>;
+  close(): Promise<void>;
+}
+
+/** A WebSocket client that records every frame it receives. */
+export async function openSocket(
+  url: string,
+  opts: { headers?: Record<string, string>; autoPong?: boolean } = {},
+): Promise<TestSocket> {
+  const ws = new WebSocket(url, { headers: opts.headers ?? {}, autoPong: opts.autoPong ?? true });
+  const frames: Frame[] = [];
+  const waiters = new Set<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }>();
+  ws.on("message", (data) => {
+    const frame = JSON.parse(String(data)) as Frame;
+    frames.push(frame);
+    for (const w of [...waiters]) {
+      if (w.match(frame)) {
+        waiters.delete(w);
+        w.resolve(frame);
+      }
+    }
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  await once(ws, "open");
+  return {
+    ws,
+    frames,
+    closed,
+    send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
+    next(match, timeoutMs = 10_000) {
+      const seen = frames.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          match,
+          resolve: (f: Frame) => {
+            clearTimeout(timer);
+            resolve(f);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 2000)}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    async close() {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      ws.close();
+      await closed;
+    },
+  };
+}
