@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message as Message$1, RoomEvent } from "../../chat/v1/chat_pb.js";
 import { file_parley_chat_v1_chat } from "../../chat/v1/chat_pb.js";
 import type { User } from "../../user/v1/user_pb.js";
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/realtime/v1/realtime.proto.
  */
 export const file_parley_realtime_v1_realtime: GenFile = /*@__PURE__*/
-  fileDesc("CiFwYXJsZXkvcmVhbHRpbWUvdjEvcmVhbHRpbWUucHJvdG8SEnBhcmxleS5yZWFsdGltZS52MSKsAgoLQ2xpZW50RnJhbWUSFAoDcmVmGAEgASgJQge6SARyAhhAEjgKDGF1dGhlbnRpY2F0ZRgCIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5BdXRoZW50aWNhdGVIABIyCglzdWJzY3JpYmUYAyABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuU3Vic2NyaWJlSAASNgoLdW5zdWJzY3JpYmUYBCABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVIABIoCgRzZW5kGAUgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRIABIoCgRwaW5nGAYgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIAEINCgRraW5kEgW6SAIIASIpCgxBdXRoZW50aWNhdGUSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiQgoJU3Vic2NyaWJlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhoKCWFmdGVyX3NlcRgCIAEoA0IHukgEIgIoACIoCgtVbnN1YnNjcmliZRIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASJfCgRTZW5kEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhgKBHRleHQYAiABKAlCCrpIB3IFEAEYoB8SIgoRY2xpZW50X21lc3NhZ2VfaWQYAyABKAlCB7pIBHICGEAiBgoEUGluZyLsAgoLU2VydmVyRnJhbWUSCwoDcmVmGAEgASgJEioKBXJlYWR5GAIgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLlJlYWR5SAASNAoKc3Vic2NyaWJlZBgDIAEoCzIeLnBhcmxleS5yZWFsdGltZS52MS5TdWJzY3JpYmVkSAASOAoMdW5zdWJzY3JpYmVkGAQgASgLMiAucGFybGV5LnJlYWx0aW1lLnYxLlVuc3Vic2NyaWJlZEgAEioKA2FjaxgFIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5TZW5kQWNrSAASKgoFZXZlbnQYBiABKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnRIABIqCgVlcnJvchgHIAEoCzIZLnBhcmxleS5yZWFsdGltZS52MS5FcnJvckgAEigKBHBvbmcYCCABKAsyGC5wYXJsZXkucmVhbHRpbWUudjEuUG9uZ0gAQgYKBGtpbmQiKwoFUmVhZHkSIgoEdXNlchgBIAEoCzIULnBhcmxleS51c2VyLnYxLlVzZXIiLwoKU3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJEhAKCGhlYWRfc2VxGAIgASgDIh8KDFVuc3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJIjMKB1NlbmRBY2sSKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiNgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIGCgRQb25nYgZwcm90bzM", [file_buf_validate_validate, file_parley_chat_v1_chat, file_parley_user_v1_user]);
+  fileDesc("CiFwYXJsZXkvcmVhbHRpbWUvdjEvcmVhbHRpbWUucHJvdG8SEnBhcmxleS5yZWFsdGltZS52MSLGBAoLQ2xpZW50RnJhbWUSFAoDcmVmGAEgASgJQge6SARyAhhAEjgKDGF1dGhlbnRpY2F0ZRgCIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5BdXRoZW50aWNhdGVIABIyCglzdWJzY3JpYmUYAyABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuU3Vic2NyaWJlSAASNgoLdW5zdWJzY3JpYmUYBCABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVIABIoCgRzZW5kGAUgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRIABIoCgRwaW5nGAYgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIABIoCgRlZGl0GAcgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLkVkaXRIABIsCgZkZWxldGUYCCABKAsyGi5wYXJsZXkucmVhbHRpbWUudjEuRGVsZXRlSAASKgoFcmVhY3QYCSABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuUmVhY3RIABIuCgd1bnJlYWN0GAogASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLlVucmVhY3RIABIxCgZ0eXBpbmcYCyABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuU3RhcnRUeXBpbmdIABIxCgltYXJrX3JlYWQYDCABKAsyHC5wYXJsZXkucmVhbHRpbWUudjEuTWFya1JlYWRIAEINCgRraW5kEgW6SAIIASIpCgxBdXRoZW50aWNhdGUSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiSAoJU3Vic2NyaWJlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEiAKD2FmdGVyX2V2ZW50X3NlcRgCIAEoA0IHukgEIgIoACIoCgtVbnN1YnNjcmliZRIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASJ/CgRTZW5kEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhgKBHRleHQYAiABKAlCCrpIB3IFEAEYoB8SIgoRY2xpZW50X21lc3NhZ2VfaWQYAyABKAlCB7pIBHICGEASHgoJcGFyZW50X2lkGAQgASgJQgu6SAjYAQFyA7ABASJZCgRFZGl0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBHRleHQYAyABKAlCCrpIB3IFEAEYoB8iQQoGRGVsZXRlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBIloKBVJlYWN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBWVtb2ppGAMgASgJQgm6SAZyBBABGCAiXAoHVW5yZWFjdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABARIYCgVlbW9qaRgDIAEoCUIJukgGcgQQARggIigKC1N0YXJ0VHlwaW5nEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjsKCE1hcmtSZWFkEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhQKA3NlcRgCIAEoA0IHukgEIgIoACIGCgRQaW5nIogECgtTZXJ2ZXJGcmFtZRILCgNyZWYYASABKAkSKgoFcmVhZHkYAiABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuUmVhZHlIABI0CgpzdWJzY3JpYmVkGAMgASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLlN1YnNjcmliZWRIABI4Cgx1bnN1YnNjcmliZWQYBCABKAsyIC5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVkSAASKgoDYWNrGAUgASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRBY2tIABIqCgVldmVudBgGIAEoCzIZLnBhcmxleS5jaGF0LnYxLlJvb21FdmVudEgAEioKBWVycm9yGAcgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkVycm9ySAASKAoEcG9uZxgIIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5Qb25nSAASMgoJaGVhcnRiZWF0GAkgASgLMh0ucGFybGV5LnJlYWx0aW1lLnYxLkhlYXJ0YmVhdEgAEjUKC21lc3NhZ2VfYWNrGAogASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLk1lc3NhZ2VBY2tIABIvCghyZWFkX2FjaxgLIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5SZWFkQWNrSABCBgoEa2luZCJHCgVSZWFkeRIiCgR1c2VyGAEgASgLMhQucGFybGV5LnVzZXIudjEuVXNlchIaChJoZWFydGJlYXRfaW50ZXJ2YWwYAiABKA0iWgoKU3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJEhAKCGhlYWRfc2VxGAIgASgDEhYKDmhlYWRfZXZlbnRfc2VxGAMgASgDEhEKCXRydW5jYXRlZBgEIAEoCCIvCgxVbnN1YnNjcmliZWQSDwoHcm9vbV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMwoHU2VuZEFjaxIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSI2CgpNZXNzYWdlQWNrEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIkcKB1JlYWRBY2sSDwoHcm9vbV9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDEhQKDHVucmVhZF9jb3VudBgDIAEoAyI8CglIZWFydGJlYXQSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiBgoEUG9uZ2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_chat_v1_chat, file_parley_user_v1_user]);
 
 /**
  * WebSocket frames on GET /ws, sent as protobuf JSON in text frames.
@@ -62,6 +64,42 @@ export type ClientFrame = Message<"parley.realtime.v1.ClientFrame"> & {
      */
     value: Ping;
     case: "ping";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.Edit edit = 7;
+     */
+    value: Edit;
+    case: "edit";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.Delete delete = 8;
+     */
+    value: Delete;
+    case: "delete";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.React react = 9;
+     */
+    value: React;
+    case: "react";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.Unreact unreact = 10;
+     */
+    value: Unreact;
+    case: "unreact";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.StartTyping typing = 11;
+     */
+    value: StartTyping;
+    case: "typing";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.MarkRead mark_read = 12;
+     */
+    value: MarkRead;
+    case: "markRead";
   } | { case: undefined; value?: undefined };
 };
 
@@ -102,12 +140,12 @@ export type Subscribe = Message<"parley.realtime.v1.Subscribe"> & {
   roomId: string;
 
   /**
-   * Last sequence the client has seen; messages after it are replayed before
-   * live ones. 0 replays nothing.
+   * Last event_seq the client has seen in this room; the events after it are
+   * replayed, in order, before live ones. 0 replays nothing.
    *
-   * @generated from field: int64 after_seq = 2;
+   * @generated from field: int64 after_event_seq = 2;
    */
-  afterSeq: bigint;
+  afterEventSeq: bigint;
 };
 
 /**
@@ -152,6 +190,11 @@ export type Send = Message<"parley.realtime.v1.Send"> & {
    * @generated from field: string client_message_id = 3;
    */
   clientMessageId: string;
+
+  /**
+   * @generated from field: string parent_id = 4;
+   */
+  parentId: string;
 };
 
 /**
@@ -160,6 +203,148 @@ export type Send = Message<"parley.realtime.v1.Send"> & {
  */
 export const SendSchema: GenMessage<Send> = /*@__PURE__*/
   messageDesc(file_parley_realtime_v1_realtime, 4);
+
+/**
+ * @generated from message parley.realtime.v1.Edit
+ */
+export type Edit = Message<"parley.realtime.v1.Edit"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string text = 3;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.Edit.
+ * Use `create(EditSchema)` to create a new message.
+ */
+export const EditSchema: GenMessage<Edit> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 5);
+
+/**
+ * @generated from message parley.realtime.v1.Delete
+ */
+export type Delete = Message<"parley.realtime.v1.Delete"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.Delete.
+ * Use `create(DeleteSchema)` to create a new message.
+ */
+export const DeleteSchema: GenMessage<Delete> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 6);
+
+/**
+ * @generated from message parley.realtime.v1.React
+ */
+export type React = Message<"parley.realtime.v1.React"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.React.
+ * Use `create(ReactSchema)` to create a new message.
+ */
+export const ReactSchema: GenMessage<React> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 7);
+
+/**
+ * @generated from message parley.realtime.v1.Unreact
+ */
+export type Unreact = Message<"parley.realtime.v1.Unreact"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.Unreact.
+ * Use `create(UnreactSchema)` to create a new message.
+ */
+export const UnreactSchema: GenMessage<Unreact> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 8);
+
+/**
+ * @generated from message parley.realtime.v1.StartTyping
+ */
+export type StartTyping = Message<"parley.realtime.v1.StartTyping"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.StartTyping.
+ * Use `create(StartTypingSchema)` to create a new message.
+ */
+export const StartTypingSchema: GenMessage<StartTyping> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 9);
+
+/**
+ * @generated from message parley.realtime.v1.MarkRead
+ */
+export type MarkRead = Message<"parley.realtime.v1.MarkRead"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: int64 seq = 2;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message parley.realtime.v1.MarkRead.
+ * Use `create(MarkReadSchema)` to create a new message.
+ */
+export const MarkReadSchema: GenMessage<MarkRead> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 10);
 
 /**
  * @generated from message parley.realtime.v1.Ping
@@ -172,7 +357,7 @@ export type Ping = Message<"parley.realtime.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 5);
+  messageDesc(file_parley_realtime_v1_realtime, 11);
 
 /**
  * @generated from message parley.realtime.v1.ServerFrame
@@ -228,6 +413,24 @@ export type ServerFrame = Message<"parley.realtime.v1.ServerFrame"> & {
      */
     value: Pong;
     case: "pong";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.Heartbeat heartbeat = 9;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.MessageAck message_ack = 10;
+     */
+    value: MessageAck;
+    case: "messageAck";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.ReadAck read_ack = 11;
+     */
+    value: ReadAck;
+    case: "readAck";
   } | { case: undefined; value?: undefined };
 };
 
@@ -236,7 +439,7 @@ export type ServerFrame = Message<"parley.realtime.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 6);
+  messageDesc(file_parley_realtime_v1_realtime, 12);
 
 /**
  * @generated from message parley.realtime.v1.Ready
@@ -246,6 +449,14 @@ export type Ready = Message<"parley.realtime.v1.Ready"> & {
    * @generated from field: parley.user.v1.User user = 1;
    */
   user?: User | undefined;
+
+  /**
+   * Seconds between heartbeats; a client that hears nothing for two
+   * intervals should reconnect and resume.
+   *
+   * @generated from field: uint32 heartbeat_interval = 2;
+   */
+  heartbeatInterval: number;
 };
 
 /**
@@ -253,7 +464,7 @@ export type Ready = Message<"parley.realtime.v1.Ready"> & {
  * Use `create(ReadySchema)` to create a new message.
  */
 export const ReadySchema: GenMessage<Ready> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 7);
+  messageDesc(file_parley_realtime_v1_realtime, 13);
 
 /**
  * @generated from message parley.realtime.v1.Subscribed
@@ -268,6 +479,19 @@ export type Subscribed = Message<"parley.realtime.v1.Subscribed"> & {
    * @generated from field: int64 head_seq = 2;
    */
   headSeq: bigint;
+
+  /**
+   * @generated from field: int64 head_event_seq = 3;
+   */
+  headEventSeq: bigint;
+
+  /**
+   * The requested resume point is older than the kept history: nothing was
+   * replayed and the client must reload the room (ListMessages).
+   *
+   * @generated from field: bool truncated = 4;
+   */
+  truncated: boolean;
 };
 
 /**
@@ -275,7 +499,7 @@ export type Subscribed = Message<"parley.realtime.v1.Subscribed"> & {
  * Use `create(SubscribedSchema)` to create a new message.
  */
 export const SubscribedSchema: GenMessage<Subscribed> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 8);
+  messageDesc(file_parley_realtime_v1_realtime, 14);
 
 /**
  * @generated from message parley.realtime.v1.Unsubscribed
@@ -285,6 +509,13 @@ export type Unsubscribed = Message<"parley.realtime.v1.Unsubscribed"> & {
    * @generated from field: string room_id = 1;
    */
   roomId: string;
+
+  /**
+   * Set when the server ended the subscription, e.g. "REMOVED_FROM_ROOM".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
 };
 
 /**
@@ -292,7 +523,7 @@ export type Unsubscribed = Message<"parley.realtime.v1.Unsubscribed"> & {
  * Use `create(UnsubscribedSchema)` to create a new message.
  */
 export const UnsubscribedSchema: GenMessage<Unsubscribed> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 9);
+  messageDesc(file_parley_realtime_v1_realtime, 15);
 
 /**
  * @generated from message parley.realtime.v1.SendAck
@@ -309,7 +540,70 @@ export type SendAck = Message<"parley.realtime.v1.SendAck"> & {
  * Use `create(SendAckSchema)` to create a new message.
  */
 export const SendAckSchema: GenMessage<SendAck> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 10);
+  messageDesc(file_parley_realtime_v1_realtime, 16);
+
+/**
+ * Answers edit, delete, react and unreact with the message as it now is.
+ *
+ * @generated from message parley.realtime.v1.MessageAck
+ */
+export type MessageAck = Message<"parley.realtime.v1.MessageAck"> & {
+  /**
+   * @generated from field: parley.chat.v1.Message message = 1;
+   */
+  message?: Message$1 | undefined;
+};
+
+/**
+ * Describes the message parley.realtime.v1.MessageAck.
+ * Use `create(MessageAckSchema)` to create a new message.
+ */
+export const MessageAckSchema: GenMessage<MessageAck> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 17);
+
+/**
+ * @generated from message parley.realtime.v1.ReadAck
+ */
+export type ReadAck = Message<"parley.realtime.v1.ReadAck"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: int64 last_read_seq = 2;
+   */
+  lastReadSeq: bigint;
+
+  /**
+   * @generated from field: int64 unread_count = 3;
+   */
+  unreadCount: bigint;
+};
+
+/**
+ * Describes the message parley.realtime.v1.ReadAck.
+ * Use `create(ReadAckSchema)` to create a new message.
+ */
+export const ReadAckSchema: GenMessage<ReadAck> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 18);
+
+/**
+ * @generated from message parley.realtime.v1.Heartbeat
+ */
+export type Heartbeat = Message<"parley.realtime.v1.Heartbeat"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp server_time = 1;
+   */
+  serverTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message parley.realtime.v1.Heartbeat.
+ * Use `create(HeartbeatSchema)` to create a new message.
+ */
+export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 19);
 
 /**
  * @generated from message parley.realtime.v1.Error
@@ -340,7 +634,7 @@ export type Error = Message<"parley.realtime.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 11);
+  messageDesc(file_parley_realtime_v1_realtime, 20);
 
 /**
  * @generated from message parley.realtime.v1.Pong
@@ -353,5 +647,5 @@ export type Pong = Message<"parley.realtime.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 12);
+  messageDesc(file_parley_realtime_v1_realtime, 21);
 
