@@ -27,13 +27,15 @@ const signUp = (username: string) => signUpVia(system, username);
 test("register, verify, chat over REST and WebSocket, and mail, end to end", async () => {
   const alice = await signUp("alice");
   const bob = await signUp("bob");
+  // Carol never connects: she is the member who should hear about the message by mail.
+  const carol = await signUp("carol");
   await system.smtp.waitFor((m) => m.envelopeTo.includes(bob.email) && /welcome/i.test(m.parsed.subject ?? ""));
 
   const profile = await api("GET", "/api/users/profile", undefined, alice.token);
   assert.equal(profile.status, 200);
   assert.equal((profile.json.user as { email: string }).email, alice.email);
 
-  const created = await api("POST", "/api/chats/rooms", { name: "general", memberIds: [bob.id] }, alice.token);
+  const created = await api("POST", "/api/chats/rooms", { name: "general", memberIds: [bob.id, carol.id] }, alice.token);
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const roomId = (created.json.room as { id: string }).id;
 
@@ -72,15 +74,14 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
     );
 
     const notification = await system.smtp.waitFor(
-      (m) => m.envelopeTo.includes(bob.email) && /general/.test(m.parsed.subject ?? ""),
+      (m) => m.envelopeTo.includes(carol.email) && /general/.test(m.parsed.subject ?? ""),
     );
     assert.match(notification.parsed.text ?? "", /Hello, World!/);
-    assert.equal(
-      system.smtp.mails.filter((m) => m.envelopeTo.includes(alice.email) && /general/.test(m.parsed.subject ?? ""))
-        .length,
-      0,
-      "the sender is not notified of their own message",
-    );
+    assert.match(String(notification.parsed.html), /Hello, World!/);
+    const roomMail = (email: string) =>
+      system.smtp.mails.filter((m) => m.envelopeTo.includes(email) && /general/.test(m.parsed.subject ?? ""));
+    assert.equal(roomMail(alice.email).length, 0, "the sender is not notified of their own message");
+    assert.equal(roomMail(bob.email).length, 0, "a member who is online is not mailed");
   } finally {
     await Promise.all(sockets.map((s) => s.close()));
   }

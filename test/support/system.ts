@@ -88,6 +88,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       SMTP_PORT: String(smtp.port),
       FROM_EMAIL: "Parley <noreply@parley.test>",
       PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
+      // Digest notifications after one second instead of five minutes.
+      NOTIFY_DIGEST_WINDOW: "1",
     },
     edge: {
       ...common,
