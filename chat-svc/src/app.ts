@@ -1,6 +1,7 @@
 /**
  * Builds chat-svc from its dependencies: the gRPC server, the room event
- * publisher and the process's one room event subscriber.
+ * publisher, the process's one room event subscriber, the send batcher,
+ * presence tracking and the event log cleaner.
  */
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
@@ -10,25 +11,52 @@ import type { Sql } from "@parley/shared/postgres.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Config } from "./config.js";
+import type { DomainDeps } from "./domain/deps.js";
+import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
+import { type PresenceService, startPresence } from "./domain/presence.js";
+import { createMessageSender } from "./domain/send-message.js";
 import { type Fanout, startFanout } from "./fanout.js";
 import { createRoomEventPublisher, roomEventsChannel } from "./room-events.js";
 import { createDb } from "./storage/db.js";
+import { cachingTokenKeys } from "./token-cache.js";
 import { chatService } from "./transport/chat-service.js";
 
 /** How far a stream may fall behind before it is ended (see fanout.ts). */
 export const DEFAULT_STREAM_QUEUE_LIMIT = 10_000;
 
+const DAY_MS = 86_400_000;
+
+/** Verified access tokens remembered (a few hundred bytes each), about one per active user. */
+const TOKEN_CACHE_ENTRIES = 50_000;
+
 export interface AppDeps {
-  config: Pick<Config, "HOST" | "PORT" | "JWT_SECRET" | "REDIS_KEY_PREFIX">;
+  config: Pick<
+    Config,
+    | "HOST"
+    | "PORT"
+    | "JWT_SECRET"
+    | "REDIS_KEY_PREFIX"
+    | "EVENT_RETENTION_DAYS"
+    | "EVENT_CLEANUP_INTERVAL_SECONDS"
+    | "PRESENCE_TTL_SECONDS"
+    | "SEND_BATCH_MAX"
+    | "SEND_BATCH_CONCURRENCY"
+    | "SEND_BATCH_LINGER_MS"
+  >;
   logger: Logger;
   sql: Sql;
   redis: Redis;
   streamQueueLimit?: number;
+  /** Finer than the config's seconds, for tests. */
+  presenceTtlMs?: number;
+  presenceSweepIntervalMs?: number;
 }
 
 export interface App {
   readonly port: number;
   readonly fanout: Pick<Fanout, "size">;
+  readonly presence: Pick<PresenceService, "sweep">;
+  readonly eventCleaner: Pick<EventCleaner, "runOnce">;
   close(): Promise<void>;
 }
 
@@ -36,14 +64,45 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger, redis } = deps;
   const prefix = config.REDIS_KEY_PREFIX;
   const events = createRoomEventPublisher({ redis, prefix, logger });
+  const db = createDb(deps.sql);
+  const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };
   const fanout = startFanout({
     redis,
     channel: roomEventsChannel(prefix),
     logger,
     queueLimit: deps.streamQueueLimit ?? DEFAULT_STREAM_QUEUE_LIMIT,
   });
-  const auth = createAuthenticator({ keys: createTokenKeys(config.JWT_SECRET), redis, prefix });
-  const impl = chatService({ domain: { db: createDb(deps.sql), events }, auth, fanout });
+  const sender = createMessageSender(domain, {
+    maxBatch: config.SEND_BATCH_MAX,
+    maxInFlight: config.SEND_BATCH_CONCURRENCY,
+    lingerMs: config.SEND_BATCH_LINGER_MS,
+  });
+  const presenceTtlMs = deps.presenceTtlMs ?? config.PRESENCE_TTL_SECONDS * 1000;
+  const presence = startPresence(domain, {
+    ttlMs: presenceTtlMs,
+    sweepIntervalMs: deps.presenceSweepIntervalMs ?? Math.min(15_000, Math.ceil(presenceTtlMs / 3)),
+    logger,
+  });
+  const eventCleaner = startEventCleaner({
+    db,
+    retentionMs: config.EVENT_RETENTION_DAYS * DAY_MS,
+    intervalMs: config.EVENT_CLEANUP_INTERVAL_SECONDS * 1000,
+    logger,
+  });
+  const keys = cachingTokenKeys(createTokenKeys(config.JWT_SECRET), { maxEntries: TOKEN_CACHE_ENTRIES });
+  // Every user call reads its session from Redis: on a connection of their
+  // own, calls arriving together share one write instead of one each.
+  const sessions = redis.duplicate({ enableAutoPipelining: true, connectionName: "chat-svc:sessions" });
+  const auth = createAuthenticator({ keys, redis: sessions, prefix });
+  const impl = chatService({ domain, sender, presence, auth, fanout });
+
+  const stopWorkers = async () => {
+    await fanout.close();
+    await sender.close();
+    await presence.close();
+    await eventCleaner.close();
+    sessions.disconnect();
+  };
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -54,19 +113,25 @@ export async function startApp(deps: AppDeps): Promise<App> {
       logger,
     });
   } catch (err) {
-    await fanout.close();
+    await stopWorkers();
     throw err;
   }
 
   return {
     port: server.port,
     fanout,
+    presence,
+    eventCleaner,
     async close() {
       // Streams never end by themselves; end them first or shutdown would wait for them.
       await fanout.close();
       await server.close();
-      // After the server: calls that were finishing may still have events to publish.
+      // After the server: calls that were finishing may still have sends queued and events to publish.
+      await sender.close();
+      await presence.close();
+      await eventCleaner.close();
       await events.close();
+      sessions.disconnect();
     },
   };
 }

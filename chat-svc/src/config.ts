@@ -1,7 +1,7 @@
 /**
  * chat-svc configuration: the only module that reads the environment.
  */
-import { type ConfigOf, common, loadConfig, port, str, url } from "@parley/shared/config.js";
+import { type ConfigOf, common, int, loadConfig, port, str, url } from "@parley/shared/config.js";
 
 export const configSpec = {
   PORT: port(50052),
@@ -17,6 +17,19 @@ export const configSpec = {
   JWT_SECRET: str({ minLength: 32 }),
   AMQP_NAMESPACE: str({ default: "parley" }),
   REDIS_KEY_PREFIX: str({ default: "parley:" }),
+  // How long room events are kept for ListEvents; 0 keeps them forever.
+  EVENT_RETENTION_DAYS: int({ default: 0, min: 0, max: 36_500 }),
+  // How often each instance purges events older than the retention.
+  EVENT_CLEANUP_INTERVAL_SECONDS: int({ default: 3_600, min: 1 }),
+  // How long a socket counts as live without being re-announced by its edge
+  // (the edge re-announces every 30 s, so three announcements may be missed).
+  PRESENCE_TTL_SECONDS: int({ default: 90, min: 1 }),
+  // Sends written in one transaction at most.
+  SEND_BATCH_MAX: int({ default: 256, min: 1, max: 5_000 }),
+  // Batches written at once at most (each holds a database connection).
+  SEND_BATCH_CONCURRENCY: int({ default: 4, min: 1, max: 64 }),
+  // How long a batch waits for more sends; 0: only for the current event loop turn.
+  SEND_BATCH_LINGER_MS: int({ default: 0, min: 0, max: 100 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

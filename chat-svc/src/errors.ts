@@ -30,6 +30,71 @@ export function eventFeedInterrupted(why: string) {
 
 /** A rule protovalidate cannot express, reported in the same shape as its violations. */
 export function blankField(field: string) {
-  const message = "must not be blank";
+  return invalidField(field, "must not be blank");
+}
+
+/** The caller's role in the room does not allow the action. */
+export function insufficientRole(action: string, roomId: string) {
+  return appError(
+    Code.PermissionDenied,
+    "INSUFFICIENT_ROLE",
+    `your role in this room does not allow you to ${action}`,
+    {
+      roomId,
+    },
+  );
+}
+
+/** A direct room always has exactly its two users; it cannot be joined, left, renamed or managed. */
+export function directRoom(roomId: string) {
+  return appError(
+    Code.FailedPrecondition,
+    "DIRECT_ROOM",
+    "a direct room always has exactly its two users and cannot be changed",
+    { roomId },
+  );
+}
+
+export function memberNotFound(roomId: string, userId: string) {
+  return appError(Code.NotFound, "MEMBER_NOT_FOUND", "that user is not a member of this room", { roomId, userId });
+}
+
+/** The owner is never removed or demoted by others; ownership moves only when the owner leaves. */
+export function ownerProtected(roomId: string) {
+  return appError(
+    Code.PermissionDenied,
+    "OWNER_PROTECTED",
+    "the room's owner cannot be removed or given another role",
+    {
+      roomId,
+    },
+  );
+}
+
+export function messageNotFound(messageId: string) {
+  return appError(Code.NotFound, "MESSAGE_NOT_FOUND", "message not found", { messageId });
+}
+
+/** A reply must point at a message of the same room. */
+export function parentNotFound(parentId: string) {
+  return appError(Code.InvalidArgument, "PARENT_NOT_FOUND", "parent_id: no such message in this room", {
+    parent_id: "no such message in this room",
+    parentId,
+  });
+}
+
+export function notYourMessage(messageId: string) {
+  return appError(Code.PermissionDenied, "NOT_YOUR_MESSAGE", "you can only do that to your own messages", {
+    messageId,
+  });
+}
+
+/** Deleted messages keep their place in history but can no longer be edited or reacted to. */
+export function messageDeleted(messageId: string) {
+  return appError(Code.FailedPrecondition, "MESSAGE_DELETED", "the message has been deleted", { messageId });
+}
+
+/** A request field that names something the caller cannot use, in the shape of a validation error. */
+export function invalidField(field: string, message: string) {
   return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `${field}: ${message}`, { [field]: message });
 }

@@ -10,19 +10,23 @@
  * subscribed again: an open stream always means a live feed.
  */
 
-import { fromBinary } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import { type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { eventFeedInterrupted, streamOverflow } from "./errors.js";
+import { decodeEventRun } from "./room-events.js";
 
 export interface Fanout {
   /** Number of open subscriptions. */
   readonly size: number;
   /** Whether the channel is subscribed, so that `subscribe` is accepted. */
   readonly live: boolean;
-  /** Every event published from now on until `signal` aborts; throws (ConnectError) when the feed is lost. */
+  /**
+   * Registers a subscription at once (throws ConnectError if the feed is not
+   * live) and returns every event published from now on until `signal`
+   * aborts; the generator throws (ConnectError) when the feed is lost.
+   */
   subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined>;
   /** Ends every subscription and closes the subscriber connection. */
   close(): Promise<void>;
@@ -82,30 +86,47 @@ export function startFanout(opts: {
     // Reported through "close"; ioredis keeps reconnecting.
   });
   conn.on("messageBuffer", (_channel: Buffer, payload: Buffer) => {
-    let event: RoomEvent;
+    // Nobody to decode for (an instance no edge streams from).
+    if (subscribers.size === 0) return;
+    let events: RoomEvent[];
     try {
-      event = fromBinary(RoomEventSchema, payload);
+      events = decodeEventRun(payload);
     } catch (err) {
-      logger.warn({ err }, "dropping an undecodable room event");
+      logger.warn({ err }, "dropping undecodable room events");
       return;
     }
     for (const sub of subscribers) {
-      if (sub.queue.length >= queueLimit) {
+      if (sub.queue.length + events.length > queueLimit) {
         fail(sub, streamOverflow(queueLimit));
         continue;
       }
-      sub.queue.push(event);
+      for (const event of events) sub.queue.push(event);
       sub.wake?.();
     }
   });
 
-  async function* subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined> {
+  // Registration happens in `subscribe` itself, not on the first pull of the
+  // generator, so that a caller can tell its client "ready" knowing that
+  // nothing published from then on can be missed.
+  function subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined> {
     if (closed) throw eventFeedInterrupted("this chat-svc instance is stopping");
     if (!live) throw eventFeedInterrupted("not connected to Redis");
     const sub: Subscriber = { queue: [], failure: undefined, wake: undefined };
-    const onAbort = () => sub.wake?.();
+    const onAbort = () => {
+      // Also frees a subscription whose generator is never pulled.
+      subscribers.delete(sub);
+      sub.wake?.();
+    };
     subscribers.add(sub);
-    signal.addEventListener("abort", onAbort);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return drain(sub, signal, onAbort);
+  }
+
+  async function* drain(
+    sub: Subscriber,
+    signal: AbortSignal,
+    onAbort: () => void,
+  ): AsyncGenerator<RoomEvent, void, undefined> {
     try {
       while (!signal.aborted) {
         if (sub.failure) throw sub.failure;

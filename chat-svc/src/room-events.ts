@@ -1,24 +1,68 @@
 /**
- * Publishes committed room events on a Redis pub/sub channel that every
- * chat-svc instance subscribes to (see fanout.ts), so a message sent through
- * any instance reaches the streams of all of them. Publishing is best effort
- * after COMMIT: the message is already durable, and a stream that misses an
- * event sees the gap in seq and resyncs with ListMessages.
+ * Publishes room events on a Redis pub/sub channel that every chat-svc
+ * instance subscribes to (see fanout.ts), so an event committed through any
+ * instance reaches the streams of all of them. Publishing is best effort
+ * after COMMIT: durable events are already in the room's event log, and a
+ * stream that misses one sees the gap in event_seq and fills it with
+ * ListEvents. Ephemeral events (typing, read markers, presence) are only
+ * ever published.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
-import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
-import { messageToProto } from "./mapping.js";
-import type { MessageRow } from "./storage/schema.js";
 
+/**
+ * Each message on the channel is a run of length-delimited binary
+ * RoomEvents (a varint length, then the event), in publishing order: one
+ * PUBLISH carries everything committed in one turn of the event loop, e.g.
+ * a whole send batch. ("v2": the first format was one event per message.)
+ */
 export function roomEventsChannel(prefix: string): string {
-  return `${prefix}room-events`;
+  return `${prefix}room-events.v2`;
+}
+
+/** At most this many events in one channel message. */
+const MAX_EVENTS_PER_MESSAGE = 1_000;
+
+export function encodeEventRun(payloads: readonly Uint8Array[]): Buffer {
+  const writer = new BinaryWriter();
+  for (const p of payloads) writer.bytes(p);
+  return Buffer.from(writer.finish());
+}
+
+export function decodeEventRun(message: Uint8Array): RoomEvent[] {
+  const reader = new BinaryReader(message);
+  const events: RoomEvent[] = [];
+  while (reader.pos < reader.len) events.push(fromBinary(RoomEventSchema, reader.bytes()));
+  return events;
+}
+
+/** The kinds that are delivered live only: they carry event_seq 0 and are never stored. */
+export type EphemeralKind = Extract<RoomEvent["kind"], { case: "typing" | "readMarker" | "presence" }>;
+
+/** The kinds that are appended to the room's event log. */
+export type DurableKind = Exclude<RoomEvent["kind"], EphemeralKind | { case: undefined }>;
+
+export function encodeRoomEvent(event: RoomEvent): Buffer {
+  return Buffer.from(toBinary(RoomEventSchema, event));
+}
+
+/** An ephemeral kind as plain fields, e.g. `{ case: "typing", value: { userId, username } }`. */
+export type EphemeralInit = Extract<
+  NonNullable<MessageInitShape<typeof RoomEventSchema>["kind"]>,
+  { case: "typing" | "readMarker" | "presence" }
+>;
+
+export function ephemeralEvent(roomId: string, kind: EphemeralInit): RoomEvent {
+  return create(RoomEventSchema, { roomId, eventSeq: 0n, occurredAt: timestampNow(), kind });
 }
 
 export interface RoomEventPublisher {
-  /** Queues the event; never throws and never waits for Redis. */
-  messageCreated(message: MessageRow): void;
+  /** Queues encoded RoomEvents, published in the order given; never throws and never waits for Redis. */
+  publish(payloads: readonly Buffer[]): void;
   /** Publishes what is queued and waits for publishes in flight. */
   close(): Promise<void>;
 }
@@ -30,15 +74,17 @@ export function createRoomEventPublisher(opts: { redis: Redis; prefix: string; l
   let scheduled = false;
   const inFlight = new Set<Promise<void>>();
 
-  // Sends that commit in the same turn of the event loop share one pipeline
-  // (one write, one round trip) instead of a round trip each.
+  // Everything committed in the same turn of the event loop shares one
+  // channel message instead of a PUBLISH each.
   function flush(): void {
     scheduled = false;
     const batch = pending;
     pending = [];
     if (batch.length === 0) return;
     const pipeline = redis.pipeline();
-    for (const payload of batch) pipeline.publish(channel, payload);
+    for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_MESSAGE) {
+      pipeline.publish(channel, encodeEventRun(batch.slice(i, i + MAX_EVENTS_PER_MESSAGE)));
+    }
     const done = pipeline.exec().then(
       (results) => {
         const failed = results?.filter(([err]) => err) ?? [];
@@ -53,12 +99,9 @@ export function createRoomEventPublisher(opts: { redis: Redis; prefix: string; l
   }
 
   return {
-    messageCreated(message) {
-      const event = create(RoomEventSchema, {
-        roomId: message.roomId,
-        kind: { case: "messageCreated", value: messageToProto(message) },
-      });
-      pending.push(Buffer.from(toBinary(RoomEventSchema, event)));
+    publish(payloads) {
+      if (payloads.length === 0) return;
+      for (const p of payloads) pending.push(p);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

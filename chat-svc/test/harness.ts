@@ -9,13 +9,14 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { fromBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
-import { type MessageSent, MessageSentSchema } from "@parley/proto/events/v1/events_pb.js";
+import { ChatService, type RoomEvent, type StreamEventsResponse } from "@parley/proto/chat/v1/chat_pb.js";
+import type { MessageSent } from "@parley/proto/events/v1/events_pb.js";
 import { createTokenKeys, type TokenKeys } from "@parley/shared/auth.js";
 import { errorReason } from "@parley/shared/errors.js";
+import { eventSchemas, isRoutingKey, type RoutingKey } from "@parley/shared/events.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { sessionKey } from "@parley/shared/sessions.js";
@@ -29,7 +30,7 @@ import {
   type TestTopology,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
-import { type App, startApp } from "../src/app.js";
+import { type App, type AppDeps, startApp } from "../src/app.js";
 import { type Config, readConfig } from "../src/config.js";
 
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
@@ -58,22 +59,43 @@ export interface Harness extends Instance {
   keys: TokenKeys;
   /** Every message.sent event published so far, in arrival order. */
   sentEvents: MessageSent[];
+  /** Every domain event published so far, in arrival order. */
+  domainEvents: DomainEvent[];
+  /** The payloads of the domain events with `key` so far, in arrival order. */
+  eventsOf<K extends RoutingKey>(key: K): MessageShape<(typeof eventSchemas)[K]>[];
+  /** Opens StreamEvents as the edge does and waits for its `ready` response. */
+  openStream(on?: Instance, signal?: AbortSignal): Promise<EventStream>;
   /** A user with a live session. */
   signIn(username?: string): Promise<User>;
   /** Call options with a service token, as the edge presents for StreamEvents. */
   serviceCall(signal?: AbortSignal): Promise<CallOptions>;
   /** Another chat-svc instance on the same database, Redis prefix and AMQP namespace. */
-  startInstance(opts?: { streamQueueLimit?: number }): Promise<Instance>;
+  startInstance(opts?: InstanceOptions): Promise<Instance>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { streamQueueLimit?: number } = {}): Promise<Harness> {
+export interface DomainEvent {
+  key: RoutingKey;
+  payload: MessageShape<DescMessage>;
+}
+
+/** A StreamEvents call past its `ready` response. */
+export interface EventStream {
+  /** The next event; fails if the stream ends or errs. */
+  next(): Promise<RoomEvent>;
+  /** The raw iterator, to observe how the stream ends. */
+  iterator: AsyncIterator<StreamEventsResponse>;
+}
+
+type InstanceOptions = Pick<AppDeps, "streamQueueLimit" | "presenceTtlMs" | "presenceSweepIntervalMs">;
+
+export async function startHarness(opts: InstanceOptions = {}): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase("chat_svc_test");
   const topo: TestTopology = createTestTopology();
   const config = readConfig({
     HOST: "127.0.0.1",
     PORT: "0",
-    LOG_LEVEL: "silent",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     NODE_ENV: "test",
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -90,18 +112,24 @@ export async function startHarness(opts: { streamQueueLimit?: number } = {}): Pr
   const channel = await listener.createChannel();
   await channel.assertExchange(topo.topology.exchange, "topic", { durable: true });
   const { queue } = await channel.assertQueue("", { exclusive: true });
-  await channel.bindQueue(queue, topo.topology.exchange, "message.sent");
+  await channel.bindQueue(queue, topo.topology.exchange, "#");
   const sentEvents: MessageSent[] = [];
+  const domainEvents: DomainEvent[] = [];
   await channel.consume(
     queue,
     (msg) => {
-      if (msg) sentEvents.push(fromBinary(MessageSentSchema, msg.content));
+      if (!msg) return;
+      const key = msg.fields.routingKey;
+      if (!isRoutingKey(key)) return;
+      const payload = fromBinary(eventSchemas[key] as DescMessage, msg.content);
+      domainEvents.push({ key, payload });
+      if (key === "message.sent") sentEvents.push(payload as MessageSent);
     },
     { noAck: true },
   );
 
   const instances = new Set<Instance>();
-  async function startInstance(o: { streamQueueLimit?: number } = {}): Promise<Instance> {
+  async function startInstance(o: InstanceOptions = {}): Promise<Instance> {
     const infra = await openServiceInfrastructure({
       name: "chat-svc-test",
       databaseUrl: config.DATABASE_URL,
@@ -142,6 +170,30 @@ export async function startHarness(opts: { streamQueueLimit?: number } = {}): Pr
     config,
     keys,
     sentEvents,
+    domainEvents,
+    eventsOf<K extends RoutingKey>(key: K) {
+      return domainEvents.filter((e) => e.key === key).map((e) => e.payload as MessageShape<(typeof eventSchemas)[K]>);
+    },
+    async openStream(on = first, signal) {
+      const token = await keys.issueService("edge", 900);
+      const iterator = on.client
+        .streamEvents({}, { ...bearer(token), ...(signal ? { signal } : {}) })
+        [Symbol.asyncIterator]();
+      const ready = await iterator.next();
+      assert.equal(ready.done, false, "the stream ended before it was ready");
+      assert.equal(ready.value.ready, true, "the first response says ready");
+      assert.equal(ready.value.event, undefined, "the first response carries no event");
+      return {
+        iterator,
+        async next() {
+          const r = await iterator.next();
+          assert.equal(r.done, false, "the stream ended");
+          assert.ok(r.value.event, "a response after ready carries an event");
+          assert.equal(r.value.ready, false);
+          return r.value.event;
+        },
+      };
+    },
     async signIn(username = randomName("user")) {
       const userId = randomUUID();
       const sessionId = randomUUID();

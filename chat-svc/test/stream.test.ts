@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { RoomEventSchema, type StreamEventsResponse } from "@parley/proto/chat/v1/chat_pb.js";
+import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { startFanout } from "../src/fanout.js";
-import { roomEventsChannel } from "../src/room-events.js";
-import { bearer, type Harness, type Instance, rejectsWith, startHarness, waitUntil } from "./harness.js";
+import { encodeEventRun, roomEventsChannel } from "../src/room-events.js";
+import { bearer, type EventStream, type Harness, rejectsWith, startHarness, waitUntil } from "./harness.js";
 
 let h: Harness;
 before(async () => {
@@ -16,31 +16,9 @@ after(async () => {
   await h?.close();
 });
 
-type EventIterator = AsyncIterator<StreamEventsResponse>;
-
-/** Opens StreamEvents as the edge does and waits until `on` has registered it. */
-async function openStream(on: Instance, signal?: AbortSignal): Promise<EventIterator> {
-  const before = on.app.fanout.size;
-  const it = on.client.streamEvents({}, await h.serviceCall(signal))[Symbol.asyncIterator]();
-  // The call starts with the first pull; keep that pull for the caller.
-  const first = it.next();
-  first.catch(() => {});
-  await waitUntil(() => on.app.fanout.size > before, 10_000, "stream registered");
-  let pulled = false;
-  return {
-    next() {
-      if (pulled) return it.next();
-      pulled = true;
-      return first;
-    },
-  };
-}
-
-async function nextEvent(it: EventIterator) {
-  const r = await it.next();
-  assert.equal(r.done, false, "the stream ended");
-  const event = r.value.event;
-  assert.ok(event && event.kind.case === "messageCreated");
+async function nextMessage(stream: EventStream) {
+  const event = await stream.next();
+  assert.ok(event.kind.case === "messageCreated", `expected a message, got ${event.kind.case}`);
   return { roomId: event.roomId, message: event.kind.value };
 }
 
@@ -50,12 +28,12 @@ describe("StreamEvents", () => {
     const { room } = await h.client.createRoom({ name: "live" }, alice.call);
     assert.ok(room);
     const controller = new AbortController();
-    const stream = await openStream(h, controller.signal);
+    const stream = await h.openStream(h, controller.signal);
     const sent = [];
     for (const text of ["a", "b", "c"])
       sent.push((await h.client.sendMessage({ roomId: room.id, text }, alice.call)).message);
     for (const expected of sent) {
-      const got = await nextEvent(stream);
+      const got = await nextMessage(stream);
       assert.equal(got.roomId, room.id);
       assert.deepEqual(got.message, expected);
     }
@@ -63,10 +41,28 @@ describe("StreamEvents", () => {
     await h.client.sendMessage({ roomId: room.id, text: "d", clientMessageId: "k" }, alice.call);
     await h.client.sendMessage({ roomId: room.id, text: "d", clientMessageId: "k" }, alice.call);
     await h.client.sendMessage({ roomId: room.id, text: "e" }, alice.call);
-    assert.equal((await nextEvent(stream)).message.text, "d");
-    assert.equal((await nextEvent(stream)).message.text, "e");
+    assert.equal((await nextMessage(stream)).message.text, "d");
+    assert.equal((await nextMessage(stream)).message.text, "e");
 
     // Cancelling the call frees its subscription.
+    controller.abort();
+    await waitUntil(() => h.app.fanout.size === 0, 10_000, "subscription released");
+  });
+
+  test("the first response is ready, sent once the stream is registered", async () => {
+    const alice = await h.signIn();
+    const { room } = await h.client.createRoom({ name: "ready" }, alice.call);
+    assert.ok(room);
+    const controller = new AbortController();
+    // openStream asserts that the first response is {ready: true} without an event.
+    const stream = await h.openStream(h, controller.signal);
+    // Registered by then: a message sent right after ready reaches the stream,
+    // with no polling for the registration.
+    assert.equal(h.app.fanout.size, 1);
+    const { message } = await h.client.sendMessage({ roomId: room.id, text: "right after ready" }, alice.call);
+    const got = await nextMessage(stream);
+    assert.deepEqual(got.message, message);
+    assert.equal(got.roomId, room.id);
     controller.abort();
     await waitUntil(() => h.app.fanout.size === 0, 10_000, "subscription released");
   });
@@ -86,19 +82,19 @@ describe("StreamEvents", () => {
     const alice = await h.signIn();
     const { room } = await h.client.createRoom({ name: "multi" }, alice.call);
     assert.ok(room);
-    const onOther = await openStream(other);
-    const onFirst = await openStream(h);
+    const onOther = await h.openStream(other);
+    const onFirst = await h.openStream(h);
     const { message } = await h.client.sendMessage({ roomId: room.id, text: "via first" }, alice.call);
-    assert.deepEqual((await nextEvent(onOther)).message, message);
-    assert.deepEqual((await nextEvent(onFirst)).message, message);
+    assert.deepEqual((await nextMessage(onOther)).message, message);
+    assert.deepEqual((await nextMessage(onFirst)).message, message);
     const viaOther = await other.client.sendMessage({ roomId: room.id, text: "via other" }, alice.call);
     assert.equal(viaOther.message?.seq, 2n, "both instances share one seq per room");
-    assert.deepEqual((await nextEvent(onFirst)).message, viaOther.message);
-    assert.deepEqual((await nextEvent(onOther)).message, viaOther.message);
+    assert.deepEqual((await nextMessage(onFirst)).message, viaOther.message);
+    assert.deepEqual((await nextMessage(onOther)).message, viaOther.message);
 
     // Shutdown is not held up by open streams; they end so the edge reconnects elsewhere.
     await other.close();
-    await rejectsWith(onOther.next(), Code.Unavailable, "EVENT_FEED_INTERRUPTED");
+    await rejectsWith(onOther.iterator.next(), Code.Unavailable, "EVENT_FEED_INTERRUPTED");
   });
 });
 
@@ -122,7 +118,7 @@ describe("fanout", () => {
       const publish = (n: number) =>
         h.infra.redis.publish(
           channel,
-          Buffer.from(toBinary(RoomEventSchema, create(RoomEventSchema, { roomId: `room-${n}` }))),
+          encodeEventRun([toBinary(RoomEventSchema, create(RoomEventSchema, { roomId: `room-${n}` }))]),
         );
       // The fast subscriber keeps up: each event is taken before the next is published.
       const fastGot: string[] = [];

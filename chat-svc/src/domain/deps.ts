@@ -1,15 +1,45 @@
+import type { Sql } from "@parley/shared/postgres.js";
+import type { Redis } from "@parley/shared/redis.js";
 import type { RoomEventPublisher } from "../room-events.js";
-import type { Db } from "../storage/db.js";
-import type { RoomRow } from "../storage/schema.js";
+import type { Db, Queryable } from "../storage/db.js";
+import type { LoggedEvent } from "../storage/event-log.js";
+import type { ReactionSummary } from "../storage/messages.js";
+import type { MemberRow, MessageRow, RoomRow } from "../storage/schema.js";
 
 /** What domain actions run against. */
 export interface DomainDeps {
   db: Db;
+  /** The client under `db`, for the batched send path's plain SQL. */
+  sql: Sql;
+  redis: Redis;
+  /** REDIS_KEY_PREFIX. */
+  keyPrefix: string;
   events: RoomEventPublisher;
 }
 
-/** A room as callers see it: the row and who belongs to it. */
+/** A message as callers see it: the row and its reactions. */
+export interface MessageView {
+  row: MessageRow;
+  reactions: ReactionSummary[];
+}
+
+/** A room as callers see it: the row and who belongs to it, in member order. */
 export interface RoomView {
   room: RoomRow;
-  memberIds: string[];
+  members: MemberRow[];
+}
+
+/**
+ * Runs `work` in one transaction; the events it appends to room logs
+ * (pushed onto `logged`) are published once the transaction has committed,
+ * never before and never if it rolls back.
+ */
+export async function inRoomTransaction<T>(
+  { db, events }: DomainDeps,
+  work: (tx: Queryable, logged: LoggedEvent[]) => Promise<T>,
+): Promise<T> {
+  const logged: LoggedEvent[] = [];
+  const result = await db.transaction((tx) => work(tx, logged));
+  events.publish(logged.map((e) => e.payload));
+  return result;
 }

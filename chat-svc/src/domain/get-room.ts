@@ -1,14 +1,14 @@
 import type { Identity } from "@parley/shared/auth.js";
-import { memberIds } from "../storage/rooms.js";
+import { listMembers } from "../storage/rooms.js";
 import { loadRoomForMember } from "./access.js";
 import type { DomainDeps, RoomView } from "./deps.js";
 
 export async function getRoom({ db }: DomainDeps, caller: Identity, roomId: string): Promise<RoomView> {
-  // One snapshot, so head seq and members describe the same moment.
+  // One snapshot, so the heads and the members describe the same moment.
   return db.transaction(
     async (tx) => {
       const { room } = await loadRoomForMember(tx, caller.userId, roomId);
-      return { room, memberIds: await memberIds(tx, room.id) };
+      return { room, members: await listMembers(tx, room.id) };
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );

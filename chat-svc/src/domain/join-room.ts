@@ -1,13 +1,29 @@
+import { MemberChanged_Change } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Identity } from "@parley/shared/auth.js";
-import { addMembers, memberIds } from "../storage/rooms.js";
+import { memberChanged } from "../mapping.js";
+import { appendEvents } from "../storage/event-log.js";
+import { addMembers, hasOwner, listMembers } from "../storage/rooms.js";
 import { loadRoomToJoin } from "./access.js";
-import type { DomainDeps, RoomView } from "./deps.js";
+import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
 
-/** Adds the caller to a public room; joining a room one is in already changes nothing. */
-export async function joinRoom({ db }: DomainDeps, caller: Identity, roomId: string): Promise<RoomView> {
-  return db.transaction(async (tx) => {
-    const { room, role } = await loadRoomToJoin(tx, caller.userId, roomId);
-    if (role === null) await addMembers(tx, room.id, [{ userId: caller.userId, role: "member" }]);
-    return { room, memberIds: await memberIds(tx, room.id) };
+/**
+ * Adds the caller to a public room; joining a room one is in already changes
+ * nothing. Whoever joins a room its owner has left empty becomes its owner,
+ * so that no room stays without someone who can manage it.
+ */
+export async function joinRoom(deps: DomainDeps, caller: Identity, roomId: string): Promise<RoomView> {
+  return inRoomTransaction(deps, async (tx, logged) => {
+    const found = await loadRoomToJoin(tx, caller.userId, roomId);
+    let room = found.room;
+    if (found.role === null) {
+      const role = (await hasOwner(tx, room.id)) ? "member" : "owner";
+      await addMembers(tx, room.id, [{ userId: caller.userId, role }]);
+      const appended = await appendEvents(tx, room.id, [
+        memberChanged(caller.userId, MemberChanged_Change.JOINED, role, caller.userId),
+      ]);
+      room = appended.room;
+      logged.push(...appended.events);
+    }
+    return { room, members: await listMembers(tx, room.id) };
   });
 }

@@ -1,15 +1,14 @@
 import type { Identity } from "@parley/shared/auth.js";
-import { pageMessages } from "../storage/messages.js";
-import type { MessageRow } from "../storage/schema.js";
+import { pageMessages, reactionsOf } from "../storage/messages.js";
 import { loadRoomForMember } from "./access.js";
-import type { DomainDeps } from "./deps.js";
+import type { DomainDeps, MessageView } from "./deps.js";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
 export interface MessagePage {
-  /** Ascending seq. */
-  messages: MessageRow[];
+  /** Ascending seq, each as it is now (edited, deleted, reactions). */
+  messages: MessageView[];
   headSeq: bigint;
   /** Whether more messages exist beyond this page in the direction of paging. */
   hasMore: boolean;
@@ -26,13 +25,21 @@ export async function listMessages(
   input: { roomId: string; beforeSeq: bigint; afterSeq: bigint; limit: number },
 ): Promise<MessagePage> {
   const limit = Math.min(input.limit === 0 ? DEFAULT_PAGE_SIZE : input.limit, MAX_PAGE_SIZE);
-  // One snapshot, so headSeq matches the page.
+  // One snapshot, so headSeq, messages and reactions agree.
   return db.transaction(
     async (tx) => {
       const { room } = await loadRoomForMember(tx, caller.userId, input.roomId);
       const range = { afterSeq: input.afterSeq, beforeSeq: input.beforeSeq };
       const page = await pageMessages(tx, room.id, range, input.afterSeq > 0n ? "oldest" : "newest", limit);
-      return { ...page, headSeq: room.headSeq };
+      const reactions = await reactionsOf(
+        tx,
+        page.messages.map((m) => m.id),
+      );
+      return {
+        messages: page.messages.map((row) => ({ row, reactions: reactions.get(row.id) ?? [] })),
+        headSeq: room.headSeq,
+        hasMore: page.hasMore,
+      };
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );

@@ -1,68 +1,304 @@
-import type { Identity } from "@parley/shared/auth.js";
-import { enqueueEvent } from "@parley/shared/outbox.js";
-import { blankField } from "../errors.js";
-import { findByClientMessageId, insertMessage } from "../storage/messages.js";
-import { memberIds, releaseSeq, takeNextSeq } from "../storage/rooms.js";
-import type { MessageRow } from "../storage/schema.js";
-import { loadRoomForMember } from "./access.js";
-import type { DomainDeps } from "./deps.js";
-
 /**
- * Stores a message with the room's next seq and its message.sent event in one
- * transaction, then announces it to every chat-svc instance's streams.
+ * SendMessage. Sends are validated one by one, then written in batches
+ * (send-batcher.ts): one transaction stores every message of a batch, its
+ * room_events row and its message.sent outbox event, and takes each room's
+ * seqs with one UPDATE. The batch's events are published after commit,
+ * together (room-events.ts).
  *
- * A send with a `clientMessageId` the sender already used in the room returns
- * the stored message unchanged: no new seq, no second event.
+ * A send whose `clientMessageId` the sender already used in the room, in an
+ * earlier batch or earlier in the same one, answers with that stored
+ * message: no new seq, no second event.
  */
-export async function sendMessage(
-  { db, events }: DomainDeps,
-  caller: Identity,
-  input: { roomId: string; text: string; clientMessageId: string },
-): Promise<MessageRow> {
-  if (input.text.trim() === "") throw blankField("text");
-  const clientMessageId = input.clientMessageId === "" ? null : input.clientMessageId;
 
-  const { message, created } = await db.transaction(async (tx) => {
-    const { room } = await loadRoomForMember(tx, caller.userId, input.roomId);
-    if (clientMessageId !== null) {
-      // The common retry: the first attempt committed long ago.
-      const existing = await findByClientMessageId(tx, room.id, caller.userId, clientMessageId);
-      if (existing) return { message: existing, created: false };
+import { randomUUID } from "node:crypto";
+import type { Identity } from "@parley/shared/auth.js";
+import { blankField, parentNotFound, roomNotFound } from "../errors.js";
+import { messageToProto } from "../mapping.js";
+import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
+import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
+import { insertOutboxEvents, type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
+import type { MessageRow } from "../storage/schema.js";
+import {
+  advanceRooms,
+  type ClientKey,
+  checkSenders,
+  findClientKeys,
+  insertEvents,
+  insertMessages,
+  lockRooms,
+  membersOfRooms,
+  roomsOfMessages,
+  type SenderAccess,
+} from "../storage/send-batch.js";
+import { refusal } from "./access.js";
+import type { DomainDeps, MessageView } from "./deps.js";
+import { parseMentions } from "./mentions.js";
+import { createSendBatcher, type SendBatcher } from "./send-batcher.js";
+
+export interface SendInput {
+  roomId: string;
+  text: string;
+  clientMessageId: string;
+  parentId: string;
+}
+
+/** One validated send, as queued for a batch. */
+export interface SendRequest {
+  sender: Identity;
+  roomId: string;
+  text: string;
+  clientMessageId: string | null;
+  parentId: string | null;
+  mentions: string[];
+}
+
+export interface MessageSender {
+  send(caller: Identity, input: SendInput): Promise<MessageView>;
+  close(): Promise<void>;
+}
+
+export interface BatchOptions {
+  maxBatch: number;
+  maxInFlight: number;
+  lingerMs: number;
+}
+
+export function createMessageSender(deps: DomainDeps, opts: BatchOptions): MessageSender {
+  const batcher: SendBatcher<SendRequest, MessageView> = createSendBatcher({
+    ...opts,
+    write: (batch) => writeMessages(deps, batch),
+  });
+  return {
+    send(caller, input) {
+      if (input.text.trim() === "") return Promise.reject(blankField("text"));
+      return batcher.submit({
+        sender: caller,
+        // PostgreSQL prints uuids in lower case; requests are matched to rows by them.
+        roomId: input.roomId.toLowerCase(),
+        text: input.text,
+        clientMessageId: input.clientMessageId === "" ? null : input.clientMessageId,
+        parentId: input.parentId === "" ? null : input.parentId.toLowerCase(),
+        mentions: parseMentions(input.text),
+      });
+    },
+    close: () => batcher.close(),
+  };
+}
+
+const pairKey = (roomId: string, userId: string) => `${roomId} ${userId}`;
+const clientKey = (roomId: string, senderId: string, clientMessageId: string) =>
+  `${roomId} ${senderId} ${clientMessageId}`;
+
+// Serialisation failures and deadlocks: the batch is safe to run again.
+const RETRYABLE = new Set(["40001", "40P01"]);
+const MAX_ATTEMPTS = 3;
+
+/** Writes a batch of sends in one transaction; each request gets its own outcome. */
+export async function writeMessages(
+  deps: DomainDeps,
+  requests: readonly SendRequest[],
+): Promise<PromiseSettledResult<MessageView>[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptBatch(deps, requests);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= MAX_ATTEMPTS || typeof code !== "string" || !RETRYABLE.has(code)) throw err;
     }
-    // Read before taking the seq, to hold the room's row lock for less time.
-    const members = await memberIds(tx, room.id);
-    const { seq, name } = await takeNextSeq(tx, room.id);
-    const inserted = await insertMessage(tx, {
-      roomId: room.id,
-      seq,
-      senderId: caller.userId,
-      senderUsername: caller.username,
-      text: input.text,
-      clientMessageId,
-    });
-    if (!inserted) {
-      // A concurrent retry with the same clientMessageId committed while we
-      // waited for the row lock. We still hold the lock, so nobody has taken a
-      // seq after ours: give it back and answer with the winner's message.
-      await releaseSeq(tx, room.id);
-      const winner =
-        clientMessageId === null ? undefined : await findByClientMessageId(tx, room.id, caller.userId, clientMessageId);
-      if (!winner) throw new Error("message insert conflicted but no message with its client id exists");
-      return { message: winner, created: false };
+  }
+}
+
+/** What becomes of each request of a batch. */
+type Slot =
+  | { kind: "failed"; error: unknown }
+  | { kind: "new"; row: MessageRow }
+  // Answered by a message stored before this batch...
+  | { kind: "existing"; messageId: string }
+  // ...or by an earlier request of this batch with the same key.
+  | { kind: "same-as"; index: number };
+
+/** A request with its place in the batch. */
+interface Queued {
+  index: number;
+  request: SendRequest;
+}
+
+async function attemptBatch(
+  deps: DomainDeps,
+  requests: readonly SendRequest[],
+): Promise<PromiseSettledResult<MessageView>[]> {
+  const slots: Slot[] = new Array(requests.length);
+  const logged: LoggedEvent[] = [];
+
+  await deps.sql.begin(async (tx) => {
+    // 1. Everything that decides whether a request is valid, in one round trip.
+    const pairs = new Map(
+      requests.map((r) => [pairKey(r.roomId, r.sender.userId), { roomId: r.roomId, userId: r.sender.userId }]),
+    );
+    const parentIds = [...new Set(requests.flatMap((r) => (r.parentId ? [r.parentId] : [])))];
+    const [access, parents, members] = await Promise.all([
+      checkSenders(tx, [...pairs.values()]),
+      roomsOfMessages(tx, parentIds),
+      membersOfRooms(tx, [...new Set(requests.map((r) => r.roomId))]),
+    ]);
+    const accessByPair = new Map<string, SenderAccess>(access.map((a) => [pairKey(a.roomId, a.userId), a]));
+    const accepted = validate(requests, accessByPair, parents, slots);
+    if (accepted.length === 0) return;
+
+    // 2. The rooms' locks, then the idempotency keys: once the locks are held
+    // no other transaction can be storing a message under one of these keys.
+    const keys = accepted.flatMap(({ request: r }) =>
+      r.clientMessageId === null
+        ? []
+        : [{ roomId: r.roomId, senderId: r.sender.userId, clientMessageId: r.clientMessageId }],
+    );
+    const [, stored] = await Promise.all([
+      lockRooms(tx, [...new Set(accepted.map((q) => q.request.roomId))]),
+      findClientKeys(tx, keys),
+    ]);
+    const fresh = deduplicate(accepted, stored, slots);
+    if (fresh.length === 0) return;
+
+    // 3. Seqs: each room's heads advance by its number of new messages in one
+    // UPDATE; the batch's messages take them in request order.
+    const counts = new Map<string, number>();
+    for (const { request: r } of fresh) counts.set(r.roomId, (counts.get(r.roomId) ?? 0) + 1);
+    const next = firstPositions(await advanceRooms(tx, counts), counts);
+
+    // 4. Rows, log entries and domain events, each kind in one statement.
+    const rows: MessageRow[] = [];
+    const outbox: OutboxEvent[] = [];
+    const createdAt = new Date();
+    for (const { index, request: r } of fresh) {
+      const position = next.get(r.roomId);
+      if (!position) throw new Error(`room ${r.roomId} vanished while sending`);
+      const row: MessageRow = {
+        id: randomUUID(),
+        roomId: r.roomId,
+        seq: position.seq++,
+        senderId: r.sender.userId,
+        senderUsername: r.sender.username,
+        text: r.text,
+        clientMessageId: r.clientMessageId,
+        parentId: r.parentId,
+        mentions: r.mentions,
+        editedAt: null,
+        deletedAt: null,
+        createdAt,
+      };
+      rows.push(row);
+      slots[index] = { kind: "new", row };
+      const kind = { case: "messageCreated" as const, value: messageToProto(row) };
+      logged.push(buildEvent(r.roomId, position.eventSeq++, createdAt, kind));
+      const room = accessByPair.get(pairKey(r.roomId, r.sender.userId))?.room;
+      outbox.push(
+        outboxEvent("message.sent", {
+          roomId: r.roomId,
+          roomName: room?.name ?? "",
+          messageId: row.id,
+          seq: row.seq,
+          senderId: row.senderId,
+          senderUsername: row.senderUsername,
+          text: row.text,
+          recipientIds: (members.get(r.roomId) ?? []).filter((id) => id !== row.senderId),
+          mentions: row.mentions,
+          direct: room?.kind === "direct",
+        }),
+      );
     }
-    await enqueueEvent(tx, "message.sent", {
-      roomId: room.id,
-      roomName: name,
-      messageId: inserted.id,
-      seq,
-      senderId: caller.userId,
-      senderUsername: caller.username,
-      text: inserted.text,
-      recipientIds: members.filter((id) => id !== caller.userId),
-    });
-    return { message: inserted, created: true };
+    await Promise.all([insertMessages(tx, rows), insertEvents(tx, logged), insertOutboxEvents(tx, outbox)]);
   });
 
-  if (created) events.messageCreated(message);
-  return message;
+  deps.events.publish(logged.map((e) => e.payload));
+  return settle(deps, slots);
+}
+
+/** Fails the requests whose room, membership or parent does not hold; returns the others. */
+function validate(
+  requests: readonly SendRequest[],
+  accessByPair: ReadonlyMap<string, SenderAccess>,
+  parentRooms: ReadonlyMap<string, string>,
+  slots: Slot[],
+): Queued[] {
+  const accepted: Queued[] = [];
+  requests.forEach((request, index) => {
+    const { roomId, sender, parentId } = request;
+    const a = accessByPair.get(pairKey(roomId, sender.userId));
+    let error: unknown;
+    if (!a?.room) error = roomNotFound(roomId);
+    else if (a.role === null) error = refusal({ id: roomId, visibility: a.room.visibility });
+    else if (parentId && parentRooms.get(parentId) !== roomId) error = parentNotFound(parentId);
+    if (error === undefined) accepted.push({ index, request });
+    else slots[index] = { kind: "failed", error };
+  });
+  return accepted;
+}
+
+/**
+ * Points the requests whose idempotency key is already stored, or taken by
+ * an earlier request of the batch, at that message; returns the rest: the
+ * messages to write.
+ */
+function deduplicate(
+  accepted: readonly Queued[],
+  stored: readonly (ClientKey & { id: string })[],
+  slots: Slot[],
+): Queued[] {
+  const storedByKey = new Map(stored.map((s) => [clientKey(s.roomId, s.senderId, s.clientMessageId), s.id]));
+  const firstByKey = new Map<string, number>();
+  return accepted.filter(({ index, request: r }) => {
+    if (r.clientMessageId === null) return true;
+    const key = clientKey(r.roomId, r.sender.userId, r.clientMessageId);
+    const storedId = storedByKey.get(key);
+    const first = firstByKey.get(key);
+    if (storedId !== undefined) slots[index] = { kind: "existing", messageId: storedId };
+    else if (first !== undefined) slots[index] = { kind: "same-as", index: first };
+    else firstByKey.set(key, index);
+    return storedId === undefined && first === undefined;
+  });
+}
+
+/** The first message seq and event seq of each room's share of the batch, from the advanced heads. */
+function firstPositions(
+  heads: ReadonlyMap<string, { headSeq: bigint; headEventSeq: bigint }>,
+  counts: ReadonlyMap<string, number>,
+): Map<string, { seq: bigint; eventSeq: bigint }> {
+  const next = new Map<string, { seq: bigint; eventSeq: bigint }>();
+  for (const [roomId, head] of heads) {
+    const n = BigInt(counts.get(roomId) ?? 0);
+    next.set(roomId, { seq: head.headSeq - n + 1n, eventSeq: head.headEventSeq - n + 1n });
+  }
+  return next;
+}
+
+/** Turns the slots into outcomes, loading the messages that earlier sends stored. */
+async function settle(deps: DomainDeps, slots: readonly Slot[]): Promise<PromiseSettledResult<MessageView>[]> {
+  const existingIds = [...new Set(slots.flatMap((s) => (s.kind === "existing" ? [s.messageId] : [])))];
+  const existing = new Map<string, MessageView>();
+  if (existingIds.length > 0) {
+    const [rows, reactions] = await Promise.all([
+      findMessagesByIds(deps.db, existingIds),
+      reactionsOf(deps.db, existingIds),
+    ]);
+    for (const row of rows) existing.set(row.id, { row, reactions: reactions.get(row.id) ?? [] });
+  }
+  const outcome = (slot: Slot | undefined): PromiseSettledResult<MessageView> => {
+    switch (slot?.kind) {
+      case "failed":
+        return { status: "rejected", reason: slot.error };
+      case "new":
+        return { status: "fulfilled", value: { row: slot.row, reactions: [] } };
+      case "existing": {
+        const found = existing.get(slot.messageId);
+        return found
+          ? { status: "fulfilled", value: found }
+          : { status: "rejected", reason: new Error(`message ${slot.messageId} vanished`) };
+      }
+      case "same-as":
+        return outcome(slots[slot.index]);
+      default:
+        return { status: "rejected", reason: new Error("a send was left without an outcome") };
+    }
+  };
+  return slots.map(outcome);
 }

@@ -1,37 +1,107 @@
-/** Queries on messages. */
-import { and, asc, desc, eq, gt, lt, type SQL } from "drizzle-orm";
+/** Queries on messages and their reactions (inserts of new messages are in send-batch.ts). */
+import { and, asc, desc, eq, gt, inArray, lt, type SQL } from "drizzle-orm";
 import type { Queryable } from "./db.js";
-import { type MessageRow, messages } from "./schema.js";
+import { type MessageRow, messageReactions, messages } from "./schema.js";
 
-export async function findByClientMessageId(
+/** Reactions of one message: one entry per emoji, emojis and users in the order they first reacted. */
+export interface ReactionSummary {
+  emoji: string;
+  userIds: string[];
+}
+
+export async function findMessageInRoom(
   q: Queryable,
   roomId: string,
-  senderId: string,
-  clientMessageId: string,
+  messageId: string,
 ): Promise<MessageRow | undefined> {
   const [row] = await q
     .select()
     .from(messages)
-    .where(
-      and(eq(messages.roomId, roomId), eq(messages.senderId, senderId), eq(messages.clientMessageId, clientMessageId)),
-    );
+    .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)));
   return row;
 }
 
-/** Inserts a message; undefined when its client message id is already taken (a concurrent retry won). */
-export async function insertMessage(
+export async function findMessagesByIds(q: Queryable, ids: readonly string[]): Promise<MessageRow[]> {
+  if (ids.length === 0) return [];
+  return q
+    .select()
+    .from(messages)
+    .where(inArray(messages.id, [...ids]));
+}
+
+export async function updateMessageText(
   q: Queryable,
-  values: {
-    roomId: string;
-    seq: bigint;
-    senderId: string;
-    senderUsername: string;
-    text: string;
-    clientMessageId: string | null;
-  },
-): Promise<MessageRow | undefined> {
-  const [row] = await q.insert(messages).values(values).onConflictDoNothing().returning();
+  messageId: string,
+  values: { text: string; mentions: string[]; editedAt: Date },
+): Promise<MessageRow> {
+  const [row] = await q.update(messages).set(values).where(eq(messages.id, messageId)).returning();
+  if (!row) throw new Error(`message ${messageId} vanished while editing`);
   return row;
+}
+
+/** Clears what a deleted message said (text, mentions, reactions) and marks it deleted; it keeps its seq. */
+export async function softDeleteMessage(q: Queryable, messageId: string, at: Date): Promise<MessageRow> {
+  await q.delete(messageReactions).where(eq(messageReactions.messageId, messageId));
+  const [row] = await q
+    .update(messages)
+    .set({ text: "", mentions: [], deletedAt: at })
+    .where(eq(messages.id, messageId))
+    .returning();
+  if (!row) throw new Error(`message ${messageId} vanished while deleting`);
+  return row;
+}
+
+/** Adds a reaction; false when the user had already reacted with that emoji. */
+export async function insertReaction(q: Queryable, messageId: string, emoji: string, userId: string): Promise<boolean> {
+  const rows = await q
+    .insert(messageReactions)
+    .values({ messageId, emoji, userId })
+    .onConflictDoNothing()
+    .returning({ userId: messageReactions.userId });
+  return rows.length > 0;
+}
+
+/** Removes a reaction; false when there was none. */
+export async function deleteReaction(q: Queryable, messageId: string, emoji: string, userId: string): Promise<boolean> {
+  const rows = await q
+    .delete(messageReactions)
+    .where(
+      and(
+        eq(messageReactions.messageId, messageId),
+        eq(messageReactions.emoji, emoji),
+        eq(messageReactions.userId, userId),
+      ),
+    )
+    .returning({ userId: messageReactions.userId });
+  return rows.length > 0;
+}
+
+/** Each message's reactions: one entry per emoji, emojis and users in the order they first reacted. */
+export async function reactionsOf(
+  q: Queryable,
+  messageIds: readonly string[],
+): Promise<Map<string, ReactionSummary[]>> {
+  const byMessage = new Map<string, ReactionSummary[]>();
+  if (messageIds.length === 0) return byMessage;
+  const rows = await q
+    .select()
+    .from(messageReactions)
+    .where(inArray(messageReactions.messageId, [...messageIds]))
+    .orderBy(asc(messageReactions.createdAt), asc(messageReactions.userId));
+  for (const row of rows) {
+    let list = byMessage.get(row.messageId);
+    if (!list) {
+      list = [];
+      byMessage.set(row.messageId, list);
+    }
+    let entry = list.find((r) => r.emoji === row.emoji);
+    if (!entry) {
+      entry = { emoji: row.emoji, userIds: [] };
+      list.push(entry);
+    }
+    entry.userIds.push(row.userId);
+  }
+  return byMessage;
 }
 
 export interface SeqRange {

@@ -1,7 +1,17 @@
 /** Queries on rooms and their members. */
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Queryable } from "./db.js";
-import { type MemberRole, type RoomRow, roomMembers, rooms, type Visibility } from "./schema.js";
+import {
+  type MemberRole,
+  type MemberRow,
+  type MessageRow,
+  messages,
+  type RoomKind,
+  type RoomRow,
+  roomMembers,
+  rooms,
+  type Visibility,
+} from "./schema.js";
 
 export interface RoomWithRole {
   room: RoomRow;
@@ -9,72 +19,207 @@ export interface RoomWithRole {
   role: MemberRole | null;
 }
 
-/** The room and the user's membership in one round trip. */
+/**
+ * The room and the user's membership in one round trip. With `lock`, the
+ * room's row lock is taken first (the lock every change of the room, its
+ * members or its event log takes), so what is read cannot change before
+ * the transaction ends.
+ */
 export async function findRoomWithRole(
   q: Queryable,
   roomId: string,
   userId: string,
+  opts: { lock?: boolean } = {},
 ): Promise<RoomWithRole | undefined> {
-  const [row] = await q
+  const query = q
     .select({ room: rooms, role: roomMembers.role })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(eq(rooms.id, roomId));
+  // FOR NO KEY UPDATE, like the UPDATE that advances the room's heads: it
+  // does not block the foreign key checks of concurrent inserts.
+  const [row] = opts.lock ? await query.for("no key update", { of: rooms }) : await query;
   return row;
 }
 
 export async function insertRoom(
   q: Queryable,
-  values: { name: string; visibility: Visibility; createdBy: string },
+  values: { name: string; visibility: Visibility; kind?: RoomKind; topic?: string; createdBy: string },
 ): Promise<RoomRow> {
   const [room] = await q.insert(rooms).values(values).returning();
   if (!room) throw new Error("insert into rooms returned no row");
   return room;
 }
 
-/** Adds members; someone who already is one keeps their role. */
+/** Inserts the direct room of a pair unless it exists; undefined when it did (or a concurrent call won). */
+export async function insertDirectRoom(
+  q: Queryable,
+  values: { directKey: string; createdBy: string },
+): Promise<RoomRow | undefined> {
+  const [room] = await q
+    .insert(rooms)
+    .values({ ...values, name: "", visibility: "private", kind: "direct" })
+    .onConflictDoNothing({ target: rooms.directKey })
+    .returning();
+  return room;
+}
+
+export async function findDirectRoom(q: Queryable, directKey: string): Promise<RoomRow | undefined> {
+  const [room] = await q.select().from(rooms).where(eq(rooms.directKey, directKey));
+  return room;
+}
+
+export async function updateRoomFields(
+  q: Queryable,
+  roomId: string,
+  fields: { name?: string; topic?: string },
+): Promise<RoomRow> {
+  const [room] = await q.update(rooms).set(fields).where(eq(rooms.id, roomId)).returning();
+  if (!room) throw new Error(`room ${roomId} vanished while updating`);
+  return room;
+}
+
+/** Adds members; returns those who were not members yet (someone who already is one keeps their role). */
 export async function addMembers(
   q: Queryable,
   roomId: string,
   members: readonly { userId: string; role: MemberRole }[],
-): Promise<void> {
-  if (members.length === 0) return;
-  await q
+): Promise<MemberRow[]> {
+  if (members.length === 0) return [];
+  return q
     .insert(roomMembers)
     .values(members.map((m) => ({ roomId, ...m })))
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning();
 }
 
-/** Member ids in the order they joined, the owner first among those who joined together (at creation). */
-export async function memberIds(q: Queryable, roomId: string): Promise<string[]> {
-  const rows = await q
-    .select({ userId: roomMembers.userId })
-    .from(roomMembers)
-    .where(eq(roomMembers.roomId, roomId))
-    .orderBy(asc(roomMembers.joinedAt), desc(sql`${roomMembers.role} = 'owner'`), asc(roomMembers.userId));
-  return rows.map((r) => r.userId);
+export async function removeMember(q: Queryable, roomId: string, userId: string): Promise<boolean> {
+  const removed = await q
+    .delete(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .returning({ userId: roomMembers.userId });
+  return removed.length > 0;
 }
 
-/**
- * Takes the next seq of a room. The row lock this takes is held until the
- * transaction ends, so concurrent senders to one room queue here and commit
- * in seq order: seqs are gapless as long as a taken seq is always used or
- * given back (`releaseSeq`).
- */
-export async function takeNextSeq(q: Queryable, roomId: string): Promise<{ seq: bigint; name: string }> {
+export async function setMemberRole(q: Queryable, roomId: string, userId: string, role: MemberRole): Promise<void> {
+  await q
+    .update(roomMembers)
+    .set({ role })
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+}
+
+export async function findMember(q: Queryable, roomId: string, userId: string): Promise<MemberRow | undefined> {
   const [row] = await q
-    .update(rooms)
-    .set({ headSeq: sql`${rooms.headSeq} + 1` })
-    .where(eq(rooms.id, roomId))
-    .returning({ seq: rooms.headSeq, name: rooms.name });
-  if (!row) throw new Error(`room ${roomId} vanished while sending`);
+    .select()
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
   return row;
 }
 
-/** Gives back the seq just taken by `takeNextSeq` in this transaction (which still holds the row lock). */
-export async function releaseSeq(q: Queryable, roomId: string): Promise<void> {
-  await q
-    .update(rooms)
-    .set({ headSeq: sql`${rooms.headSeq} - 1` })
-    .where(eq(rooms.id, roomId));
+// The order members are listed in: by joining time, the owner first among
+// those who joined together (at creation).
+const memberOrder = [asc(roomMembers.joinedAt), desc(sql`${roomMembers.role} = 'owner'`), asc(roomMembers.userId)];
+
+export async function listMembers(q: Queryable, roomId: string): Promise<MemberRow[]> {
+  return q
+    .select()
+    .from(roomMembers)
+    .where(eq(roomMembers.roomId, roomId))
+    .orderBy(...memberOrder);
+}
+
+/** Members of several rooms, each room's in member order. */
+export async function listMembersOfRooms(q: Queryable, roomIds: readonly string[]): Promise<Map<string, MemberRow[]>> {
+  const byRoom = new Map<string, MemberRow[]>(roomIds.map((id) => [id, []]));
+  if (roomIds.length === 0) return byRoom;
+  const rows = await q
+    .select()
+    .from(roomMembers)
+    .where(inArray(roomMembers.roomId, [...roomIds]))
+    .orderBy(...memberOrder);
+  for (const row of rows) byRoom.get(row.roomId)?.push(row);
+  return byRoom;
+}
+
+/** Who inherits ownership when the owner leaves: the longest-standing admin, else the longest-standing member. */
+export async function successorOf(q: Queryable, roomId: string, ownerId: string): Promise<MemberRow | undefined> {
+  const [row] = await q
+    .select()
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), sql`${roomMembers.userId} <> ${ownerId}`))
+    .orderBy(desc(sql`${roomMembers.role} = 'admin'`), asc(roomMembers.joinedAt), asc(roomMembers.userId))
+    .limit(1);
+  return row;
+}
+
+export async function hasOwner(q: Queryable, roomId: string): Promise<boolean> {
+  const [row] = await q
+    .select({ userId: roomMembers.userId })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.role, "owner")))
+    .limit(1);
+  return row !== undefined;
+}
+
+export interface RoomListEntry {
+  room: RoomRow;
+  lastReadSeq: bigint;
+  lastMessage: MessageRow | null;
+}
+
+/** The user's rooms with their newest message, most recently active (newest message, else creation) first. */
+export async function listRoomsOf(q: Queryable, userId: string): Promise<RoomListEntry[]> {
+  return (
+    q
+      .select({ room: rooms, lastReadSeq: roomMembers.lastReadSeq, lastMessage: messages })
+      .from(roomMembers)
+      .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+      // head_seq names the newest message; the (room_id, seq) unique index finds it.
+      .leftJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.seq, rooms.headSeq)))
+      .where(eq(roomMembers.userId, userId))
+      .orderBy(desc(sql`coalesce(${messages.createdAt}, ${rooms.createdAt})`), asc(rooms.id))
+  );
+}
+
+export async function roomIdsOf(q: Queryable, userId: string): Promise<string[]> {
+  const rows = await q.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId));
+  return rows.map((r) => r.roomId);
+}
+
+/** Public group rooms whose name starts with `prefix` (case-insensitive), by name. */
+export async function listPublicRooms(q: Queryable, prefix: string, limit: number): Promise<RoomRow[]> {
+  const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return q
+    .select()
+    .from(rooms)
+    .where(and(eq(rooms.visibility, "public"), sql`lower(${rooms.name}) like ${pattern}`))
+    .orderBy(asc(sql`lower(${rooms.name})`), asc(rooms.id))
+    .limit(limit);
+}
+
+/**
+ * Moves the read marker to min(seq, head_seq) if that is further than it
+ * is; returns the new marker and head when it moved, undefined when not.
+ */
+export async function advanceReadMarker(
+  q: Queryable,
+  roomId: string,
+  userId: string,
+  seq: bigint,
+): Promise<{ lastReadSeq: bigint; headSeq: bigint } | undefined> {
+  const target = sql`least(${seq.toString()}::bigint, ${rooms.headSeq})`;
+  const [row] = await q
+    .update(roomMembers)
+    .set({ lastReadSeq: target })
+    .from(rooms)
+    .where(
+      and(
+        eq(rooms.id, roomMembers.roomId),
+        eq(roomMembers.roomId, roomId),
+        eq(roomMembers.userId, userId),
+        lt(roomMembers.lastReadSeq, target),
+      ),
+    )
+    .returning({ lastReadSeq: roomMembers.lastReadSeq, headSeq: rooms.headSeq });
+  return row;
 }

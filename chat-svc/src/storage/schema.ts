@@ -1,12 +1,14 @@
 /**
  * chat-svc tables. `outbox` is re-exported so drizzle-kit puts it in this
- * service's migrations: message.sent is written in the same transaction as
- * the message it announces.
+ * service's migrations: domain events are written in the same transaction as
+ * the change they announce.
  */
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   check,
+  customType,
   index,
   pgTable,
   primaryKey,
@@ -20,7 +22,10 @@ import {
 export { outbox } from "@parley/shared/outbox.js";
 
 export type Visibility = "public" | "private";
-export type MemberRole = "owner" | "member";
+export type RoomKind = "group" | "direct";
+export type MemberRole = "owner" | "admin" | "member";
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
 export const rooms = pgTable(
   "rooms",
@@ -28,13 +33,30 @@ export const rooms = pgTable(
     id: uuid("id").primaryKey().defaultRandom(),
     name: text("name").notNull(),
     visibility: text("visibility").$type<Visibility>().notNull(),
+    kind: text("kind").$type<RoomKind>().notNull().default("group"),
+    topic: text("topic").notNull().default(""),
     createdBy: uuid("created_by").notNull(),
     // The seq of the newest message. Incrementing it takes the row lock that
     // serialises senders, which is what makes seqs gapless and ordered per room.
     headSeq: bigint("head_seq", { mode: "bigint" }).notNull().default(sql`0`),
+    // The newest entry of the room's event log, advanced under the same row
+    // lock as head_seq, so event seqs are gapless and in commit order too.
+    headEventSeq: bigint("head_event_seq", { mode: "bigint" }).notNull().default(sql`0`),
+    // The oldest event_seq still kept: retention deletes below it, and a
+    // reader asking for anything older learns that the log was truncated.
+    minEventSeq: bigint("min_event_seq", { mode: "bigint" }).notNull().default(sql`1`),
+    // "<smaller user id>:<larger user id>" for a direct room: the unique key
+    // that makes concurrent OpenDirectRoom calls for one pair meet in one room.
+    directKey: text("direct_key"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [check("rooms_visibility_check", sql`${t.visibility} in ('public', 'private')`)],
+  (t) => [
+    check("rooms_visibility_check", sql`${t.visibility} in ('public', 'private')`),
+    check("rooms_kind_check", sql`${t.kind} in ('group', 'direct')`),
+    unique("rooms_direct_key_unique").on(t.directKey),
+    // ListPublicRooms: a case-insensitive name prefix over public rooms.
+    index("rooms_public_name_idx").on(sql`lower(${t.name}) text_pattern_ops`).where(sql`${t.visibility} = 'public'`),
+  ],
 );
 
 export const roomMembers = pgTable(
@@ -45,13 +67,15 @@ export const roomMembers = pgTable(
       .references(() => rooms.id, { onDelete: "cascade" }),
     userId: uuid("user_id").notNull(),
     role: text("role").$type<MemberRole>().notNull(),
+    // Only ever moves forward; unread = rooms.head_seq - last_read_seq.
+    lastReadSeq: bigint("last_read_seq", { mode: "bigint" }).notNull().default(sql`0`),
     joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.roomId, t.userId] }),
-    // "Which rooms is this user in" (recipients, a future room list).
+    // "Which rooms is this user in" (room list, presence fan-out).
     index("room_members_user_id_idx").on(t.userId),
-    check("room_members_role_check", sql`${t.role} in ('owner', 'member')`),
+    check("room_members_role_check", sql`${t.role} in ('owner', 'admin', 'member')`),
   ],
 );
 
@@ -66,8 +90,14 @@ export const messages = pgTable(
     senderId: uuid("sender_id").notNull(),
     // Kept with the message: chat-svc has no user directory to join against.
     senderUsername: text("sender_username").notNull(),
+    // Empty once deleted.
     text: text("text").notNull(),
     clientMessageId: text("client_message_id"),
+    parentId: uuid("parent_id").references((): AnyPgColumn => messages.id),
+    // Lower-cased usernames mentioned in the text, parsed when it is written.
+    mentions: text("mentions").array().notNull().default(sql`'{}'::text[]`),
+    editedAt: timestamp("edited_at", { withTimezone: true }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -79,5 +109,42 @@ export const messages = pgTable(
   ],
 );
 
+export const messageReactions = pgTable(
+  "message_reactions",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    emoji: text("emoji").notNull(),
+    userId: uuid("user_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.emoji, t.userId] })],
+);
+
+/**
+ * Every durable change of a room, in order: what a client that was away
+ * replays (ListEvents). `payload` is the binary parley.chat.v1.RoomEvent
+ * exactly as it was published.
+ */
+export const roomEvents = pgTable(
+  "room_events",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    eventSeq: bigint("event_seq", { mode: "bigint" }).notNull(),
+    payload: bytea("payload").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.roomId, t.eventSeq] }),
+    // For the retention cleaner. BRIN: rows arrive in time order, and it costs
+    // next to nothing on the insert path, unlike a btree.
+    index("room_events_occurred_at_idx").using("brin", t.occurredAt),
+  ],
+);
+
 export type RoomRow = typeof rooms.$inferSelect;
+export type MemberRow = typeof roomMembers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;

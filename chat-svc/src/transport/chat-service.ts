@@ -6,21 +6,40 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
+import { addMembers } from "../domain/add-members.js";
 import { createRoom } from "../domain/create-room.js";
-import type { DomainDeps } from "../domain/deps.js";
+import { deleteMessage } from "../domain/delete-message.js";
+import type { DomainDeps, MessageView, RoomView } from "../domain/deps.js";
+import { editMessage } from "../domain/edit-message.js";
 import { getRoom } from "../domain/get-room.js";
 import { joinRoom } from "../domain/join-room.js";
+import { leaveRoom } from "../domain/leave-room.js";
+import { listEvents } from "../domain/list-events.js";
 import { listMessages } from "../domain/list-messages.js";
-import { sendMessage } from "../domain/send-message.js";
+import { listPublicRooms, listRooms } from "../domain/list-rooms.js";
+import { markRead } from "../domain/mark-read.js";
+import { openDirectRoom } from "../domain/open-direct-room.js";
+import type { PresenceService } from "../domain/presence.js";
+import { setReaction } from "../domain/reactions.js";
+import { removeMember } from "../domain/remove-member.js";
+import type { MessageSender } from "../domain/send-message.js";
+import { setMemberRole } from "../domain/set-member-role.js";
+import { sendTyping } from "../domain/typing.js";
+import { updateRoom } from "../domain/update-room.js";
 import type { Fanout } from "../fanout.js";
-import { messageToProto, roomToProto, visibilityFromProto } from "../mapping.js";
+import { assignableRoleFromProto, messageToProto, roomToProto, visibilityFromProto } from "../mapping.js";
+
+const room = (view: RoomView) => ({ room: roomToProto(view.room, view.members) });
+const message = (sent: MessageView) => ({ message: messageToProto(sent.row, sent.reactions) });
 
 export function chatService(deps: {
   domain: DomainDeps;
+  sender: MessageSender;
+  presence: PresenceService;
   auth: Authenticator;
   fanout: Fanout;
 }): ServiceImpl<typeof ChatService> {
-  const { domain, auth, fanout } = deps;
+  const { domain, sender, presence, auth, fanout } = deps;
   const caller = (ctx: HandlerContext) => auth.authenticate(ctx.requestHeader);
 
   return {
@@ -29,27 +48,98 @@ export function chatService(deps: {
         name: req.name,
         visibility: visibilityFromProto(req.visibility),
         memberIds: req.memberIds,
+        topic: req.topic,
       });
-      return { room: roomToProto(view.room, view.memberIds) };
+      return room(view);
     },
 
-    async joinRoom(req, ctx) {
-      const view = await joinRoom(domain, await caller(ctx), req.roomId);
-      return { room: roomToProto(view.room, view.memberIds) };
+    async openDirectRoom(req, ctx) {
+      const view = await openDirectRoom(domain, await caller(ctx), req.userId);
+      return { ...room(view), created: view.created };
     },
 
     async getRoom(req, ctx) {
-      const view = await getRoom(domain, await caller(ctx), req.roomId);
-      return { room: roomToProto(view.room, view.memberIds) };
+      return room(await getRoom(domain, await caller(ctx), req.roomId));
+    },
+
+    async updateRoom(req, ctx) {
+      return room(
+        await updateRoom(domain, await caller(ctx), { roomId: req.roomId, name: req.name, topic: req.topic }),
+      );
+    },
+
+    async listRooms(_req, ctx) {
+      const summaries = await listRooms(domain, await caller(ctx));
+      return {
+        rooms: summaries.map((s) => ({
+          room: roomToProto(s.room, s.members),
+          ...(s.lastMessage ? { lastMessage: messageToProto(s.lastMessage.row, s.lastMessage.reactions) } : {}),
+          lastReadSeq: s.lastReadSeq,
+          unreadCount: s.unreadCount,
+        })),
+      };
+    },
+
+    async listPublicRooms(req, ctx) {
+      await caller(ctx);
+      const rooms = await listPublicRooms(domain, { namePrefix: req.namePrefix, limit: req.limit });
+      return { rooms: rooms.map((r) => roomToProto(r)) };
+    },
+
+    async joinRoom(req, ctx) {
+      return room(await joinRoom(domain, await caller(ctx), req.roomId));
+    },
+
+    async addMembers(req, ctx) {
+      return room(await addMembers(domain, await caller(ctx), { roomId: req.roomId, userIds: req.userIds }));
+    },
+
+    async leaveRoom(req, ctx) {
+      await leaveRoom(domain, await caller(ctx), req.roomId);
+      return {};
+    },
+
+    async removeMember(req, ctx) {
+      await removeMember(domain, await caller(ctx), { roomId: req.roomId, userId: req.userId });
+      return {};
+    },
+
+    async setMemberRole(req, ctx) {
+      await setMemberRole(domain, await caller(ctx), {
+        roomId: req.roomId,
+        userId: req.userId,
+        role: assignableRoleFromProto(req.role),
+      });
+      return {};
     },
 
     async sendMessage(req, ctx) {
-      const message = await sendMessage(domain, await caller(ctx), {
+      const sent = await sender.send(await caller(ctx), {
         roomId: req.roomId,
         text: req.text,
         clientMessageId: req.clientMessageId,
+        parentId: req.parentId,
       });
-      return { message: messageToProto(message) };
+      return message(sent);
+    },
+
+    async editMessage(req, ctx) {
+      const input = { roomId: req.roomId, messageId: req.messageId, text: req.text };
+      return message(await editMessage(domain, await caller(ctx), input));
+    },
+
+    async deleteMessage(req, ctx) {
+      return message(await deleteMessage(domain, await caller(ctx), { roomId: req.roomId, messageId: req.messageId }));
+    },
+
+    async addReaction(req, ctx) {
+      const input = { roomId: req.roomId, messageId: req.messageId, emoji: req.emoji, added: true };
+      return message(await setReaction(domain, await caller(ctx), input));
+    },
+
+    async removeReaction(req, ctx) {
+      const input = { roomId: req.roomId, messageId: req.messageId, emoji: req.emoji, added: false };
+      return message(await setReaction(domain, await caller(ctx), input));
     },
 
     async listMessages(req, ctx) {
@@ -59,12 +149,43 @@ export function chatService(deps: {
         afterSeq: req.afterSeq,
         limit: req.limit,
       });
-      return { messages: page.messages.map(messageToProto), headSeq: page.headSeq, hasMore: page.hasMore };
+      return {
+        messages: page.messages.map((m) => messageToProto(m.row, m.reactions)),
+        headSeq: page.headSeq,
+        hasMore: page.hasMore,
+      };
+    },
+
+    async listEvents(req, ctx) {
+      return listEvents(domain, await caller(ctx), {
+        roomId: req.roomId,
+        afterEventSeq: req.afterEventSeq,
+        limit: req.limit,
+      });
+    },
+
+    async markRead(req, ctx) {
+      return markRead(domain, await caller(ctx), { roomId: req.roomId, seq: req.seq });
+    },
+
+    async sendTyping(req, ctx) {
+      await sendTyping(domain, await caller(ctx), req.roomId);
+      return {};
+    },
+
+    async setPresence(req, ctx) {
+      await auth.authenticateService(ctx.requestHeader);
+      await presence.set(req.userId, req.socketId, req.online);
+      return {};
     },
 
     async *streamEvents(_req, ctx) {
       await auth.authenticateService(ctx.requestHeader);
-      for await (const event of fanout.subscribe(ctx.signal)) yield { event };
+      // Registered before "ready" goes out: everything published after the
+      // edge sees it will be delivered on this stream.
+      const events = fanout.subscribe(ctx.signal);
+      yield { ready: true };
+      for await (const event of events) yield { event };
     },
   };
 }

@@ -1,0 +1,41 @@
+import type { Identity } from "@parley/shared/auth.js";
+import { blankField } from "../errors.js";
+import { roomToProto } from "../mapping.js";
+import { advanceEventLog, storeEvents } from "../storage/event-log.js";
+import { listMembers, updateRoomFields } from "../storage/rooms.js";
+import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
+import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
+
+/**
+ * Renames a room or sets its topic (owners and admins). A change appends
+ * one room_updated event carrying the room without its members (membership
+ * travels as member_changed events); a request that changes nothing appends
+ * none.
+ */
+export async function updateRoom(
+  deps: DomainDeps,
+  caller: Identity,
+  input: { roomId: string; name?: string | undefined; topic?: string | undefined },
+): Promise<RoomView> {
+  const name = input.name?.trim();
+  if (name === "") throw blankField("name");
+  const topic = input.topic?.trim();
+  return inRoomTransaction(deps, async (tx, logged) => {
+    const access = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
+    requireGroupRoom(access.room);
+    requireRole(access, ["owner", "admin"], "update the room");
+    const changes = {
+      ...(name !== undefined && name !== access.room.name ? { name } : {}),
+      ...(topic !== undefined && topic !== access.room.topic ? { topic } : {}),
+    };
+    let room = access.room;
+    if (Object.keys(changes).length > 0) {
+      await advanceEventLog(tx, room.id, 1);
+      room = await updateRoomFields(tx, room.id, changes);
+      logged.push(
+        ...(await storeEvents(tx, room.id, room.headEventSeq, [{ case: "roomUpdated", value: roomToProto(room) }])),
+      );
+    }
+    return { room, members: await listMembers(tx, room.id) };
+  });
+}

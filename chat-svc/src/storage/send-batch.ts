@@ -1,0 +1,169 @@
+/**
+ * The statements of one batched send (see domain/send-message.ts): each
+ * reads or writes the rows of every request of the batch at once. Plain
+ * postgres.js rather than drizzle, for pipelining (statements issued
+ * together in a transaction go out together) and for cheap multi-row
+ * parameters: a whole set of rows travels as one JSON text parameter,
+ * expanded with json_to_recordset() (JSON.stringify is native code; binding
+ * thousands of parameters or escaping array literals in JS is not), and a
+ * list of uuids as one comma-separated string.
+ */
+import type { TransactionSql } from "postgres";
+import type { LoggedEvent } from "./event-log.js";
+import type { MemberRole, MessageRow, RoomKind, Visibility } from "./schema.js";
+
+type Tx = TransactionSql;
+
+/** uuids have no commas: one text parameter, split and cast in the query. */
+const uuidList = (ids: readonly string[]) => ids.join(",");
+
+export interface SenderAccess {
+  roomId: string;
+  userId: string;
+  /** Null when the room does not exist. */
+  room: { name: string; kind: RoomKind; visibility: Visibility } | null;
+  /** Null when the user is not a member. */
+  role: MemberRole | null;
+}
+
+/** The room and the sender's membership for each (room, sender) pair. */
+export async function checkSenders(
+  tx: Tx,
+  pairs: readonly { roomId: string; userId: string }[],
+): Promise<SenderAccess[]> {
+  const rows = await tx<
+    {
+      room_id: string;
+      user_id: string;
+      name: string | null;
+      kind: RoomKind;
+      visibility: Visibility;
+      role: MemberRole | null;
+    }[]
+  >`
+    select v."roomId" as room_id, v."userId" as user_id, r.name, r.kind, r.visibility, m.role
+    from json_to_recordset(${JSON.stringify(pairs)}::text::json) as v("roomId" uuid, "userId" uuid)
+    left join rooms r on r.id = v."roomId"
+    left join room_members m on m.room_id = v."roomId" and m.user_id = v."userId"`;
+  return rows.map((r) => ({
+    roomId: r.room_id,
+    userId: r.user_id,
+    room: r.name === null ? null : { name: r.name, kind: r.kind, visibility: r.visibility },
+    role: r.role,
+  }));
+}
+
+/** The room of each message in `ids` that exists. */
+export async function roomsOfMessages(tx: Tx, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx<{ id: string; room_id: string }[]>`
+    select id, room_id from messages where id = any(string_to_array(${uuidList(ids)}::text, ',')::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.room_id]));
+}
+
+/** Member ids of each room. */
+export async function membersOfRooms(tx: Tx, roomIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
+  if (roomIds.length === 0) return byRoom;
+  const rows = await tx<{ room_id: string; user_id: string }[]>`
+    select room_id, user_id from room_members
+    where room_id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])`;
+  for (const r of rows) byRoom.get(r.room_id)?.push(r.user_id);
+  return byRoom;
+}
+
+/**
+ * Takes the row locks of the rooms in id order. Every transaction that
+ * locks several rooms takes them in this order, so none waits for another
+ * in a cycle; the others lock one room each.
+ */
+export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<void> {
+  await tx`
+    select id from rooms where id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])
+    order by id for no key update`;
+}
+
+export interface ClientKey {
+  roomId: string;
+  senderId: string;
+  clientMessageId: string;
+}
+
+/**
+ * Messages already stored under these idempotency keys. Run after
+ * `lockRooms`: every message insert holds its room's lock until commit, so
+ * from then on no other transaction can be about to store one of them.
+ */
+export async function findClientKeys(tx: Tx, keys: readonly ClientKey[]): Promise<(ClientKey & { id: string })[]> {
+  if (keys.length === 0) return [];
+  const rows = await tx<{ id: string; room_id: string; sender_id: string; client_message_id: string }[]>`
+    select m.id, m.room_id, m.sender_id, m.client_message_id
+    from json_to_recordset(${JSON.stringify(keys)}::text::json)
+      as v("roomId" uuid, "senderId" uuid, "clientMessageId" text)
+    join messages m on m.room_id = v."roomId" and m.sender_id = v."senderId"
+      and m.client_message_id = v."clientMessageId"`;
+  return rows.map((r) => ({
+    id: r.id,
+    roomId: r.room_id,
+    senderId: r.sender_id,
+    clientMessageId: r.client_message_id,
+  }));
+}
+
+/**
+ * Advances each room's message and event heads by its count of new
+ * messages (each message is one event); returns the new heads.
+ */
+export async function advanceRooms(
+  tx: Tx,
+  counts: ReadonlyMap<string, number>,
+): Promise<Map<string, { headSeq: bigint; headEventSeq: bigint }>> {
+  const rows = await tx<{ id: string; head_seq: string; head_event_seq: string }[]>`
+    update rooms r set head_seq = r.head_seq + v.n, head_event_seq = r.head_event_seq + v.n
+    from json_to_recordset(${JSON.stringify([...counts].map(([id, n]) => ({ id, n })))}::text::json)
+      as v(id uuid, n int8)
+    where r.id = v.id
+    returning r.id, r.head_seq, r.head_event_seq`;
+  return new Map(rows.map((r) => [r.id, { headSeq: BigInt(r.head_seq), headEventSeq: BigInt(r.head_event_seq) }]));
+}
+
+export async function insertMessages(tx: Tx, rows: readonly MessageRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      roomId: r.roomId,
+      seq: r.seq.toString(),
+      senderId: r.senderId,
+      senderUsername: r.senderUsername,
+      text: r.text,
+      clientMessageId: r.clientMessageId,
+      parentId: r.parentId,
+      mentions: r.mentions,
+      createdAt: r.createdAt.toISOString(),
+    })),
+  );
+  await tx`
+    insert into messages (id, room_id, seq, sender_id, sender_username, text, client_message_id, parent_id, mentions, created_at)
+    select id, "roomId", seq, "senderId", "senderUsername", text, "clientMessageId", "parentId", mentions, "createdAt"
+    from json_to_recordset(${json}::text::json) as t(
+      id uuid, "roomId" uuid, seq int8, "senderId" uuid, "senderUsername" text, text text,
+      "clientMessageId" text, "parentId" uuid, mentions text[], "createdAt" timestamptz)`;
+}
+
+export async function insertEvents(tx: Tx, events: readonly LoggedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const json = JSON.stringify(
+    events.map((e) => ({
+      roomId: e.roomId,
+      eventSeq: e.eventSeq.toString(),
+      payload: e.payload.toString("base64"),
+      occurredAt: e.occurredAt.toISOString(),
+    })),
+  );
+  await tx`
+    insert into room_events (room_id, event_seq, payload, occurred_at)
+    select "roomId", "eventSeq", decode(payload, 'base64'), "occurredAt"
+    from json_to_recordset(${json}::text::json)
+      as t("roomId" uuid, "eventSeq" int8, payload text, "occurredAt" timestamptz)`;
+}
