@@ -32,5 +32,7 @@ export async function connectAmqp(
     logger.debug({ attempt, delay }, "RabbitMQ reconnect scheduled"),
   );
   conn.on("error", (err: Error) => logger.warn({ err: err.message }, "RabbitMQ connection error"));
+  // Includes a failed topology declaration (e.g. a queue declared earlier with other arguments), which retries forever.
+  conn.on("connect-failed", (err: Error) => logger.warn({ err: err.message }, "could not connect to RabbitMQ"));
   return conn;
 }

@@ -3,6 +3,7 @@
  * verify every token themselves; an identity is only ever taken from a token
  * that verified, never from a plain header.
  */
+import { webcrypto } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthenticated } from "./errors.js";
 
@@ -27,11 +28,23 @@ export interface TokenKeys {
 }
 
 export function createTokenKeys(secret: string): TokenKeys {
-  const key = new TextEncoder().encode(secret);
+  // Imported once: handing jose the raw bytes makes it import the key into
+  // WebCrypto again on every sign and verify, the largest cost of a small call.
+  let imported: Promise<webcrypto.CryptoKey> | undefined;
+  const key = () => {
+    imported ??= webcrypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    return imported;
+  };
 
   async function verify(token: string, audience: string) {
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER, audience });
+      const { payload } = await jwtVerify(token, await key(), { algorithms: [ALG], issuer: ISSUER, audience });
       return payload;
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw unauthenticated("the access token has expired");
@@ -40,7 +53,7 @@ export function createTokenKeys(secret: string): TokenKeys {
   }
 
   return {
-    issueAccess: (id, ttl) =>
+    issueAccess: async (id, ttl) =>
       new SignJWT({ sid: id.sessionId, name: id.username })
         .setProtectedHeader({ alg: ALG, typ: "JWT" })
         .setIssuer(ISSUER)
@@ -48,8 +61,8 @@ export function createTokenKeys(secret: string): TokenKeys {
         .setSubject(id.userId)
         .setIssuedAt()
         .setExpirationTime(`${ttl}s`)
-        .sign(key),
-    issueService: (service, ttl) =>
+        .sign(await key()),
+    issueService: async (service, ttl) =>
       new SignJWT({})
         .setProtectedHeader({ alg: ALG, typ: "JWT" })
         .setIssuer(ISSUER)
@@ -57,7 +70,7 @@ export function createTokenKeys(secret: string): TokenKeys {
         .setSubject(service)
         .setIssuedAt()
         .setExpirationTime(`${ttl}s`)
-        .sign(key),
+        .sign(await key()),
     async verifyAccess(token) {
       const p = await verify(token, "parley:access");
       if (typeof p.sub !== "string" || typeof p.sid !== "string" || typeof p.name !== "string") {

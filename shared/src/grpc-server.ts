@@ -83,12 +83,16 @@ interface CallLike {
 
 type CallContext = ReturnType<typeof createHandlerContext>;
 
+const CALL_CANCELLED = new ConnectError("call cancelled", Code.Canceled);
+
 /** The handler's context; abort() it when the call ends, or its deadline timer outlives the call. */
 function contextFor(service: DescService, method: DescMethod, call: CallLike): CallContext {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const cancelled = new AbortController();
-  call.on("cancelled", () => cancelled.abort(new ConnectError("call cancelled", Code.Canceled)));
+  // grpc-js emits "cancelled" after every call, finished or not; one shared
+  // reason keeps that from costing an Error per call.
+  call.on("cancelled", () => cancelled.abort(CALL_CANCELLED));
   return createHandlerContext({
     service,
     method,

@@ -33,7 +33,8 @@ export const outbox = pgTable("outbox", {
   occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-const NOTIFY_CHANNEL = "parley_outbox";
+/** The relay LISTENs here; writers that bypass enqueueEvent must notify it too. */
+export const OUTBOX_NOTIFY_CHANNEL = "parley_outbox";
 
 // biome-ignore lint/suspicious/noExplicitAny: accepts any service's db or transaction, whatever its schema type
 type Tx = PgDatabase<PostgresJsQueryResultHKT, any, any>;
@@ -59,7 +60,7 @@ export async function enqueueEvent<K extends RoutingKey>(
     headers: { traceparent: opts.traceparent ?? newTraceparent() },
   });
   // Delivered at commit, and only if the transaction commits.
-  await tx.execute(dsql`select pg_notify(${NOTIFY_CHANNEL}, '')`);
+  await tx.execute(dsql`select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
   return id;
 }
 
@@ -98,7 +99,7 @@ export function startOutboxRelay(opts: {
   let idleWaiters: (() => void)[] = [];
 
   const nudge = () => wake?.();
-  const listening = sql.listen(NOTIFY_CHANNEL, nudge).catch((err: unknown) => {
+  const listening = sql.listen(OUTBOX_NOTIFY_CHANNEL, nudge).catch((err: unknown) => {
     logger.warn({ err }, "outbox LISTEN failed; relying on polling");
     return undefined;
   });

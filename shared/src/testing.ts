@@ -10,7 +10,7 @@ import { connect } from "amqplib";
 import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
-import { deleteTopology, type Topology, topology } from "./topology.js";
+import { deleteTopology, type Topology, type TopologyOptions, topology } from "./topology.js";
 
 // Test code is the one place besides config.ts that reads the environment:
 // where the real services are is a fact of the machine, not of a component.
@@ -50,9 +50,13 @@ export interface TestTopology {
   drop(): Promise<void>;
 }
 
-/** A random AMQP namespace; drop() deletes whatever was declared under it. */
-export function createTestTopology(): TestTopology {
-  const t = topology(randomName("test"));
+/**
+ * A random AMQP namespace; drop() deletes whatever was declared under it,
+ * including the default retry queues other components of the namespace declare.
+ */
+export function createTestTopology(opts: TopologyOptions = {}): TestTopology {
+  const namespace = randomName("test");
+  const t = topology(namespace, opts);
   return {
     topology: t,
     async drop() {
@@ -60,6 +64,7 @@ export function createTestTopology(): TestTopology {
       try {
         const ch = await conn.createChannel();
         await deleteTopology(ch, t);
+        for (const retry of topology(namespace).mailRetryQueues) await ch.deleteQueue(retry.name);
       } finally {
         await conn.close();
       }
@@ -79,6 +84,15 @@ export interface TestSmtpServer {
   waitFor(match: (mail: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
   /** Makes the server answer every RCPT with `code` until called with undefined. */
   refuse(code: number | undefined): void;
+  /** Makes the server answer RCPT TO `address` (only) with `code`, until called with undefined. */
+  refuseAddress(address: string, code: number | undefined): void;
+  /**
+   * While on, every MAIL FROM waits (unanswered) until turned off: a client
+   * holds no half-delivered mail then, so a test can kill it at a clean point.
+   */
+  stall(on: boolean): void;
+  /** Sessions waiting in a stalled MAIL FROM right now. */
+  stalled(): number;
   close(): Promise<void>;
 }
 
@@ -86,6 +100,9 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   const mails: ReceivedMail[] = [];
   const waiters: { match: (m: ReceivedMail) => boolean; resolve: (m: ReceivedMail) => void }[] = [];
   let refuseCode: number | undefined;
+  const refusedAddresses = new Map<string, number>();
+  let stalling = false;
+  const held: (() => void)[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -93,10 +110,15 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     onAuth(_auth, _session, cb) {
       cb(null, { user: "test" });
     },
-    onRcptTo(_address, _session, cb) {
-      if (refuseCode === undefined) return cb();
+    onMailFrom(_address, _session, cb) {
+      if (!stalling) return cb();
+      held.push(() => cb());
+    },
+    onRcptTo(address, _session, cb) {
+      const code = refusedAddresses.get(address.address.toLowerCase()) ?? refuseCode;
+      if (code === undefined) return cb();
       const err = new Error("refused by test") as Error & { responseCode: number };
-      err.responseCode = refuseCode;
+      err.responseCode = code;
       cb(err);
     },
     onData(stream, session, cb) {
@@ -142,6 +164,19 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     refuse(code) {
       refuseCode = code;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    refuseAddress(address, code) {
+      if (code === undefined) refusedAddresses.delete(address.toLowerCase());
+      else refusedAddresses.set(address.toLowerCase(), code);
+    },
+    stall(on) {
+      stalling = on;
+      if (!on) for (const release of held.splice(0)) release();
+    },
+    stalled: () => held.length,
+    close: () => {
+      stalling = false;
+      for (const release of held.splice(0)) release();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

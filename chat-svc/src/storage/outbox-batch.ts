@@ -6,10 +6,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { type EventInit, eventSchemas, type RoutingKey } from "@parley/shared/events.js";
+import { OUTBOX_NOTIFY_CHANNEL } from "@parley/shared/outbox.js";
 import type { TransactionSql } from "postgres";
-
-// The channel the shared relay LISTENs on (not exported by @parley/shared/outbox.js).
-const OUTBOX_NOTIFY_CHANNEL = "parley_outbox";
 
 export interface OutboxEvent {
   id: string;
