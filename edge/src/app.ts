@@ -3,10 +3,14 @@
  * browsers under /parley.*, the WebSocket at /ws and /healthz, all in one
  * Fastify server in front of user-svc and chat-svc.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import websocket from "@fastify/websocket";
+import { createTokenKeys } from "@parley/shared/auth.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { connectRedis, type Redis } from "@parley/shared/redis.js";
+import { createAuthenticator } from "@parley/shared/sessions.js";
 import Fastify, { type FastifyBaseLogger, LogController } from "fastify";
 import { createServiceClients, type ServiceClients } from "./clients.js";
 import type { EdgeConfig } from "./config.js";
@@ -30,13 +34,21 @@ export interface AppDeps {
     | "USER_SVC_URL"
     | "CHAT_SVC_URL"
     | "JWT_SECRET"
+    | "REDIS_URL"
+    | "REDIS_KEY_PREFIX"
     | "WS_MAX_BUFFERED_BYTES"
+    | "HEARTBEAT_INTERVAL"
+    | "WS_SEND_RATE"
+    | "WS_SEND_BURST"
     | "CORS_ORIGINS"
+    | "TRUST_PROXY"
   >;
   logger: Logger;
   /** Defaults to gRPC clients for USER_SVC_URL and CHAT_SVC_URL. */
   clients?: ServiceClients;
-  /** WebSocket timings; tests shorten them. */
+  /** Sessions; defaults to a connection to REDIS_URL, closed with the app. */
+  redis?: Redis;
+  /** WebSocket timings; tests shorten them. Defaults: HEARTBEAT_INTERVAL, 10 s. */
   heartbeatMs?: number;
   authTimeoutMs?: number;
 }
@@ -52,11 +64,19 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const ownClients = deps.clients === undefined;
   const clients =
     deps.clients ?? createServiceClients({ userSvcUrl: config.USER_SVC_URL, chatSvcUrl: config.CHAT_SVC_URL, logger });
+  const ownRedis = deps.redis === undefined;
+  const redis = deps.redis ?? connectRedis(config.REDIS_URL, logger, "edge");
+  const closeConnections = async () => {
+    if (ownClients) clients.close();
+    if (ownRedis) redis.disconnect();
+  };
 
   const httpLogger: FastifyBaseLogger = logger.child({ component: "http" });
   const app = Fastify({
     loggerInstance: httpLogger,
     bodyLimit: MAX_BODY_BYTES,
+    // req.ip is the socket's peer unless TRUST_PROXY says which proxies' X-Forwarded-For to believe.
+    trustProxy: config.TRUST_PROXY,
     // Failures are logged where they are mapped; a line per request is noise at this level.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -67,25 +87,39 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const realtime = createRealtimeGateway({
     user: clients.user,
     chat: clients.chat,
+    authenticator: createAuthenticator({
+      keys: createTokenKeys(config.JWT_SECRET),
+      redis,
+      prefix: config.REDIS_KEY_PREFIX,
+    }),
     serviceToken: createServiceTokenSource(config.JWT_SECRET),
     logger: wsLogger,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
-    ...(deps.heartbeatMs !== undefined ? { heartbeatMs: deps.heartbeatMs } : {}),
+    heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,
+    sendRate: { rate: config.WS_SEND_RATE, burst: config.WS_SEND_BURST },
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
   });
 
   try {
     await app.register(websocket, {
-      options: { maxPayload: MAX_BODY_BYTES },
-      // Socket errors are the client's doing (bad framing, oversized frames): ws has already closed with the right code.
+      // A frame over 64 KiB closes the socket with 1009. The gateway tracks its own sockets.
+      options: { maxPayload: MAX_BODY_BYTES, clientTracking: false },
+      // Only reached if accepting a socket throws: socket errors (bad framing, oversized frames) go to its session.
       errorHandler: (err, socket) => {
         wsLogger.debug({ err: err.message }, "socket error");
         if (socket.readyState === socket.OPEN) socket.close(1011, "internal error");
       },
     });
+    // An upgrade is routed through Fastify with a ServerResponse attached to its socket; that response (and
+    // through it the request: headers, token, a logger) would otherwise stay pinned for the socket's lifetime.
+    const upgradeResponses = new WeakMap<IncomingMessage, ServerResponse>();
     app.route({
       method: "GET",
       url: "/ws",
+      onRequest: (req, reply, done) => {
+        if (req.ws) upgradeResponses.set(req.raw, reply.raw);
+        done();
+      },
       handler: (_req, reply) =>
         reply
           .code(426)
@@ -93,26 +127,36 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
           .send({
             error: { code: "failed_precondition", message: "use a WebSocket upgrade", reason: "UPGRADE_REQUIRED" },
           }),
-      wsHandler: (socket, req) => realtime.accept(socket, req),
+      wsHandler: (socket, req) => {
+        // The plugin's error listener holds the request and reply for the socket's lifetime; the session has its own.
+        socket.removeAllListeners("error");
+        upgradeResponses.get(req.raw)?.detachSocket(req.raw.socket);
+        upgradeResponses.delete(req.raw);
+        realtime.accept(socket, { url: req.url, ip: req.ip, headers: req.headers });
+      },
     });
 
     app.get("/healthz", async (_req, reply) => {
       const [user, chat] = await Promise.all([checkHealth(clients.userTransport), checkHealth(clients.chatTransport)]);
-      const ok = user === "serving" && chat === "serving";
+      // Sockets cannot be accepted without the sessions in Redis.
+      const sessions = redis.status === "ready" ? "ready" : "unavailable";
+      const ok = user === "serving" && chat === "serving" && sessions === "ready";
       // 503 until both services answer, so "healthy" means requests can succeed.
       return reply.code(ok ? 200 : 503).send({
         status: ok ? "ok" : "unavailable",
         services: { user, chat },
         events: realtime.events.connected ? "open" : "connecting",
+        sessions,
       });
     });
 
-    userRoutes(app, clients.user);
+    const accountEvents = { sessionsEnded: realtime.endSessions, profileChanged: realtime.profileChanged };
+    userRoutes(app, clients.user, accountEvents);
     chatRoutes(app, clients.chat);
 
     // Its own plugin scope: it replaces the body parsers for Connect's content types there only.
     await app.register(fastifyConnectPlugin, {
-      routes: connectRoutes(clients),
+      routes: connectRoutes(clients, accountEvents),
       contextValues: connectContextValues,
       grpc: false,
       readMaxBytes: MAX_BODY_BYTES,
@@ -123,7 +167,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     // Whatever started must stop, or the process would never exit.
     await realtime.close();
     await app.close();
-    if (ownClients) clients.close();
+    await closeConnections();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -134,7 +178,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     async close() {
       await realtime.close();
       await app.close();
-      if (ownClients) clients.close();
+      await closeConnections();
     },
   };
 }

@@ -3,6 +3,7 @@
  * one HTTP/2 session each). Every error a call raises is normalised here, so
  * REST, Connect and WebSocket all hand clients the same, safe errors.
  */
+import type { ClientSessionOptions } from "node:http2";
 import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
@@ -69,7 +70,13 @@ function normaliseErrors(service: string, logger: Logger): Interceptor {
 
 function transportFor(service: string, baseUrl: string, logger: Logger) {
   // Our own session manager so that close() can end the HTTP/2 session.
-  const sessionManager = new Http2SessionManager(baseUrl, { pingIntervalMs: 30_000, pingIdleConnection: true });
+  // http2.connect hands its options to net.connect: no Nagle delay on small RPC writes, as grpc-js clients do.
+  const sessionOptions: ClientSessionOptions & { noDelay: boolean } = { noDelay: true };
+  const sessionManager = new Http2SessionManager(
+    baseUrl,
+    { pingIntervalMs: 30_000, pingIdleConnection: true },
+    sessionOptions,
+  );
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager,

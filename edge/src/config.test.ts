@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "@parley/shared/config.js";
-import { loadEdgeConfig } from "./config.js";
+import { loadEdgeConfig, parseTrustProxy } from "./config.js";
 import { allowedOrigins } from "./cors.js";
 
 const SECRET = "x".repeat(32);
@@ -14,15 +14,49 @@ test("defaults", () => {
   assert.equal(config.CHAT_SVC_URL, "http://127.0.0.1:50052");
   assert.equal(config.WS_MAX_BUFFERED_BYTES, 1024 * 1024);
   assert.equal(config.CORS_ORIGINS, undefined);
+  assert.equal(config.HEARTBEAT_INTERVAL, 25);
+  assert.equal(config.WS_SEND_RATE, 20);
+  assert.equal(config.WS_SEND_BURST, 40);
+  assert.equal(config.TRUST_PROXY, false);
+});
+
+test("TRUST_PROXY: off unless set; true, or the proxies to believe", () => {
+  assert.deepEqual(parseTrustProxy(undefined), { value: false });
+  assert.deepEqual(parseTrustProxy(" false "), { value: false });
+  assert.deepEqual(parseTrustProxy("TRUE"), { value: true });
+  assert.deepEqual(parseTrustProxy("10.0.0.1, 192.168.0.0/16,::1,loopback"), {
+    value: ["10.0.0.1", "192.168.0.0/16", "::1", "loopback"],
+  });
+  for (const bad of ["2", "yes", "10.0.0.1/33", "proxy.internal", "10.0.0.1/8/1", ","]) {
+    assert.ok("problem" in parseTrustProxy(bad), bad);
+  }
+  assert.deepEqual(loadEdgeConfig({ JWT_SECRET: SECRET, TRUST_PROXY: "127.0.0.1" }).TRUST_PROXY, ["127.0.0.1"]);
 });
 
 test("every bad variable is reported at once", () => {
   assert.throws(
-    () => loadEdgeConfig({ JWT_SECRET: "short", PORT: "http", USER_SVC_URL: "ftp://x", WS_MAX_BUFFERED_BYTES: "-1" }),
+    () =>
+      loadEdgeConfig({
+        JWT_SECRET: "short",
+        PORT: "http",
+        USER_SVC_URL: "ftp://x",
+        WS_MAX_BUFFERED_BYTES: "-1",
+        HEARTBEAT_INTERVAL: "0",
+        WS_SEND_RATE: "fast",
+        TRUST_PROXY: "maybe",
+      }),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       const names = err.problems.map((p) => p.split(" ")[0]);
-      assert.deepEqual(names.sort(), ["JWT_SECRET", "PORT", "USER_SVC_URL", "WS_MAX_BUFFERED_BYTES"]);
+      assert.deepEqual(names.sort(), [
+        "HEARTBEAT_INTERVAL",
+        "JWT_SECRET",
+        "PORT",
+        "TRUST_PROXY",
+        "USER_SVC_URL",
+        "WS_MAX_BUFFERED_BYTES",
+        "WS_SEND_RATE",
+      ]);
       return true;
     },
   );

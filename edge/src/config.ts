@@ -1,4 +1,15 @@
-import { type ConfigOf, common, int, loadConfig, optionalStr, port, str, url } from "@parley/shared/config.js";
+import { isIP } from "node:net";
+import {
+  ConfigError,
+  type ConfigOf,
+  common,
+  int,
+  loadConfig,
+  optionalStr,
+  port,
+  str,
+  url,
+} from "@parley/shared/config.js";
 
 export const configSpec = {
   ...common,
@@ -6,15 +17,72 @@ export const configSpec = {
   HOST: str({ default: "0.0.0.0" }),
   USER_SVC_URL: url({ default: "http://127.0.0.1:50051", protocols: ["http", "https"] }),
   CHAT_SVC_URL: url({ default: "http://127.0.0.1:50052", protocols: ["http", "https"] }),
-  // Only to mint the edge's own service token; user tokens are verified by the services.
+  // Mints the edge's own service token and verifies sockets' tokens (REST and Connect calls are verified by the services).
   JWT_SECRET: str({ minLength: 32 }),
+  // Where sessions live: a socket is accepted only while its token's session is (see shared/sessions.ts).
+  REDIS_URL: url({ default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"] }),
+  REDIS_KEY_PREFIX: str({ default: "parley:" }),
   WS_MAX_BUFFERED_BYTES: int({ default: 1024 * 1024, min: 1024 }),
+  // Seconds between `heartbeat` frames (and protocol pings) on every socket.
+  HEARTBEAT_INTERVAL: int({ default: 25, min: 1, max: 3600 }),
+  // Per socket: frames per second that act (send, edit, delete, react, unreact, typing, markRead), and the burst.
+  WS_SEND_RATE: int({ default: 20, min: 1, max: 10_000 }),
+  WS_SEND_BURST: int({ default: 40, min: 1, max: 100_000 }),
   // Comma-separated browser origins allowed to call the edge; unset allows any origin outside production.
   CORS_ORIGINS: optionalStr(),
+  // Whose X-Forwarded-For to believe: unset/"false" nobody (the socket's peer is the client), "true" any
+  // peer, or a comma-separated list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal).
+  TRUST_PROXY: optionalStr(),
 };
 
-export type EdgeConfig = ConfigOf<typeof configSpec>;
+/** Fastify's `trustProxy` option: false, true or the trusted proxies. */
+export type TrustProxy = boolean | string[];
+
+const PROXY_PRESETS = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+export type EdgeConfig = Omit<ConfigOf<typeof configSpec>, "TRUST_PROXY"> & { readonly TRUST_PROXY: TrustProxy };
+
+function isAddressOrCidr(entry: string): boolean {
+  if (PROXY_PRESETS.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split("/");
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const max = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
+
+/** TRUST_PROXY as Fastify's option, or a problem that completes "TRUST_PROXY …". */
+export function parseTrustProxy(raw: string | undefined): { value: TrustProxy } | { problem: string } {
+  const value = raw?.trim() ?? "";
+  if (value === "" || value.toLowerCase() === "false") return { value: false };
+  if (value.toLowerCase() === "true") return { value: true };
+  const entries = value
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "");
+  const bad = entries.filter((e) => !isAddressOrCidr(e));
+  if (bad.length > 0 || entries.length === 0) {
+    return {
+      problem: `must be "true", "false" or a list of proxy addresses/CIDRs (got "${raw}")`,
+    };
+  }
+  return { value: entries };
+}
 
 export function loadEdgeConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
-  return loadConfig(configSpec, env);
+  // TRUST_PROXY's problems are reported together with every other variable's.
+  const problems: string[] = [];
+  let base: ConfigOf<typeof configSpec> | undefined;
+  try {
+    base = loadConfig(configSpec, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const trust = parseTrustProxy(env.TRUST_PROXY);
+  if ("problem" in trust) problems.push(`TRUST_PROXY ${trust.problem}`);
+  if (problems.length > 0 || !base || "problem" in trust) throw new ConfigError(problems);
+  return Object.freeze({ ...base, TRUST_PROXY: trust.value });
 }

@@ -19,7 +19,8 @@ export function allowedOrigins(list: string | undefined, nodeEnv: string): Allow
 
 const allowMethods = cors.allowedMethods.join(", ");
 const allowHeaders = [...cors.allowedHeaders, "Authorization"].join(", ");
-const exposeHeaders = cors.exposedHeaders.join(", ");
+// Retry-After so that a browser app can honour a 429.
+const exposeHeaders = [...cors.exposedHeaders, "Retry-After"].join(", ");
 
 export function installCors(app: FastifyInstance, origins: AllowedOrigins): void {
   app.addHook("onRequest", (req, reply, done) => {

@@ -7,17 +7,36 @@ import { decodeClientFrame, encodeError, encodeServerFrame } from "./realtime/fr
 const ROOM = "0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d";
 
 test("decodes each client frame kind", () => {
-  const sub = decodeClientFrame(JSON.stringify({ ref: "1", subscribe: { roomId: ROOM, afterSeq: "7" } }));
+  const sub = decodeClientFrame(JSON.stringify({ ref: "1", subscribe: { roomId: ROOM, afterEventSeq: "7" } }));
   assert.ok(sub.ok);
   assert.equal(sub.frame.ref, "1");
   assert.equal(sub.frame.kind.case, "subscribe");
-  assert.equal(sub.frame.kind.case === "subscribe" && sub.frame.kind.value.afterSeq, 7n);
+  assert.equal(sub.frame.kind.case === "subscribe" && sub.frame.kind.value.afterEventSeq, 7n);
 
   const send = decodeClientFrame(JSON.stringify({ send: { roomId: ROOM, text: "hi", clientMessageId: "c1" } }));
   assert.ok(send.ok && send.frame.kind.case === "send");
 
   const ping = decodeClientFrame('{"ref":"p","ping":{}}');
   assert.ok(ping.ok && ping.frame.kind.case === "ping");
+
+  const MSG = "7d0c1c1e-3b7a-4f5e-9d4b-2f0e1a2b3c4d";
+  const kinds: [string, unknown][] = [
+    ["edit", { roomId: ROOM, messageId: MSG, text: "fixed" }],
+    ["delete", { roomId: ROOM, messageId: MSG }],
+    ["react", { roomId: ROOM, messageId: MSG, emoji: "👍" }],
+    ["unreact", { roomId: ROOM, messageId: MSG, emoji: ":tada:" }],
+    ["typing", { roomId: ROOM }],
+    ["markRead", { roomId: ROOM, seq: "12" }],
+  ];
+  for (const [kind, value] of kinds) {
+    const decoded = decodeClientFrame(JSON.stringify({ ref: kind, [kind]: value }));
+    assert.ok(decoded.ok, kind);
+    assert.equal(decoded.frame.kind.case, kind);
+  }
+  // The old resume field is gone: naming it is an error, not a silent live-only subscribe.
+  const old = decodeClientFrame(JSON.stringify({ ref: "o", subscribe: { roomId: ROOM, afterSeq: "7" } }));
+  assert.ok(!old.ok);
+  assert.match(old.error.rawMessage, /afterSeq/);
 });
 
 test("malformed input becomes an invalid_argument error, never a throw", () => {
@@ -30,6 +49,8 @@ test("malformed input becomes an invalid_argument error, never a throw", () => {
     ['{"ref":"r3","ping":{},"send":{}}', "r3"], // two kinds
     ['{"ref":"r4","subscribe":{"roomId":"nope"}}', "r4"], // fails validation
     ['{"ref":"r5","subscribe":{"roomId":5}}', "r5"], // wrong type
+    ['{"ref":"r6","react":{"roomId":"nope","messageId":"x","emoji":""}}', "r6"], // fails validation
+    ['{"ref":"r7","markRead":{"roomId":"0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d","seq":"-1"}}', "r7"], // negative seq
   ];
   for (const [text, ref] of cases) {
     const decoded = decodeClientFrame(text);
@@ -45,8 +66,19 @@ test("malformed input becomes an invalid_argument error, never a throw", () => {
 
 test("server frames are protobuf JSON; errors carry snake_case code and reason", () => {
   assert.equal(
-    encodeServerFrame({ ref: "s", kind: { case: "subscribed", value: { roomId: ROOM, headSeq: 3n } } }),
-    `{"ref":"s","subscribed":{"roomId":"${ROOM}","headSeq":"3"}}`,
+    encodeServerFrame({
+      ref: "s",
+      kind: { case: "subscribed", value: { roomId: ROOM, headSeq: 3n, headEventSeq: 9n, truncated: true } },
+    }),
+    `{"ref":"s","subscribed":{"roomId":"${ROOM}","headSeq":"3","headEventSeq":"9","truncated":true}}`,
+  );
+  assert.equal(
+    encodeServerFrame({ kind: { case: "readAck", value: { roomId: ROOM, lastReadSeq: 4n, unreadCount: 2n } } }),
+    `{"readAck":{"roomId":"${ROOM}","lastReadSeq":"4","unreadCount":"2"}}`,
+  );
+  assert.match(
+    encodeServerFrame({ kind: { case: "heartbeat", value: { serverTime: { seconds: 0n, nanos: 0 } } } }),
+    /^\{"heartbeat":\{"serverTime":"1970-01-01T00:00:00Z"\}\}$/,
   );
   assert.deepEqual(JSON.parse(encodeError(appError(Code.NotFound, "ROOM_NOT_FOUND", "no such room"), "x")), {
     ref: "x",

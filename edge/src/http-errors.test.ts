@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { appError } from "@parley/shared/errors.js";
-import { codeName, errorBody, httpStatus } from "./http-errors.js";
+import { codeName, errorBody, httpStatus, retryAfterSeconds } from "./http-errors.js";
 
 test("codes map to Connect's HTTP statuses", () => {
   const expected: [Code, number][] = [
@@ -41,4 +41,18 @@ test("the error body carries code, message and the ErrorInfo reason", () => {
   assert.deepEqual(errorBody(new ConnectError("gone", Code.Unavailable)), {
     error: { code: "unavailable", message: "gone", reason: "UNAVAILABLE" },
   });
+});
+
+test("Retry-After comes from a ResourceExhausted error's retryAfterSeconds", () => {
+  const limited = (seconds: string) =>
+    appError(Code.ResourceExhausted, "RATE_LIMITED", "slow down", { retryAfterSeconds: seconds });
+  assert.equal(retryAfterSeconds(limited("42")), 42);
+  assert.equal(retryAfterSeconds(limited("0")), 1, "never 0: that would invite an instant retry");
+  assert.equal(retryAfterSeconds(limited("soon")), undefined);
+  assert.equal(retryAfterSeconds(appError(Code.ResourceExhausted, "OTP_LOCKED", "locked")), undefined);
+  assert.equal(
+    retryAfterSeconds(appError(Code.InvalidArgument, "X", "x", { retryAfterSeconds: "5" })),
+    undefined,
+    "only for 429s",
+  );
 });

@@ -4,6 +4,7 @@
  * REST call and the equivalent Connect call fail the same way.
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
 
 const httpStatusByCode: Record<Code, number> = {
@@ -41,4 +42,18 @@ export interface ErrorBody {
 
 export function errorBody(err: ConnectError): ErrorBody {
   return { error: { code: codeName(err.code), message: err.rawMessage, reason: errorReason(err) } };
+}
+
+/**
+ * Whole seconds to wait before retrying, from a ResourceExhausted error's
+ * ErrorInfo metadata `retryAfterSeconds` (user-svc's RATE_LIMITED,
+ * OTP_RESEND_COOLDOWN, OTP_RATE_LIMITED): what REST sends as Retry-After.
+ */
+export function retryAfterSeconds(err: ConnectError): number | undefined {
+  if (err.code !== Code.ResourceExhausted) return undefined;
+  for (const info of err.findDetails(ErrorInfoSchema)) {
+    const raw = info.metadata.retryAfterSeconds;
+    if (raw !== undefined && /^\d{1,9}$/.test(raw)) return Math.max(1, Number(raw));
+  }
+  return undefined;
 }

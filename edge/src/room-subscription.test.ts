@@ -1,13 +1,13 @@
 /**
- * The cursor mechanism (resume, gap repair, duplicate suppression) and the
- * hub's fan-out, against an in-memory room: its messages and its event log.
+ * The cursor mechanism (resume by event_seq, gap repair, duplicate
+ * suppression) and the hub's fan-out, against an in-memory room event log.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { type Message, MessageSchema, type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { MessageSchema, type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { RoomHub } from "./realtime/room-hub.js";
-import { type EventPage, type MessagePage, RoomSubscription } from "./realtime/room-subscription.js";
+import { type EventPage, RoomSubscription } from "./realtime/room-subscription.js";
 
 const ROOM = "room-1";
 
@@ -16,24 +16,30 @@ interface FrameJson {
     roomId: string;
     eventSeq?: string;
     messageCreated?: { seq: string };
+    messageEdited?: { seq: string };
+    messageDeleted?: { seq: string };
     reactionChanged?: unknown;
     typing?: unknown;
   };
 }
 
-/** "m3" for message 3, "reaction@7" for a reaction at event_seq 7, "typing" for an ephemeral one. */
-function label(frame: string): string {
-  const { event } = JSON.parse(frame) as FrameJson;
+type Kind = "message" | "edit" | "delete" | "reaction";
+
+/** "m3" for message 3 created, "edit3"/"del3" for its edit/deletion, "reaction@7" at event_seq 7, "typing". */
+function label(frame: string | Buffer): string {
+  const { event } = JSON.parse(String(frame)) as FrameJson;
   assert.equal(event.roomId, ROOM);
   if (event.messageCreated) return `m${event.messageCreated.seq}`;
+  if (event.messageEdited) return `edit${event.messageEdited.seq}`;
+  if (event.messageDeleted) return `del${event.messageDeleted.seq}`;
   if (event.reactionChanged) return `reaction@${event.eventSeq}`;
   return "typing";
 }
 
-/** A room with history, a subscription wired to it and a hub, recording what the socket got. */
-function setup(opts: { messages?: number; pageSize?: number; gate?: boolean; truncateBefore?: bigint } = {}) {
-  const messages: Message[] = [];
+/** A room's event log, a subscription wired to it and a hub, recording what the socket got. */
+function setup(opts: { events?: number; pageSize?: number; gate?: boolean; truncateBefore?: bigint } = {}) {
   const log: RoomEvent[] = [];
+  let messages = 0;
   const pageSize = opts.pageSize ?? 200;
   const delivered: string[] = [];
   const fetches: string[] = [];
@@ -41,20 +47,28 @@ function setup(opts: { messages?: number; pageSize?: number; gate?: boolean; tru
   let maxInFlight = 0;
   const gates: (() => void)[] = [];
   let truncated = false;
+  /** Events committed but not yet readable (a transaction still committing elsewhere). */
+  let readableUpTo: bigint | undefined;
   const hub = new RoomHub();
 
-  /** Commits a message (or a reaction) to the room; publishes its live event unless lost. */
-  const commit = (opts2: { kind?: "message" | "reaction"; publish?: boolean } = {}) => {
+  /** Commits an event to the room's log; publishes it live unless lost. */
+  const commit = (o: { kind?: Kind; publish?: boolean } = {}) => {
     const eventSeq = BigInt(log.length + 1);
+    const kind = o.kind ?? "message";
     let event: RoomEvent;
-    if ((opts2.kind ?? "message") === "message") {
-      const m = create(MessageSchema, {
-        id: `m${messages.length + 1}`,
-        roomId: ROOM,
-        seq: BigInt(messages.length + 1),
-      });
-      messages.push(m);
+    if (kind === "message") {
+      messages++;
+      const m = create(MessageSchema, { id: `m${messages}`, roomId: ROOM, seq: BigInt(messages) });
       event = create(RoomEventSchema, { roomId: ROOM, eventSeq, kind: { case: "messageCreated", value: m } });
+    } else if (kind === "edit") {
+      const m = create(MessageSchema, { id: `m${messages}`, roomId: ROOM, seq: BigInt(messages), text: "edited" });
+      event = create(RoomEventSchema, { roomId: ROOM, eventSeq, kind: { case: "messageEdited", value: m } });
+    } else if (kind === "delete") {
+      event = create(RoomEventSchema, {
+        roomId: ROOM,
+        eventSeq,
+        kind: { case: "messageDeleted", value: { messageId: `m${messages}`, seq: BigInt(messages) } },
+      });
     } else {
       event = create(RoomEventSchema, {
         roomId: ROOM,
@@ -63,10 +77,10 @@ function setup(opts: { messages?: number; pageSize?: number; gate?: boolean; tru
       });
     }
     log.push(event);
-    if (opts2.publish ?? true) hub.dispatch(event);
+    if (o.publish ?? true) hub.dispatch(event);
     return event;
   };
-  for (let i = 0; i < (opts.messages ?? 0); i++) commit({ publish: false });
+  for (let i = 0; i < (opts.events ?? 0); i++) commit({ publish: false });
 
   const gate = async () => {
     inFlight++;
@@ -74,36 +88,35 @@ function setup(opts: { messages?: number; pageSize?: number; gate?: boolean; tru
     if (opts.gate) await new Promise<void>((resolve) => gates.push(resolve));
     inFlight--;
   };
-  const sub = new RoomSubscription({
-    roomId: ROOM,
-    async fetchMessages(after): Promise<MessagePage> {
-      fetches.push(`messages>${after}`);
-      await gate();
-      const newer = messages.filter((m) => m.seq > after);
-      return { messages: newer.slice(0, pageSize), hasMore: newer.length > pageSize };
-    },
-    async fetchEvents(after): Promise<EventPage> {
+  const readPage = (after: bigint): EventPage => {
+    if (opts.truncateBefore !== undefined && after + 1n < opts.truncateBefore) {
+      return { events: [], hasMore: false, truncated: true };
+    }
+    const readable = log.filter((e) => readableUpTo === undefined || e.eventSeq <= readableUpTo);
+    const newer = readable.filter((e) => e.eventSeq > after);
+    return { events: newer.slice(0, pageSize), hasMore: newer.length > pageSize, truncated: false };
+  };
+  const sub = new RoomSubscription(ROOM, {
+    async fetchEvents(roomId, after) {
+      assert.equal(roomId, ROOM);
       fetches.push(`events>${after}`);
       await gate();
-      if (opts.truncateBefore !== undefined && after + 1n < opts.truncateBefore) {
-        return { events: [], hasMore: false, truncated: true };
-      }
-      const newer = log.filter((e) => e.eventSeq > after);
-      return { events: newer.slice(0, pageSize), hasMore: newer.length > pageSize, truncated: false };
+      return readPage(after);
     },
-    send(frame) {
+    write(frame) {
       delivered.push(label(frame));
       return true;
     },
-    onCatchUpError(err) {
+    delivered() {},
+    catchUpFailed(_sub, err) {
       throw err;
     },
-    onTruncated() {
+    truncated() {
       truncated = true;
     },
   });
   hub.add(sub);
-  const head = () => ({ headSeq: BigInt(messages.length), headEventSeq: BigInt(log.length) });
+  const head = () => BigInt(log.length);
   return {
     hub,
     sub,
@@ -112,6 +125,10 @@ function setup(opts: { messages?: number; pageSize?: number; gate?: boolean; tru
     fetches,
     commit,
     head,
+    readPage,
+    hideAfter: (seq: bigint | undefined) => {
+      readableUpTo = seq;
+    },
     release: () => gates.shift()?.(),
     pendingFetches: () => gates.length,
     maxInFlight: () => maxInFlight,
@@ -121,16 +138,17 @@ function setup(opts: { messages?: number; pageSize?: number; gate?: boolean; tru
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-async function until(check: () => boolean) {
-  for (let i = 0; i < 1000 && !check(); i++) await settle();
+async function until(check: () => boolean, timeoutMs = 2_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
   assert.ok(check(), "condition not reached");
 }
 
 const typing = () => create(RoomEventSchema, { roomId: ROOM, kind: { case: "typing", value: { userId: "u" } } });
 
-test("afterSeq 0 starts at the head: no replay, then live events in order", async () => {
-  const t = setup({ messages: 3 });
-  t.sub.start(t.head(), 0n);
+test("from the head (afterEventSeq 0): no replay, then live events in order", async () => {
+  const t = setup({ events: 3 });
+  t.sub.start(t.head());
   t.commit();
   t.commit({ kind: "reaction" });
   await settle();
@@ -138,30 +156,37 @@ test("afterSeq 0 starts at the head: no replay, then live events in order", asyn
   assert.deepEqual(t.fetches, []);
 });
 
-test("resume replays exactly the missed messages in order, then live events", async () => {
-  const t = setup({ messages: 5 });
-  t.commit({ kind: "reaction", publish: false }); // event 6, before the subscription
-  t.sub.start(t.head(), 2n);
-  await until(() => t.delivered.length === 3);
-  t.commit();
+test("resume replays every kind of missed event in log order, exactly once, then live ones", async () => {
+  const t = setup();
+  t.commit(); // 1 m1
+  t.commit(); // 2 m2 — the client has seen up to here
+  t.commit({ kind: "edit" }); // 3 edit2
+  t.commit({ kind: "reaction" }); // 4
+  t.commit({ kind: "delete" }); // 5 del2
+  t.commit(); // 6 m3
+  // The socket fetched the first page itself, alongside GetRoom.
+  t.sub.start(2n, t.readPage(2n));
+  await until(() => t.delivered.length === 4);
+  t.commit({ kind: "edit" }); // 7 live
   await settle();
-  assert.deepEqual(t.delivered, ["m3", "m4", "m5", "m6"]);
-  assert.deepEqual(t.fetches, ["messages>2"]);
+  assert.deepEqual(t.delivered, ["edit2", "reaction@4", "del2", "m3", "edit3"]);
+  assert.deepEqual(t.fetches, [], "the prefetched page was used, nothing fetched again");
 });
 
-test("messages committed after the snapshot are not replayed twice", async () => {
-  const t = setup({ messages: 4 });
-  const head = t.head();
-  t.commit(); // m5 / event 5 lands between GetRoom and the replay
-  t.sub.start(head, 1n);
+test("events committed while subscribing are delivered once, whether seen live or in the log", async () => {
+  const t = setup({ events: 4 });
+  const firstPage = t.readPage(1n); // 2..4
+  t.commit(); // 5 published while the subscription was registered but not started
+  t.sub.start(1n, firstPage);
   await until(() => t.delivered.length === 4);
   await settle();
   assert.deepEqual(t.delivered, ["m2", "m3", "m4", "m5"]);
+  assert.deepEqual(t.fetches, ["events>4"]);
 });
 
 test("duplicates are dropped", async () => {
-  const t = setup({ messages: 2 });
-  t.sub.start(t.head(), 0n);
+  const t = setup({ events: 2 });
+  t.sub.start(t.head());
   const e = t.commit();
   t.hub.dispatch(e);
   t.hub.dispatch(t.log[0] as RoomEvent);
@@ -170,8 +195,8 @@ test("duplicates are dropped", async () => {
 });
 
 test("a gap is repaired from the event log before anything newer is delivered", async () => {
-  const t = setup({ messages: 5 });
-  t.sub.start(t.head(), 0n);
+  const t = setup({ events: 5 });
+  t.sub.start(t.head());
   t.commit({ publish: false }); // 6 lost
   const seven = t.commit({ kind: "reaction", publish: false }); // 7 lost
   t.commit(); // 8 arrives: gap after 5
@@ -184,8 +209,8 @@ test("a gap is repaired from the event log before anything newer is delivered", 
 });
 
 test("events from two instances arriving out of order are delivered in event_seq order, once", async () => {
-  const t = setup({ messages: 1 });
-  t.sub.start(t.head(), 0n);
+  const t = setup({ events: 1 });
+  t.sub.start(t.head());
   const two = t.commit({ publish: false });
   t.commit(); // 3 overtakes 2
   await until(() => t.delivered.length === 2);
@@ -194,9 +219,38 @@ test("events from two instances arriving out of order are delivered in event_seq
   assert.deepEqual(t.delivered, ["m2", "m3"]);
 });
 
+test("a late event delivered live brings the newer ones seen before it", async () => {
+  const t = setup({ events: 1, gate: true });
+  t.sub.start(t.head());
+  const two = t.commit({ publish: false });
+  t.commit(); // 3: gap, a fetch starts and waits
+  await settle();
+  t.hideAfter(1n); // …and finds nothing readable yet
+  t.release();
+  await until(() => t.pendingFetches() === 1); // one idle retry is pending
+  t.hideAfter(undefined);
+  t.hub.dispatch(two);
+  t.release();
+  await until(() => t.delivered.length === 2);
+  await settle();
+  assert.deepEqual(t.delivered, ["m2", "m3"]);
+});
+
+test("an event seen live before the log shows it is fetched again shortly", async () => {
+  const t = setup({ events: 1 });
+  t.sub.start(t.head());
+  t.hideAfter(1n);
+  t.commit({ publish: false }); // 2 still committing
+  t.commit(); // 3 seen
+  await until(() => t.fetches.length >= 2);
+  t.hideAfter(undefined);
+  await until(() => t.delivered.length === 2);
+  assert.deepEqual(t.delivered, ["m2", "m3"]);
+});
+
 test("catch-up is single-flight and picks up events that arrive while it runs", async () => {
-  const t = setup({ messages: 1, gate: true });
-  t.sub.start(t.head(), 0n);
+  const t = setup({ events: 1, gate: true });
+  t.sub.start(t.head());
   t.commit({ publish: false }); // 2 lost
   t.commit(); // 3: gap, a fetch starts and waits
   t.commit(); // 4 during the fetch
@@ -216,37 +270,37 @@ test("catch-up is single-flight and picks up events that arrive while it runs", 
   assert.deepEqual(t.delivered, ["m2", "m3", "m4", "m5", "m6"]);
 });
 
-test("replay and catch-up page until done", async () => {
-  const t = setup({ messages: 450, pageSize: 200 });
-  t.sub.start(t.head(), 10n);
+test("resume pages through the log until done", async () => {
+  const t = setup({ events: 450, pageSize: 200 });
+  t.sub.start(10n);
+  t.hub.resyncAll();
   await until(() => t.delivered.length === 440);
   assert.deepEqual(
     t.delivered,
     Array.from({ length: 440 }, (_, i) => `m${i + 11}`),
   );
-  assert.deepEqual(t.fetches, ["messages>10", "messages>210", "messages>410"]);
+  assert.deepEqual(t.fetches, ["events>10", "events>210", "events>410"]);
 
-  const u = setup({ messages: 450, pageSize: 200 });
-  u.sub.start({ headSeq: 10n, headEventSeq: 10n }, 0n);
-  u.hub.resyncAll();
+  const u = setup({ events: 450, pageSize: 200 });
+  u.sub.start(10n, u.readPage(10n));
   await until(() => u.delivered.length === 440);
-  assert.deepEqual(u.delivered.at(-1), "m450");
-  assert.deepEqual(u.fetches, ["events>10", "events>210", "events>410"]);
+  assert.equal(u.delivered.at(-1), "m450");
+  assert.deepEqual(u.fetches, ["events>210", "events>410"]);
 });
 
 test("events seen before the head was known are not lost", async () => {
-  const t = setup({ messages: 3 });
+  const t = setup({ events: 3 });
   const head = t.head();
   // Registered in the hub, head not known yet: 4 is committed and published.
   t.commit();
-  t.sub.start(head, 0n);
+  t.sub.start(head);
   await until(() => t.delivered.length === 1);
   assert.deepEqual(t.delivered, ["m4"]);
 });
 
 test("resync catches up on events published while the stream was down", async () => {
   const t = setup();
-  t.sub.start(t.head(), 0n);
+  t.sub.start(t.head());
   t.commit({ publish: false });
   t.commit({ kind: "reaction", publish: false });
   await settle();
@@ -257,9 +311,9 @@ test("resync catches up on events published while the stream was down", async ()
 });
 
 test("ephemeral events are delivered at once, but only after start", async () => {
-  const t = setup({ messages: 1, gate: true });
+  const t = setup({ events: 1, gate: true });
   t.hub.dispatch(typing());
-  t.sub.start(t.head(), 0n);
+  t.sub.start(t.head());
   t.hub.dispatch(typing());
   t.commit({ publish: false });
   t.commit(); // gap: catch-up waits at the gate
@@ -272,8 +326,8 @@ test("ephemeral events are delivered at once, but only after start", async () =>
 });
 
 test("a gap the log no longer covers ends the subscription", async () => {
-  const t = setup({ messages: 1, truncateBefore: 5n });
-  t.sub.start(t.head(), 0n);
+  const t = setup({ events: 1, truncateBefore: 5n });
+  t.sub.start(t.head());
   for (let i = 0; i < 4; i++) t.commit({ publish: false });
   t.commit();
   await until(() => t.wasTruncated());
@@ -285,7 +339,7 @@ test("a gap the log no longer covers ends the subscription", async () => {
 
 test("a closed subscription delivers nothing", async () => {
   const t = setup();
-  t.sub.start(t.head(), 0n);
+  t.sub.start(t.head());
   t.sub.close();
   t.commit();
   t.hub.resyncAll();
@@ -296,10 +350,10 @@ test("a closed subscription delivers nothing", async () => {
 
 test("the hub encodes each event once for all of a room's listeners, and only for that room", () => {
   const hub = new RoomHub();
-  const seen: { room: string; frame: string }[] = [];
+  const seen: { room: string; frame: string | Buffer }[] = [];
   const listener = (roomId: string) => ({
     roomId,
-    onEvent: (_e: RoomEvent, frame: string) => seen.push({ room: roomId, frame }),
+    onEvent: (_e: RoomEvent, frame: string | Buffer) => seen.push({ room: roomId, frame }),
     onResync() {},
   });
   const a = listener("a");

@@ -9,7 +9,6 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { type UserOtpSend, UserOtpSendSchema } from "@parley/proto/events/v1/events_pb.js";
-import { loadConfig } from "@parley/shared/config.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import {
@@ -27,7 +26,7 @@ import { readConfig as readChatConfig } from "../../chat-svc/src/config.js";
 import { startApp as startUserSvc } from "../../user-svc/src/app.js";
 import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
 import { type AppDeps, type RunningApp, startApp } from "../src/app.js";
-import { configSpec } from "../src/config.js";
+import { type configSpec, loadEdgeConfig } from "../src/config.js";
 
 const logLevel = process.env.TEST_LOG_LEVEL ?? "silent";
 
@@ -50,12 +49,25 @@ export interface SignedUp {
   username: string;
   id: string;
   token: string;
+  refreshToken: string;
 }
 
 export interface ApiResponse {
   status: number;
   headers: Headers;
   json: Record<string, unknown>;
+}
+
+export interface ApiOptions {
+  /** Extra request headers (user agent, X-Forwarded-For…). */
+  headers?: Record<string, string>;
+  /** Another edge than the system's first. */
+  baseUrl?: string;
+}
+
+export interface SystemOptions {
+  /** user-svc variables (e.g. tiny rate limits) over the harness's. */
+  userEnv?: Record<string, string>;
 }
 
 export interface System {
@@ -69,8 +81,10 @@ export interface System {
   startChatInstance(port?: number): Promise<ChatInstance>;
   startEdge(overrides?: Partial<Record<keyof typeof configSpec, string>>, extra?: Partial<AppDeps>): Promise<Edge>;
   takeOtp(email: string): Promise<string>;
-  api(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse>;
+  api(method: string, path: string, body?: unknown, token?: string, opts?: ApiOptions): Promise<ApiResponse>;
   signUp(username?: string): Promise<SignedUp>;
+  /** A new session for an existing account: login, then the emailed code. */
+  signIn(user: { email: string }, opts?: ApiOptions): Promise<{ token: string; refreshToken: string }>;
   close(): Promise<void>;
 }
 
@@ -92,7 +106,7 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   await waitFor(async () => ((await check()) ? true : undefined), timeoutMs, what);
 }
 
-export async function startSystem(): Promise<System> {
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const secret = randomBytes(32).toString("hex");
   const prefix = `${randomName("edge_test")}:`;
   const topo = createTestTopology();
@@ -137,7 +151,7 @@ export async function startSystem(): Promise<System> {
     return { db, logger, infra, env: { ...common, ...env, DATABASE_URL: db.url } };
   }
 
-  const u = await service("user-svc", "user-svc", {});
+  const u = await service("user-svc", "user-svc", options.userEnv ?? {});
   const userSvc = await startUserSvc({
     config: readUserConfig(u.env),
     sql: u.infra.sql,
@@ -195,7 +209,7 @@ export async function startSystem(): Promise<System> {
     overrides: Partial<Record<keyof typeof configSpec, string>> = {},
     extra: Partial<AppDeps> = {},
   ): Promise<Edge> {
-    const config = loadConfig(configSpec, {
+    const config = loadEdgeConfig({
       HOST: "127.0.0.1",
       PORT: "0",
       NODE_ENV: "test",
@@ -203,6 +217,8 @@ export async function startSystem(): Promise<System> {
       USER_SVC_URL: userSvcUrl,
       CHAT_SVC_URL: chatSvcUrl,
       JWT_SECRET: secret,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
       ...overrides,
     });
     const app = await startApp({ config, logger: createLogger("edge", logLevel), ...extra });
@@ -232,16 +248,28 @@ export async function startSystem(): Promise<System> {
     return found.otp;
   }
 
-  async function api(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse> {
-    const res = await fetch(`${edge.url}${path}`, {
+  async function api(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+    opts: ApiOptions = {},
+  ): Promise<ApiResponse> {
+    const res = await fetch(`${opts.baseUrl ?? edge.url}${path}`, {
       method,
       headers: {
         ...(body === undefined ? {} : { "content-type": "application/json" }),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...opts.headers,
       },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-    return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+    const text = await res.text();
+    return {
+      status: res.status,
+      headers: res.headers,
+      json: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+    };
   }
 
   async function signUp(username = randomName("u").slice(0, 20)): Promise<SignedUp> {
@@ -252,7 +280,28 @@ export async function startSystem(): Promise<System> {
     const verified = await api("POST", "/api/users/verify-otp", { email, otp });
     if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${JSON.stringify(verified.json)}`);
     const user = verified.json.user as { id: string };
-    return { email, username, id: user.id, token: verified.json.accessToken as string };
+    return {
+      email,
+      username,
+      id: user.id,
+      token: verified.json.accessToken as string,
+      refreshToken: verified.json.refreshToken as string,
+    };
+  }
+
+  async function signIn(user: { email: string }, opts: ApiOptions = {}) {
+    const login = await api(
+      "POST",
+      "/api/users/login",
+      { email: user.email, password: "correct horse battery" },
+      "",
+      opts,
+    );
+    if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.json)}`);
+    const otp = await takeOtp(user.email);
+    const verified = await api("POST", "/api/users/verify-otp", { email: user.email, otp }, "", opts);
+    if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${JSON.stringify(verified.json)}`);
+    return { token: verified.json.accessToken as string, refreshToken: verified.json.refreshToken as string };
   }
 
   return {
@@ -266,6 +315,7 @@ export async function startSystem(): Promise<System> {
     takeOtp,
     api,
     signUp,
+    signIn,
     async close() {
       for (const e of [...edges]) await e.close();
       for (const instance of [...chatInstances]) await instance.close();

@@ -298,7 +298,12 @@ test("CORS_ORIGINS restricts origins", async () => {
 test("/healthz reports both services; 503 when one does not answer", async () => {
   const res = await fetch(`${system.edge.url}/healthz`);
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { status: "ok", services: { user: "serving", chat: "serving" }, events: "open" });
+  assert.deepEqual(await res.json(), {
+    status: "ok",
+    services: { user: "serving", chat: "serving" },
+    events: "open",
+    sessions: "ready",
+  });
 
   const edge = await system.startEdge({ USER_SVC_URL: "http://127.0.0.1:1" });
   try {

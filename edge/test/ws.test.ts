@@ -124,7 +124,10 @@ test("subscribe, send and receive: each subscriber gets each message once, with 
   const b = await ready(bob.token);
   for (const s of [a, b]) {
     s.send({ ref: "sub", subscribe: { roomId } });
-    assert.deepEqual(await s.next((f) => f.ref === "sub"), { ref: "sub", subscribed: { roomId } });
+    const subscribed = (await s.next((f) => f.ref === "sub")).subscribed as Record<string, unknown>;
+    assert.equal(subscribed.roomId, roomId);
+    assert.equal(subscribed.headSeq, undefined, "an empty room: head_seq 0");
+    assert.equal(subscribed.truncated, undefined);
   }
 
   a.send({ ref: "m1", send: { roomId, text: "hello over ws", clientMessageId: "c-1" } });
@@ -154,13 +157,19 @@ test("subscribe, send and receive: each subscriber gets each message once, with 
   assert.deepEqual(seqsIn(b, roomId), ["1", "2", "3"], "no events after unsubscribe");
 });
 
-test("resume with afterSeq replays exactly the missed messages in order, then live ones", async () => {
+test("resume with afterEventSeq replays exactly the missed events in order, then live ones", async () => {
   const roomId = await createRoom(alice);
+  const s0 = await ready(alice.token);
+  s0.send({ ref: "r", subscribe: { roomId } });
+  const head0 = (await s0.next((f) => f.ref === "r")).subscribed as { headEventSeq?: string };
+  const start = BigInt(head0.headEventSeq ?? "0");
+  await s0.close();
   for (let i = 1; i <= 5; i++) await sendRest(alice, roomId, `m${i}`);
   const s = await ready(alice.token);
-  s.send({ ref: "r", subscribe: { roomId, afterSeq: "2" } });
+  // The client saw the first two messages' events: it resumes after the second.
+  s.send({ ref: "r", subscribe: { roomId, afterEventSeq: String(start + 2n) } });
   const subscribed = await s.next((f) => f.ref === "r");
-  assert.deepEqual(subscribed.subscribed, { roomId, headSeq: "5" });
+  assert.deepEqual(subscribed.subscribed, { roomId, headSeq: "5", headEventSeq: String(start + 5n) });
   await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "5");
   await sendRest(alice, roomId, "m6");
   await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "6");
@@ -172,7 +181,7 @@ test("resume with afterSeq replays exactly the missed messages in order, then li
   // `subscribed` came before any replayed event.
   assert.ok(s.frames.indexOf(subscribed) < s.frames.findIndex(isEvent(roomId)));
 
-  // afterSeq 0: no replay, live only.
+  // afterEventSeq 0: no replay, live only.
   const live = await ready(alice.token);
   live.send({ ref: "r0", subscribe: { roomId } });
   await live.next((f) => f.ref === "r0");
@@ -232,7 +241,7 @@ test("a client that stops reading is closed with 1013 instead of being buffered 
     const s = await connect({ url: edge.wsUrl, token: alice.token });
     await s.next((f) => "ready" in f);
     s.ws.pause();
-    s.send({ ref: "sub", subscribe: { roomId, afterSeq: "1" } });
+    s.send({ ref: "sub", subscribe: { roomId, afterEventSeq: "1" } });
     await waitUntil(() => edge.app.realtime.sessionCount === 0, 20_000, "the edge to drop the slow socket");
     s.ws.resume();
     const closed = await s.closed;
@@ -335,7 +344,7 @@ test("a member removed from a room stops receiving it at once", async () => {
   assert.equal(removed.status, 200, await removed.text());
   await s.next((f) => "event" in f && "memberChanged" in (f.event as object));
   const ended = await s.next((f) => "unsubscribed" in f);
-  assert.deepEqual(ended, { unsubscribed: { roomId } });
+  assert.deepEqual(ended, { unsubscribed: { roomId, reason: "REMOVED_FROM_ROOM" } });
   await sendRest(alice, roomId, "after removal");
   s.send({ ref: "p", ping: {} });
   await s.next((f) => f.ref === "p");

@@ -59,6 +59,14 @@ export function encodeError(err: ConnectError, ref = ""): string {
   });
 }
 
-export function encodeEvent(event: RoomEvent): string {
-  return encodeServerFrame({ kind: { case: "event", value: event } });
+/**
+ * What a socket is given to send: a frame's JSON text, or its UTF-8 bytes when
+ * the same frame goes to many sockets (encoded once, no per-socket
+ * conversion); ws is told it is text either way.
+ */
+export type OutFrame = string | Buffer;
+
+/** An event frame for fan-out: JSON and UTF-8 encoded once, however many sockets get it. */
+export function encodeEvent(event: RoomEvent): Buffer {
+  return Buffer.from(encodeServerFrame({ kind: { case: "event", value: event } }));
 }

@@ -1,27 +1,41 @@
 /**
- * GET /ws: accepts sockets, feeds them from the one chat-svc event stream
- * through the room hub, and keeps them honest with a heartbeat (a socket that
- * misses a pong is terminated).
+ * GET /ws: accepts sockets (authenticated by socket-auth.ts), feeds them from
+ * the one chat-svc event stream through the room hub, and runs the only
+ * timers sockets need, each one interval for all of them: the heartbeat (a
+ * `heartbeat` frame, encoded once per tick, plus a protocol ping; a socket
+ * that missed the last pong is terminated, one whose token expired is
+ * closed) and, while any socket has yet to authenticate, the authentication
+ * deadline.
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { bearerToken } from "@parley/shared/auth.js";
+import { unauthenticated } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
+import type { Authenticator } from "@parley/shared/sessions.js";
 import type WebSocket from "ws";
 import type { ChatClient, UserClient } from "../clients.js";
 import type { ServiceTokenSource } from "../service-token.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
-import { startPresenceReporter } from "./presence.js";
+import { encodeServerFrame } from "./frame-codec.js";
+import { type PresenceReporter, startPresenceReporter } from "./presence.js";
 import { RoomHub } from "./room-hub.js";
-import { CLOSE_GOING_AWAY, SocketSession } from "./socket-session.js";
+import type { SendRate } from "./send-limiter.js";
+import { createSocketAuth } from "./socket-auth.js";
+import { CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED, type SessionContext, SocketSession } from "./socket-session.js";
 
 export interface RealtimeGatewayOptions {
+  /** For the profile sent in `ready`. */
   user: UserClient;
   chat: ChatClient;
+  /** Verifies socket tokens and checks their sessions (Redis). */
+  authenticator: Authenticator;
   serviceToken: ServiceTokenSource;
   logger: Logger;
   maxBufferedBytes: number;
-  heartbeatMs?: number;
+  /** Between heartbeats (and pings); a socket that misses a pong is gone after at most two. */
+  heartbeatMs: number;
+  sendRate: SendRate;
   authTimeoutMs?: number;
   presenceIntervalMs?: number;
 }
@@ -29,8 +43,13 @@ export interface RealtimeGatewayOptions {
 export interface RealtimeGateway {
   readonly hub: RoomHub;
   readonly events: EventStream;
+  readonly presence: Pick<PresenceReporter, "edgeId">;
   readonly sessionCount: number;
   accept(ws: WebSocket, req: UpgradeRequest): void;
+  /** Closes (4401) this edge's sockets of sessions a logout has just ended. */
+  endSessions(scope: { sessionId: string } | { userId: string }): void;
+  /** A user's profile changed through this edge: new sockets get it fresh in `ready`. */
+  profileChanged(userId: string): void;
   close(): Promise<void>;
 }
 
@@ -43,14 +62,28 @@ export interface UpgradeRequest {
 /** The token given at the upgrade: `Authorization: Bearer …` or `?token=`; "" when one is given but unusable. */
 export function upgradeToken(req: { url: string; headers: IncomingHttpHeaders }): string | undefined {
   const header = req.headers.authorization;
-  if (header !== undefined) return bearerToken(new Headers({ authorization: header })) ?? "";
-  return new URL(req.url, "http://edge").searchParams.get("token") ?? undefined;
+  if (header !== undefined) return ownCopy(bearerToken(new Headers({ authorization: header })) ?? "");
+  if (!req.url.includes("token=")) return undefined;
+  const token = new URL(req.url, "http://edge").searchParams.get("token");
+  return token === null ? undefined : ownCopy(token);
+}
+
+/**
+ * A string that does not share memory with the one it was cut from: a token
+ * sliced out of the upgrade URL or header would keep all of it alive for as
+ * long as the socket holds the token.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, "utf8").toString("utf8");
 }
 
 export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGateway {
   const { logger } = opts;
+  const authTimeoutMs = opts.authTimeoutMs ?? 10_000;
   const hub = new RoomHub();
   const sessions = new Set<SocketSession>();
+  /** Sockets still to authenticate, oldest first (a Set keeps insertion order). */
+  const unauthenticatedSessions = new Set<SocketSession>();
   const events = startEventStream({
     chat: opts.chat,
     serviceToken: opts.serviceToken,
@@ -58,18 +91,6 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     onEvent: (event) => hub.dispatch(event),
     onOpen: () => hub.resyncAll(),
   });
-  const heartbeat = setInterval(() => {
-    for (const session of sessions) {
-      if (!session.alive) {
-        logger.debug("terminating a socket that missed its pong");
-        session.terminate();
-        continue;
-      }
-      session.alive = false;
-      session.ping();
-    }
-  }, opts.heartbeatMs ?? 30_000);
-  heartbeat.unref();
   const presence = startPresenceReporter({
     chat: opts.chat,
     serviceToken: opts.serviceToken,
@@ -77,39 +98,99 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     ...(opts.presenceIntervalMs !== undefined ? { intervalMs: opts.presenceIntervalMs } : {}),
   });
 
+  const auth = createSocketAuth({ authenticator: opts.authenticator, user: opts.user });
+  const ctx: SessionContext = {
+    auth,
+    chat: opts.chat,
+    hub,
+    logger,
+    maxBufferedBytes: opts.maxBufferedBytes,
+    heartbeatIntervalSeconds: Math.max(1, Math.round(opts.heartbeatMs / 1000)),
+    sendRate: opts.sendRate,
+    now: () => performance.now(),
+    authenticated(session, userId) {
+      unauthenticatedSessions.delete(session);
+      presence.opened(userId);
+    },
+    closed(session) {
+      sessions.delete(session);
+      unauthenticatedSessions.delete(session);
+      if (session.userId !== undefined) presence.closed(session.userId);
+    },
+  };
+
+  const heartbeat = setInterval(() => {
+    const frame = Buffer.from(
+      encodeServerFrame({ kind: { case: "heartbeat", value: { serverTime: timestampNow() } } }),
+    );
+    const now = Date.now();
+    auth.sweep();
+    for (const session of sessions) {
+      try {
+        session.tick(now, frame);
+      } catch (err) {
+        // One socket's trouble must not stop the others' heartbeats (nor escape the timer and end the process).
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "heartbeat failed for a socket");
+        session.terminate();
+      }
+    }
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+
+  // Runs only while some socket has yet to authenticate.
+  let authSweep: NodeJS.Timeout | undefined;
+  const sweepAuth = () => {
+    const deadline = ctx.now() - authTimeoutMs;
+    for (const session of unauthenticatedSessions) {
+      if (session.openedAt > deadline) break;
+      unauthenticatedSessions.delete(session);
+      if (session.isAuthenticated || session.isClosed) continue;
+      session.closeWith(
+        CLOSE_UNAUTHENTICATED,
+        "authentication timeout",
+        unauthenticated(`authenticate within ${Math.round(authTimeoutMs / 1000)} s`),
+      );
+    }
+    if (unauthenticatedSessions.size === 0 && authSweep) {
+      clearInterval(authSweep);
+      authSweep = undefined;
+    }
+  };
+
   return {
     hub,
     events,
+    presence,
     get sessionCount() {
       return sessions.size;
     },
     accept(ws, req) {
-      const id = randomUUID();
-      const session = new SocketSession(
-        ws,
-        {
-          user: opts.user,
-          chat: opts.chat,
-          hub,
-          logger: logger.child({ socket: id }),
-          maxBufferedBytes: opts.maxBufferedBytes,
-          authTimeoutMs: opts.authTimeoutMs ?? 10_000,
-        },
-        {
-          id,
-          token: upgradeToken(req),
-          client: { ip: req.ip, userAgent: req.headers["user-agent"] },
-          onAuthenticated: (s, userId) => presence.opened(s.id, userId),
-          onClosed: (s) => {
-            sessions.delete(s);
-            presence.closed(s.id);
-          },
-        },
-      );
+      const session = new SocketSession(ws, ctx, upgradeToken(req), req.ip, req.headers["user-agent"]);
+      if (session.isClosed) return;
       sessions.add(session);
+      unauthenticatedSessions.add(session);
+      if (!authSweep) {
+        authSweep = setInterval(sweepAuth, Math.max(10, Math.min(1_000, authTimeoutMs / 4)));
+        authSweep.unref();
+      }
+    },
+    endSessions(scope) {
+      for (const session of sessions) {
+        if (session.belongsTo(scope)) {
+          session.closeWith(
+            CLOSE_UNAUTHENTICATED,
+            "session ended",
+            unauthenticated("the session has ended; sign in again"),
+          );
+        }
+      }
+    },
+    profileChanged(userId) {
+      auth.forget(userId);
     },
     async close() {
       clearInterval(heartbeat);
+      if (authSweep) clearInterval(authSweep);
       for (const session of [...sessions]) session.closeWith(CLOSE_GOING_AWAY, "server shutting down");
       await Promise.all([presence.close(), events.close()]);
     },

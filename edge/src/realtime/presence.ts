@@ -1,19 +1,25 @@
 /**
- * Tells chat-svc which sockets are open (SetPresence, with the edge's service
- * token): each authenticated socket when it opens and closes, and all open
- * ones again every `intervalMs`, because chat-svc forgets sockets that are not
- * re-announced (an edge that crashed never says goodbye). Calls for one socket
- * are made in order, so a quick open/close never arrives as close/open.
+ * Tells chat-svc which users have sockets on this edge (SetPresence, with the
+ * edge's service token): when a user's first socket here opens and their last
+ * one closes, and all present users again every `intervalMs`, because
+ * chat-svc forgets entries that are not re-announced (an edge that crashed
+ * never says goodbye). The edge is one "socket" per user towards chat-svc
+ * (socket_id = this edge's id), so ten tabs cost one entry and one call, and
+ * chat-svc still sees a user online while any edge has them. Calls for one
+ * user are made in order, so a quick open/close never arrives as close/open.
  */
+import { randomBytes } from "node:crypto";
 import type { Logger } from "@parley/shared/logger.js";
 import type { ChatClient } from "../clients.js";
 import { bearer } from "../forwarding.js";
 import type { ServiceTokenSource } from "../service-token.js";
 
 export interface PresenceReporter {
-  opened(socketId: string, userId: string): void;
-  closed(socketId: string): void;
-  /** Reports every open socket offline (the edge is stopping) and stops. */
+  /** This edge's socket_id towards chat-svc. */
+  readonly edgeId: string;
+  opened(userId: string): void;
+  closed(userId: string): void;
+  /** Reports every present user offline (the edge is stopping) and stops. */
   close(): Promise<void>;
 }
 
@@ -24,15 +30,17 @@ export function startPresenceReporter(opts: {
   intervalMs?: number;
 }): PresenceReporter {
   const { chat, logger } = opts;
-  const open = new Map<string, string>();
+  const edgeId = `edge-${randomBytes(8).toString("hex")}`;
+  /** userId → sockets open here. */
+  const present = new Map<string, number>();
   const chains = new Map<string, Promise<void>>();
 
-  function report(socketId: string, userId: string, online: boolean): Promise<void> {
+  function report(userId: string, online: boolean): Promise<void> {
     const call = async () => {
       try {
         const token = await opts.serviceToken.get();
         await chat.setPresence(
-          { userId, socketId, online },
+          { userId, socketId: edgeId, online },
           { headers: { authorization: bearer(token) }, timeoutMs: 5_000 },
         );
       } catch (err) {
@@ -40,37 +48,43 @@ export function startPresenceReporter(opts: {
         logger.debug({ err: err instanceof Error ? err.message : String(err), online }, "could not report presence");
       }
     };
-    const next = (chains.get(socketId) ?? Promise.resolve()).then(call);
-    chains.set(socketId, next);
+    const next = (chains.get(userId) ?? Promise.resolve()).then(call);
+    chains.set(userId, next);
     void next.then(() => {
-      if (chains.get(socketId) === next) chains.delete(socketId);
+      if (chains.get(userId) === next) chains.delete(userId);
     });
     return next;
   }
 
   const timer = setInterval(() => {
-    for (const [socketId, userId] of open) {
-      // Skipped while a call for the socket is still under way; the next tick catches it.
-      if (!chains.has(socketId)) void report(socketId, userId, true);
+    for (const userId of present.keys()) {
+      // Skipped while a call for the user is still under way; the next tick catches it.
+      if (!chains.has(userId)) void report(userId, true);
     }
   }, opts.intervalMs ?? 30_000);
   timer.unref();
 
   return {
-    opened(socketId, userId) {
-      open.set(socketId, userId);
-      void report(socketId, userId, true);
+    edgeId,
+    opened(userId) {
+      const count = present.get(userId) ?? 0;
+      present.set(userId, count + 1);
+      if (count === 0) void report(userId, true);
     },
-    closed(socketId) {
-      const userId = open.get(socketId);
-      if (userId === undefined) return;
-      open.delete(socketId);
-      void report(socketId, userId, false);
+    closed(userId) {
+      const count = present.get(userId);
+      if (count === undefined) return;
+      if (count > 1) {
+        present.set(userId, count - 1);
+        return;
+      }
+      present.delete(userId);
+      void report(userId, false);
     },
     async close() {
       clearInterval(timer);
-      for (const [socketId, userId] of open) void report(socketId, userId, false);
-      open.clear();
+      for (const userId of present.keys()) void report(userId, false);
+      present.clear();
       await Promise.all(chains.values());
     },
   };

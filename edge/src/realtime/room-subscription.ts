@@ -9,19 +9,18 @@
  * Ephemeral events (event_seq 0: typing, read markers, presence) are
  * delivered as they come and never replayed.
  *
- * A client resumes by message seq (Subscribe.after_seq): the messages it
- * missed up to the room's head at subscribe time are replayed from history
- * first, then events continue from the head_event_seq of that same snapshot.
+ * A client resumes by event_seq (Subscribe.after_event_seq): the cursor
+ * starts there, so the same catch-up replays every kind of event it missed
+ * (messages, edits, deletions, reactions, membership, room updates) in log
+ * order before live ones.
  */
-import type { Message, RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
-import { encodeEvent, encodeServerFrame } from "./frame-codec.js";
+import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
+import { encodeEvent, type OutFrame } from "./frame-codec.js";
 import type { RoomListener } from "./room-hub.js";
 
-export interface MessagePage {
-  /** Ascending seq. */
-  messages: readonly Message[];
-  hasMore: boolean;
-}
+/** Catch-up passes that found the log behind what was seen live before giving up until the next event. */
+const MAX_IDLE_PASSES = 5;
+const IDLE_PASS_DELAY_MS = 20;
 
 export interface EventPage {
   /** Ascending event_seq. */
@@ -29,67 +28,63 @@ export interface EventPage {
   hasMore: boolean;
   /** The log no longer holds the events after the cursor. */
   truncated: boolean;
+  /** The newest event_seq in the log when the page was read. */
+  headEventSeq?: bigint;
 }
 
-export interface RoomSubscriptionDeps {
-  roomId: string;
-  /** Message history after `afterSeq`, oldest first (ListMessages with the socket's token). */
-  fetchMessages(afterSeq: bigint): Promise<MessagePage>;
+/** What a subscription needs from its socket; shared by all of the socket's subscriptions. */
+export interface SubscriptionOwner {
   /** The room's event log after `afterEventSeq` (ListEvents with the socket's token). */
-  fetchEvents(afterEventSeq: bigint): Promise<EventPage>;
+  fetchEvents(roomId: string, afterEventSeq: bigint): Promise<EventPage>;
   /** Writes a frame to the socket; false once the socket takes no more. */
-  send(frame: string): boolean;
+  write(frame: OutFrame): boolean;
   /** Told of every event delivered, after it was sent. */
-  onDelivered?(event: RoomEvent): void;
-  /** A catch-up failed; the next event or resync tries again. */
-  onCatchUpError(err: unknown): void;
+  delivered(sub: RoomSubscription, event: RoomEvent): void;
+  /** A catch-up failed; the next event or resync tries again unless the owner ends the subscription. */
+  catchUpFailed(sub: RoomSubscription, err: unknown): void;
   /** The missed events are gone from the log: the client has to reload the room. */
-  onTruncated(): void;
-}
-
-/** The room at the moment of subscribing (one GetRoom snapshot). */
-export interface RoomHead {
-  headSeq: bigint;
-  headEventSeq: bigint;
+  truncated(sub: RoomSubscription): void;
 }
 
 export class RoomSubscription implements RoomListener {
-  readonly roomId: string;
-  /** Last event_seq delivered; undefined until start() (the room's head is not known yet). */
+  /** Last event_seq delivered; undefined until start() (where to begin is not known yet). */
   private cursor: bigint | undefined;
   /** Highest event_seq seen live, including before start() and while catching up. */
   private maxSeen = 0n;
-  /** Messages (after, upTo] still to replay, done first by the catch-up runner. */
-  private replay: { after: bigint; upTo: bigint } | undefined;
+  /** A first page the subscriber already fetched, delivered by the catch-up runner first. */
+  private prefetched: EventPage | undefined;
   private catchingUp = false;
   private lookAgain = false;
   private closed = false;
 
-  constructor(private readonly deps: RoomSubscriptionDeps) {
-    this.roomId = deps.roomId;
-  }
+  constructor(
+    readonly roomId: string,
+    private readonly owner: SubscriptionOwner,
+  ) {}
 
   get isClosed(): boolean {
     return this.closed;
   }
 
   /**
-   * Begins delivery once `subscribed` has been sent: replays messages
-   * (afterSeq, headSeq] when 0 < afterSeq < headSeq, then events after
-   * headEventSeq, including any seen live since the subscription was registered.
+   * Begins delivery once `subscribed` has been sent, after event_seq `cursor`:
+   * the events of `firstPage` (ListEvents after `cursor`, when the caller
+   * already has it), then the rest of the log, then live events, including
+   * any seen since the subscription was registered.
    */
-  start(head: RoomHead, afterSeq: bigint): void {
+  start(cursor: bigint, firstPage?: EventPage): void {
     if (this.closed || this.cursor !== undefined) return;
-    this.cursor = head.headEventSeq;
-    if (afterSeq > 0n && afterSeq < head.headSeq) this.replay = { after: afterSeq, upTo: head.headSeq };
-    if (this.replay || this.maxSeen > this.cursor) this.catchUp();
+    this.cursor = cursor;
+    this.prefetched = firstPage && firstPage.events.length > 0 ? firstPage : undefined;
+    if (this.prefetched || this.maxSeen > cursor) this.catchUp();
   }
 
   close(): void {
     this.closed = true;
+    this.prefetched = undefined;
   }
 
-  onEvent(event: RoomEvent, frame: string): void {
+  onEvent(event: RoomEvent, frame: OutFrame): void {
     if (this.closed) return;
     const seq = event.eventSeq;
     if (seq === 0n) {
@@ -107,6 +102,8 @@ export class RoomSubscription implements RoomListener {
     if (seq === this.cursor + 1n) {
       this.cursor = seq;
       this.deliver(event, frame);
+      // Newer events went by while this one was late: fetch them now rather than wait for the next.
+      if (!this.closed && this.maxSeen > seq) this.catchUp();
       return;
     }
     this.catchUp();
@@ -117,12 +114,12 @@ export class RoomSubscription implements RoomListener {
     this.catchUp();
   }
 
-  private deliver(event: RoomEvent, frame: string): void {
-    if (!this.deps.send(frame)) {
+  private deliver(event: RoomEvent, frame: OutFrame): void {
+    if (!this.owner.write(frame)) {
       this.closed = true;
       return;
     }
-    this.deps.onDelivered?.(event);
+    this.owner.delivered(this, event);
   }
 
   private catchUp(): void {
@@ -131,73 +128,57 @@ export class RoomSubscription implements RoomListener {
       return;
     }
     this.catchingUp = true;
-    this.runCatchUp()
-      .catch((err: unknown) => {
-        if (!this.closed) this.deps.onCatchUpError(err);
-      })
-      .finally(() => {
-        this.catchingUp = false;
-      });
+    this.runCatchUp().catch((err: unknown) => {
+      if (!this.closed) this.owner.catchUpFailed(this, err);
+    });
   }
 
   private async runCatchUp(): Promise<void> {
-    if (this.replay) {
-      await this.replayMessages(this.replay);
-      // The log is only needed if something newer than the snapshot went by meanwhile.
-      if (this.closed || (!this.lookAgain && this.maxSeen <= (this.cursor ?? 0n))) return;
-    }
-    do {
-      this.lookAgain = false;
-      let page: EventPage;
-      let progressed: boolean;
-      do {
-        const from = this.cursor ?? 0n;
-        page = await this.deps.fetchEvents(from);
-        if (this.closed) return;
-        if (page.truncated) {
-          this.closed = true;
-          this.deps.onTruncated();
-          return;
-        }
-        for (const event of page.events) {
-          if (event.eventSeq <= (this.cursor ?? 0n)) continue;
-          this.cursor = event.eventSeq;
-          this.deliver(event, encodeEvent(event));
+    try {
+      let idlePasses = 0;
+      for (;;) {
+        this.lookAgain = false;
+        const before = this.cursor;
+        let page: EventPage;
+        let progressed: boolean;
+        do {
+          const from = this.cursor ?? 0n;
+          const prefetched = this.prefetched;
+          this.prefetched = undefined;
+          page = prefetched ?? (await this.owner.fetchEvents(this.roomId, from));
           if (this.closed) return;
-        }
-        progressed = (this.cursor ?? 0n) > from;
-      } while (page.hasMore && progressed);
-    } while (this.lookAgain && !this.closed);
-  }
-
-  /** History as message_created events; anything after `upTo` comes through the event log instead. */
-  private async replayMessages(range: { after: bigint; upTo: bigint }): Promise<void> {
-    let after = range.after;
-    while (after < range.upTo) {
-      const page = await this.deps.fetchMessages(after);
-      if (this.closed) return;
-      const before = after;
-      for (const message of page.messages) {
-        if (message.seq <= after || message.seq > range.upTo) continue;
-        after = message.seq;
-        const frame = encodeServerFrame({
-          kind: {
-            case: "event",
-            value: {
-              roomId: this.roomId,
-              ...(message.createdAt ? { occurredAt: message.createdAt } : {}),
-              kind: { case: "messageCreated", value: message },
-            },
-          },
-        });
-        if (!this.deps.send(frame)) {
-          this.closed = true;
-          return;
+          if (page.truncated) {
+            this.closed = true;
+            this.owner.truncated(this);
+            return;
+          }
+          for (const event of page.events) {
+            if (event.eventSeq <= (this.cursor ?? 0n)) continue;
+            // The log is contiguous: anything else means the page does not follow the cursor.
+            if (event.eventSeq !== (this.cursor ?? 0n) + 1n) break;
+            this.cursor = event.eventSeq;
+            this.deliver(event, encodeEvent(event));
+            if (this.closed) return;
+          }
+          progressed = (this.cursor ?? 0n) > from;
+        } while (page.hasMore && progressed);
+        const behind = this.maxSeen > (this.cursor ?? 0n);
+        if (!this.lookAgain && !behind) return;
+        if (this.cursor === before && !this.lookAgain) {
+          // Seen live but not readable yet (an earlier event's transaction is
+          // still committing elsewhere): look again shortly, a few times; after
+          // that the next event or resync does.
+          if (++idlePasses > MAX_IDLE_PASSES) return;
+          await new Promise((resolve) => setTimeout(resolve, IDLE_PASS_DELAY_MS * idlePasses));
+          if (this.closed) return;
+        } else {
+          idlePasses = 0;
         }
       }
-      // Nothing newer (e.g. the tail was deleted for good): the replay is as complete as history is.
-      if (after === before || !page.hasMore) break;
+    } finally {
+      // At the very return that ends the last look, not a microtask later: an
+      // event arriving after it is handled live, not left to a runner that is gone.
+      this.catchingUp = false;
     }
-    this.replay = undefined;
   }
 }

@@ -1,88 +1,170 @@
 /**
  * One WebSocket connection: authentication (token at the upgrade or an
  * `authenticate` frame within the deadline), then frames handled in order,
- * each answered with its `ref`, and room subscriptions fed by the hub. A
- * socket that cannot keep up is closed (1013) rather than buffered for.
+ * each answered with its `ref`, and room subscriptions fed by the hub.
+ *
+ * Bad and slow clients cost little and never the process: a client that
+ * stops reading is closed (1013) rather than buffered for; frames that act
+ * are rate limited per socket, and a client that keeps flooding is closed
+ * (1008); frames over 64 KiB are refused by ws itself (1009); malformed ones
+ * get an error frame. A call refused as unauthenticated (the session ended:
+ * logout, refresh token reuse) or a token that expires closes the socket
+ * (4401): a socket lives no longer than the session and token it was opened
+ * with, unless the client authenticates again with a fresh token.
+ *
+ * Per-socket state is kept small for 10,000s of idle sockets: no timers (the
+ * gateway runs one interval for all), no per-socket closures or loggers, and
+ * maps and the rate limiter only once they are needed.
  */
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
 import { MemberChanged_Change, type RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
-import type { ClientFrame, Send, Subscribe } from "@parley/proto/realtime/v1/realtime_pb.js";
-import { appError, internal, unauthenticated } from "@parley/shared/errors.js";
+import type {
+  ClientFrame,
+  Delete,
+  Edit,
+  MarkRead,
+  React,
+  Send,
+  StartTyping,
+  Subscribe,
+  Unreact,
+} from "@parley/proto/realtime/v1/realtime_pb.js";
+import { appError, errorReason, internal, unauthenticated } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
 import WebSocket, { type RawData } from "ws";
-import type { ChatClient, UserClient } from "../clients.js";
-import { bearer, type ClientContext, clientCall } from "../forwarding.js";
-import { decodeClientFrame, encodeError, encodeServerFrame, type ServerFrameInit } from "./frame-codec.js";
+import type { ChatClient } from "../clients.js";
+import { bearer, clientCall } from "../forwarding.js";
+import {
+  decodeClientFrame,
+  encodeError,
+  encodeServerFrame,
+  type OutFrame,
+  type ServerFrameInit,
+} from "./frame-codec.js";
 import type { RoomHub } from "./room-hub.js";
-import { RoomSubscription } from "./room-subscription.js";
+import { type EventPage, RoomSubscription, type SubscriptionOwner } from "./room-subscription.js";
+import { SendLimiter, type SendRate } from "./send-limiter.js";
+import type { SocketAuth, SocketIdentity } from "./socket-auth.js";
 
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+/** Why the server ended a subscription (Unsubscribed.reason). */
+export const REASON_REMOVED = "REMOVED_FROM_ROOM";
+export const REASON_LEFT = "LEFT_ROOM";
+export const REASON_RESYNC = "RESYNC_REQUIRED";
 
 /** Frames queued behind the one being handled before new ones are refused. */
 const MAX_QUEUED_FRAMES = 64;
 const MAX_SUBSCRIPTIONS = 200;
-/** Page sizes for replay (ListMessages) and gap repair (ListEvents): the services' maximums. */
-const MESSAGE_PAGE = 200;
+/** Page size for resume and gap repair (ListEvents): the service's maximum. */
 const EVENT_PAGE = 500;
+/** Typing frames for one room closer together than this are not forwarded (chat-svc throttles at 2 s anyway). */
+const TYPING_FORWARD_MS = 1_000;
+const MAX_TYPING_ROOMS = 32;
 
-export interface SessionDeps {
-  user: UserClient;
+/** Frames that make chat-svc act, and so count against the socket's send rate. */
+const RATE_LIMITED = new Set<ClientFrame["kind"]["case"]>([
+  "send",
+  "edit",
+  "delete",
+  "react",
+  "unreact",
+  "typing",
+  "markRead",
+]);
+
+/** ws options for every frame: always a text frame, also when given the bytes of one. */
+const AS_TEXT = { binary: false } as const;
+
+/** What every session of a gateway shares: one object, not one per socket. */
+export interface SessionContext {
+  auth: SocketAuth;
   chat: ChatClient;
   hub: RoomHub;
   logger: Logger;
   maxBufferedBytes: number;
-  authTimeoutMs: number;
+  /** Told in `ready`. */
+  heartbeatIntervalSeconds: number;
+  sendRate: SendRate;
+  /** Monotonic milliseconds. */
+  now(): number;
+  authenticated(session: SocketSession, userId: string): void;
+  closed(session: SocketSession): void;
 }
 
-export class SocketSession {
-  readonly id: string;
+const SESSION = Symbol("parley.session");
+
+function sessionOf(ws: WebSocket): SocketSession | undefined {
+  return (ws as WebSocket & { [SESSION]?: SocketSession })[SESSION];
+}
+
+// Shared listeners (`this` is the socket), so a socket costs no closures.
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  sessionOf(this)?.received(data, isBinary);
+}
+function onSocketPong(this: WebSocket): void {
+  const session = sessionOf(this);
+  if (session) session.alive = true;
+}
+function onSocketError(this: WebSocket, err: Error): void {
+  sessionOf(this)?.socketError(err);
+}
+function onSocketClose(this: WebSocket): void {
+  sessionOf(this)?.dispose();
+}
+
+export class SocketSession implements SubscriptionOwner {
   /** Cleared by the heartbeat before each ping, set again by the pong. */
   alive = true;
+  /** When the socket was accepted (ctx.now()), for the authentication deadline. */
+  readonly openedAt: number;
   private token: string | undefined;
-  private userId: string | undefined;
-  private readonly subscriptions = new Map<string, RoomSubscription>();
-  private queue: Promise<void> = Promise.resolve();
+  private _userId: string | undefined;
+  private sessionId: string | undefined;
+  /** Epoch milliseconds at which the token expires. */
+  private tokenExpiresAt = Number.POSITIVE_INFINITY;
+  private subscriptions: Map<string, RoomSubscription> | undefined;
+  private queue: Promise<void> | undefined;
   private queued = 0;
   private closed = false;
-  private readonly authTimer: NodeJS.Timeout;
-  private readonly onClosed: (session: SocketSession) => void;
-  private readonly onAuthenticated: (session: SocketSession, userId: string) => void;
-  private readonly client: Omit<ClientContext, "authorization">;
+  private limiter: SendLimiter | undefined;
+  private typingSentAt: Map<string, number> | undefined;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly deps: SessionDeps,
-    opts: {
-      id: string;
-      token?: string | undefined;
-      client: Omit<ClientContext, "authorization">;
-      onAuthenticated: (session: SocketSession, userId: string) => void;
-      onClosed: (session: SocketSession) => void;
-    },
+    private readonly ctx: SessionContext,
+    token: string | undefined,
+    private readonly ip: string,
+    private readonly userAgent: string | undefined,
   ) {
-    this.id = opts.id;
-    this.onAuthenticated = opts.onAuthenticated;
-    this.onClosed = opts.onClosed;
-    this.client = opts.client;
-    ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on("pong", () => {
-      this.alive = true;
-    });
-    ws.on("error", (err) => deps.logger.debug({ err: err.message }, "socket error"));
-    ws.on("close", () => this.dispose());
-    this.authTimer = setTimeout(() => {
-      if (this.token === undefined) {
-        this.closeWith(
-          CLOSE_UNAUTHENTICATED,
-          "authentication timeout",
-          unauthenticated(`authenticate within ${Math.round(deps.authTimeoutMs / 1000)} s`),
-        );
-      }
-    }, deps.authTimeoutMs);
-    const token = opts.token;
+    this.openedAt = ctx.now();
+    (ws as WebSocket & { [SESSION]?: SocketSession })[SESSION] = this;
+    ws.on("message", onSocketMessage);
+    ws.on("pong", onSocketPong);
+    ws.on("error", onSocketError);
+    ws.on("close", onSocketClose);
     if (token !== undefined) this.enqueue("", () => this.authenticate(token, ""));
+  }
+
+  get userId(): string | undefined {
+    return this._userId;
+  }
+
+  get isAuthenticated(): boolean {
+    return this.token !== undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether a logout of `scope` ends this socket's session. */
+  belongsTo(scope: { sessionId: string } | { userId: string }): boolean {
+    if (this.token === undefined) return false;
+    return "sessionId" in scope ? scope.sessionId === this.sessionId : scope.userId === this._userId;
   }
 
   /** Closes the socket with `code`, after an error frame when `err` is given. */
@@ -98,28 +180,68 @@ export class SocketSession {
     this.ws.terminate();
   }
 
-  ping(): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  /**
+   * The gateway's periodic visit: a socket that did not answer the last ping
+   * is dead; one whose token has expired is closed; the others are pinged
+   * and, once authenticated, sent `heartbeat` (encoded once for all).
+   */
+  tick(nowMs: number, heartbeat: OutFrame): void {
+    if (this.closed) return;
+    if (!this.alive) {
+      this.ctx.logger.debug({ user: this._userId }, "terminating a socket that missed its pong");
+      this.terminate();
+      return;
+    }
+    if (this.token !== undefined && nowMs >= this.tokenExpiresAt) {
+      this.closeWith(
+        CLOSE_UNAUTHENTICATED,
+        "token expired",
+        unauthenticated("the access token has expired; authenticate again with a fresh one"),
+      );
+      return;
+    }
+    this.alive = false;
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.ping();
+    if (this.token !== undefined) this.write(heartbeat);
   }
 
-  private dispose(): void {
+  /** @internal ws 'close' */
+  dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.authTimer);
-    for (const sub of this.subscriptions.values()) this.drop(sub);
-    this.subscriptions.clear();
-    this.onClosed(this);
+    if (this.subscriptions) {
+      for (const sub of this.subscriptions.values()) this.drop(sub);
+      this.subscriptions = undefined;
+    }
+    this.typingSentAt = undefined;
+    this.ctx.closed(this);
+  }
+
+  /** @internal ws 'error': the client's doing (bad framing, oversized frame); ws closes with the right code. */
+  socketError(err: Error): void {
+    this.ctx.logger.debug({ err: err.message, user: this._userId }, "socket error");
   }
 
   /** Writes a frame unless the client has fallen too far behind, in which case it is disconnected. */
-  private write(frame: string): boolean {
+  write(frame: OutFrame): boolean {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
-    if (this.ws.bufferedAmount > this.deps.maxBufferedBytes) {
-      this.deps.logger.info({ buffered: this.ws.bufferedAmount }, "closing a socket that is not keeping up");
+    if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes) {
+      this.ctx.logger.info(
+        { buffered: this.ws.bufferedAmount, user: this._userId },
+        "closing a socket that is not keeping up",
+      );
       this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
       return false;
     }
-    this.ws.send(frame);
+    try {
+      this.ws.send(frame, AS_TEXT);
+    } catch (err) {
+      // Not expected from an open socket; a socket that cannot be written to is of no use.
+      this.ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "socket write failed");
+      this.terminate();
+      return false;
+    }
     return true;
   }
 
@@ -132,19 +254,38 @@ export class SocketSession {
     if (err instanceof ConnectError) {
       ce = err;
     } else {
-      this.deps.logger.error({ err }, "unexpected error handling a frame");
+      this.ctx.logger.error({ err }, "unexpected error handling a frame");
       ce = internal();
     }
     this.write(encodeError(ce, ref));
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  /** A frame's call failed: an ended session closes the socket, anything else is reported. */
+  private failed(err: unknown, ref: string): void {
+    if (this.closed) return;
+    if (err instanceof ConnectError && err.code === Code.Unauthenticated && this.token !== undefined) {
+      this.closeWith(CLOSE_UNAUTHENTICATED, "unauthenticated", err, ref);
+      return;
+    }
+    this.sendError(err, ref);
+  }
+
+  /** @internal ws 'message': whatever arrives, an answer or a close, never an exception out of the listener. */
+  received(data: RawData, isBinary: boolean): void {
+    try {
+      this.receive(data, isBinary);
+    } catch (err) {
+      this.sendError(err, "");
+    }
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (isBinary) {
       this.sendError(appError(Code.InvalidArgument, "BINARY_FRAME", "frames must be JSON text, not binary"), "");
       return;
     }
-    const decoded = decodeClientFrame(String(data));
+    const decoded = decodeClientFrame(data.toString());
     if (!decoded.ok) {
       this.sendError(decoded.error, decoded.ref);
       return;
@@ -155,22 +296,64 @@ export class SocketSession {
       this.reply(frame.ref, { case: "pong", value: {} });
       return;
     }
+    if (RATE_LIMITED.has(frame.kind.case)) {
+      const verdict = this.sendLimiter().take(this.ctx.now());
+      if (verdict !== "ok") {
+        this.refuse(verdict, frame.ref);
+        return;
+      }
+    }
     this.enqueue(frame.ref, () => this.handle(frame));
+  }
+
+  private sendLimiter(): SendLimiter {
+    this.limiter ??= new SendLimiter(this.ctx.sendRate, this.ctx.now());
+    return this.limiter;
+  }
+
+  /** Answers a frame refused for the client's pace; a client that keeps at it is closed. */
+  private refuse(verdict: "limited" | "flood", ref: string, err?: ConnectError): void {
+    if (verdict === "flood") {
+      this.ctx.logger.info({ user: this._userId }, "closing a socket that keeps flooding");
+      this.closeWith(
+        CLOSE_POLICY_VIOLATION,
+        "too many frames",
+        appError(Code.ResourceExhausted, "FLOODING", "too many frames, too fast; the connection is closed"),
+        ref,
+      );
+      return;
+    }
+    const { rate, burst } = this.ctx.sendRate;
+    this.sendError(
+      err ??
+        appError(Code.ResourceExhausted, "RATE_LIMITED", `at most ${rate} frames per second (bursts of ${burst})`, {
+          retryAfterSeconds: "1",
+        }),
+      ref,
+    );
   }
 
   /** Frames are handled one at a time, in arrival order, so replies and subscriptions never race. */
   private enqueue(ref: string, task: () => Promise<void>): void {
     if (this.queued >= MAX_QUEUED_FRAMES) {
-      this.sendError(appError(Code.ResourceExhausted, "TOO_MANY_FRAMES", "too many frames awaiting an answer"), ref);
+      const verdict = this.sendLimiter().strike(this.ctx.now());
+      this.refuse(
+        verdict,
+        ref,
+        appError(Code.ResourceExhausted, "TOO_MANY_FRAMES", "too many frames awaiting an answer"),
+      );
       return;
     }
     this.queued++;
-    this.queue = this.queue
+    const next: Promise<void> = (this.queue ?? Promise.resolve())
       .then(() => (this.closed ? undefined : task()))
-      .catch((err: unknown) => this.sendError(err, ref))
+      .catch((err: unknown) => this.failed(err, ref))
       .finally(() => {
         this.queued--;
+        // An idle socket holds no promise.
+        if (this.queue === next) this.queue = undefined;
       });
+    this.queue = next;
   }
 
   private async handle(frame: ClientFrame): Promise<void> {
@@ -185,6 +368,18 @@ export class SocketSession {
         return this.reply(ref, { case: "unsubscribed", value: { roomId: kind.value.roomId } });
       case "send":
         return this.send(kind.value, ref);
+      case "edit":
+        return this.edit(kind.value, ref);
+      case "delete":
+        return this.delete(kind.value, ref);
+      case "react":
+        return this.react(kind.value, ref);
+      case "unreact":
+        return this.unreact(kind.value, ref);
+      case "typing":
+        return this.typing(kind.value);
+      case "markRead":
+        return this.markRead(kind.value, ref);
       default:
         throw appError(Code.InvalidArgument, "INVALID_FRAME", "unknown frame");
     }
@@ -192,14 +387,18 @@ export class SocketSession {
 
   /** Call options for a call made for this socket's user. */
   private auth(token = this.token): CallOptions {
-    return clientCall({ ...this.client, authorization: token === undefined ? undefined : bearer(token) });
+    return clientCall({
+      authorization: token === undefined ? undefined : bearer(token),
+      ip: this.ip,
+      userAgent: this.userAgent,
+    });
   }
 
-  /** The identity is whatever user-svc says the token belongs to. */
+  /** The identity is the verified token's, while its session is live; see socket-auth.ts. */
   private async authenticate(token: string, ref: string): Promise<void> {
-    let user: Awaited<ReturnType<UserClient["getProfile"]>>["user"];
+    let identity: SocketIdentity;
     try {
-      ({ user } = await this.deps.user.getProfile({}, this.auth(token)));
+      identity = await this.ctx.auth.authenticate(token, this.auth(token));
     } catch (err) {
       if (err instanceof ConnectError && err.code === Code.Unauthenticated) {
         this.closeWith(CLOSE_UNAUTHENTICATED, "unauthenticated", err, ref);
@@ -207,104 +406,159 @@ export class SocketSession {
       }
       throw err;
     }
-    if (!user) throw internal();
-    if (this.userId !== undefined && user.id !== this.userId) {
+    // Closed while the token was checked: announcing presence now would never be undone.
+    if (this.closed) return;
+    if (this._userId !== undefined && identity.userId !== this._userId) {
       throw appError(Code.PermissionDenied, "USER_MISMATCH", "a socket stays signed in as the same user");
     }
-    const first = this.userId === undefined;
+    const first = this._userId === undefined;
     this.token = token;
-    this.userId = user.id;
-    clearTimeout(this.authTimer);
-    this.reply(ref, { case: "ready", value: { user } });
-    if (first) this.onAuthenticated(this, user.id);
+    this._userId = identity.userId;
+    this.sessionId = identity.sessionId;
+    this.tokenExpiresAt = identity.expiresAt;
+    this.reply(ref, {
+      case: "ready",
+      value: { user: identity.user, heartbeatInterval: this.ctx.heartbeatIntervalSeconds },
+    });
+    if (first) this.ctx.authenticated(this, identity.userId);
   }
 
-  private async subscribe({ roomId, afterSeq }: Subscribe, ref: string): Promise<void> {
+  fetchEvents(roomId: string, afterEventSeq: bigint): Promise<EventPage> {
+    return this.ctx.chat.listEvents({ roomId, afterEventSeq, limit: EVENT_PAGE }, this.auth());
+  }
+
+  /**
+   * Registers the subscription before asking where the room is, so no live
+   * event falls between the two; then answers `subscribed` and starts
+   * delivery after `afterEventSeq` (0: from the room's head, nothing
+   * replayed). A resume point the log no longer covers, or one beyond the
+   * room's head, answers `truncated` and continues from the head.
+   */
+  private async subscribe({ roomId, afterEventSeq }: Subscribe, ref: string): Promise<void> {
     this.unsubscribe(roomId);
+    this.subscriptions ??= new Map();
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
       throw appError(Code.ResourceExhausted, "TOO_MANY_SUBSCRIPTIONS", `at most ${MAX_SUBSCRIPTIONS} rooms per socket`);
     }
-    const { chat } = this.deps;
-    const sub: RoomSubscription = new RoomSubscription({
-      roomId,
-      fetchMessages: (after) => chat.listMessages({ roomId, afterSeq: after, limit: MESSAGE_PAGE }, this.auth()),
-      fetchEvents: (after) => chat.listEvents({ roomId, afterEventSeq: after, limit: EVENT_PAGE }, this.auth()),
-      send: (frame) => this.write(frame),
-      onDelivered: (event) => this.afterDelivery(sub, event),
-      onCatchUpError: (err) => this.onCatchUpError(sub, err),
-      onTruncated: () =>
-        this.endSubscription(
-          sub,
-          appError(
-            Code.Aborted,
-            "RESYNC_REQUIRED",
-            "missed events are no longer available; reload the room and subscribe again",
-          ),
-        ),
-    });
-    // Registered before asking for the head, so no live event falls between the two.
+    const sub = new RoomSubscription(roomId, this);
     this.subscriptions.set(roomId, sub);
-    this.deps.hub.add(sub);
-    let head: { headSeq: bigint; headEventSeq: bigint };
+    this.ctx.hub.add(sub);
+    let headSeq: bigint;
+    let headEventSeq: bigint;
+    let page: EventPage | undefined;
     try {
-      const { room } = await chat.getRoom({ roomId }, this.auth());
-      head = { headSeq: room?.headSeq ?? 0n, headEventSeq: room?.headEventSeq ?? 0n };
+      const [got, events] = await Promise.all([
+        this.ctx.chat.getRoom({ roomId }, this.auth()),
+        afterEventSeq > 0n ? this.fetchEvents(roomId, afterEventSeq) : undefined,
+      ]);
+      headSeq = got.room?.headSeq ?? 0n;
+      headEventSeq = got.room?.headEventSeq ?? 0n;
+      // The two reads are separate snapshots: the later head is the truer one.
+      if (events?.headEventSeq !== undefined && events.headEventSeq > headEventSeq) headEventSeq = events.headEventSeq;
+      page = events;
     } catch (err) {
-      if (this.subscriptions.get(roomId) === sub) this.unsubscribe(roomId);
+      if (this.subscriptions?.get(roomId) === sub) this.unsubscribe(roomId);
       throw err;
     }
     if (sub.isClosed) return;
-    this.reply(ref, { case: "subscribed", value: { roomId, headSeq: head.headSeq } });
-    sub.start(head, afterSeq);
+    const truncated = page !== undefined && (page.truncated || afterEventSeq > headEventSeq);
+    this.reply(ref, { case: "subscribed", value: { roomId, headSeq, headEventSeq, truncated } });
+    if (page && !truncated) sub.start(afterEventSeq, page);
+    else sub.start(headEventSeq);
   }
 
   /** A member who left or was removed stops receiving the room at once. */
-  private afterDelivery(sub: RoomSubscription, event: RoomEvent): void {
+  delivered(sub: RoomSubscription, event: RoomEvent): void {
     if (event.kind.case !== "memberChanged") return;
     const { userId, change } = event.kind.value;
-    if (userId !== this.userId || (change !== MemberChanged_Change.LEFT && change !== MemberChanged_Change.REMOVED)) {
+    if (userId !== this._userId) return;
+    if (change === MemberChanged_Change.REMOVED) this.endSubscription(sub, REASON_REMOVED);
+    else if (change === MemberChanged_Change.LEFT) this.endSubscription(sub, REASON_LEFT);
+  }
+
+  /** The room's log no longer has what the subscription missed: the client reloads and subscribes again. */
+  truncated(sub: RoomSubscription): void {
+    this.endSubscription(sub, REASON_RESYNC);
+  }
+
+  catchUpFailed(sub: RoomSubscription, err: unknown): void {
+    const ce = ConnectError.from(err);
+    if (ce.code === Code.Unauthenticated) {
+      this.failed(ce, "");
       return;
     }
-    this.endSubscription(sub);
+    if (ce.code === Code.PermissionDenied || ce.code === Code.NotFound) {
+      // The socket may no longer read this room.
+      this.endSubscription(sub, errorReason(ce));
+      return;
+    }
+    this.ctx.logger.warn({ err: ce.message, roomId: sub.roomId }, "catch-up failed; will retry on the next event");
   }
 
   /** Ends a subscription the server gave up on, telling the client why. */
-  private endSubscription(sub: RoomSubscription, err?: ConnectError): void {
-    if (this.subscriptions.get(sub.roomId) !== sub) {
+  private endSubscription(sub: RoomSubscription, reason: string): void {
+    if (this.subscriptions?.get(sub.roomId) !== sub) {
       // Already replaced or ended: the client has nothing to be told.
       this.drop(sub);
       return;
     }
     this.unsubscribe(sub.roomId);
-    if (err) this.sendError(err, "");
-    this.reply("", { case: "unsubscribed", value: { roomId: sub.roomId } });
+    this.reply("", { case: "unsubscribed", value: { roomId: sub.roomId, reason } });
   }
 
   private unsubscribe(roomId: string): void {
-    const sub = this.subscriptions.get(roomId);
+    const sub = this.subscriptions?.get(roomId);
     if (!sub) return;
-    this.subscriptions.delete(roomId);
+    this.subscriptions?.delete(roomId);
     this.drop(sub);
   }
 
   private drop(sub: RoomSubscription): void {
     sub.close();
-    this.deps.hub.remove(sub);
+    this.ctx.hub.remove(sub);
   }
 
-  private onCatchUpError(sub: RoomSubscription, err: unknown): void {
-    const ce = ConnectError.from(err);
-    const lostAccess = [Code.Unauthenticated, Code.PermissionDenied, Code.NotFound].includes(ce.code);
-    if (!lostAccess) {
-      this.deps.logger.warn({ err: ce.message, roomId: sub.roomId }, "catch-up failed; will retry on the next event");
-      return;
-    }
-    // The socket may no longer read this room.
-    this.endSubscription(sub, ce);
-  }
-
-  private async send({ roomId, text, clientMessageId }: Send, ref: string): Promise<void> {
-    const { message } = await this.deps.chat.sendMessage({ roomId, text, clientMessageId }, this.auth());
+  private async send({ roomId, text, clientMessageId, parentId }: Send, ref: string): Promise<void> {
+    const { message } = await this.ctx.chat.sendMessage({ roomId, text, clientMessageId, parentId }, this.auth());
     this.reply(ref, { case: "ack", value: message ? { message } : {} });
+  }
+
+  private async edit({ roomId, messageId, text }: Edit, ref: string): Promise<void> {
+    const { message } = await this.ctx.chat.editMessage({ roomId, messageId, text }, this.auth());
+    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
+  }
+
+  private async delete({ roomId, messageId }: Delete, ref: string): Promise<void> {
+    const { message } = await this.ctx.chat.deleteMessage({ roomId, messageId }, this.auth());
+    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
+  }
+
+  private async react({ roomId, messageId, emoji }: React, ref: string): Promise<void> {
+    const { message } = await this.ctx.chat.addReaction({ roomId, messageId, emoji }, this.auth());
+    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
+  }
+
+  private async unreact({ roomId, messageId, emoji }: Unreact, ref: string): Promise<void> {
+    const { message } = await this.ctx.chat.removeReaction({ roomId, messageId, emoji }, this.auth());
+    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
+  }
+
+  /** Forwarded at most once a second per room; answered only when it fails. */
+  private async typing({ roomId }: StartTyping): Promise<void> {
+    const now = this.ctx.now();
+    this.typingSentAt ??= new Map();
+    const last = this.typingSentAt.get(roomId);
+    if (last !== undefined && now - last < TYPING_FORWARD_MS) return;
+    if (this.typingSentAt.size >= MAX_TYPING_ROOMS) this.typingSentAt.clear();
+    this.typingSentAt.set(roomId, now);
+    await this.ctx.chat.sendTyping({ roomId }, this.auth());
+  }
+
+  private async markRead({ roomId, seq }: MarkRead, ref: string): Promise<void> {
+    const res = await this.ctx.chat.markRead({ roomId, seq }, this.auth());
+    this.reply(ref, {
+      case: "readAck",
+      value: { roomId, lastReadSeq: res.lastReadSeq, unreadCount: res.unreadCount },
+    });
   }
 }

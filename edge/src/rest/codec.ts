@@ -11,12 +11,32 @@ import { validationError } from "@parley/shared/validation.js";
 import type { FastifyRequest } from "fastify";
 import { clientCall } from "../forwarding.js";
 
-/** "cannot decode field parley.x.v1.Foo.bar from JSON: …" → "bar: …". */
-function describeDecodeError(err: unknown): string {
+/**
+ * "cannot decode field parley.x.v1.Foo.bar from JSON: …" → "bar: …"; an
+ * unknown enum value is put on the field that holds it, with the names it
+ * could have been.
+ */
+function describeDecodeError(schema: DescMessage, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const field = /^cannot decode field (?:[\w]+\.)*(\w+) from JSON: (.*)$/s.exec(message);
   if (field) return `${field[1]}: ${field[2]}`;
+  const badEnum = /^cannot decode enum ([\w.]+) from JSON: (.*)$/s.exec(message);
+  const holder = badEnum && schema.fields.find((f) => f.enum?.typeName === badEnum[1]);
+  if (badEnum && holder?.enum) {
+    // localName is the value's name without the enum's shared prefix: "ALL" for NOTIFICATION_LEVEL_ALL.
+    const names = holder.enum.values.filter((v) => v.number !== 0).map((v) => v.localName.toLowerCase());
+    return `${holder.name}: unknown value ${badEnum[2]} (one of ${names.join(", ")})`;
+  }
   return message.replace(/^cannot decode (message|enum) [\w.]+ from JSON: /, "invalid value: ");
+}
+
+/** The body's top-level entries that name a field of `schema` (by JSON or proto name). */
+function knownFieldsOnly(schema: DescMessage, body: Record<string, JsonValue>): JsonValue {
+  const out: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (schema.fields.some((f) => f.jsonName === key || f.name === key)) out[key] = value;
+  }
+  return out;
 }
 
 export function decode<D extends DescMessage>(schema: D, json: unknown): MessageShape<D> {
@@ -26,9 +46,11 @@ export function decode<D extends DescMessage>(schema: D, json: unknown): Message
   }
   let message: MessageShape<D>;
   try {
-    message = fromJson(schema, json as JsonValue, { ignoreUnknownFields: true });
+    // Unknown keys are ignored by dropping them here, not by fromJson's option,
+    // which would also silently drop an unknown enum value ("loud") instead of refusing it.
+    message = fromJson(schema, knownFieldsOnly(schema, json as Record<string, JsonValue>));
   } catch (err) {
-    throw appError(Code.InvalidArgument, "INVALID_ARGUMENT", describeDecodeError(err));
+    throw appError(Code.InvalidArgument, "INVALID_ARGUMENT", describeDecodeError(schema, err));
   }
   const invalid = validationError(schema, message);
   if (invalid) throw invalid;
@@ -56,4 +78,22 @@ export function editObject(body: unknown, edit: (obj: Record<string, unknown>) =
   const copy = { ...(body as Record<string, unknown>) };
   edit(copy);
   return copy;
+}
+
+/** The entries of `fields` that are set (query parameters the client gave). */
+export function definedOnly(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/**
+ * A JSON object body with the route's path parameters laid over it (the path
+ * wins); an absent body is just the parameters, and anything that is not an
+ * object is left for decode() to reject.
+ */
+export function withParams(body: unknown, params: Record<string, unknown>): unknown {
+  if (body === undefined || body === null) return { ...params };
+  if (typeof body !== "object" || Array.isArray(body)) return body;
+  return { ...(body as Record<string, unknown>), ...params };
 }

@@ -1,11 +1,12 @@
 /**
  * Every REST failure, whether a service's error or one Fastify raised while
- * reading the request, leaves as `{ error: { code, message, reason } }`.
+ * reading the request, leaves as `{ error: { code, message, reason } }`; a
+ * rate limit (429) also says when to come back in Retry-After.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@parley/shared/logger.js";
 import type { FastifyError, FastifyInstance } from "fastify";
-import { codeName, type ErrorBody, errorBody, httpStatus } from "../http-errors.js";
+import { codeName, type ErrorBody, errorBody, httpStatus, retryAfterSeconds } from "../http-errors.js";
 
 function body(code: Code, reason: string, message: string): ErrorBody {
   return { error: { code: codeName(code), message, reason } };
@@ -32,6 +33,8 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger): void
     if (err instanceof ConnectError) {
       const status = httpStatus(err.code);
       if (status >= 500) logger.warn({ err: err.rawMessage, code: codeName(err.code), url: req.url }, "request failed");
+      const retryAfter = retryAfterSeconds(err);
+      if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
       return reply.code(status).send(errorBody(err));
     }
     const status = typeof err.statusCode === "number" ? err.statusCode : 500;

@@ -1,0 +1,163 @@
+/**
+ * Two edges in front of two chat-svc instances (one each) sharing the
+ * database and Redis: events committed through either instance reach
+ * subscribers on both edges once and in event_seq order, and a client that
+ * reconnects to the other edge resumes with exactly what it missed.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  type ChatInstance,
+  type Edge,
+  type Frame,
+  openSocket,
+  type SignedUp,
+  type System,
+  startSystem,
+  type TestSocket,
+  waitUntil,
+} from "./harness.js";
+
+let system: System;
+let chatB: ChatInstance;
+let edgeA: Edge;
+let edgeB: Edge;
+let alice: SignedUp;
+let bob: SignedUp;
+
+before(async () => {
+  system = await startSystem();
+  chatB = await system.startChatInstance();
+  edgeA = system.edge;
+  edgeB = await system.startEdge({ CHAT_SVC_URL: chatB.url });
+  [alice, bob] = [await system.signUp("alice_multi"), await system.signUp("bob_multi")];
+});
+
+const sockets: TestSocket[] = [];
+after(async () => {
+  await Promise.all(sockets.map((s) => s.close()));
+  await system?.close();
+});
+
+async function ready(token: string, edge: Edge) {
+  const socket = await openSocket(edge.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+  sockets.push(socket);
+  await socket.next((f) => "ready" in f);
+  return socket;
+}
+
+let refs = 0;
+async function request(socket: TestSocket, frame: Frame): Promise<Frame> {
+  const ref = `r${++refs}`;
+  socket.send({ ref, ...frame });
+  const answer = await socket.next((f) => f.ref === ref);
+  assert.ok(!("error" in answer), JSON.stringify(answer));
+  return answer;
+}
+
+async function createRoom() {
+  const res = await system.api("POST", "/api/chats/rooms", { name: "multi", memberIds: [bob.id] }, alice.token);
+  assert.equal(res.status, 201, JSON.stringify(res.json));
+  return (res.json.room as { id: string }).id;
+}
+
+type EventJson = { roomId: string; eventSeq?: string; messageCreated?: { text: string } } & Record<string, unknown>;
+const logged = (socket: TestSocket, roomId: string) =>
+  socket.frames
+    .filter((f) => "event" in f && (f.event as EventJson).roomId === roomId && (f.event as EventJson).eventSeq)
+    .map((f) => f.event as EventJson);
+const seqs = (socket: TestSocket, roomId: string) => logged(socket, roomId).map((e) => BigInt(e.eventSeq ?? "0"));
+
+/** Strictly consecutive from `from + 1`: no gap, no duplicate, in order. */
+function assertContiguous(actual: bigint[], from: bigint, count: number, what: string) {
+  assert.deepEqual(
+    actual,
+    Array.from({ length: count }, (_, i) => from + BigInt(i + 1)),
+    what,
+  );
+}
+
+test("the two edges really use different chat-svc instances", () => {
+  assert.notEqual(chatB.url, system.chatSvcUrl);
+  assert.equal(chatB.streams(), 1, "edge B's one event stream is on instance B");
+});
+
+test("a message sent through edge A reaches a subscriber on edge B, and back", async () => {
+  const roomId = await createRoom();
+  const onA = await ready(alice.token, edgeA);
+  const onB = await ready(bob.token, edgeB);
+  const start = BigInt(
+    ((await request(onB, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
+  );
+  await request(onA, { subscribe: { roomId } });
+
+  await request(onA, { send: { roomId, text: "from A" } });
+  await onB.next((f) => (f.event as EventJson | undefined)?.messageCreated?.text === "from A");
+  await request(onB, { send: { roomId, text: "from B" } });
+  await onA.next((f) => (f.event as EventJson | undefined)?.messageCreated?.text === "from B");
+  for (const s of [onA, onB]) assertContiguous(seqs(s, roomId), start, 2, "both, once, in order");
+});
+
+test("concurrent commits on both instances: every subscriber on both edges gets each event once, in event_seq order", async () => {
+  const roomId = await createRoom();
+  const watchers = [await ready(bob.token, edgeA), await ready(bob.token, edgeB)];
+  let start = 0n;
+  for (const w of watchers) {
+    start = BigInt(
+      ((await request(w, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
+    );
+  }
+  const senders = [await ready(alice.token, edgeA), await ready(alice.token, edgeB)];
+  const perSender = 25;
+  await Promise.all(
+    senders.map((s, i) =>
+      Promise.all(Array.from({ length: perSender }, (_, n) => request(s, { send: { roomId, text: `s${i}-${n}` } }))),
+    ),
+  );
+  const total = perSender * senders.length;
+  for (const w of watchers) {
+    await waitUntil(() => seqs(w, roomId).length >= total, 15_000, "every event");
+    await request(w, { ping: {} });
+    assertContiguous(seqs(w, roomId), start, total, "no gap, no duplicate, in order");
+    const texts = logged(w, roomId).map((e) => e.messageCreated?.text);
+    assert.equal(new Set(texts).size, total);
+  }
+});
+
+test("reconnecting to the other edge with afterEventSeq resumes with exactly the missed events, while more arrive", async () => {
+  const roomId = await createRoom();
+  const sender = await ready(alice.token, edgeA);
+  const senderB = await ready(alice.token, edgeB);
+  const first = await ready(bob.token, edgeB);
+  const start = BigInt(
+    ((await request(first, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
+  );
+  const m = (await request(sender, { send: { roomId, text: "seen" } })).ack as { message: { id: string } };
+  await waitUntil(() => seqs(first, roomId).length === 1);
+  const lastSeen = seqs(first, roomId).at(-1) as bigint;
+  await first.close();
+
+  // Missed: messages through both instances, an edit and a reaction.
+  await request(sender, { send: { roomId, text: "missed A" } });
+  await request(senderB, { send: { roomId, text: "missed B" } });
+  await request(senderB, { edit: { roomId, messageId: m.message.id, text: "seen, edited" } });
+  await request(sender, { react: { roomId, messageId: m.message.id, emoji: "👀" } });
+
+  // Back, on the other edge; more is sent through both instances while it resumes.
+  const back = await ready(bob.token, edgeA);
+  const during = Promise.all(
+    Array.from({ length: 20 }, (_, n) => request(n % 2 ? sender : senderB, { send: { roomId, text: `during ${n}` } })),
+  );
+  const resumed = await request(back, { subscribe: { roomId, afterEventSeq: String(lastSeen) } });
+  assert.equal((resumed.subscribed as { truncated?: boolean }).truncated, undefined);
+  await during;
+  const total = 4 + 20;
+  await waitUntil(() => seqs(back, roomId).length >= total, 15_000, "the missed and the new events");
+  await request(back, { ping: {} });
+  assertContiguous(seqs(back, roomId), lastSeen, total, "exactly the missed events, then the new ones");
+  assert.equal(lastSeen, start + 1n);
+  const kinds = logged(back, roomId)
+    .slice(0, 4)
+    .map((e) => Object.keys(e).find((k) => !["roomId", "eventSeq", "occurredAt"].includes(k)));
+  assert.deepEqual(kinds, ["messageCreated", "messageCreated", "messageEdited", "reactionChanged"]);
+});
