@@ -34,7 +34,7 @@ async function run(edgeUrl: string, token: string) {
       frames.push(frame);
       if (frame.ready) ws.send(JSON.stringify({ ref: "s", subscribe: { roomId: room.id } }));
       if (frame.subscribed) void chats.sendMessage({ roomId: room.id, text: "hi from Chromium" }, { headers });
-      if (frame.event) {
+      if (frame.event?.messageCreated) {
         clearTimeout(timer);
         resolve(frame.event);
       }
