@@ -79,18 +79,24 @@ if (!skipChecks) {
   run("lint: biome", bin("biome"), ["ci", "."]);
 }
 
+// Fault tests stop and start the machine's shared RabbitMQ, so they run alone, after everything else.
+const isFault = (f: string) => f.startsWith("test/faults/");
 const testFiles = only.length
   ? only
   : filesUnder(root)
       .filter((f) => f.endsWith(".test.ts") && !f.includes(`${join(root, "proto")}/`))
       .map((f) => relative(root, f))
       .sort();
-run(`tests: ${testFiles.length} files`, process.execPath, [
+const nodeTest = (files: string[], concurrency: number) => [
   "--import",
   "tsx",
   "--test",
-  "--test-concurrency=4",
-  "--test-timeout=120000",
+  `--test-concurrency=${concurrency}`,
+  "--test-timeout=180000",
   ...args.filter((a) => !a.endsWith(".ts")),
-  ...testFiles,
-]);
+  ...files,
+];
+const parallel = testFiles.filter((f) => !isFault(f));
+const serial = testFiles.filter(isFault);
+if (parallel.length > 0) run(`tests: ${parallel.length} files`, process.execPath, nodeTest(parallel, 4));
+if (serial.length > 0) run(`fault tests: ${serial.length} files, one at a time`, process.execPath, nodeTest(serial, 1));

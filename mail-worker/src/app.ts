@@ -1,72 +1,137 @@
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
-import { topology } from "@parley/shared/topology.js";
+import { type Topology, topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
 import { type ConsumerStats, startConsumer } from "./consumer.js";
+import { type SchedulerStats, startDigestScheduler } from "./digest-scheduler.js";
 import { processEvent } from "./domain/process-event.js";
+import { sendDueDigest } from "./domain/send-digest.js";
+import { unsubscribe, unsubscribeTokens } from "./domain/unsubscribe.js";
 import { startHttpServer } from "./http-server.js";
 import type { MailTransport } from "./mailer.js";
 import { createDb } from "./storage/db.js";
+import { countOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
+import { renderUnsubscribePage } from "./templates/render.js";
+
+/** Finished digests are kept this long (for inspection), then pruned. */
+const KEEP_FINISHED_DIGESTS_DAYS = 7;
+
+export type AppConfig = Pick<
+  Config,
+  | "HOST"
+  | "PORT"
+  | "AMQP_NAMESPACE"
+  | "PUBLIC_URL"
+  | "UNSUBSCRIBE_URL"
+  | "JWT_SECRET"
+  | "NOTIFY_DIGEST_WINDOW"
+  | "MAIL_RETRY_DELAYS"
+  | "MAIL_PREFETCH"
+>;
+
+/** The topology the worker consumes, with its retry steps; main.ts connects with the same one. */
+export function workerTopology(config: Pick<Config, "AMQP_NAMESPACE" | "MAIL_RETRY_DELAYS">): Topology {
+  return topology(config.AMQP_NAMESPACE, { retryDelaysMs: config.MAIL_RETRY_DELAYS });
+}
 
 export interface AppDeps {
-  config: Pick<Config, "HOST" | "PORT" | "AMQP_NAMESPACE" | "PUBLIC_URL">;
+  config: AppConfig;
   logger: Logger;
   /** Migrated already (prepareDatabase). */
   sql: Sql;
-  /** Connected with connectAmqp, which declares the queue consumed here. */
+  /** Connected with connectAmqp(workerTopology(config)), which declares the queues used here. */
   amqp: RecoveringChannelModel;
   transport: MailTransport;
-  /** Tuning; tests shorten the retry delays. */
-  prefetch?: number;
-  retryDelayMs?: number;
-  maxRetryDelayMs?: number;
+  /** How often the digest scheduler looks for due digests when none was due. Default: a fifth of the window, 100 ms to 1 s. */
+  digestPollMs?: number;
+  /** Digests mailed at once by this instance. */
+  digestConcurrency?: number;
 }
 
 export interface App {
   httpPort: number;
   /** The queue consumed. */
   queue: string;
-  /** Deliveries settled so far, by how (also in GET /healthz). */
-  stats(): ConsumerStats;
-  /** Stops consuming, waits for in-flight events, closes the channel and the HTTP server. The deps stay open. */
+  /** Deliveries settled and digests mailed so far (also in GET /healthz). */
+  stats(): ConsumerStats & SchedulerStats;
+  /** Stops consuming and scheduling, waits for in-flight work, closes the channel and the HTTP server. The deps stay open. */
   close(): Promise<void>;
 }
 
 export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger, transport } = deps;
-  const queue = topology(config.AMQP_NAMESPACE).mailQueue;
+  const topo = workerTopology(config);
   const db = createDb(deps.sql);
   const ctx = { publicUrl: config.PUBLIC_URL.replace(/\/+$/, "") };
+  const tokens = unsubscribeTokens(config.JWT_SECRET);
+  const unsubscribeUrl = (userId: string) => {
+    const url = new URL(config.UNSUBSCRIBE_URL);
+    url.searchParams.set("token", tokens.sign(userId));
+    return url.toString();
+  };
+
   const consumer = startConsumer({
     amqp: deps.amqp,
-    queue,
+    topology: topo,
     logger,
-    prefetch: deps.prefetch ?? 16,
-    retryDelayMs: deps.retryDelayMs ?? 2_000,
-    maxRetryDelayMs: deps.maxRetryDelayMs ?? 60_000,
-    handle: (event, log) => processEvent({ db, transport, ctx }, event, log),
+    prefetch: config.MAIL_PREFETCH,
+    handle: (event, log) =>
+      processEvent({ db, transport, ctx, windowSeconds: config.NOTIFY_DIGEST_WINDOW }, event, log),
   });
+  const scheduler = startDigestScheduler({
+    sendDue: () =>
+      sendDueDigest({ db, transport, ctx, retryDelaysMs: config.MAIL_RETRY_DELAYS, unsubscribeUrl }, logger),
+    prune: () => pruneFinishedDigests(db, KEEP_FINISHED_DIGESTS_DAYS),
+    logger,
+    pollMs: deps.digestPollMs ?? Math.min(1_000, Math.max(100, (config.NOTIFY_DIGEST_WINDOW * 1000) / 5)),
+    concurrency: deps.digestConcurrency ?? 4,
+  });
+  const stats = () => {
+    const c = consumer.stats();
+    const s = scheduler.stats();
+    return { ...c, ...s, mailsSent: c.mailsSent + s.digestsSent };
+  };
+
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     http = await startHttpServer({
       host: config.HOST,
       port: config.PORT,
       mailbox: transport.mailbox,
-      health: () => ({ consuming: consumer.consuming(), transport: transport.description, ...consumer.stats() }),
+      health: async () => ({
+        consuming: consumer.consuming(),
+        transport: transport.description,
+        ...stats(),
+        openDigests: await countOpenDigests(db),
+      }),
+      async unsubscribe(token) {
+        const userId = tokens.verify(token);
+        if (!userId) return false;
+        const known = await unsubscribe(db, userId);
+        logger.info({ userId, known }, "unsubscribed from notification mail");
+        // An unknown user gets no notification mail anyway: the link did what it promised.
+        return true;
+      },
+      unsubscribePage: (ok) => renderUnsubscribePage({ ok, publicUrl: ctx.publicUrl }),
       logger,
     });
   } catch (err) {
     await consumer.close();
+    await scheduler.close();
     throw err;
   }
+  let closing: Promise<void> | undefined;
   return {
     httpPort: http.port,
-    queue,
-    stats: consumer.stats,
-    async close() {
-      await consumer.close();
-      await http.close();
+    queue: topo.mailQueue,
+    stats,
+    close() {
+      closing ??= (async () => {
+        await Promise.all([consumer.close(), scheduler.close()]);
+        await http.close();
+      })();
+      return closing;
     },
   };
 }

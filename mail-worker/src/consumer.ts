@@ -1,27 +1,42 @@
 /**
  * The AMQP side of the worker: consumes the mail queue with manual acks and
- * bounded prefetch, decodes each delivery, hands it to the domain, and
- * settles it by the outcome: ack; nack without requeue (the queue
- * dead-letters it); or, for a transient failure, nack with requeue after a
- * delay growing with the delivery count. The channel is reopened whenever
- * it or the connection is lost.
+ * bounded prefetch on a confirm channel, decodes each delivery, hands it to
+ * the domain, and settles it by the outcome:
+ *  - ack;
+ *  - retry: a copy goes to the next retry queue (it comes back after that
+ *    step's delay) with the attempt count, or after the last step to the
+ *    dead-letter queue;
+ *  - dead-letter: a copy goes to the dead-letter queue with the reason.
+ * A copy is acknowledged by the original only once the broker confirmed it,
+ * so a failure at any point leaves the delivery unacked, and the broker
+ * hands it out again. The channel is reopened whenever it or the connection
+ * is lost.
  */
+
+import { randomUUID } from "node:crypto";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import type { Logger } from "@parley/shared/logger.js";
-import type { Channel, ConsumeMessage } from "amqplib";
+import { HEADERS, type Topology } from "@parley/shared/topology.js";
+import type { ConfirmChannel, ConsumeMessage, Message, Options } from "amqplib";
 import type { MailEvent, Outcome } from "./domain/mail-event.js";
-import { decodeDelivery } from "./event-decoder.js";
+import { decodeDelivery, routingKeyOf } from "./event-decoder.js";
+
+/**
+ * A delivery handed out this often without being settled killed or stalled
+ * its consumer each time (a "poison" message): it is dead-lettered unhandled,
+ * so it cannot block the queue. Quorum queues count the deliveries.
+ */
+export const MAX_UNSETTLED_DELIVERIES = 10;
+
+const MAX_REASON_CHARS = 1_000;
 
 export interface ConsumerOptions {
   amqp: RecoveringChannelModel;
-  queue: string;
+  topology: Topology;
   logger: Logger;
   handle: (event: MailEvent, log: Logger) => Promise<Outcome>;
   /** Deliveries in flight at once. */
   prefetch: number;
-  /** First requeue delay after a transient failure; doubles per redelivery, up to maxRetryDelayMs. */
-  retryDelayMs: number;
-  maxRetryDelayMs: number;
 }
 
 export interface ConsumerStats {
@@ -29,7 +44,12 @@ export interface ConsumerStats {
   inFlight: number;
   acked: number;
   deadLettered: number;
-  requeued: number;
+  /** Sent to a retry queue. */
+  retried: number;
+  /** Mails sent (and recorded) while handling events. */
+  mailsSent: number;
+  /** Deliveries handed back unsettled because their copy could not be published. */
+  settleFailures: number;
 }
 
 export interface Consumer {
@@ -42,15 +62,18 @@ export interface Consumer {
 }
 
 export function startConsumer(opts: ConsumerOptions): Consumer {
-  const { amqp, queue, logger } = opts;
+  const { amqp, topology, logger } = opts;
+  const queue = topology.mailQueue;
   let stopping = false;
-  let active: { ch: Channel; tag: string } | undefined;
+  let active: { ch: ConfirmChannel; tag: string } | undefined;
   const inFlight = new Set<Promise<void>>();
-  const counts = { acked: 0, deadLettered: 0, requeued: 0 };
-  // Wakes every pending wait (retry delays, reopen backoff) at shutdown.
+  const counts = { acked: 0, deadLettered: 0, retried: 0, mailsSent: 0, settleFailures: 0 };
+  // Wakes every pending wait (reopen backoff, settle backoff) at shutdown.
   const wakers = new Set<() => void>();
 
+  /** Resolves after `ms`, or at once when stopping: a wait begun after close() woke the others must not hold it up. */
   function sleep(ms: number): Promise<void> {
+    if (stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -64,18 +87,24 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
 
   async function open(): Promise<void> {
     for (let attempt = 0; !stopping; attempt++) {
-      let ch: Channel | undefined;
+      let ch: ConfirmChannel | undefined;
       try {
-        ch = await amqp.createChannel(); // waits while the connection is down
+        ch = await amqp.createConfirmChannel(); // waits while the connection is down
         const opened = ch;
+        let closed = false;
         opened.on("error", (err: Error) => logger.warn({ err: err.message }, "mail channel error"));
-        opened.on("close", () => lost(opened, "mail channel closed"));
+        opened.on("close", () => {
+          closed = true;
+          lost(opened, "mail channel closed");
+        });
         await opened.prefetch(opts.prefetch);
         const { consumerTag } = await opened.consume(queue, (msg) => deliver(opened, msg), { noAck: false });
         if (stopping) {
           await opened.close().catch(() => {});
           return;
         }
+        // Closed in the same burst of frames that confirmed the consumer: lost() saw no active channel.
+        if (closed) throw new Error("the channel closed as consuming started");
         active = { ch: opened, tag: consumerTag };
         logger.info({ queue, prefetch: opts.prefetch }, "consuming");
         return;
@@ -88,7 +117,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     }
   }
 
-  function lost(ch: Channel, why: string): void {
+  function lost(ch: ConfirmChannel, why: string): void {
     if (active?.ch !== ch) return;
     active = undefined;
     if (stopping) return;
@@ -96,7 +125,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     void open();
   }
 
-  function deliver(ch: Channel, msg: ConsumeMessage | null): void {
+  function deliver(ch: ConfirmChannel, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // The broker cancelled us (e.g. the queue was deleted); consume anew on a fresh channel.
       lost(ch, "consumer cancelled by the broker");
@@ -107,57 +136,82 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     inFlight.add(task);
   }
 
-  async function settle(ch: Channel, msg: ConsumeMessage): Promise<void> {
-    const routingKey = msg.fields.routingKey;
+  async function decide(msg: ConsumeMessage, log: Logger): Promise<Outcome> {
+    const deliveries = Number(msg.properties.headers?.["x-delivery-count"] ?? 0);
+    if (deliveries >= MAX_UNSETTLED_DELIVERIES) {
+      return {
+        action: "dead-letter",
+        reason: `delivered ${deliveries + 1} times without being settled: handling it keeps killing or stalling the worker`,
+      };
+    }
+    const decoded = decodeDelivery(msg);
+    if (!decoded.ok) return { action: "dead-letter", reason: decoded.reason };
+    try {
+      return await opts.handle(decoded.event, log);
+    } catch (err) {
+      log.error({ err }, "handling the event failed unexpectedly");
+      return { action: "retry", reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async function settle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const routingKey = routingKeyOf(msg);
     const eventId: unknown = msg.properties.messageId;
     const log = logger.child({ eventId, routingKey });
-    let outcome: Outcome;
-    const decoded = decodeDelivery(msg);
-    if (!decoded.ok) {
-      outcome = { action: "dead-letter", reason: decoded.reason };
-    } else {
+    const outcome = await decide(msg, log);
+    if (outcome.action === "ack" && outcome.mails > 0) counts.mailsSent += outcome.mails;
+    try {
+      switch (outcome.action) {
+        case "ack":
+          log.info({ result: outcome.result, mails: outcome.mails }, "event handled");
+          ch.ack(msg);
+          counts.acked++;
+          return;
+        case "dead-letter":
+          await deadLetter(ch, msg, outcome.reason, log);
+          return;
+        case "retry": {
+          const attempt = attemptOf(msg);
+          const step = topology.mailRetryQueues[attempt];
+          if (!step) {
+            await deadLetter(ch, msg, `gave up after ${attempt + 1} attempts: ${outcome.reason}`, log);
+            return;
+          }
+          await publishCopy(ch, step.name, msg, {
+            [HEADERS.attempt]: attempt + 1,
+            [HEADERS.reason]: truncate(outcome.reason),
+          });
+          ch.ack(msg);
+          counts.retried++;
+          log.warn(
+            { reason: outcome.reason, attempt: attempt + 1, delayMs: step.delayMs },
+            "event failed; retrying after a delay",
+          );
+          return;
+        }
+      }
+    } catch (err) {
+      // Nothing acknowledged: the delivery stays with the broker, which hands it out again
+      // (at once if the channel is gone; otherwise after this nack, a moment from now).
+      counts.settleFailures++;
+      log.warn({ err, action: outcome.action }, "could not settle the delivery; it will be redelivered");
+      if (!stopping) await sleep(1_000);
       try {
-        outcome = await opts.handle(decoded.event, log);
-      } catch (err) {
-        log.error({ err }, "handling the event failed unexpectedly");
-        outcome = { action: "retry", reason: err instanceof Error ? err.message : String(err) };
+        ch.nack(msg, false, true);
+      } catch {
+        // The channel is gone; the broker requeued the delivery already.
       }
     }
-    // A channel lost meanwhile cannot settle anything: the broker redelivers the
-    // message, and the ledger keeps what was already sent from being sent again.
-    const onChannel = (fn: () => void) => {
-      try {
-        fn();
-      } catch (err) {
-        log.warn({ err }, "channel gone before the delivery was settled; the broker will redeliver it");
-      }
-    };
-    switch (outcome.action) {
-      case "ack":
-        log.info({ result: outcome.result, mails: outcome.mails }, "event handled");
-        onChannel(() => ch.ack(msg));
-        counts.acked++;
-        return;
-      case "dead-letter":
-        log.error({ reason: outcome.reason }, "dead-lettering the event");
-        onChannel(() => ch.nack(msg, false, false));
-        counts.deadLettered++;
-        return;
-      case "retry": {
-        // Quorum queues count deliveries; absent on a first delivery.
-        const count = Number(msg.properties.headers?.["x-delivery-count"] ?? 0);
-        const delay = Math.min(opts.maxRetryDelayMs, opts.retryDelayMs * 2 ** Math.min(count, 10));
-        log.warn(
-          { reason: outcome.reason, deliveryCount: count, delayMs: delay },
-          "requeueing the event after a delay",
-        );
-        // Held (unacked) meanwhile, so it is not redelivered at once; shutdown cuts the wait short.
-        if (!stopping) await sleep(delay);
-        onChannel(() => ch.nack(msg, false, true));
-        counts.requeued++;
-        return;
-      }
-    }
+  }
+
+  async function deadLetter(ch: ConfirmChannel, msg: ConsumeMessage, reason: string, log: Logger): Promise<void> {
+    await publishCopy(ch, topology.mailDeadQueue, msg, {
+      [HEADERS.reason]: truncate(reason),
+      [HEADERS.failedAt]: new Date().toISOString(),
+    });
+    ch.ack(msg);
+    counts.deadLettered++;
+    log.error({ reason }, "event dead-lettered");
   }
 
   void open();
@@ -172,9 +226,84 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       if (current) {
         await current.ch.cancel(current.tag).catch(() => {});
       }
-      await Promise.allSettled([...inFlight]);
+      // No longer consuming (GET /healthz says so) while the deliveries in flight finish on the channel.
       active = undefined;
+      await Promise.allSettled([...inFlight]);
       if (current) await current.ch.close().catch(() => {});
     },
   };
+}
+
+/** Failed attempts before this delivery (0 for an event straight from its publisher). */
+function attemptOf(msg: ConsumeMessage): number {
+  const n = Number(msg.properties.headers?.[HEADERS.attempt] ?? 0);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+function truncate(text: string): string {
+  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS - 1)}…`;
+}
+
+/**
+ * Publishes the delivery's body and properties, plus `extra` headers, to
+ * `queue` through the default exchange, and resolves once the broker has
+ * confirmed it. Published as mandatory: the broker confirms a message it
+ * could not route too, so a missing queue (one deleted by hand) shows only
+ * as a return, which arrives before the confirm, and fails the copy.
+ */
+function publishCopy(
+  ch: ConfirmChannel,
+  queue: string,
+  msg: ConsumeMessage,
+  extra: Record<string, unknown>,
+): Promise<void> {
+  const p = msg.properties;
+  const headers: Record<string, unknown> = { ...(p.headers ?? {}) };
+  // Set by the broker on each delivery; a copy starts its own count.
+  delete headers["x-delivery-count"];
+  headers[HEADERS.originalRoutingKey] = routingKeyOf(msg);
+  const copyId = randomUUID();
+  const props: Options.Publish = {
+    persistent: true,
+    mandatory: true,
+    contentType: p.contentType,
+    contentEncoding: p.contentEncoding,
+    messageId: p.messageId,
+    correlationId: p.correlationId,
+    timestamp: p.timestamp,
+    type: p.type,
+    appId: p.appId,
+    headers: { ...headers, ...extra, [COPY_ID]: copyId },
+  };
+  const returned = returnsOf(ch);
+  return new Promise((resolve, reject) => {
+    const done = (err: unknown) => {
+      const unroutable = returned.delete(copyId);
+      if (err) reject(err);
+      else if (unroutable) reject(new Error(`queue ${queue} does not exist: the broker could not route the copy`));
+      else resolve();
+    };
+    try {
+      ch.publish("", queue, msg.content, props, done);
+    } catch (err) {
+      done(err);
+    }
+  });
+}
+
+/** Tells a copy's return apart from others'. */
+const COPY_ID = "x-parley-copy-id";
+
+const returnsByChannel = new WeakMap<ConfirmChannel, Set<unknown>>();
+
+/** The copy ids the broker returned on `ch` and no confirm has claimed yet. */
+function returnsOf(ch: ConfirmChannel): Set<unknown> {
+  let returned = returnsByChannel.get(ch);
+  if (!returned) {
+    const set = new Set<unknown>();
+    ch.on("return", (m: Message) => set.add(m.properties.headers?.[COPY_ID]));
+    returnsByChannel.set(ch, set);
+    returned = set;
+  }
+  return returned;
 }

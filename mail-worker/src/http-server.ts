@@ -1,7 +1,9 @@
 /**
- * The worker's small HTTP surface: a health check, and in dev mailbox mode
- * the mailbox itself (GET /mailbox lists mails, GET /mailbox/:id returns
- * one as raw .eml text).
+ * The worker's small HTTP surface: a health check; the unsubscribe link of
+ * notification mails (GET /unsubscribe?token=…, and POST for mail clients'
+ * one-click unsubscribe, RFC 8058); and in dev mailbox mode the mailbox
+ * itself (GET /mailbox lists mails, GET /mailbox/:id returns one as raw .eml
+ * text).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,7 +20,11 @@ export async function startHttpServer(opts: {
   port: number;
   mailbox: Mailbox | undefined;
   /** What /healthz reports; unhealthy (503) while not consuming. */
-  health: () => { consuming: boolean } & Record<string, unknown>;
+  health: () => Promise<{ consuming: boolean } & Record<string, unknown>>;
+  /** Unsubscribes the user the token names; false for an invalid token. */
+  unsubscribe: (token: string) => Promise<boolean>;
+  /** The HTML page answering an unsubscribe link. */
+  unsubscribePage: (ok: boolean) => string;
   logger: Logger;
 }): Promise<HttpServer> {
   const { mailbox, logger } = opts;
@@ -28,14 +34,29 @@ export async function startHttpServer(opts: {
     res.end(JSON.stringify(body));
   }
 
+  function html(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    res.end(body);
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { pathname, searchParams } = new URL(req.url ?? "/", "http://worker");
+    if (pathname === "/unsubscribe") {
+      if (req.method !== "GET" && req.method !== "POST") {
+        res.setHeader("allow", "GET, POST");
+        return json(res, 405, { error: "method not allowed" });
+      }
+      // One-click POSTs carry "List-Unsubscribe=One-Click" as their body; the token is in the URL either way.
+      req.resume();
+      const ok = await opts.unsubscribe(searchParams.get("token") ?? "");
+      return html(res, ok ? 200 : 400, opts.unsubscribePage(ok));
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("allow", "GET, HEAD");
       return json(res, 405, { error: "method not allowed" });
     }
     if (pathname === "/healthz") {
-      const health = opts.health();
+      const health = await opts.health();
       return json(res, health.consuming ? 200 : 503, { status: health.consuming ? "ok" : "not consuming", ...health });
     }
     if (pathname === "/mailbox" || pathname.startsWith("/mailbox/")) {

@@ -10,10 +10,18 @@ import type { Config } from "./config.js";
 import { type Mailbox, openMailbox } from "./mailbox.js";
 
 export interface OutgoingMail {
+  /**
+   * Stable per mail (the event or digest it is for): the Message-ID is built
+   * from it, so a mail sent again after a crash carries the same Message-ID,
+   * which lets mail stores recognise the duplicate.
+   */
+  id: string;
   to: { name: string; address: string };
   subject: string;
   text: string;
   html: string;
+  /** Extra headers, e.g. List-Unsubscribe. */
+  headers?: Record<string, string>;
 }
 
 export interface MailTransport {
@@ -28,14 +36,33 @@ export interface MailTransport {
 
 export type SmtpSettings = Pick<
   Config,
-  "SMTP_HOST" | "SMTP_PORT" | "SMTP_SECURE" | "SMTP_USER" | "SMTP_PASSWORD" | "FROM_EMAIL" | "MAILBOX_DIR"
+  | "SMTP_HOST"
+  | "SMTP_PORT"
+  | "SMTP_SECURE"
+  | "SMTP_USER"
+  | "SMTP_PASSWORD"
+  | "SMTP_MAX_CONNECTIONS"
+  | "FROM_EMAIL"
+  | "MAILBOX_DIR"
 >;
 
 // Every mail is machine-generated; RFC 3834 asks auto-responders not to answer it.
 const headers = { "Auto-Submitted": "auto-generated" };
 
+/** The domain of FROM_EMAIL ("Parley <noreply@parley.local>" → "parley.local"), for Message-IDs. */
+export function senderDomain(from: string): string {
+  const match = /@([^\s>]+)>?\s*$/.exec(from);
+  return match?.[1] ?? "parley.local";
+}
+
+function message(mail: OutgoingMail, domain: string) {
+  const { id, headers: extra, ...rest } = mail;
+  return { ...rest, messageId: `<${id}@${domain}>`, headers: { ...headers, ...extra } };
+}
+
 export async function createMailTransport(settings: SmtpSettings, logger: Logger): Promise<MailTransport> {
   const from = settings.FROM_EMAIL;
+  const domain = senderDomain(from);
   if (!settings.SMTP_HOST) {
     const mailbox = await openMailbox(resolve(settings.MAILBOX_DIR));
     const writer = nodemailer.createTransport({ streamTransport: true, buffer: true }, { from, headers });
@@ -43,7 +70,7 @@ export async function createMailTransport(settings: SmtpSettings, logger: Logger
       description: `dev mailbox ${mailbox.dir}`,
       mailbox,
       async send(mail) {
-        const info = await writer.sendMail(mail);
+        const info = await writer.sendMail(message(mail, domain));
         const entry = await mailbox.save(info.message as Buffer, { to: mail.to.address, subject: mail.subject });
         logger.info({ to: mail.to.address, subject: mail.subject, id: entry.id }, "mail written to the dev mailbox");
       },
@@ -57,7 +84,7 @@ export async function createMailTransport(settings: SmtpSettings, logger: Logger
   const smtp = nodemailer.createTransport(
     {
       pool: true,
-      maxConnections: 5,
+      maxConnections: settings.SMTP_MAX_CONNECTIONS,
       host: settings.SMTP_HOST,
       port: settings.SMTP_PORT,
       secure,
@@ -74,7 +101,7 @@ export async function createMailTransport(settings: SmtpSettings, logger: Logger
     description: `SMTP ${settings.SMTP_HOST}:${settings.SMTP_PORT}${secure ? " (TLS)" : ""}`,
     mailbox: undefined,
     async send(mail) {
-      await smtp.sendMail(mail);
+      await smtp.sendMail(message(mail, domain));
     },
     async close() {
       smtp.close();

@@ -2,9 +2,8 @@ import { connectAmqp } from "@parley/shared/amqp.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { runMain } from "@parley/shared/main.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
-import { topology } from "@parley/shared/topology.js";
-import { startApp } from "./app.js";
-import { readConfig } from "./config.js";
+import { startApp, workerTopology } from "./app.js";
+import { describeDelays, readConfig } from "./config.js";
 import { createMailTransport } from "./mailer.js";
 import { prepareDatabase } from "./storage/migrate.js";
 
@@ -15,7 +14,7 @@ runMain(NAME, async () => {
   const logger = createLogger(NAME, config.LOG_LEVEL);
   await prepareDatabase(config.DATABASE_URL);
   const sql = connectPostgres(config.DATABASE_URL, { appName: NAME });
-  const amqp = await connectAmqp(config.RABBITMQ_URL, topology(config.AMQP_NAMESPACE), logger);
+  const amqp = await connectAmqp(config.RABBITMQ_URL, workerTopology(config), logger);
   const transport = await createMailTransport(config, logger);
   if (transport.mailbox) {
     logger[config.NODE_ENV === "production" ? "error" : "warn"](
@@ -28,7 +27,10 @@ runMain(NAME, async () => {
   const where = transport.mailbox
     ? `mailbox ${transport.mailbox.dir} (GET http://${host}:${app.httpPort}/mailbox)`
     : transport.description;
-  logger.info(`${NAME} consuming ${app.queue}; HTTP on ${host}:${app.httpPort}; ${where}`);
+  logger.info(
+    `${NAME} consuming ${app.queue} (retries after ${describeDelays(config.MAIL_RETRY_DELAYS)}); ` +
+      `digests every ${config.NOTIFY_DIGEST_WINDOW} s; HTTP on ${host}:${app.httpPort}; ${where}`,
+  );
   return {
     logger,
     async close() {

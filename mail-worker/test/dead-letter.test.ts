@@ -1,11 +1,22 @@
+/**
+ * Failures at the mail-worker level, against the real broker and an SMTP
+ * server told to misbehave: poison and unknown events go straight to the
+ * dead-letter queue with the reason; a deferring server (4xx) is retried
+ * through the retry queues until it accepts, or until the last step, and
+ * then dead-lettered; a refused address (5xx) is dead-lettered; and through
+ * all of it the worker goes on delivering everything else.
+ */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { UserOnlineSchema, UserOtpSendSchema } from "@parley/proto/events/v1/events_pb.js";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
-import type { GetMessage } from "amqplib";
-import { eventually, type Harness, settled, startHarness } from "./harness.js";
+import { TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
+import { declareTopology, HEADERS } from "@parley/shared/topology.js";
+import { connect, type GetMessage } from "amqplib";
+import { MAX_UNSETTLED_DELIVERIES } from "../src/consumer.js";
+import { digestsSettled, eventually, type Harness, mailsTo, settled, startHarness } from "./harness.js";
 
 const otpEvent = (email: string) => ({
   userId: randomUUID(),
@@ -17,6 +28,7 @@ const otpEvent = (email: string) => ({
 });
 
 const byId = (id: string) => (m: GetMessage) => m.properties.messageId === id;
+const header = (m: GetMessage, name: string): unknown => m.properties.headers?.[name];
 
 describe("mail-worker failures", () => {
   let h: Harness;
@@ -26,7 +38,8 @@ describe("mail-worker failures", () => {
   };
 
   before(async () => {
-    h = await startHarness({ mode: "smtp" });
+    // Two retries, 300 ms then 600 ms apart, then the dead-letter queue.
+    h = await startHarness({ mode: "smtp", retryDelays: "300ms,600ms" });
   });
   after(async () => {
     await h?.close();
@@ -39,16 +52,21 @@ describe("mail-worker failures", () => {
     await smtp().waitFor((m) => m.envelopeTo.includes(email));
   }
 
-  it("dead-letters a body that is not the event's protobuf, then goes on", async () => {
+  it("dead-letters a body that is not the event's protobuf, with the reason, then goes on", async () => {
     const id = randomUUID();
     await h.publishRaw(h.topology.exchange, "user.otp.send", Buffer.from([0xff, 0xff, 0xff, 0xff]), {
       persistent: true,
       messageId: id,
       type: UserOtpSendSchema.typeName,
+      headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
     });
     const dead = await h.waitForDeadLetter(byId(id));
-    assert.deepEqual([...dead.content], [0xff, 0xff, 0xff, 0xff]);
-    assert.equal(dead.properties.headers?.["x-death"]?.[0]?.reason, "rejected");
+    assert.deepEqual([...dead.content], [0xff, 0xff, 0xff, 0xff], "the body is kept untouched");
+    assert.match(String(header(dead, HEADERS.reason)), /^malformed parley\.events\.v1\.UserOtpSend body/);
+    assert.equal(header(dead, HEADERS.originalRoutingKey), "user.otp.send");
+    assert.ok(!Number.isNaN(Date.parse(String(header(dead, HEADERS.failedAt)))));
+    assert.equal(dead.properties.type, UserOtpSendSchema.typeName, "properties are kept");
+    assert.equal(header(dead, "traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     await stillDelivers();
   });
 
@@ -62,64 +80,187 @@ describe("mail-worker failures", () => {
       messageId: id,
       type: UserOnlineSchema.typeName,
     });
-    await h.waitForDeadLetter(byId(id));
+    const dead = await h.waitForDeadLetter(byId(id));
+    assert.match(String(header(dead, HEADERS.reason)), /does not match routing key user\.otp\.send/);
     await stillDelivers();
   });
 
   it("dead-letters an event whose content is unusable (no address)", async () => {
     const id = randomUUID();
     await h.publish("user.otp.send", { ...otpEvent(""), email: "" }, { messageId: id });
-    await h.waitForDeadLetter(byId(id));
+    const dead = await h.waitForDeadLetter(byId(id));
+    assert.equal(header(dead, HEADERS.reason), "invalid event: email is empty");
     await stillDelivers();
   });
 
-  it("dead-letters a routing key it sends no mail for", async () => {
+  it("dead-letters an unknown event", async () => {
     const id = randomUUID();
-    // The queue is bound to mail keys only; arrive through the default exchange instead.
+    // The queue is bound to known keys only; arrive through the default exchange instead.
     await h.publishRaw("", h.topology.mailQueue, Buffer.from("{}"), { persistent: true, messageId: id });
-    await h.waitForDeadLetter(byId(id));
+    const dead = await h.waitForDeadLetter(byId(id));
+    assert.match(String(header(dead, HEADERS.reason)), /^unknown event: the worker handles no routing key/);
     await stillDelivers();
   });
 
   it("dead-letters an event without a usable message id, which could not be deduplicated", async () => {
     const body = Buffer.from(toBinary(UserOtpSendSchema, create(UserOtpSendSchema, otpEvent("x@example.com"))));
     await h.publishRaw(h.topology.exchange, "user.otp.send", body, { persistent: true, messageId: "42" });
-    await h.waitForDeadLetter(byId("42"));
+    const dead = await h.waitForDeadLetter(byId("42"));
+    assert.equal(header(dead, HEADERS.reason), 'message id "42" is not a UUID');
     assert.equal(smtp().mails.filter((m) => m.envelopeTo.includes("x@example.com")).length, 0);
     await stillDelivers();
   });
 
-  it("dead-letters a mail the SMTP server refuses for good (5xx), then delivers later events", async () => {
+  it("does not let poison messages block the queue", async () => {
+    const poison = Array.from({ length: 20 }, () => randomUUID());
+    const good = Array.from({ length: 5 }, () => `${randomUUID()}@example.com`);
+    await Promise.all([
+      ...poison.map((id) =>
+        h.publishRaw(h.topology.exchange, "message.sent", Buffer.from("not protobuf at all"), {
+          persistent: true,
+          messageId: id,
+        }),
+      ),
+      ...good.map((email) => h.publish("user.otp.send", otpEvent(email))),
+    ]);
+    for (const email of good) await smtp().waitFor((m) => m.envelopeTo.includes(email));
+    for (const id of poison) await h.waitForDeadLetter(byId(id));
+  });
+
+  it("dead-letters, unhandled, a delivery that killed its consumer again and again", async () => {
+    await h.app.close();
     const email = `${randomUUID()}@example.com`;
-    smtp().refuse(550);
-    let id = "";
+    const id = await h.publish("user.otp.send", otpEvent(email));
+    // A consumer that dies holding the delivery, as a worker crashing on it would.
+    const conn = await connect(TEST_RABBITMQ_URL);
     try {
-      await settled(h.app, 1, async () => {
-        id = await h.publish("user.otp.send", otpEvent(email));
-      });
+      for (let i = 0; i < MAX_UNSETTLED_DELIVERIES; i++) {
+        const ch = await conn.createChannel();
+        const got = await ch.get(h.topology.mailQueue);
+        assert.ok(got, "the delivery is back in the queue");
+        assert.equal(got.properties.messageId, id);
+        await ch.close();
+      }
     } finally {
-      smtp().refuse(undefined);
+      await conn.close();
     }
-    await h.waitForDeadLetter(byId(id));
-    assert.equal(smtp().mails.filter((m) => m.envelopeTo.includes(email)).length, 0);
-    const rows = await h.sql`select 1 from processed_events where event_id = ${id}`;
-    assert.equal(rows.length, 0, "a dead-lettered event is not marked processed");
+    await h.restartApp();
+    const dead = await h.waitForDeadLetter(byId(id));
+    assert.match(String(header(dead, HEADERS.reason)), /delivered 11 times without being settled/);
+    assert.equal(mailsTo(h, email).length, 0, "not handled");
     await stillDelivers();
   });
 
-  it("retries a mail the SMTP server defers (4xx) and delivers it once the server accepts again", async () => {
+  it("dead-letters a mail the SMTP server refuses for good (5xx), while delivering the others", async () => {
+    const refused = `${randomUUID()}@example.com`;
+    const fine = `${randomUUID()}@example.com`;
+    smtp().refuseAddress(refused, 550);
+    try {
+      const [id] = await Promise.all([
+        h.publish("user.otp.send", otpEvent(refused)),
+        h.publish("user.otp.send", otpEvent(fine)),
+      ]);
+      const dead = await h.waitForDeadLetter(byId(id));
+      assert.match(
+        String(header(dead, HEADERS.reason)),
+        new RegExp(`^refused by the mail server: sending to ${refused} failed: .*550`),
+      );
+      await smtp().waitFor((m) => m.envelopeTo.includes(fine));
+      assert.equal(mailsTo(h, refused).length, 0);
+      const rows = await h.sql`select 1 from processed_events where event_id = ${id}`;
+      assert.equal(rows.length, 0, "a dead-lettered event is not marked processed: a replay retries it");
+    } finally {
+      smtp().refuseAddress(refused, undefined);
+    }
+    await stillDelivers();
+  });
+
+  it("retries a mail the SMTP server defers (4xx) after growing delays, and delivers it once accepted", async () => {
     const email = `${randomUUID()}@example.com`;
-    const requeued = h.app.stats().requeued;
-    smtp().refuse(451);
+    const retried = h.app.stats().retried;
+    smtp().refuseAddress(email, 451);
+    const started = Date.now();
     const id = await h.publish("user.otp.send", otpEvent(email));
     try {
-      // At least two refused attempts: the event came back after the first.
-      await eventually("the event to be requeued twice", () => h.app.stats().requeued >= requeued + 2);
+      // Both retry steps: 300 ms, then 600 ms.
+      await eventually("the event to be retried twice", () => h.app.stats().retried >= retried + 2);
+      assert.ok(Date.now() - started >= 300, "the first retry waited out its delay");
     } finally {
-      smtp().refuse(undefined);
+      smtp().refuseAddress(email, undefined);
     }
     const mail = await smtp().waitFor((m) => m.envelopeTo.includes(email));
+    assert.ok(Date.now() - started >= 900, "the second retry waited out its delay too");
     assert.equal(mail.parsed.subject, "Your Parley code: 999000");
+    assert.equal(mailsTo(h, email).length, 1);
     await assert.rejects(h.waitForDeadLetter(byId(id), 500), /no matching dead letter/);
+  });
+
+  it("dead-letters an event after its last retry, with the last failure as the reason", async () => {
+    const email = `${randomUUID()}@example.com`;
+    smtp().refuseAddress(email, 421);
+    try {
+      const id = await h.publish("user.otp.send", otpEvent(email));
+      const dead = await h.waitForDeadLetter(byId(id));
+      assert.match(
+        String(header(dead, HEADERS.reason)),
+        new RegExp(`^gave up after 3 attempts: sending to ${email} failed: .*421`),
+      );
+      assert.equal(header(dead, HEADERS.attempt), 2, "it went through both retry queues");
+      assert.equal(header(dead, HEADERS.originalRoutingKey), "user.otp.send");
+    } finally {
+      smtp().refuseAddress(email, undefined);
+    }
+    assert.equal(mailsTo(h, email).length, 0);
+    await stillDelivers();
+  });
+
+  it("acknowledges nothing whose copy the broker could not route (a retry queue deleted by hand)", async () => {
+    const email = `${randomUUID()}@example.com`;
+    const [firstRetry] = h.topology.mailRetryQueues;
+    assert.ok(firstRetry);
+    const conn = await connect(TEST_RABBITMQ_URL);
+    try {
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(firstRetry.name);
+      const failures = h.app.stats().settleFailures;
+      smtp().refuseAddress(email, 451);
+      const id = await h.publish("user.otp.send", otpEvent(email));
+      await eventually("the copy to fail twice", () => h.app.stats().settleFailures >= failures + 2);
+      await declareTopology(ch, h.topology);
+      smtp().refuseAddress(email, undefined);
+      await smtp().waitFor((m) => m.envelopeTo.includes(email));
+      assert.equal(mailsTo(h, email).length, 1);
+      await assert.rejects(h.waitForDeadLetter(byId(id), 500), /no matching dead letter/);
+    } finally {
+      smtp().refuseAddress(email, undefined);
+      await conn.close();
+    }
+  });
+
+  it("retries a digest the SMTP server defers, then mails it once", async () => {
+    const sender = { userId: randomUUID(), email: `${randomUUID()}@example.com`, username: "sam" };
+    const reader = { userId: randomUUID(), email: `${randomUUID()}@example.com`, username: "rita" };
+    for (const u of [sender, reader]) await settled(h.app, 1, () => h.publish("user.registered", u));
+    smtp().refuseAddress(reader.email, 452);
+    try {
+      await h.publish("message.sent", {
+        roomId: randomUUID(),
+        roomName: "ops",
+        messageId: randomUUID(),
+        seq: 1n,
+        senderId: sender.userId,
+        senderUsername: sender.username,
+        text: "deploying",
+        recipientIds: [reader.userId],
+      });
+      await eventually("the digest to be postponed", () => h.app.stats().digestsPostponed >= 1);
+    } finally {
+      smtp().refuseAddress(reader.email, undefined);
+    }
+    await digestsSettled(h, reader.userId);
+    assert.equal(mailsTo(h, reader.email).filter((m) => /ops/.test(m.parsed.subject ?? "")).length, 1);
+    const [digest] = await h.sql`select status, attempts from digests where user_id = ${reader.userId}`;
+    assert.equal(digest?.status, "sent");
+    assert.ok(Number(digest?.attempts) >= 1);
   });
 });

@@ -4,7 +4,15 @@ import { after, before, describe, it } from "node:test";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import type { ReceivedMail } from "@parley/shared/testing.js";
 import type { AddressObject } from "mailparser";
-import { eventually, FROM_ADDRESS, type Harness, PUBLIC_URL, settled, startHarness } from "./harness.js";
+import {
+  digestsSettled,
+  eventually,
+  FROM_ADDRESS,
+  type Harness,
+  PUBLIC_URL,
+  settled,
+  startHarness,
+} from "./harness.js";
 
 function html(mail: ReceivedMail): string {
   assert.equal(typeof mail.parsed.html, "string", "the mail has an HTML part");
@@ -116,7 +124,7 @@ describe("mail-worker delivery over SMTP", () => {
     assert.deepEqual([...rows], [{ email: carol.email, username: "carol" }]);
   });
 
-  it("notifies the room's other members, not the sender, and links to the room", async () => {
+  it("notifies the room's other members, not the sender, with a room link and an unsubscribe link", async () => {
     const sender = await register("dave");
     const reader = await register("erin");
     const stranger = randomUUID(); // never registered: skipped
@@ -141,8 +149,30 @@ describe("mail-worker delivery over SMTP", () => {
     const roomUrl = `https://chat.parley.test/rooms/${roomId}`;
     assert.ok(text(mail).includes(roomUrl));
     assert.ok(html(mail).includes(`href="${roomUrl}"`));
+    const unsubscribe = /https:\/\/mail\.parley\.test\/unsubscribe\?token=[\w.-]+/.exec(text(mail))?.[0];
+    assert.ok(unsubscribe, "the text part has an unsubscribe link");
+    // Handlebars escapes "=" in attributes; a browser reads the entity back.
+    assert.ok(html(mail).includes(`href="${unsubscribe.replaceAll("=", "&#x3D;")}"`), "the HTML part has the link");
+    // Unfolded (RFC 5322 2.2.3): long header lines are wrapped.
+    const header = (name: string) =>
+      mail.parsed.headerLines.find((l) => l.key === name)?.line.replace(/\r\n[ \t]+/g, " ");
+    assert.equal(header("list-unsubscribe"), `List-Unsubscribe: <${unsubscribe}>`);
+    assert.equal(header("list-unsubscribe-post"), "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+    await digestsSettled(h, reader.userId);
     assert.equal(sentTo(h, sender.email).length, 1, "the sender got only their welcome mail");
     assert.equal(sentTo(h, reader.email).length, 2, "the reader got a welcome mail and one notification");
+  });
+
+  it("gives each mail a Message-ID derived from its event, at FROM_EMAIL's domain", async () => {
+    const email = `${randomUUID()}@example.com`;
+    const messageId = randomUUID();
+    await h.publish(
+      "user.otp.send",
+      { userId: randomUUID(), email, username: "ida", otp: "112233", purpose: OtpPurpose.LOGIN, expiresIn: 300 },
+      { messageId },
+    );
+    const mail = await smtp().waitFor((m) => m.envelopeTo.includes(email));
+    assert.equal(mail.parsed.messageId, `<event-${messageId}@parley.test>`);
   });
 
   it("sends one mail for an event delivered twice, one after the other", async () => {
@@ -178,7 +208,7 @@ describe("mail-worker delivery over SMTP", () => {
     await settled(h.app, 2, () =>
       Promise.all([h.publish("user.otp.send", event, { messageId }), h.publish("user.otp.send", event, { messageId })]),
     );
-    assert.deepEqual(h.app.stats().deadLettered + h.app.stats().requeued, 0);
+    assert.deepEqual(h.app.stats().deadLettered + h.app.stats().retried, 0);
     assert.equal(sentTo(h, email).length, 1);
   });
 

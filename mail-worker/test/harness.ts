@@ -16,20 +16,33 @@ import { createLogger } from "@parley/shared/logger.js";
 import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
 import {
   createTestDatabase,
-  createTestTopology,
+  randomName,
   startSmtpServer,
   TEST_RABBITMQ_URL,
   type TestSmtpServer,
 } from "@parley/shared/testing.js";
-import type { Topology } from "@parley/shared/topology.js";
+import { topology as defaultTopology, deleteTopology, type Topology } from "@parley/shared/topology.js";
 import { type ConfirmChannel, connect, type GetMessage, type Options } from "amqplib";
-import { type App, startApp } from "../src/app.js";
-import { configSpec } from "../src/config.js";
+import { type App, type AppDeps, startApp, workerTopology } from "../src/app.js";
+import { type Config, configSpec } from "../src/config.js";
 import { createMailTransport, type MailTransport } from "../src/mailer.js";
 import { prepareDatabase } from "../src/storage/migrate.js";
 
 export const FROM_ADDRESS = "mailer@parley.test";
 export const PUBLIC_URL = "https://chat.parley.test/";
+export const UNSUBSCRIBE_URL = "https://mail.parley.test/unsubscribe";
+
+/** Deletes the namespace's queues and exchanges, including the publishers' default retry queues. */
+async function dropTopology(t: Topology): Promise<void> {
+  const conn = await connect(TEST_RABBITMQ_URL);
+  try {
+    const ch = await conn.createChannel();
+    await deleteTopology(ch, t);
+    for (const retry of defaultTopology(t.namespace).mailRetryQueues) await ch.deleteQueue(retry.name);
+  } finally {
+    await conn.close();
+  }
+}
 
 export interface Harness {
   app: App;
@@ -51,25 +64,44 @@ export interface Harness {
   waitForDeadLetter(match: (m: GetMessage) => boolean, timeoutMs?: number): Promise<GetMessage>;
   deadLetters: GetMessage[];
   /** Closes the app (not its deps) and starts a new one on the same deps, as a restarted process would. */
-  restartApp(): Promise<App>;
+  restartApp(overrides?: AppOverrides): Promise<App>;
+  /** Another worker instance on the same database and queue (closed by close()). */
+  startAnotherApp(overrides?: AppOverrides): Promise<App>;
+  /** The config the app runs with. */
+  config: Config;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { mode: "smtp" | "mailbox"; retryDelayMs?: number }): Promise<Harness> {
+export type AppOverrides = Partial<Pick<AppDeps, "digestPollMs" | "digestConcurrency" | "transport">>;
+
+export const JWT_SECRET = "mail-worker-test-secret-0123456789abcdef";
+
+export interface HarnessOptions {
+  mode: "smtp" | "mailbox";
+  /** MAIL_RETRY_DELAYS; short by default. */
+  retryDelays?: string;
+  /** NOTIFY_DIGEST_WINDOW in seconds; 1 by default. */
+  digestWindow?: number;
+  /** Any other configuration variable. */
+  env?: Record<string, string>;
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const logger = createLogger("mail-worker", process.env.TEST_LOG_LEVEL ?? "silent");
   const db = await createTestDatabase("parley_mail_test");
   await prepareDatabase(db.url);
   const sql = connectPostgres(db.url, { appName: "mail-worker-test" });
-  const testTopology = createTestTopology();
-  const { topology } = testTopology;
-  const amqp = await connectAmqp(TEST_RABBITMQ_URL, topology, logger);
-  await amqp.waitForConnect(); // the topology exists from here on
   const smtp = opts.mode === "smtp" ? await startSmtpServer() : undefined;
   const mailboxDir = opts.mode === "mailbox" ? await mkdtemp(join(tmpdir(), "parley-mailbox-")) : undefined;
+  const namespace = randomName("test");
   const config = loadConfig(configSpec, {
     PORT: "0",
     HOST: "127.0.0.1",
-    AMQP_NAMESPACE: topology.namespace,
+    AMQP_NAMESPACE: namespace,
+    JWT_SECRET,
+    NOTIFY_DIGEST_WINDOW: String(opts.digestWindow ?? 1),
+    MAIL_RETRY_DELAYS: opts.retryDelays ?? "200ms,400ms",
+    UNSUBSCRIBE_URL: UNSUBSCRIBE_URL,
     DATABASE_URL: db.url,
     RABBITMQ_URL: TEST_RABBITMQ_URL,
     SMTP_HOST: smtp ? "127.0.0.1" : undefined,
@@ -79,11 +111,15 @@ export async function startHarness(opts: { mode: "smtp" | "mailbox"; retryDelayM
     FROM_EMAIL: `Parley Test <${FROM_ADDRESS}>`,
     PUBLIC_URL,
     MAILBOX_DIR: mailboxDir,
+    ...opts.env,
   });
+  const topology = workerTopology(config);
+  const testTopology = { topology, drop: () => dropTopology(topology) };
+  const amqp = await connectAmqp(TEST_RABBITMQ_URL, topology, logger);
+  await amqp.waitForConnect(); // the topology exists from here on
   const transport = await createMailTransport(config, logger);
-  const retryDelayMs = opts.retryDelayMs ?? 100;
-  const start = () =>
-    startApp({ config, logger, sql, amqp, transport, retryDelayMs, maxRetryDelayMs: Math.max(400, retryDelayMs) });
+  const start = (overrides: AppOverrides = {}) => startApp({ config, logger, sql, amqp, transport, ...overrides });
+  const others: App[] = [];
 
   const publisher = await connect(TEST_RABBITMQ_URL);
   const ch: ConfirmChannel = await publisher.createConfirmChannel();
@@ -133,13 +169,19 @@ export async function startHarness(opts: { mode: "smtp" | "mailbox"; retryDelayM
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    async restartApp() {
+    async restartApp(overrides) {
       await harness.app.close();
-      harness.app = await start();
+      harness.app = await start(overrides);
       return harness.app;
     },
+    async startAnotherApp(overrides) {
+      const app = await start(overrides);
+      others.push(app);
+      return app;
+    },
+    config,
     async close() {
-      await harness.app.close();
+      await Promise.all([harness.app.close(), ...others.map((a) => a.close())]);
       await transport.close();
       await publisher.close();
       await amqp.close();
@@ -164,15 +206,47 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
 
 /**
  * Runs `publish` once the worker is idle, then waits until `n` more
- * deliveries were settled (acked, dead-lettered or requeued).
+ * deliveries were settled (acked, dead-lettered or retried).
  */
 export async function settled(app: App, n: number, publish: () => Promise<unknown>): Promise<void> {
   const total = () => {
     const s = app.stats();
-    return s.acked + s.deadLettered + s.requeued;
+    return s.acked + s.deadLettered + s.retried;
   };
   await eventually("the worker to be idle", () => app.stats().inFlight === 0);
   const before = total();
   await publish();
   await eventually(`${n} settled deliveries`, () => total() >= before + n);
+}
+
+export interface TestUser {
+  userId: string;
+  email: string;
+  username: string;
+}
+
+/** Publishes user.registered and waits for it to be handled: the worker now knows the address. */
+export async function registerUser(h: Harness, username: string): Promise<TestUser> {
+  const user = { userId: randomUUID(), email: `${username}-${randomUUID()}@example.com`, username };
+  await settled(h.app, 1, () => h.publish("user.registered", user));
+  return user;
+}
+
+/** Mails received for an address, in arrival order. */
+export function mailsTo(h: Harness, address: string) {
+  return h.smtp?.mails.filter((m) => m.envelopeTo.includes(address)) ?? [];
+}
+
+/** Notification mails (not the welcome) received for an address. */
+export function notificationsTo(h: Harness, address: string) {
+  return mailsTo(h, address).filter((m) => !/^Welcome to Parley/.test(m.parsed.subject ?? ""));
+}
+
+/** Resolves once no digest of `userId` is open any more (each was mailed, cancelled or failed). */
+export async function digestsSettled(h: Harness, userId: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(
+    "the user's digests to be settled",
+    async () => (await h.sql`select 1 from digests where user_id = ${userId} and status = 'open'`).length === 0,
+    timeoutMs,
+  );
 }

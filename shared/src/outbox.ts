@@ -76,6 +76,14 @@ interface OutboxRow {
   occurred_at: string;
 }
 
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface OutboxRelay {
   /** Resolves when the outbox has been empty at least once since the call. */
   idle(): Promise<void>;
@@ -89,10 +97,12 @@ export function startOutboxRelay(opts: {
   logger: Logger;
   batchSize?: number;
   pollMs?: number;
+  confirmTimeoutMs?: number;
 }): OutboxRelay {
   const { sql, amqp, logger } = opts;
   const batchSize = opts.batchSize ?? 500;
   const pollMs = opts.pollMs ?? 1_000;
+  const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
   let channel: Promise<ConfirmChannel> | undefined;
   let closed = false;
   let wake: (() => void) | undefined;
@@ -142,8 +152,9 @@ export function startOutboxRelay(opts: {
           headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
         });
       }
-      // One round of confirms per batch rather than one per event.
-      await ch.waitForConfirms();
+      // One round of confirms per batch rather than one per event. A broker
+      // that never answers must not hold the rows' locks forever.
+      await withTimeout(ch.waitForConfirms(), confirmTimeoutMs, "publisher confirms timed out");
       await tx`delete from outbox where position in ${tx(rows.map((r) => r.position))}`;
       return rows.length;
     });
@@ -157,6 +168,14 @@ export function startOutboxRelay(opts: {
         relayed = await relayBatch();
         failures = 0;
       } catch (err) {
+        // Never reuse a channel that failed: it may have closed before its
+        // close listener was attached, and would fail every batch after.
+        const stale = channel;
+        channel = undefined;
+        stale?.then(
+          (ch) => ch.close().catch(() => {}),
+          () => {},
+        );
         failures++;
         if (failures === 1 || failures % 20 === 0) logger.warn({ err, failures }, "outbox relay failed; will retry");
         await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(failures, 6))));

@@ -35,7 +35,12 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
   assert.equal(profile.status, 200);
   assert.equal((profile.json.user as { email: string }).email, alice.email);
 
-  const created = await api("POST", "/api/chats/rooms", { name: "general", memberIds: [bob.id, carol.id] }, alice.token);
+  const created = await api(
+    "POST",
+    "/api/chats/rooms",
+    { name: "general", memberIds: [bob.id, carol.id] },
+    alice.token,
+  );
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const roomId = (created.json.room as { id: string }).id;
 

@@ -1,5 +1,10 @@
-import type { MessageSent, UserOtpSend, UserRegistered } from "@parley/proto/events/v1/events_pb.js";
+import type { MessageShape } from "@bufbuild/protobuf";
+import type { eventSchemas } from "@parley/shared/events.js";
+import type { MAIL_ROUTING_KEYS } from "@parley/shared/topology.js";
 import type { OutgoingMail } from "../mailer.js";
+
+/** Every routing key the worker consumes. */
+export type MailRoutingKey = (typeof MAIL_ROUTING_KEYS)[number];
 
 interface Delivered {
   /** The AMQP message id: the event id. */
@@ -8,13 +13,12 @@ interface Delivered {
   occurredAt: Date | undefined;
 }
 
-/** A decoded delivery of an event the worker mails for. */
-export type MailEvent =
-  | (Delivered & { routingKey: "user.otp.send"; payload: UserOtpSend })
-  | (Delivered & { routingKey: "user.registered"; payload: UserRegistered })
-  | (Delivered & { routingKey: "message.sent"; payload: MessageSent });
+/** A decoded delivery: the routing key and its payload type always match. */
+export type MailEvent = {
+  [K in MailRoutingKey]: Delivered & { routingKey: K; payload: MessageShape<(typeof eventSchemas)[K]> };
+}[MailRoutingKey];
 
-export type MailRoutingKey = MailEvent["routingKey"];
+export type EventOf<K extends MailRoutingKey> = Extract<MailEvent, { routingKey: K }>;
 
 /** One mail, to one user: the unit the ledger records. */
 export interface PlannedMail {
@@ -24,7 +28,12 @@ export interface PlannedMail {
 
 /** What the transport does with the delivery. */
 export type Outcome =
-  | { action: "ack"; result: "sent" | "duplicate" | "nothing-to-send"; mails: number }
+  | {
+      action: "ack";
+      result: "sent" | "duplicate" | "nothing-to-send" | "queued" | "applied";
+      /** Mails accepted by the SMTP server (or the mailbox) and recorded. */
+      mails: number;
+    }
   | { action: "retry"; reason: string }
   | { action: "dead-letter"; reason: string };
 

@@ -1,11 +1,18 @@
+/**
+ * The notification mail: one per user and room per window, listing the
+ * messages the user missed there, with a link to the room and an
+ * unsubscribe link.
+ */
 import type { MessageSent } from "@parley/proto/events/v1/events_pb.js";
-import type { Recipient } from "../storage/recipients.js";
+import type { RecipientPreferences } from "../storage/recipients.js";
 import { renderMessageNotification } from "../templates/render.js";
 import { isUuid, type MailContext, type PlannedMail, requireText } from "./mail-event.js";
 
 const EXCERPT_CHARS = 280;
+/** A digest lists at most this many messages, then says how many more there are. */
+export const LISTED_MESSAGES = 20;
 
-/** Who should hear of the message: the listed members, never the sender, each once. */
+/** Who could hear of the message: the listed members, never the sender, each once. */
 export function notifiedUserIds(e: MessageSent): { valid: string[]; invalid: string[] } {
   requireText(e.roomId, "room_id");
   const ids = [...new Set(e.recipientIds)].filter((id) => id !== e.senderId);
@@ -23,23 +30,74 @@ export function excerpt(text: string): string {
         .trimEnd()}…`;
 }
 
-export function planMessageNotifications(e: MessageSent, to: readonly Recipient[], ctx: MailContext): PlannedMail[] {
-  const sender = e.senderUsername || "Someone";
-  const room = e.roomName || "a Parley room";
-  const roomUrl = `${ctx.publicUrl}/rooms/${encodeURIComponent(e.roomId)}`;
-  const text = excerpt(e.text);
-  return to.map((r) => ({
+export interface DigestItem {
+  messageId: string;
+  roomName: string;
+  senderUsername: string;
+  /** Already an excerpt. */
+  text: string;
+  mentioned: boolean;
+  direct: boolean;
+}
+
+export function planDigestMail(opts: {
+  digestId: string;
+  recipient: RecipientPreferences;
+  roomId: string;
+  /** In room order; at least one. */
+  items: readonly DigestItem[];
+  ctx: MailContext;
+  unsubscribeUrl: string;
+}): PlannedMail {
+  const { recipient: r, items } = opts;
+  const first = items[0];
+  const last = items.at(-1);
+  if (!first || !last) throw new Error("a digest needs at least one message");
+  const room = last.roomName || "a Parley room";
+  const sender = first.senderUsername || "Someone";
+  const n = items.length;
+  let subject: string;
+  let intro: string;
+  if (n === 1 && first.mentioned) {
+    subject = `${sender} mentioned you in ${room}`;
+    intro = `${sender} mentioned you in ${room}:`;
+  } else if (n === 1 && first.direct) {
+    subject = `New direct message from ${sender}`;
+    intro = `${sender} sent you a direct message:`;
+  } else if (n === 1) {
+    subject = `New message from ${sender} in ${room}`;
+    intro = `${sender} wrote in ${room}:`;
+  } else {
+    subject = `${n} new messages in ${room}`;
+    intro = `You have ${n} unread messages in ${room}:`;
+  }
+  const listed = items.slice(0, LISTED_MESSAGES).map((i) => ({
+    sender: i.senderUsername || "Someone",
+    excerpt: i.text,
+    mentioned: i.mentioned,
+  }));
+  const rendered = renderMessageNotification({
+    subject,
+    username: r.username,
+    intro,
+    room,
+    messages: listed,
+    more: n - listed.length,
+    roomUrl: `${opts.ctx.publicUrl}/rooms/${encodeURIComponent(opts.roomId)}`,
+    publicUrl: opts.ctx.publicUrl,
+    unsubscribeUrl: opts.unsubscribeUrl,
+  });
+  return {
     recipientId: r.userId,
     mail: {
+      id: `digest-${opts.digestId}`,
       to: { name: r.username, address: r.email },
-      ...renderMessageNotification({
-        username: r.username,
-        sender,
-        room,
-        excerpt: text,
-        roomUrl,
-        publicUrl: ctx.publicUrl,
-      }),
+      headers: {
+        // RFC 2369 and RFC 8058: mail clients offer their own one-click unsubscribe button.
+        "List-Unsubscribe": `<${opts.unsubscribeUrl}>`,
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+      },
+      ...rendered,
     },
-  }));
+  };
 }

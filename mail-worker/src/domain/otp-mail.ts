@@ -14,7 +14,13 @@ const purposes: Record<OtpPurpose, TemplatePurpose> = {
  * code has expired (after retries, or replayed from the dead-letter queue):
  * it could only confuse.
  */
-export function planOtpMail(e: UserOtpSend, occurredAt: Date | undefined, now: Date, ctx: MailContext): PlannedMail[] {
+export function planOtpMail(
+  eventId: string,
+  e: UserOtpSend,
+  occurredAt: Date | undefined,
+  now: Date,
+  ctx: MailContext,
+): PlannedMail[] {
   const recipientId = requireUuid(e.userId, "user_id");
   const address = requireText(e.email, "email");
   const code = requireText(e.otp, "otp");
@@ -27,5 +33,5 @@ export function planOtpMail(e: UserOtpSend, occurredAt: Date | undefined, now: D
     expiresInMinutes: Math.max(1, Math.floor(e.expiresIn / 60)),
     publicUrl: ctx.publicUrl,
   });
-  return [{ recipientId, mail: { to: { name: e.username, address }, ...rendered } }];
+  return [{ recipientId, mail: { id: `event-${eventId}`, to: { name: e.username, address }, ...rendered } }];
 }

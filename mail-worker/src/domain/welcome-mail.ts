@@ -12,7 +12,10 @@ export function recipientOf(e: UserRegistered): Recipient {
   };
 }
 
-export function planWelcomeMail(r: Recipient, ctx: MailContext): PlannedMail {
+export function planWelcomeMail(eventId: string, r: Recipient, ctx: MailContext): PlannedMail {
   const rendered = renderWelcomeMail({ username: r.username, publicUrl: ctx.publicUrl });
-  return { recipientId: r.userId, mail: { to: { name: r.username, address: r.email }, ...rendered } };
+  return {
+    recipientId: r.userId,
+    mail: { id: `event-${eventId}`, to: { name: r.username, address: r.email }, ...rendered },
+  };
 }

@@ -1,10 +1,10 @@
 /**
- * What has been mailed for which event. All functions run inside the
- * event's transaction, which holds the event's lock (lockEvent).
+ * Which events are done. Every function runs inside the event's own
+ * transaction, which holds the event's lock (lockEvent).
  */
 import { eq, sql } from "drizzle-orm";
 import type { Tx } from "./db.js";
-import { processedEvents, sentMails } from "./schema.js";
+import { processedEvents } from "./schema.js";
 
 /**
  * Serialises handlers of the same event until the transaction ends: a
@@ -23,20 +23,6 @@ export async function isProcessed(tx: Tx, eventId: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-export async function sentRecipients(tx: Tx, eventId: string): Promise<Set<string>> {
-  const rows = await tx
-    .select({ recipientId: sentMails.recipientId })
-    .from(sentMails)
-    .where(eq(sentMails.eventId, eventId));
-  return new Set(rows.map((r) => r.recipientId));
-}
-
-export async function markSent(tx: Tx, eventId: string, recipientId: string): Promise<void> {
-  await tx.insert(sentMails).values({ eventId, recipientId }).onConflictDoNothing();
-}
-
-/** The event is done: its per-recipient rows are no longer needed. */
 export async function markProcessed(tx: Tx, eventId: string, routingKey: string): Promise<void> {
   await tx.insert(processedEvents).values({ eventId, routingKey }).onConflictDoNothing();
-  await tx.delete(sentMails).where(eq(sentMails.eventId, eventId));
 }

@@ -1,6 +1,11 @@
-import { inArray, sql } from "drizzle-orm";
-import type { Tx } from "./db.js";
-import { recipients } from "./schema.js";
+/**
+ * The recipient directory: addresses, names and notification preferences,
+ * projected from user events. Each write carries when its event occurred;
+ * an older event arriving after a newer one changes nothing.
+ */
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Db, Tx } from "./db.js";
+import { type NotificationLevel, recipients } from "./schema.js";
 
 export interface Recipient {
   userId: string;
@@ -8,20 +13,78 @@ export interface Recipient {
   username: string;
 }
 
-export async function upsertRecipient(tx: Tx, r: Recipient): Promise<void> {
+export interface RecipientPreferences extends Recipient {
+  notificationLevel: NotificationLevel;
+  unsubscribed: boolean;
+}
+
+// Raw SQL parameters bypass drizzle's column mapping (and postgres.js's Date serializer, which drizzle replaces).
+const at = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+
+const newer = (occurredAt: Date) =>
+  sql`${recipients.profileAt} is null or ${recipients.profileAt} <= ${at(occurredAt)}`;
+
+/** user.registered: the address and name; preferences stay as they are. */
+export async function upsertRecipient(tx: Tx, r: Recipient, occurredAt: Date): Promise<void> {
   await tx
     .insert(recipients)
-    .values(r)
+    .values({ ...r, profileAt: occurredAt })
     .onConflictDoUpdate({
       target: recipients.userId,
-      set: { email: r.email, username: r.username, updatedAt: sql`now()` },
+      set: { email: r.email, username: r.username, profileAt: occurredAt, updatedAt: sql`now()` },
+      setWhere: newer(occurredAt),
     });
 }
 
-export async function findRecipients(tx: Tx, userIds: readonly string[]): Promise<Recipient[]> {
+/**
+ * user.updated: address, name and notification level. A level that differs
+ * from the one last seen is the user choosing again in Parley, so it lifts an
+ * earlier unsubscribe; any other profile change leaves the unsubscribe alone.
+ */
+export async function applyProfile(
+  tx: Tx,
+  r: Recipient & { notificationLevel: NotificationLevel },
+  occurredAt: Date,
+): Promise<void> {
+  await tx
+    .insert(recipients)
+    .values({ ...r, profileAt: occurredAt })
+    .onConflictDoUpdate({
+      target: recipients.userId,
+      set: {
+        email: r.email,
+        username: r.username,
+        notificationLevel: r.notificationLevel,
+        unsubscribedAt: sql`case when ${recipients.notificationLevel} <> ${r.notificationLevel}
+          and ${recipients.unsubscribedAt} < ${at(occurredAt)} then null else ${recipients.unsubscribedAt} end`,
+        profileAt: occurredAt,
+        updatedAt: sql`now()`,
+      },
+      setWhere: newer(occurredAt),
+    });
+}
+
+export async function findRecipients(tx: Tx, userIds: readonly string[]): Promise<RecipientPreferences[]> {
   if (userIds.length === 0) return [];
-  return tx
-    .select({ userId: recipients.userId, email: recipients.email, username: recipients.username })
+  const rows = await tx
+    .select({
+      userId: recipients.userId,
+      email: recipients.email,
+      username: recipients.username,
+      notificationLevel: recipients.notificationLevel,
+      unsubscribedAt: recipients.unsubscribedAt,
+    })
     .from(recipients)
     .where(inArray(recipients.userId, [...userIds]));
+  return rows.map(({ unsubscribedAt, ...r }) => ({ ...r, unsubscribed: unsubscribedAt !== null }));
+}
+
+/** Returns false for a user the worker does not know. Unsubscribing twice keeps the first time. */
+export async function markUnsubscribed(db: Db, userId: string): Promise<boolean> {
+  await db
+    .update(recipients)
+    .set({ unsubscribedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(recipients.userId, userId), isNull(recipients.unsubscribedAt)));
+  const rows = await db.select({ id: recipients.userId }).from(recipients).where(eq(recipients.userId, userId));
+  return rows.length > 0;
 }

@@ -69,10 +69,28 @@ export const renderWelcomeMail = template<{ username: string; publicUrl: string 
 );
 
 export const renderMessageNotification = template<{
+  subject: string;
   username: string;
-  sender: string;
+  intro: string;
   room: string;
-  excerpt: string;
+  messages: { sender: string; excerpt: string; mentioned: boolean }[];
+  /** Unread messages beyond those listed. */
+  more: number;
   roomUrl: string;
   publicUrl: string;
-}>("message-notification", "New message from {{sender}} in {{room}}");
+  unsubscribeUrl: string;
+}>("message-notification", "{{subject}}");
+
+const unsubscribePage = hbs.compile<{ title: string; message: string; publicUrl: string; preheader: string }>(
+  load("unsubscribe-page.html.hbs"),
+  { strict: true },
+);
+
+/** The page the unsubscribe link opens (not a mail, but the same look). */
+export function renderUnsubscribePage(data: { ok: boolean; publicUrl: string }): string {
+  const title = data.ok ? "You are unsubscribed" : "This unsubscribe link is not valid";
+  const message = data.ok
+    ? "Parley will no longer email you about new messages. Sign-in codes still arrive by email. To get notification emails again, choose a notification level in your Parley settings."
+    : "The link may have been cut off by your mail program. Copy the whole link from the email into your browser, or change your notification level in your Parley settings.";
+  return unsubscribePage({ title, message, publicUrl: data.publicUrl, preheader: title });
+}

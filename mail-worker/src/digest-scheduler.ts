@@ -1,0 +1,100 @@
+/**
+ * Mails due digests: a few loops, each claiming one due digest at a time
+ * (FOR UPDATE SKIP LOCKED, so instances and loops never share one) until
+ * none is due, then polling. Stopping lets each loop finish the digest it
+ * holds. Old finished digests are pruned now and then.
+ */
+import type { Logger } from "@parley/shared/logger.js";
+import type { DigestResult } from "./domain/send-digest.js";
+
+export interface SchedulerStats {
+  digestsSent: number;
+  digestsCancelled: number;
+  digestsPostponed: number;
+  digestsFailed: number;
+}
+
+export interface DigestScheduler {
+  stats(): SchedulerStats;
+  /** Finishes the digests being mailed, then stops. */
+  close(): Promise<void>;
+}
+
+const statOf: Record<Exclude<DigestResult, "idle">, keyof SchedulerStats> = {
+  sent: "digestsSent",
+  cancelled: "digestsCancelled",
+  postponed: "digestsPostponed",
+  failed: "digestsFailed",
+};
+
+export function startDigestScheduler(opts: {
+  sendDue: () => Promise<DigestResult>;
+  prune: () => Promise<number>;
+  logger: Logger;
+  /** How often to look for due digests when none was due. */
+  pollMs: number;
+  /** Digests mailed at once. */
+  concurrency: number;
+  pruneEveryMs?: number;
+}): DigestScheduler {
+  const { logger } = opts;
+  const counts: SchedulerStats = { digestsSent: 0, digestsCancelled: 0, digestsPostponed: 0, digestsFailed: 0 };
+  let stopping = false;
+  const wakers = new Set<() => void>();
+
+  /** Resolves after `ms`, or at once when stopping: a wait begun after close() woke the others must not hold it up. */
+  function sleep(ms: number): Promise<void> {
+    if (stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wakers.add(done);
+    });
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      let result: DigestResult;
+      try {
+        result = await opts.sendDue();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) logger.error({ err, failures }, "mailing a digest failed");
+        await sleep(Math.min(30_000, opts.pollMs * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      if (result === "idle") await sleep(opts.pollMs);
+      else counts[statOf[result]]++;
+    }
+  }
+
+  async function pruneLoop(): Promise<void> {
+    const every = opts.pruneEveryMs ?? 3_600_000;
+    while (!stopping) {
+      try {
+        const pruned = await opts.prune();
+        if (pruned > 0) logger.info({ pruned }, "pruned old digests");
+      } catch (err) {
+        logger.warn({ err }, "pruning old digests failed");
+      }
+      await sleep(every);
+    }
+  }
+
+  const loops = [...Array.from({ length: opts.concurrency }, loop), pruneLoop()];
+
+  return {
+    stats: () => ({ ...counts }),
+    async close() {
+      stopping = true;
+      for (const wake of [...wakers]) wake();
+      await Promise.all(loops);
+    },
+  };
+}

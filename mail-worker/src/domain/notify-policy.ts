@@ -1,0 +1,43 @@
+/**
+ * Who hears about a message by mail, decided twice: when the message is
+ * sent (is a notification worth queueing?) and when its digest is due (is it
+ * still worth mailing?). Users get mail only for what they missed and asked
+ * for: not while online, not once read, not beyond their notification level,
+ * never after unsubscribing.
+ */
+import type { NotificationLevel } from "../storage/schema.js";
+
+export type SkipReason = "unsubscribed" | "level-none" | "not-mentioned-or-direct" | "online" | "read";
+
+export interface RecipientChoice {
+  notificationLevel: NotificationLevel;
+  unsubscribed: boolean;
+}
+
+export interface MessageFacts {
+  seq: bigint;
+  mentioned: boolean;
+  direct: boolean;
+}
+
+export interface RecipientState {
+  online: boolean;
+  /** Absent if the user never read the room. */
+  lastReadSeq: bigint | undefined;
+}
+
+/** Undefined: mail it. */
+export function skipReason(r: RecipientChoice, m: MessageFacts, s: RecipientState): SkipReason | undefined {
+  if (r.unsubscribed) return "unsubscribed";
+  if (r.notificationLevel === "none") return "level-none";
+  if (r.notificationLevel === "mentions_and_direct" && !m.mentioned && !m.direct) return "not-mentioned-or-direct";
+  if (s.online) return "online";
+  if (s.lastReadSeq !== undefined && s.lastReadSeq >= m.seq) return "read";
+  return undefined;
+}
+
+/** message.sent lists mentioned usernames; matched case-insensitively, with or without the "@". */
+export function isMentioned(username: string, mentions: readonly string[]): boolean {
+  const name = username.toLowerCase();
+  return mentions.some((m) => m.replace(/^@/, "").toLowerCase() === name);
+}

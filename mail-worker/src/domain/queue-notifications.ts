@@ -1,0 +1,68 @@
+/**
+ * message.sent: queues a notification for each member who should hear of
+ * the message, in their open digest for the room. No mail is sent here; the
+ * digest scheduler mails it when the window ends. Marked processed in the
+ * same transaction, so a redelivery queues nothing twice.
+ */
+import type { Logger } from "@parley/shared/logger.js";
+import type { Db } from "../storage/db.js";
+import { addNotification, openDigest } from "../storage/digests.js";
+import { isProcessed, lockEvent, markProcessed } from "../storage/ledger.js";
+import { findRecipients } from "../storage/recipients.js";
+import { deletedAmong, onlineUsers, readMarkers } from "../storage/state.js";
+import { type EventOf, InvalidEvent, type Outcome, requireUuid } from "./mail-event.js";
+import { excerpt, notifiedUserIds } from "./message-notification.js";
+import { isMentioned, skipReason } from "./notify-policy.js";
+
+export async function queueNotifications(
+  deps: { db: Db; windowSeconds: number },
+  event: EventOf<"message.sent">,
+  log: Logger,
+): Promise<Outcome> {
+  const e = event.payload;
+  const roomId = requireUuid(e.roomId, "room_id");
+  const messageId = requireUuid(e.messageId, "message_id");
+  if (e.seq <= 0n) throw new InvalidEvent(`seq must be positive (got ${e.seq})`);
+  const { valid, invalid } = notifiedUserIds(e);
+  if (invalid.length > 0) log.warn({ invalid }, "message.sent lists recipient ids that are not UUIDs; skipped");
+
+  return deps.db.transaction(async (tx) => {
+    await lockEvent(tx, event.id);
+    if (await isProcessed(tx, event.id)) return { action: "ack", result: "duplicate", mails: 0 };
+    let queued = 0;
+    if (!(await deletedAmong(tx, [messageId])).has(messageId)) {
+      // In user order: concurrent messages to the same members lock their digests in the same order.
+      const known = (await findRecipients(tx, valid)).sort((a, b) => (a.userId < b.userId ? -1 : 1));
+      if (known.length < valid.length) {
+        const knownIds = new Set(known.map((r) => r.userId));
+        // Someone who registered before this projection existed has no known address yet.
+        log.warn({ unknown: valid.filter((id) => !knownIds.has(id)) }, "no email known for some recipients; skipped");
+      }
+      const ids = known.map((r) => r.userId);
+      const online = await onlineUsers(tx, ids);
+      const reads = await readMarkers(tx, roomId, ids);
+      const text = excerpt(e.text);
+      for (const r of known) {
+        const facts = { seq: e.seq, mentioned: isMentioned(r.username, e.mentions), direct: e.direct };
+        const skip = skipReason(r, facts, { online: online.has(r.userId), lastReadSeq: reads.get(r.userId) });
+        if (skip) {
+          log.debug({ userId: r.userId, skip }, "no notification");
+          continue;
+        }
+        const digestId = await openDigest(tx, r.userId, roomId, deps.windowSeconds);
+        const added = await addNotification(tx, digestId, {
+          userId: r.userId,
+          messageId,
+          roomId,
+          roomName: e.roomName,
+          senderUsername: e.senderUsername,
+          text,
+          ...facts,
+        });
+        if (added) queued++;
+      }
+    }
+    await markProcessed(tx, event.id, event.routingKey);
+    return { action: "ack", result: queued > 0 ? "queued" : "nothing-to-send", mails: 0 };
+  });
+}
