@@ -7,7 +7,7 @@
  *     <component>/test, the whole system in test/e2e), against the real PostgreSQL, Redis
  *     and RabbitMQ. Extra arguments are passed to node --test (e.g. a file list).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -98,5 +98,41 @@ const nodeTest = (files: string[], concurrency: number) => [
 ];
 const parallel = testFiles.filter((f) => !isFault(f));
 const serial = testFiles.filter(isFault);
-if (parallel.length > 0) run(`tests: ${parallel.length} files`, process.execPath, nodeTest(parallel, 4));
-if (serial.length > 0) run(`fault tests: ${serial.length} files, one at a time`, process.execPath, nodeTest(serial, 1));
+
+/** Runs node --test, streaming its report, and returns its pass/fail counts. */
+function runTests(title: string, files: string[], concurrency: number): Promise<{ pass: number; fail: number }> {
+  process.stdout.write(`\n== ${title}\n`);
+  const started = Date.now();
+  const child = spawn(process.execPath, nodeTest(files, concurrency), {
+    cwd: root,
+    stdio: ["inherit", "pipe", "inherit"],
+  });
+  let tail = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4096);
+  });
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      const count = (name: string) => Number(new RegExp(`^(?:#|ℹ) ${name} (\\d+)`, "m").exec(tail)?.[1] ?? 0);
+      const counts = { pass: count("pass"), fail: count("fail") };
+      process.stdout.write(`== ${title}: exit ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      if (code !== 0 && counts.fail === 0) counts.fail = 1;
+      resolve(counts);
+    });
+  });
+}
+
+const totals = { pass: 0, fail: 0 };
+for (const [title, files, concurrency] of [
+  [`tests: ${parallel.length} files`, parallel, 4],
+  [`fault tests: ${serial.length} files, one at a time`, serial, 1],
+] as const) {
+  if (files.length === 0) continue;
+  const { pass, fail } = await runTests(title, [...files], concurrency);
+  totals.pass += pass;
+  totals.fail += fail;
+  if (fail > 0) break;
+}
+process.stdout.write(`\ntests: ${totals.pass} passed, ${totals.fail} failed\n`);
+process.exit(totals.fail > 0 ? 1 : 0);
