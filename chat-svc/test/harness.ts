@@ -23,6 +23,7 @@ import { sessionKey } from "@parley/shared/sessions.js";
 import {
   createTestDatabase,
   createTestTopology,
+  deleteRedisPrefix,
   randomName,
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
@@ -209,19 +210,7 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
     async close() {
       for (const instance of [...instances].reverse()) await instance.close();
       await listener.close();
-      const cleaner = first.infra.redis.duplicate();
-      try {
-        const found: string[] = [];
-        let cursor = "0";
-        do {
-          const [next, batch] = await cleaner.scan(cursor, "MATCH", `${config.REDIS_KEY_PREFIX}*`, "COUNT", 1000);
-          cursor = next;
-          found.push(...batch);
-        } while (cursor !== "0");
-        if (found.length > 0) await cleaner.del(...found);
-      } finally {
-        cleaner.disconnect();
-      }
+      await deleteRedisPrefix(first.infra.redis, config.REDIS_KEY_PREFIX);
       await topo.drop();
       await database.drop();
     },

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { connect } from "amqplib";
+import type { Redis } from "ioredis";
 import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
@@ -179,4 +180,21 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Deletes every key under a test's random Redis prefix, on a connection of its own. */
+export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+  const cleaner = redis.duplicate();
+  try {
+    const found: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await cleaner.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== "0");
+    if (found.length > 0) await cleaner.del(...found);
+  } finally {
+    cleaner.disconnect();
+  }
 }

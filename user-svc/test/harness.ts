@@ -27,6 +27,7 @@ import { connectRedis } from "@parley/shared/redis.js";
 import {
   createTestDatabase,
   createTestTopology,
+  deleteRedisPrefix,
   randomName,
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
@@ -185,19 +186,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       await app.close();
       await infra.close();
       await listener.close();
-      const redis = infra.redis.duplicate();
-      try {
-        const keys: string[] = [];
-        let cursor = "0";
-        do {
-          const [next, batch] = await redis.scan(cursor, "MATCH", `${config.REDIS_KEY_PREFIX}*`, "COUNT", 1000);
-          cursor = next;
-          keys.push(...batch);
-        } while (cursor !== "0");
-        if (keys.length > 0) await redis.del(...keys);
-      } finally {
-        redis.disconnect();
-      }
+      await deleteRedisPrefix(infra.redis, config.REDIS_KEY_PREFIX);
       await topo.drop();
       await database.drop();
     },
