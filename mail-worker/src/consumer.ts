@@ -20,6 +20,7 @@ import { HEADERS, type Topology } from "@parley/shared/topology.js";
 import type { ConfirmChannel, ConsumeMessage, Message, Options } from "amqplib";
 import type { MailEvent, Outcome } from "./domain/mail-event.js";
 import { decodeDelivery, routingKeyOf } from "./event-decoder.js";
+import { createStopSignal } from "./stop-signal.js";
 
 /**
  * A delivery handed out this often without being settled killed or stalled
@@ -64,29 +65,13 @@ export interface Consumer {
 export function startConsumer(opts: ConsumerOptions): Consumer {
   const { amqp, topology, logger } = opts;
   const queue = topology.mailQueue;
-  let stopping = false;
+  const stop = createStopSignal();
   let active: { ch: ConfirmChannel; tag: string } | undefined;
   const inFlight = new Set<Promise<void>>();
   const counts = { acked: 0, deadLettered: 0, retried: 0, mailsSent: 0, settleFailures: 0 };
-  // Wakes every pending wait (reopen backoff, settle backoff) at shutdown.
-  const wakers = new Set<() => void>();
-
-  /** Resolves after `ms`, or at once when stopping: a wait begun after close() woke the others must not hold it up. */
-  function sleep(ms: number): Promise<void> {
-    if (stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      wakers.add(done);
-    });
-  }
 
   async function open(): Promise<void> {
-    for (let attempt = 0; !stopping; attempt++) {
+    for (let attempt = 0; !stop.stopped; attempt++) {
       let ch: ConfirmChannel | undefined;
       try {
         ch = await amqp.createConfirmChannel(); // waits while the connection is down
@@ -99,7 +84,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
         });
         await opened.prefetch(opts.prefetch);
         const { consumerTag } = await opened.consume(queue, (msg) => deliver(opened, msg), { noAck: false });
-        if (stopping) {
+        if (stop.stopped) {
           await opened.close().catch(() => {});
           return;
         }
@@ -110,9 +95,9 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
         return;
       } catch (err) {
         await ch?.close().catch(() => {});
-        if (stopping) return;
+        if (stop.stopped) return;
         logger.warn({ err, attempt }, "could not start consuming; retrying");
-        await sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
+        await stop.sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
       }
     }
   }
@@ -120,7 +105,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
   function lost(ch: ConfirmChannel, why: string): void {
     if (active?.ch !== ch) return;
     active = undefined;
-    if (stopping) return;
+    if (stop.stopped) return;
     logger.warn(`${why}; reopening`);
     void open();
   }
@@ -195,7 +180,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       // (at once if the channel is gone; otherwise after this nack, a moment from now).
       counts.settleFailures++;
       log.warn({ err, action: outcome.action }, "could not settle the delivery; it will be redelivered");
-      if (!stopping) await sleep(1_000);
+      if (!stop.stopped) await stop.sleep(1_000);
       try {
         ch.nack(msg, false, true);
       } catch {
@@ -220,8 +205,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     consuming: () => active !== undefined,
     stats: () => ({ inFlight: inFlight.size, ...counts }),
     async close() {
-      stopping = true;
-      for (const wake of [...wakers]) wake();
+      stop.stop();
       const current = active;
       if (current) {
         await current.ch.cancel(current.tag).catch(() => {});

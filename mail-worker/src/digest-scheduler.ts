@@ -6,6 +6,7 @@
  */
 import type { Logger } from "@parley/shared/logger.js";
 import type { DigestResult } from "./domain/send-digest.js";
+import { createStopSignal } from "./stop-signal.js";
 
 export interface SchedulerStats {
   digestsSent: number;
@@ -39,26 +40,11 @@ export function startDigestScheduler(opts: {
 }): DigestScheduler {
   const { logger } = opts;
   const counts: SchedulerStats = { digestsSent: 0, digestsCancelled: 0, digestsPostponed: 0, digestsFailed: 0 };
-  let stopping = false;
-  const wakers = new Set<() => void>();
-
-  /** Resolves after `ms`, or at once when stopping: a wait begun after close() woke the others must not hold it up. */
-  function sleep(ms: number): Promise<void> {
-    if (stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      wakers.add(done);
-    });
-  }
+  const stop = createStopSignal();
 
   async function loop(): Promise<void> {
     let failures = 0;
-    while (!stopping) {
+    while (!stop.stopped) {
       let result: DigestResult;
       try {
         result = await opts.sendDue();
@@ -66,24 +52,24 @@ export function startDigestScheduler(opts: {
       } catch (err) {
         failures++;
         if (failures === 1 || failures % 20 === 0) logger.error({ err, failures }, "mailing a digest failed");
-        await sleep(Math.min(30_000, opts.pollMs * 2 ** Math.min(failures, 6)));
+        await stop.sleep(Math.min(30_000, opts.pollMs * 2 ** Math.min(failures, 6)));
         continue;
       }
-      if (result === "idle") await sleep(opts.pollMs);
+      if (result === "idle") await stop.sleep(opts.pollMs);
       else counts[statOf[result]]++;
     }
   }
 
   async function pruneLoop(): Promise<void> {
     const every = opts.pruneEveryMs ?? 3_600_000;
-    while (!stopping) {
+    while (!stop.stopped) {
       try {
         const pruned = await opts.prune();
         if (pruned > 0) logger.info({ pruned }, "pruned old digests");
       } catch (err) {
         logger.warn({ err }, "pruning old digests failed");
       }
-      await sleep(every);
+      await stop.sleep(every);
     }
   }
 
@@ -92,8 +78,7 @@ export function startDigestScheduler(opts: {
   return {
     stats: () => ({ ...counts }),
     async close() {
-      stopping = true;
-      for (const wake of [...wakers]) wake();
+      stop.stop();
       await Promise.all(loops);
     },
   };
