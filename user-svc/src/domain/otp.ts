@@ -115,35 +115,30 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
 
   const newCode = () => randomInt(0, 1_000_000).toString().padStart(6, "0");
 
+  /** Runs ISSUE or REISSUE: [stored, retryAfterSeconds]. */
+  const store = async (script: string, userId: string, purpose: OtpPurpose, code: string) =>
+    (await redis.eval(
+      script,
+      2,
+      otpKey(prefix, userId, purpose),
+      sendsKey(prefix, userId),
+      digest(userId, purpose, code),
+      ttlSeconds,
+      MAX_SENDS,
+      SEND_WINDOW_SECONDS,
+    )) as [number, number];
+
   return {
     async issue(userId, purpose) {
       const code = newCode();
-      const [stored, retryAfter] = (await redis.eval(
-        ISSUE,
-        2,
-        otpKey(prefix, userId, purpose),
-        sendsKey(prefix, userId),
-        digest(userId, purpose, code),
-        ttlSeconds,
-        MAX_SENDS,
-        SEND_WINDOW_SECONDS,
-      )) as [number, number];
+      const [stored, retryAfter] = await store(ISSUE, userId, purpose, code);
       if (stored !== 1) throw otpRateLimited(Math.max(1, retryAfter));
       return code;
     },
 
     async reissue(userId, purpose) {
       const code = newCode();
-      const [stored, retryAfter] = (await redis.eval(
-        REISSUE,
-        2,
-        otpKey(prefix, userId, purpose),
-        sendsKey(prefix, userId),
-        digest(userId, purpose, code),
-        ttlSeconds,
-        MAX_SENDS,
-        SEND_WINDOW_SECONDS,
-      )) as [number, number];
+      const [stored, retryAfter] = await store(REISSUE, userId, purpose, code);
       if (stored === -1) throw otpRateLimited(Math.max(1, retryAfter));
       return stored === 1 ? code : undefined;
     },
