@@ -84,6 +84,9 @@ interface CallLike {
 type CallContext = ReturnType<typeof createHandlerContext>;
 
 const CALL_CANCELLED = new ConnectError("call cancelled", Code.Canceled);
+// The reason the context is aborted with once its call has ended: abort()
+// without one builds a DOMException (and its stack) per call.
+const CALL_ENDED = new ConnectError("call ended", Code.Canceled);
 
 /** The handler's context; abort() it when the call ends, or its deadline timer outlives the call. */
 function contextFor(service: DescService, method: DescMethod, call: CallLike): CallContext {
@@ -143,7 +146,7 @@ export function grpcHandlers<S extends DescService>(
               (res) => callback(null, res),
               (err: unknown) => callback(toStatus(err, logger, method)),
             )
-            .finally(() => ctx.abort());
+            .finally(() => ctx.abort(CALL_ENDED));
         }) satisfies grpc.handleUnaryCall<Message, Message>;
         break;
       case "server_streaming":
@@ -164,7 +167,7 @@ export function grpcHandlers<S extends DescService>(
                 call.emit("error", toStatus(err, logger, method));
               },
             )
-            .finally(() => ctx.abort());
+            .finally(() => ctx.abort(CALL_ENDED));
         }) satisfies grpc.handleServerStreamingCall<Message, Message>;
         break;
       default:

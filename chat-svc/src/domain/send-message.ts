@@ -16,15 +16,14 @@ import { blankField, parentNotFound, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
 import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
 import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
-import { insertOutboxEvents, type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
+import { type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
 import type { MessageRow } from "../storage/schema.js";
 import {
   advanceRooms,
   type ClientKey,
   checkSenders,
   findClientKeys,
-  insertEvents,
-  insertMessages,
+  insertSent,
   lockRooms,
   membersOfRooms,
   roomsOfMessages,
@@ -206,7 +205,7 @@ async function attemptBatch(
         }),
       );
     }
-    await Promise.all([insertMessages(tx, rows), insertEvents(tx, logged), insertOutboxEvents(tx, outbox)]);
+    await insertSent(tx, rows, logged, outbox);
   });
 
   deps.events.publish(logged.map((e) => e.payload));

@@ -6,8 +6,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { type EventInit, eventSchemas, type RoutingKey } from "@parley/shared/events.js";
-import { OUTBOX_NOTIFY_CHANNEL } from "@parley/shared/outbox.js";
-import type { TransactionSql } from "postgres";
 
 export interface OutboxEvent {
   id: string;
@@ -35,11 +33,10 @@ function traceparents(n: number): string[] {
   );
 }
 
-/** Inserts the events in order (their relay order) and wakes the relay at commit. */
-export async function insertOutboxEvents(tx: TransactionSql, events: readonly OutboxEvent[]): Promise<void> {
-  if (events.length === 0) return;
+/** The events as one JSON text parameter: rows of (id, routingKey, type, payload base64, traceparent), in order. */
+export function outboxJson(events: readonly OutboxEvent[]): string {
   const tps = traceparents(events.length);
-  const json = JSON.stringify(
+  return JSON.stringify(
     events.map((e, i) => ({
       id: e.id,
       routingKey: e.routingKey,
@@ -48,16 +45,4 @@ export async function insertOutboxEvents(tx: TransactionSql, events: readonly Ou
       traceparent: tps[i],
     })),
   );
-  await Promise.all([
-    // ORDINALITY keeps the array's order for the position sequence.
-    tx`
-      insert into outbox (id, routing_key, type, payload, headers)
-      select id, routing_key, type, decode(payload, 'base64'), jsonb_build_object('traceparent', traceparent)
-      from rows from (
-        json_to_recordset(${json}::text::json)
-          as ("id" uuid, "routingKey" text, "type" text, "payload" text, "traceparent" text)
-      ) with ordinality as e(id, routing_key, type, payload, traceparent, n)
-      order by n`,
-    tx`select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`,
-  ]);
 }

@@ -8,8 +8,11 @@
  * thousands of parameters or escaping array literals in JS is not), and a
  * list of uuids as one comma-separated string.
  */
+
+import { OUTBOX_NOTIFY_CHANNEL } from "@parley/shared/outbox.js";
 import type { TransactionSql } from "postgres";
 import type { LoggedEvent } from "./event-log.js";
+import { type OutboxEvent, outboxJson } from "./outbox-batch.js";
 import type { MemberRole, MessageRow, RoomKind, Visibility } from "./schema.js";
 
 type Tx = TransactionSql;
@@ -127,9 +130,22 @@ export async function advanceRooms(
   return new Map(rows.map((r) => [r.id, { headSeq: BigInt(r.head_seq), headEventSeq: BigInt(r.head_event_seq) }]));
 }
 
-export async function insertMessages(tx: Tx, rows: readonly MessageRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const json = JSON.stringify(
+/**
+ * A batch's messages, their room_events rows and their outbox events (in
+ * order: their relay order), and the relay woken at commit, in ONE statement
+ * (data-modifying WITH clauses each run once, read or not). Per batch that is
+ * one statement to send, parse and execute instead of four: on the send path
+ * the socket writes and the server's per-statement work were a large part of
+ * chat-svc's and PostgreSQL's CPU per message.
+ */
+export async function insertSent(
+  tx: Tx,
+  rows: readonly MessageRow[],
+  events: readonly LoggedEvent[],
+  outbox: readonly OutboxEvent[],
+): Promise<void> {
+  if (rows.length === 0 && events.length === 0 && outbox.length === 0) return;
+  const messagesJson = JSON.stringify(
     rows.map((r) => ({
       id: r.id,
       roomId: r.roomId,
@@ -143,17 +159,7 @@ export async function insertMessages(tx: Tx, rows: readonly MessageRow[]): Promi
       createdAt: r.createdAt.toISOString(),
     })),
   );
-  await tx`
-    insert into messages (id, room_id, seq, sender_id, sender_username, text, client_message_id, parent_id, mentions, created_at)
-    select id, "roomId", seq, "senderId", "senderUsername", text, "clientMessageId", "parentId", mentions, "createdAt"
-    from json_to_recordset(${json}::text::json) as t(
-      id uuid, "roomId" uuid, seq int8, "senderId" uuid, "senderUsername" text, text text,
-      "clientMessageId" text, "parentId" uuid, mentions text[], "createdAt" timestamptz)`;
-}
-
-export async function insertEvents(tx: Tx, events: readonly LoggedEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const json = JSON.stringify(
+  const eventsJson = JSON.stringify(
     events.map((e) => ({
       roomId: e.roomId,
       eventSeq: e.eventSeq.toString(),
@@ -162,8 +168,26 @@ export async function insertEvents(tx: Tx, events: readonly LoggedEvent[]): Prom
     })),
   );
   await tx`
-    insert into room_events (room_id, event_seq, payload, occurred_at)
-    select "roomId", "eventSeq", decode(payload, 'base64'), "occurredAt"
-    from json_to_recordset(${json}::text::json)
-      as t("roomId" uuid, "eventSeq" int8, payload text, "occurredAt" timestamptz)`;
+    with new_messages as (
+      insert into messages (id, room_id, seq, sender_id, sender_username, text, client_message_id, parent_id, mentions, created_at)
+      select id, "roomId", seq, "senderId", "senderUsername", text, "clientMessageId", "parentId", mentions, "createdAt"
+      from json_to_recordset(${messagesJson}::text::json) as t(
+        id uuid, "roomId" uuid, seq int8, "senderId" uuid, "senderUsername" text, text text,
+        "clientMessageId" text, "parentId" uuid, mentions text[], "createdAt" timestamptz)
+    ), new_events as (
+      insert into room_events (room_id, event_seq, payload, occurred_at)
+      select "roomId", "eventSeq", decode(payload, 'base64'), "occurredAt"
+      from json_to_recordset(${eventsJson}::text::json)
+        as t("roomId" uuid, "eventSeq" int8, payload text, "occurredAt" timestamptz)
+    ), new_outbox as (
+      -- ORDINALITY keeps the array's order for the outbox position sequence (relay order).
+      insert into outbox (id, routing_key, type, payload, headers)
+      select id, routing_key, type, decode(payload, 'base64'), jsonb_build_object('traceparent', traceparent)
+      from rows from (
+        json_to_recordset(${outboxJson(outbox)}::text::json)
+          as ("id" uuid, "routingKey" text, "type" text, "payload" text, "traceparent" text)
+      ) with ordinality as e(id, routing_key, type, payload, traceparent, n)
+      order by n
+    )
+    select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`;
 }
