@@ -10,25 +10,27 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
-import { type CallOptions, type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type CallOptions, type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ChatService, type RoomEvent, type StreamEventsResponse } from "@parley/proto/chat/v1/chat_pb.js";
 import type { MessageSent } from "@parley/proto/events/v1/events_pb.js";
 import { createTokenKeys, type TokenKeys } from "@parley/shared/auth.js";
-import { errorReason } from "@parley/shared/errors.js";
 import { eventSchemas, isRoutingKey, type RoutingKey } from "@parley/shared/events.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { sessionKey } from "@parley/shared/sessions.js";
 import {
+  bearer,
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
   randomName,
+  rejectsWith,
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
   type TestDatabase,
   type TestTopology,
+  waitFor,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
 import { type App, type AppDeps, startApp } from "../src/app.js";
@@ -217,36 +219,8 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
   };
 }
 
-export function bearer(token: string): CallOptions {
-  return { headers: { authorization: `Bearer ${token}` } };
-}
-
-/** Polls until `get` returns something other than undefined. */
-export async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export async function waitUntil(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
   await waitFor(() => (check() ? true : undefined), timeoutMs, what);
 }
 
-/** Awaits a call that must fail with `code` and `reason`; returns the error. */
-export async function rejectsWith(call: Promise<unknown>, code: Code, reason: string): Promise<ConnectError> {
-  let caught: unknown;
-  try {
-    await call;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught !== undefined, `expected ${Code[code]} ${reason}, but the call succeeded`);
-  const err = ConnectError.from(caught);
-  assert.equal(Code[err.code], Code[code], `${err.message} (${errorReason(err)})`);
-  assert.equal(errorReason(err), reason, err.message);
-  return err;
-}
+export { bearer, rejectsWith, waitFor };

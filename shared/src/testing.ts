@@ -4,13 +4,16 @@
  * randomly named resource and removes it afterwards, so test files can run
  * in parallel and leave nothing behind.
  */
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { connect } from "amqplib";
 import type { Redis } from "ioredis";
 import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
+import { errorReason } from "./errors.js";
 import { deleteTopology, type Topology, type TopologyOptions, topology } from "./topology.js";
 
 // Test code is the one place besides config.ts that reads the environment:
@@ -197,4 +200,39 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<v
   } finally {
     cleaner.disconnect();
   }
+}
+
+/** Polls `get` every 20 ms until it returns a value. */
+export async function waitFor<T>(
+  get: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Awaits a call that must fail with `code` and `reason`; returns the error. */
+export async function rejectsWith(call: Promise<unknown>, code: Code, reason: string): Promise<ConnectError> {
+  let caught: unknown;
+  try {
+    await call;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught !== undefined, `expected ${Code[code]} ${reason}, but the call succeeded`);
+  const err = ConnectError.from(caught);
+  assert.equal(Code[err.code], Code[code], `${err.message} (${errorReason(err)})`);
+  assert.equal(errorReason(err), reason, err.message);
+  return err;
+}
+
+/** Call options carrying an access token, as the edge forwards it. */
+export function bearer(token: string): { headers: Record<string, string> } {
+  return { headers: { authorization: `Bearer ${token}` } };
 }

@@ -1,14 +1,7 @@
-/**
- * Starts user-svc the way main.ts does (real PostgreSQL, Redis, RabbitMQ and
- * the outbox relay) against a fresh database, a random AMQP namespace and a
- * random Redis prefix, and listens on the event exchange the way the mail
- * worker would, so tests read OTPs from the published events.
- */
-import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   type UserOtpSend,
@@ -19,20 +12,22 @@ import {
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
 import { OtpPurpose, UserService } from "@parley/proto/user/v1/user_pb.js";
-import { errorReason } from "@parley/shared/errors.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
 import { connectRedis } from "@parley/shared/redis.js";
 import {
+  bearer,
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
   randomName,
+  rejectsWith,
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
   type TestDatabase,
   type TestTopology,
+  waitFor,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
 import { type App, startApp } from "../src/app.js";
@@ -193,31 +188,4 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   };
 }
 
-export async function waitFor<T>(get: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Awaits a call that must fail with `code` and `reason`; returns the error. */
-export async function rejectsWith(call: Promise<unknown>, code: Code, reason: string): Promise<ConnectError> {
-  let caught: unknown;
-  try {
-    await call;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught !== undefined, `expected ${Code[code]} ${reason}, but the call succeeded`);
-  const err = ConnectError.from(caught);
-  assert.equal(Code[err.code], Code[code], `${err.message} (${errorReason(err)})`);
-  assert.equal(errorReason(err), reason, err.message);
-  return err;
-}
-
-export function bearer(token: string): { headers: Record<string, string> } {
-  return { headers: { authorization: `Bearer ${token}` } };
-}
+export { bearer, rejectsWith, waitFor };
