@@ -12,6 +12,7 @@ import { type UserOtpSend, UserOtpSendSchema } from "@parley/proto/events/v1/eve
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import {
+  createRecorder,
   createTestDatabase,
   createTestTopology,
   randomName,
@@ -358,18 +359,9 @@ export async function openSocket(
   opts: { headers?: Record<string, string>; autoPong?: boolean } = {},
 ): Promise<TestSocket> {
   const ws = new WebSocket(url, { headers: opts.headers ?? {}, autoPong: opts.autoPong ?? true });
-  const frames: Frame[] = [];
-  const waiters = new Set<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }>();
-  ws.on("message", (data) => {
-    const frame = JSON.parse(String(data)) as Frame;
-    frames.push(frame);
-    for (const w of [...waiters]) {
-      if (w.match(frame)) {
-        waiters.delete(w);
-        w.resolve(frame);
-      }
-    }
-  });
+  const received = createRecorder<Frame>((frames) => `got ${JSON.stringify(frames).slice(0, 2000)}`);
+  const frames = received.items;
+  ws.on("message", (data) => received.push(JSON.parse(String(data)) as Frame));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })),
   );
@@ -379,24 +371,7 @@ export async function openSocket(
     frames,
     closed,
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    next(match, timeoutMs = 10_000) {
-      const seen = frames.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const waiter = {
-          match,
-          resolve: (f: Frame) => {
-            clearTimeout(timer);
-            resolve(f);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 2000)}`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    next: (match, timeoutMs = 10_000) => received.next(match, timeoutMs),
     async close() {
       if (ws.readyState === WebSocket.CLOSED) return;
       ws.close();

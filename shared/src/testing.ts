@@ -101,8 +101,8 @@ export interface TestSmtpServer {
 }
 
 export async function startSmtpServer(): Promise<TestSmtpServer> {
-  const mails: ReceivedMail[] = [];
-  const waiters: { match: (m: ReceivedMail) => boolean; resolve: (m: ReceivedMail) => void }[] = [];
+  const received = createRecorder<ReceivedMail>((mails) => `${mails.length} mails received`);
+  const mails = received.items;
   let refuseCode: number | undefined;
   const refusedAddresses = new Map<string, number>();
   let stalling = false;
@@ -129,13 +129,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       simpleParser(stream).then(
         (parsed) => {
           const mail = { envelopeTo: session.envelope.rcptTo.map((r) => r.address), parsed };
-          mails.push(mail);
-          for (const w of [...waiters]) {
-            if (w.match(mail)) {
-              waiters.splice(waiters.indexOf(w), 1);
-              w.resolve(mail);
-            }
-          }
+          received.push(mail);
           cb();
         },
         (err: Error) => cb(err),
@@ -147,24 +141,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   return {
     port,
     mails,
-    waitFor(match, timeoutMs = 15_000) {
-      const found = mails.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const waiter = {
-          match,
-          resolve: (m: ReceivedMail) => {
-            clearTimeout(timer);
-            resolve(m);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          reject(new Error(`no matching mail within ${timeoutMs} ms (${mails.length} received)`));
-        }, timeoutMs);
-        waiters.push(waiter);
-      });
-    },
+    waitFor: (match, timeoutMs = 15_000) => received.next(match, timeoutMs),
     refuse(code) {
       refuseCode = code;
     },
@@ -235,4 +212,47 @@ export async function rejectsWith(call: Promise<unknown>, code: Code, reason: st
 /** Call options carrying an access token, as the edge forwards it. */
 export function bearer(token: string): { headers: Record<string, string> } {
   return { headers: { authorization: `Bearer ${token}` } };
+}
+
+export interface Recorder<T> {
+  readonly items: T[];
+  push(item: T): void;
+  /** Resolves with the first item (already recorded or arriving) matching `match`. */
+  next(match: (item: T) => boolean, timeoutMs?: number): Promise<T>;
+}
+
+/** Records what a test client receives and lets the test wait for a particular item. */
+export function createRecorder<T>(describe: (items: readonly T[]) => string): Recorder<T> {
+  const items: T[] = [];
+  const waiters = new Set<{ match: (item: T) => boolean; resolve: (item: T) => void }>();
+  return {
+    items,
+    push(item) {
+      items.push(item);
+      for (const w of [...waiters]) {
+        if (w.match(item)) {
+          waiters.delete(w);
+          w.resolve(item);
+        }
+      }
+    },
+    next(match, timeoutMs = 10_000) {
+      const seen = items.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          match,
+          resolve: (item: T) => {
+            clearTimeout(timer);
+            resolve(item);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`nothing matching within ${timeoutMs} ms; ${describe(items)}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+  };
 }
