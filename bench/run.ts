@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { TEST_POSTGRES_URL } from "@parley/shared/testing.js";
+import { TEST_POSTGRES_URL, TEST_REDIS_URL } from "@parley/shared/testing.js";
 import postgres from "postgres";
 import { startSystem } from "../test/support/system.js";
 import { type Client, closeAll, connectMany, sleep } from "./clients.js";
@@ -132,7 +132,7 @@ async function main() {
     const users = await createUsers({
       count: Math.max(FANOUT_SUBSCRIBERS, INGEST_ROOMS * 5) + SENDERS,
       userDatabaseUrl: system.databases.user,
-      redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+      redisUrl: TEST_REDIS_URL,
       redisPrefix: system.env.REDIS_KEY_PREFIX as string,
       jwtSecret: system.env.JWT_SECRET as string,
     });
