@@ -19,6 +19,7 @@ import {
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
   type TestDatabase,
+  waitFor,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
 import WebSocket from "ws";
@@ -87,20 +88,6 @@ export interface System {
   /** A new session for an existing account: login, then the emailed code. */
   signIn(user: { email: string }, opts?: ApiOptions): Promise<{ token: string; refreshToken: string }>;
   close(): Promise<void>;
-}
-
-export async function waitFor<T>(
-  get: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
@@ -379,3 +366,5 @@ export async function openSocket(
     },
   };
 }
+
+export { waitFor };
