@@ -1,15 +1,5 @@
 import { isIP } from "node:net";
-import {
-  ConfigError,
-  type ConfigOf,
-  common,
-  int,
-  loadConfig,
-  optionalStr,
-  port,
-  str,
-  url,
-} from "@parley/shared/config.js";
+import { type ConfigOf, common, int, invalid, loadConfig, optionalStr, port, str, url } from "@parley/shared/config.js";
 
 export const configSpec = {
   ...common,
@@ -32,7 +22,7 @@ export const configSpec = {
   CORS_ORIGINS: optionalStr(),
   // Whose X-Forwarded-For to believe: unset/"false" nobody (the socket's peer is the client), "true" any
   // peer, or a comma-separated list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal).
-  TRUST_PROXY: optionalStr(),
+  TRUST_PROXY: trustProxy,
 };
 
 /** Fastify's `trustProxy` option: false, true or the trusted proxies. */
@@ -40,7 +30,7 @@ export type TrustProxy = boolean | string[];
 
 const PROXY_PRESETS = new Set(["loopback", "linklocal", "uniquelocal"]);
 
-export type EdgeConfig = Omit<ConfigOf<typeof configSpec>, "TRUST_PROXY"> & { readonly TRUST_PROXY: TrustProxy };
+export type EdgeConfig = ConfigOf<typeof configSpec>;
 
 function isAddressOrCidr(entry: string): boolean {
   if (PROXY_PRESETS.has(entry)) return true;
@@ -71,18 +61,12 @@ export function parseTrustProxy(raw: string | undefined): { value: TrustProxy } 
   return { value: entries };
 }
 
+function trustProxy(raw: string | undefined): TrustProxy {
+  const parsed = parseTrustProxy(raw);
+  if ("problem" in parsed) throw invalid(parsed.problem);
+  return parsed.value;
+}
+
 export function loadEdgeConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
-  // TRUST_PROXY's problems are reported together with every other variable's.
-  const problems: string[] = [];
-  let base: ConfigOf<typeof configSpec> | undefined;
-  try {
-    base = loadConfig(configSpec, env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  const trust = parseTrustProxy(env.TRUST_PROXY);
-  if ("problem" in trust) problems.push(`TRUST_PROXY ${trust.problem}`);
-  if (problems.length > 0 || !base || "problem" in trust) throw new ConfigError(problems);
-  return Object.freeze({ ...base, TRUST_PROXY: trust.value });
+  return loadConfig(configSpec, env);
 }

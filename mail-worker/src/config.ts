@@ -2,6 +2,7 @@ import {
   type ConfigOf,
   common,
   int,
+  invalid,
   loadConfig,
   oneOf,
   optionalStr,
@@ -24,9 +25,7 @@ export function durations(defaultMs: readonly number[]): Parser<readonly number[
       return m ? Number(m[1]) * (UNITS[m[2] as string] ?? 0) : Number.NaN;
     });
     if (values.some((v) => !(v > 0))) {
-      // shared/config's own error type is private; oneOf words the problem well enough:
-      // "MAIL_RETRY_DELAYS must be one of <a list of durations such as 10s,1m,10m> (got …)".
-      oneOf(["<a list of durations such as 10s,1m,10m>"], "")(raw);
+      throw invalid(`must be one of <a list of durations such as 10s,1m,10m> (got "${raw}")`);
     }
     return values;
   };

@@ -9,6 +9,14 @@ export type Parser<T> = (raw: string | undefined) => T;
 /** Thrown by a parser with a message that completes "NAME <message>". */
 class Invalid extends Error {}
 
+/**
+ * For a component's own parsers: the problem is reported with every other
+ * variable's, as "NAME <message>".
+ */
+export function invalid(message: string): Error {
+  return new Invalid(message);
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -1,31 +1,9 @@
 /**
  * user-svc configuration: the only module that reads the environment.
  */
-import { ConfigError, type ConfigOf, common, int, loadConfig, port, str, url } from "@parley/shared/config.js";
+import { type ConfigOf, common, int, invalid, loadConfig, type Parser, port, str, url } from "@parley/shared/config.js";
 
 const DAY = 24 * 60 * 60;
-
-export const configSpec = {
-  PORT: port(50051),
-  HOST: str({ default: "0.0.0.0" }),
-  ...common,
-  DATABASE_URL: url({
-    default: "postgres://postgres@127.0.0.1:5432/parley_user",
-    protocols: ["postgres", "postgresql"],
-  }),
-  REDIS_URL: url({ default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"] }),
-  RABBITMQ_URL: url({ default: "amqp://guest:guest@127.0.0.1:5672", protocols: ["amqp", "amqps"] }),
-  // No default: a guessable signing key must never reach production by omission.
-  JWT_SECRET: str({ minLength: 32 }),
-  OTP_EXPIRY: int({ default: 300, min: 30, max: 3600 }),
-  // Seconds an account must wait between two codes before ResendOtp sends another.
-  OTP_RESEND_COOLDOWN: int({ default: 60, min: 1, max: 3600 }),
-  ACCESS_TOKEN_TTL: int({ default: 900, min: 30, max: DAY }),
-  // A session (and its refresh token) ends this long after it was last refreshed.
-  SESSION_TTL: int({ default: 30 * DAY, min: 60, max: 365 * DAY }),
-  AMQP_NAMESPACE: str({ default: "parley" }),
-  REDIS_KEY_PREFIX: str({ default: "parley:" }),
-};
 
 /** At most `points` calls per `durationSeconds` fixed window. */
 export interface RateLimit {
@@ -63,36 +41,54 @@ export const rateLimitDefaults = {
 
 type RateLimitVar = keyof typeof rateLimitDefaults;
 
-export type Config = ConfigOf<typeof configSpec> & { readonly [K in RateLimitVar]: RateLimit };
+function rateLimitSpec(): Record<RateLimitVar, Parser<RateLimit>> {
+  const spec = {} as Record<RateLimitVar, Parser<RateLimit>>;
+  for (const [name, fallback] of Object.entries(rateLimitDefaults) as [RateLimitVar, string][]) {
+    spec[name] = rateLimit(fallback);
+  }
+  return spec;
+}
+
+export type Config = ConfigOf<typeof configSpec>;
 
 const RATE = /^\s*(\d{1,9})\s*\/\s*(\d{1,9})\s*$/;
 
-function parseRateLimit(raw: string): RateLimit | undefined {
-  const match = RATE.exec(raw);
-  if (!match) return undefined;
-  const points = Number(match[1]);
-  const durationSeconds = Number(match[2]);
-  return points >= 1 && durationSeconds >= 1 ? { points, durationSeconds } : undefined;
+function rateLimit(fallback: string): Parser<RateLimit> {
+  return (value) => {
+    const raw = value?.trim() ? value : fallback;
+    const match = RATE.exec(raw);
+    const points = Number(match?.[1]);
+    const durationSeconds = Number(match?.[2]);
+    if (!(points >= 1 && durationSeconds >= 1)) {
+      throw invalid(`must be "<calls>/<seconds>" with both at least 1, e.g. "20/600" (got "${raw}")`);
+    }
+    return { points, durationSeconds };
+  };
 }
 
+export const configSpec = {
+  PORT: port(50051),
+  HOST: str({ default: "0.0.0.0" }),
+  ...common,
+  DATABASE_URL: url({
+    default: "postgres://postgres@127.0.0.1:5432/parley_user",
+    protocols: ["postgres", "postgresql"],
+  }),
+  REDIS_URL: url({ default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"] }),
+  RABBITMQ_URL: url({ default: "amqp://guest:guest@127.0.0.1:5672", protocols: ["amqp", "amqps"] }),
+  // No default: a guessable signing key must never reach production by omission.
+  JWT_SECRET: str({ minLength: 32 }),
+  OTP_EXPIRY: int({ default: 300, min: 30, max: 3600 }),
+  // Seconds an account must wait between two codes before ResendOtp sends another.
+  OTP_RESEND_COOLDOWN: int({ default: 60, min: 1, max: 3600 }),
+  ACCESS_TOKEN_TTL: int({ default: 900, min: 30, max: DAY }),
+  // A session (and its refresh token) ends this long after it was last refreshed.
+  SESSION_TTL: int({ default: 30 * DAY, min: 60, max: 365 * DAY }),
+  AMQP_NAMESPACE: str({ default: "parley" }),
+  REDIS_KEY_PREFIX: str({ default: "parley:" }),
+  ...rateLimitSpec(),
+};
+
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
-  // The rate limits are parsed here rather than by a shared parser so that
-  // their problems are reported together with every other variable's.
-  const problems: string[] = [];
-  let base: ConfigOf<typeof configSpec> | undefined;
-  try {
-    base = loadConfig(configSpec, env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  const limits: Partial<Record<RateLimitVar, RateLimit>> = {};
-  for (const [name, fallback] of Object.entries(rateLimitDefaults) as [RateLimitVar, string][]) {
-    const raw = env[name]?.trim() ? (env[name] as string) : fallback;
-    const parsed = parseRateLimit(raw);
-    if (parsed) limits[name] = parsed;
-    else problems.push(`${name} must be "<calls>/<seconds>" with both at least 1, e.g. "20/600" (got "${raw}")`);
-  }
-  if (problems.length > 0 || !base) throw new ConfigError(problems);
-  return Object.freeze({ ...base, ...(limits as Record<RateLimitVar, RateLimit>) });
+  return loadConfig(configSpec, env);
 }
