@@ -1,0 +1,60 @@
+/**
+ * The entry point both gRPC services share: config, logger, infrastructure
+ * (database created and migrated, Redis, RabbitMQ, outbox relay), then the
+ * app; closing in the reverse order.
+ */
+import { fileURLToPath } from "node:url";
+import { openServiceInfrastructure, type ServiceInfrastructure } from "./infrastructure.js";
+import { createLogger, type Logger } from "./logger.js";
+import { runMain } from "./main.js";
+import { topology } from "./topology.js";
+
+export interface ServiceConfig {
+  readonly HOST: string;
+  readonly LOG_LEVEL: string;
+  readonly DATABASE_URL: string;
+  readonly REDIS_URL: string;
+  readonly RABBITMQ_URL: string;
+  readonly AMQP_NAMESPACE: string;
+}
+
+export function runGrpcService<C extends ServiceConfig>(opts: {
+  name: string;
+  readConfig: () => C;
+  /** The committed drizzle migrations, e.g. new URL("../drizzle", import.meta.url). */
+  migrations: URL;
+  start(deps: { config: C; logger: Logger; infra: ServiceInfrastructure }): Promise<{
+    port: number;
+    close(): Promise<void>;
+  }>;
+}): Promise<void> {
+  const { name } = opts;
+  return runMain(name, async () => {
+    const config = opts.readConfig();
+    const logger = createLogger(name, config.LOG_LEVEL);
+    const infra = await openServiceInfrastructure({
+      name,
+      databaseUrl: config.DATABASE_URL,
+      migrationsFolder: fileURLToPath(opts.migrations),
+      redisUrl: config.REDIS_URL,
+      amqpUrl: config.RABBITMQ_URL,
+      topology: topology(config.AMQP_NAMESPACE),
+      logger,
+    });
+    let app: Awaited<ReturnType<typeof opts.start>>;
+    try {
+      app = await opts.start({ config, logger, infra });
+    } catch (err) {
+      await infra.close();
+      throw err;
+    }
+    logger.info(`${name} gRPC listening on ${config.HOST}:${app.port}`);
+    return {
+      logger,
+      async close() {
+        await app.close();
+        await infra.close();
+      },
+    };
+  });
+}
