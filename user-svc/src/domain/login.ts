@@ -4,12 +4,12 @@
  * alone never yields a token.
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
-import { enqueueEvent } from "@parley/shared/outbox.js";
 import { invalidCredentials } from "../errors.js";
 import { findUserByEmail, findUserByUsernameKey, lockUserById, touchPendingUser } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
 import type { UserDomain } from "./context.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
+import { enqueueOtpMail } from "./otp.js";
 import { verifyPassword } from "./passwords.js";
 import { startResendCooldown } from "./resend-cooldown.js";
 
@@ -42,14 +42,7 @@ export async function login(domain: UserDomain, input: LoginInput): Promise<{ ot
     // A fresh verify_email code renews an unverified account's hold on its username.
     if (!user.verifiedAt) await touchPendingUser(tx, user.id);
     const otp = await domain.otp.issue(user.id, purpose);
-    await enqueueEvent(tx, "user.otp.send", {
-      userId: user.id,
-      email: user.email,
-      username: user.username,
-      otp,
-      purpose,
-      expiresIn: domain.otpTtlSeconds,
-    });
+    await enqueueOtpMail(tx, user, otp, purpose, domain.otpTtlSeconds);
     return user.email;
   });
   await startResendCooldown(domain.redis, {

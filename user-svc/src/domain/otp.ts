@@ -8,8 +8,11 @@
  */
 import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
+import { enqueueEvent } from "@parley/shared/outbox.js";
 import type { Redis } from "ioredis";
 import { otpRateLimited } from "../errors.js";
+import type { UserRow } from "../storage/schema.js";
+import type { Tx } from "../storage/users.js";
 
 export const MAX_ATTEMPTS = 5;
 // Codes sent per account per window, whatever the purpose. Bounds both the
@@ -170,4 +173,22 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
       return { status: "invalid", remainingAttempts: MAX_ATTEMPTS - attempts };
     },
   };
+}
+
+/** Queues the mail carrying `otp` in the caller's transaction (outbox). */
+export async function enqueueOtpMail(
+  tx: Tx,
+  user: Pick<UserRow, "id" | "email" | "username">,
+  otp: string,
+  purpose: OtpPurpose,
+  expiresIn: number,
+): Promise<void> {
+  await enqueueEvent(tx, "user.otp.send", {
+    userId: user.id,
+    email: user.email,
+    username: user.username,
+    otp,
+    purpose,
+    expiresIn,
+  });
 }

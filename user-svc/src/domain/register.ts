@@ -16,7 +16,6 @@
  *   squat a name with an inbox they do not own for longer than OTP_EXPIRY.
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
-import { enqueueEvent } from "@parley/shared/outbox.js";
 import { emailTaken, usernameTaken } from "../errors.js";
 import {
   deleteUnverifiedUser,
@@ -28,6 +27,7 @@ import {
 import type { ClientInfo } from "./client-info.js";
 import type { UserDomain } from "./context.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
+import { enqueueOtpMail } from "./otp.js";
 import { assertStrongPassword, hashPassword } from "./passwords.js";
 import { startResendCooldown } from "./resend-cooldown.js";
 
@@ -74,14 +74,7 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
         // Stored before the event commits: an orphan code is harmless, a
         // mailed code that cannot verify is not.
         const otp = await domain.otp.issue(user.id, OtpPurpose.VERIFY_EMAIL);
-        await enqueueEvent(tx, "user.otp.send", {
-          userId: user.id,
-          email: user.email,
-          username: user.username,
-          otp,
-          purpose: OtpPurpose.VERIFY_EMAIL,
-          expiresIn: domain.otpTtlSeconds,
-        });
+        await enqueueOtpMail(tx, user, otp, OtpPurpose.VERIFY_EMAIL, domain.otpTtlSeconds);
         return { userId: user.id, otpExpiresIn: domain.otpTtlSeconds };
       });
       await startResendCooldown(domain.redis, {

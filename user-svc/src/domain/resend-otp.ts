@@ -13,12 +13,12 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
-import { enqueueEvent } from "@parley/shared/outbox.js";
 import { otpResendCooldown } from "../errors.js";
 import { findUserByEmail, lockUserById, touchPendingUser } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
 import type { UserDomain } from "./context.js";
 import { normalizeEmail } from "./identity.js";
+import { enqueueOtpMail } from "./otp.js";
 import { claimResendSlot } from "./resend-cooldown.js";
 
 export interface ResendOtpInput {
@@ -54,14 +54,7 @@ export async function resendOtp(
       // The new verify_email code is usable for OTP_EXPIRY: the pending
       // account must hold its username that long too (see register.ts).
       if (purpose === OtpPurpose.VERIFY_EMAIL && !user.verifiedAt) await touchPendingUser(tx, user.id);
-      await enqueueEvent(tx, "user.otp.send", {
-        userId: user.id,
-        email: user.email,
-        username: user.username,
-        otp,
-        purpose,
-        expiresIn: domain.otpTtlSeconds,
-      });
+      await enqueueOtpMail(tx, user, otp, purpose, domain.otpTtlSeconds);
     });
   }
   return { otpExpiresIn: domain.otpTtlSeconds, retryAfter: domain.otpResendCooldownSeconds };
