@@ -94,7 +94,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   // own, calls arriving together share one write instead of one each.
   const sessions = redis.duplicate({ enableAutoPipelining: true, connectionName: "chat-svc:sessions" });
   const auth = createAuthenticator({ keys, redis: sessions, prefix });
-  const impl = chatService({ domain, sender, presence, auth, fanout });
+  const impl = chatService({ domain, sender, presence, auth, fanout, logger });
 
   const stopWorkers = async () => {
     await fanout.close();

@@ -25,9 +25,11 @@ export interface Fanout {
   /**
    * Registers a subscription at once (throws ConnectError if the feed is not
    * live) and returns every event published from now on until `signal`
-   * aborts; the generator throws (ConnectError) when the feed is lost.
+   * aborts, in runs of at most `maxRun`: what queued while the reader was
+   * busy comes out together. The generator throws (ConnectError) when the
+   * feed is lost.
    */
-  subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined>;
+  subscribe(signal: AbortSignal, maxRun?: number): AsyncGenerator<RoomEvent[], void, undefined>;
   /** Ends every subscription and closes the subscriber connection. */
   close(): Promise<void>;
 }
@@ -108,7 +110,7 @@ export function startFanout(opts: {
   // Registration happens in `subscribe` itself, not on the first pull of the
   // generator, so that a caller can tell its client "ready" knowing that
   // nothing published from then on can be missed.
-  function subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent, void, undefined> {
+  function subscribe(signal: AbortSignal, maxRun = 256): AsyncGenerator<RoomEvent[], void, undefined> {
     if (closed) throw eventFeedInterrupted("this chat-svc instance is stopping");
     if (!live) throw eventFeedInterrupted("not connected to Redis");
     const sub: Subscriber = { queue: [], failure: undefined, wake: undefined };
@@ -119,14 +121,15 @@ export function startFanout(opts: {
     };
     subscribers.add(sub);
     signal.addEventListener("abort", onAbort, { once: true });
-    return drain(sub, signal, onAbort);
+    return drain(sub, signal, onAbort, maxRun);
   }
 
   async function* drain(
     sub: Subscriber,
     signal: AbortSignal,
     onAbort: () => void,
-  ): AsyncGenerator<RoomEvent, void, undefined> {
+    maxRun: number,
+  ): AsyncGenerator<RoomEvent[], void, undefined> {
     try {
       while (!signal.aborted) {
         if (sub.failure) throw sub.failure;
@@ -140,9 +143,9 @@ export function startFanout(opts: {
         // Swapping the whole queue out keeps each take O(1).
         const batch = sub.queue;
         sub.queue = [];
-        for (const event of batch) {
+        for (let at = 0; at < batch.length; at += maxRun) {
           if (sub.failure || signal.aborted) break;
-          yield event;
+          yield batch.length <= maxRun ? batch : batch.slice(at, at + maxRun);
         }
       }
     } finally {

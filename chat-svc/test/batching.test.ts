@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
+import type { Status } from "@parley/proto/rpc/v1/error_pb.js";
+import { createBatcher } from "@parley/shared/batcher.js";
 import { errorReason } from "@parley/shared/errors.js";
 import { createLogger } from "@parley/shared/logger.js";
+import { sessionKey } from "@parley/shared/sessions.js";
 import type { DomainDeps, MessageView } from "../src/domain/deps.js";
-import { createSendBatcher } from "../src/domain/send-batcher.js";
 import { type SendRequest, writeMessages } from "../src/domain/send-message.js";
 import { createRoomEventPublisher } from "../src/room-events.js";
 import { createDb } from "../src/storage/db.js";
-import { type Harness, startHarness, type User, waitUntil } from "./harness.js";
+import { type Harness, rejectsWith, startHarness, type User, waitUntil } from "./harness.js";
 
 let h: Harness;
 before(async () => {
@@ -167,13 +169,84 @@ describe("batched sends", () => {
   });
 });
 
+describe("SendMessages (the edge's batched sends)", () => {
+  test("one call answers each item on its own: sent, retried, unauthenticated, ended session, outsider, invalid", async () => {
+    const alice = await h.signIn();
+    const bob = await h.signIn();
+    const ended = await h.signIn();
+    const { room } = await h.client.createRoom({ name: "batched", memberIds: [bob.userId, ended.userId] }, alice.call);
+    assert.ok(room);
+    await h.infra.redis.del(sessionKey(h.config.REDIS_KEY_PREFIX, ended.sessionId));
+    const outsider = await h.signIn();
+    const send = (user: User | string, text: string, clientMessageId = "") => ({
+      accessToken: typeof user === "string" ? user : user.token,
+      request: { roomId: room.id, text, clientMessageId },
+    });
+    const { results } = await h.client.sendMessages(
+      {
+        items: [
+          send(alice, "one", "k1"),
+          send(bob, "two"),
+          send(alice, "one again", "k1"),
+          send("not-a-token", "forged"),
+          send(ended, "after logout"),
+          send(outsider, "let me in"),
+          send(bob, "x".repeat(4001)),
+          send(bob, "three"),
+        ],
+      },
+      await h.serviceCall(),
+    );
+    const outcome = (i: number) => results[i]?.outcome;
+    const sent = (i: number) => {
+      const o = outcome(i);
+      assert.equal(o?.case, "message", `item ${i}: ${o?.case === "error" ? o.value.message : "no outcome"}`);
+      return o.value as Message;
+    };
+    const failed = (i: number) => {
+      const o = outcome(i);
+      assert.equal(o?.case, "error", `item ${i} should have failed`);
+      const status = o.value as Status;
+      return { code: status.code, reason: status.info?.reason };
+    };
+    assert.equal(results.length, 8);
+    assert.equal(sent(0).text, "one");
+    assert.equal(sent(1).senderId, bob.userId);
+    assert.deepEqual(sent(2), sent(0), "a retry in the same call gets the stored message");
+    assert.deepEqual(failed(3), { code: Code.Unauthenticated, reason: "UNAUTHENTICATED" });
+    assert.deepEqual(failed(4), { code: Code.Unauthenticated, reason: "UNAUTHENTICATED" });
+    assert.deepEqual(failed(5), { code: Code.PermissionDenied, reason: "NOT_A_MEMBER" });
+    assert.equal(failed(6).code, Code.InvalidArgument);
+    assert.deepEqual(
+      [sent(0).seq, sent(1).seq, sent(7).seq],
+      [1n, 2n, 3n],
+      "only the accepted sends took seqs, gaplessly",
+    );
+  });
+
+  test("SendMessages takes the edge's service token, not a user's", async () => {
+    const alice = await h.signIn();
+    const { room } = await h.client.createRoom({ name: "not yours" }, alice.call);
+    assert.ok(room);
+    const items = [{ accessToken: alice.token, request: { roomId: room.id, text: "hi" } }];
+    await rejectsWith(h.client.sendMessages({ items }, alice.call), Code.Unauthenticated, "UNAUTHENTICATED");
+    await rejectsWith(
+      h.client.sendMessages({ items: [] }, await h.serviceCall()),
+      Code.InvalidArgument,
+      "INVALID_ARGUMENT",
+    );
+    const { messages } = await h.client.listMessages({ roomId: room.id }, alice.call);
+    assert.equal(messages.length, 0);
+  });
+});
+
 describe("send batcher", () => {
   test("groups what arrives together, caps batch size and batches in flight, and fails a batch alone", async () => {
     const batches: number[][] = [];
     let inFlight = 0;
     let maxSeen = 0;
     const release: (() => void)[] = [];
-    const batcher = createSendBatcher<number, number>({
+    const batcher = createBatcher<number, number>({
       maxBatch: 4,
       maxInFlight: 2,
       lingerMs: 0,

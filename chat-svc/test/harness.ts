@@ -185,15 +185,19 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
       const ready = await iterator.next();
       assert.equal(ready.done, false, "the stream ended before it was ready");
       assert.equal(ready.value.ready, true, "the first response says ready");
-      assert.equal(ready.value.event, undefined, "the first response carries no event");
+      assert.equal(ready.value.events.length, 0, "the first response carries no event");
+      const buffered: RoomEvent[] = [];
       return {
         iterator,
         async next() {
-          const r = await iterator.next();
-          assert.equal(r.done, false, "the stream ended");
-          assert.ok(r.value.event, "a response after ready carries an event");
-          assert.equal(r.value.ready, false);
-          return r.value.event;
+          while (buffered.length === 0) {
+            const r = await iterator.next();
+            assert.equal(r.done, false, "the stream ended");
+            assert.ok(r.value.events.length > 0, "a response after ready carries events");
+            assert.equal(r.value.ready, false);
+            buffered.push(...r.value.events);
+          }
+          return buffered.shift() as RoomEvent;
         },
       };
     },

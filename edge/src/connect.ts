@@ -28,7 +28,11 @@ type UnaryCall = (request: Message, options: CallOptions) => Promise<Message>;
 type UnaryImpl = (request: Message, ctx: HandlerContext) => Promise<Message>;
 
 /** Methods only the edge itself may call (they take its service token). */
-const EDGE_ONLY = new Set(["parley.chat.v1.ChatService.StreamEvents", "parley.chat.v1.ChatService.SetPresence"]);
+const EDGE_ONLY = new Set([
+  "parley.chat.v1.ChatService.StreamEvents",
+  "parley.chat.v1.ChatService.SetPresence",
+  "parley.chat.v1.ChatService.SendMessages",
+]);
 
 const clientIp = createContextKey<string | undefined>(undefined, { description: "client address" });
 

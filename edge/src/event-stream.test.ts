@@ -38,7 +38,7 @@ test("reconnects after failures and ends, presents the service token, and report
       calls++;
       tokens.push(new Headers(options.headers).get("authorization") ?? "");
       if (calls === 1) throw new Error("connection refused");
-      yield create(StreamEventsResponseSchema, { event: event(`r${calls}`) });
+      yield create(StreamEventsResponseSchema, { events: [event(`r${calls}`)] });
       if (calls === 2) return; // the server ended the stream
       // The third stream stays open until aborted.
       await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));

@@ -3,8 +3,10 @@
  * closed gRPC/Connect code plus a stable machine-readable reason carried as
  * an ErrorInfo detail (grpc-status-details-bin on the wire).
  */
+
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
+import { ErrorInfoSchema, type Status, StatusSchema } from "@parley/proto/rpc/v1/error_pb.js";
 
 export { Code, ConnectError };
 
@@ -29,4 +31,18 @@ export function unauthenticated(message = "a valid access token is required"): C
 
 export function internal(): ConnectError {
   return appError(Code.Internal, "INTERNAL", "internal error");
+}
+
+/** An error as an item of a batch response (rpc.v1.Status); anything not a ConnectError is `internal`. */
+export function toItemStatus(err: unknown): Status {
+  const ce = err instanceof ConnectError ? err : internal();
+  const info = ce.findDetails(ErrorInfoSchema)[0];
+  return create(StatusSchema, { code: ce.code, message: ce.rawMessage, ...(info ? { info } : {}) });
+}
+
+/** The ConnectError a batch item's Status stands for, as if its own call had failed. */
+export function fromItemStatus(status: Status): ConnectError {
+  const code = status.code in Code && status.code !== 0 ? (status.code as Code) : Code.Unknown;
+  const info = status.info;
+  return new ConnectError(status.message, code, undefined, info ? [{ desc: ErrorInfoSchema, value: info }] : []);
 }

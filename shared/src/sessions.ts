@@ -15,6 +15,8 @@ export interface Authenticator {
   /** The caller's identity from a bearer token that verifies and whose session is live. */
   authenticate(headers: Headers): Promise<Identity>;
   authenticateToken(token: string): Promise<Identity>;
+  /** Many callers' tokens in one Redis round trip; each settles as authenticateToken would. */
+  authenticateTokens(tokens: readonly string[]): Promise<PromiseSettledResult<Identity>[]>;
   /** For internal callers (the edge) that present a service token. */
   authenticateService(headers: Headers): Promise<string>;
 }
@@ -27,8 +29,21 @@ export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefi
     if (owner !== identity.userId) throw unauthenticated("the session has ended; sign in again");
     return identity;
   }
+  async function authenticateTokens(tokens: readonly string[]): Promise<PromiseSettledResult<Identity>[]> {
+    const verified = await Promise.allSettled(tokens.map((t) => keys.verifyAccess(t)));
+    const sessionIds = [...new Set(verified.flatMap((v) => (v.status === "fulfilled" ? [v.value.sessionId] : [])))];
+    if (sessionIds.length === 0) return verified;
+    const owners = await redis.mget(sessionIds.map((id) => sessionKey(prefix, id)));
+    const ownerOf = new Map(sessionIds.map((id, i) => [id, owners[i]]));
+    return verified.map((v) =>
+      v.status === "rejected" || ownerOf.get(v.value.sessionId) === v.value.userId
+        ? v
+        : { status: "rejected", reason: unauthenticated("the session has ended; sign in again") },
+    );
+  }
   return {
     authenticateToken,
+    authenticateTokens,
     authenticate(headers) {
       const token = bearerToken(headers);
       if (!token) return Promise.reject(unauthenticated());

@@ -43,8 +43,22 @@ async function run(edgeUrl: string, token: string) {
   const event = await live;
   ws.close();
   const history = await chats.listMessages({ roomId: room.id }, { headers });
+
+  // The edge's own batched send is not for browsers, even with a valid token.
+  let internalMethod = "";
+  try {
+    await chats.sendMessages(
+      { items: [{ accessToken: token, request: { roomId: room.id, text: "sneaky" } }] },
+      { headers },
+    );
+    internalMethod = "accepted";
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    internalMethod = `${Code[ce.code]}: ${ce.rawMessage}`;
+  }
   return {
     unauthenticated,
+    internalMethod,
     username: user?.username,
     event,
     history: history.messages.map((m) => ({ seq: Number(m.seq), text: m.text })),

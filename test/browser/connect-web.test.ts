@@ -60,6 +60,7 @@ test("a page on another origin talks Connect-Web and WebSocket to the edge", asy
   const { event, ...rest } = result as { event: { messageCreated: { seq: string; text: string } } };
   assert.deepEqual(rest, {
     unauthenticated: "unauthenticated",
+    internalMethod: "PermissionDenied: ChatService.SendMessages is not available here",
     username,
     history: [{ seq: 1, text: "hi from Chromium" }],
   });

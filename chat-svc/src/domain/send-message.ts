@@ -1,6 +1,6 @@
 /**
  * SendMessage. Sends are validated one by one, then written in batches
- * (send-batcher.ts): one transaction stores every message of a batch, its
+ * (shared/batcher.ts): one transaction stores every message of a batch, its
  * room_events row and its message.sent outbox event, and takes each room's
  * seqs with one UPDATE. The batch's events are published after commit,
  * together (room-events.ts).
@@ -12,6 +12,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { Identity } from "@parley/shared/auth.js";
+import { type Batcher, createBatcher } from "@parley/shared/batcher.js";
 import { blankField, parentNotFound, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
 import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
@@ -32,7 +33,6 @@ import {
 import { refusal } from "./access.js";
 import type { DomainDeps, MessageView } from "./deps.js";
 import { parseMentions } from "./mentions.js";
-import { createSendBatcher, type SendBatcher } from "./send-batcher.js";
 
 export interface SendInput {
   roomId: string;
@@ -63,7 +63,7 @@ export interface BatchOptions {
 }
 
 export function createMessageSender(deps: DomainDeps, opts: BatchOptions): MessageSender {
-  const batcher: SendBatcher<SendRequest, MessageView> = createSendBatcher({
+  const batcher: Batcher<SendRequest, MessageView> = createBatcher({
     ...opts,
     write: (batch) => writeMessages(deps, batch),
   });

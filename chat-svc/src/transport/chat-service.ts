@@ -3,9 +3,12 @@
  * and domain, nothing else. Requests arrive already validated against their
  * proto constraints (grpcHandlers).
  */
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import type { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
+import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type ChatService, SendMessageRequestSchema, type SendMessagesResult } from "@parley/proto/chat/v1/chat_pb.js";
+import { appError, Code, toItemStatus } from "@parley/shared/errors.js";
+import type { Logger } from "@parley/shared/logger.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
+import { validationError } from "@parley/shared/validation.js";
 import { addMembers } from "../domain/add-members.js";
 import { createRoom } from "../domain/create-room.js";
 import { deleteMessage } from "../domain/delete-message.js";
@@ -38,8 +41,9 @@ export function chatService(deps: {
   presence: PresenceService;
   auth: Authenticator;
   fanout: Fanout;
+  logger: Logger;
 }): ServiceImpl<typeof ChatService> {
-  const { domain, sender, presence, auth, fanout } = deps;
+  const { domain, sender, presence, auth, fanout, logger } = deps;
   const caller = (ctx: HandlerContext) => auth.authenticate(ctx.requestHeader);
 
   return {
@@ -123,6 +127,34 @@ export function chatService(deps: {
       return message(sent);
     },
 
+    async sendMessages(req, ctx) {
+      await auth.authenticateService(ctx.requestHeader);
+      const callers = await auth.authenticateTokens(req.items.map((item) => item.accessToken));
+      // Every item enters the send batcher in this same turn, so the whole call shares its transactions.
+      const outcomes = await Promise.allSettled(
+        req.items.map((item, i) => {
+          const caller = callers[i];
+          if (!caller || caller.status === "rejected") return Promise.reject(caller?.reason);
+          const input = item.request;
+          if (!input) return Promise.reject(appError(Code.InvalidArgument, "INVALID_ARGUMENT", "request: required"));
+          const violation = validationError(SendMessageRequestSchema, input);
+          if (violation) return Promise.reject(violation);
+          return sender.send(caller.value, input);
+        }),
+      );
+      return {
+        results: outcomes.map((outcome): Omit<SendMessagesResult, "$typeName"> => {
+          if (outcome.status === "fulfilled") {
+            return { outcome: { case: "message", value: messageToProto(outcome.value.row, outcome.value.reactions) } };
+          }
+          if (!(outcome.reason instanceof ConnectError)) {
+            logger.error({ err: outcome.reason }, "unexpected error in a batched send");
+          }
+          return { outcome: { case: "error", value: toItemStatus(outcome.reason) } };
+        }),
+      };
+    },
+
     async editMessage(req, ctx) {
       const input = { roomId: req.roomId, messageId: req.messageId, text: req.text };
       return message(await editMessage(domain, await caller(ctx), input));
@@ -185,7 +217,7 @@ export function chatService(deps: {
       // edge sees it will be delivered on this stream.
       const events = fanout.subscribe(ctx.signal);
       yield { ready: true };
-      for await (const event of events) yield { event };
+      for await (const run of events) yield { events: run };
     },
   };
 }

@@ -86,7 +86,7 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
         // The first response says the stream is registered (`ready`); any response proves it is open.
         opened();
         received = true;
-        if (res.event) opts.onEvent(res.event);
+        for (const event of res.events) opts.onEvent(event);
       }
     } finally {
       clearTimeout(settle);

@@ -16,6 +16,7 @@ import type { Authenticator } from "@parley/shared/sessions.js";
 import type WebSocket from "ws";
 import type { ChatClient, UserClient } from "../clients.js";
 import type { ServiceTokenSource } from "../service-token.js";
+import { createBatchedSends } from "./batched-sends.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
 import { encodeServerFrame } from "./frame-codec.js";
 import { type PresenceReporter, startPresenceReporter } from "./presence.js";
@@ -99,9 +100,11 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
   });
 
   const auth = createSocketAuth({ authenticator: opts.authenticator, user: opts.user });
+  const sends = createBatchedSends({ chat: opts.chat, serviceToken: opts.serviceToken });
   const ctx: SessionContext = {
     auth,
     chat: opts.chat,
+    sends,
     hub,
     logger,
     maxBufferedBytes: opts.maxBufferedBytes,
@@ -192,7 +195,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
       clearInterval(heartbeat);
       if (authSweep) clearInterval(authSweep);
       for (const session of [...sessions]) session.closeWith(CLOSE_GOING_AWAY, "server shutting down");
-      await Promise.all([presence.close(), events.close()]);
+      await Promise.all([presence.close(), events.close(), sends.close()]);
     },
   };
 }

@@ -34,6 +34,7 @@ import type { Logger } from "@parley/shared/logger.js";
 import WebSocket, { type RawData } from "ws";
 import type { ChatClient } from "../clients.js";
 import { bearer, clientCall } from "../forwarding.js";
+import type { BatchedSends } from "./batched-sends.js";
 import {
   decodeClientFrame,
   encodeError,
@@ -83,6 +84,8 @@ const AS_TEXT = { binary: false } as const;
 export interface SessionContext {
   auth: SocketAuth;
   chat: ChatClient;
+  /** Where `send` frames go: chat-svc, in batches shared by every socket. */
+  sends: BatchedSends;
   hub: RoomHub;
   logger: Logger;
   maxBufferedBytes: number;
@@ -519,8 +522,9 @@ export class SocketSession implements SubscriptionOwner {
   }
 
   private async send({ roomId, text, clientMessageId, parentId }: Send, ref: string): Promise<void> {
-    const { message } = await this.ctx.chat.sendMessage({ roomId, text, clientMessageId, parentId }, this.auth());
-    this.reply(ref, { case: "ack", value: message ? { message } : {} });
+    if (this.token === undefined) throw unauthenticated("authenticate first");
+    const message = await this.ctx.sends.send(this.token, { roomId, text, clientMessageId, parentId });
+    this.reply(ref, { case: "ack", value: { message } });
   }
 
   private async edit({ roomId, messageId, text }: Edit, ref: string): Promise<void> {

@@ -7,13 +7,15 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Status } from "../../rpc/v1/error_pb.js";
+import { file_parley_rpc_v1_error } from "../../rpc/v1/error_pb.js";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file parley/chat/v1/chat.proto.
  */
 export const file_parley_chat_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXJsZXkvY2hhdC92MS9jaGF0LnByb3RvEg5wYXJsZXkuY2hhdC52MSKJAQoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSKAoEcm9sZRgCIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAxItCglqb2luZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrYCCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoKdmlzaWJpbGl0eRgDIAEoDjIeLnBhcmxleS5jaGF0LnYxLlJvb21WaXNpYmlsaXR5EhIKCmNyZWF0ZWRfYnkYBCABKAkSEAoIaGVhZF9zZXEYBSABKAMSEgoKbWVtYmVyX2lkcxgGIAMoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgRraW5kGAggASgOMhgucGFybGV5LmNoYXQudjEuUm9vbUtpbmQSDQoFdG9waWMYCSABKAkSJwoHbWVtYmVycxgKIAMoCzIWLnBhcmxleS5jaGF0LnYxLk1lbWJlchIWCg5oZWFkX2V2ZW50X3NlcRgLIAEoAyIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSLKAgoHTWVzc2FnZRIKCgJpZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIRCglzZW5kZXJfaWQYBCABKAkSFwoPc2VuZGVyX3VzZXJuYW1lGAUgASgJEgwKBHRleHQYBiABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGAkgASgJEhAKCG1lbnRpb25zGAogAygJEi0KCWVkaXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgMIAEoCBIrCglyZWFjdGlvbnMYDSADKAsyGC5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbiKNAQoLUm9vbVN1bW1hcnkSIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20SLQoMbGFzdF9tZXNzYWdlGAIgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDEhQKDHVucmVhZF9jb3VudBgEIAEoAyKqAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEjwKCnZpc2liaWxpdHkYAiABKA4yHi5wYXJsZXkuY2hhdC52MS5Sb29tVmlzaWJpbGl0eUIIukgFggECEAESJQoKbWVtYmVyX2lkcxgDIAMoCUIRukgOkgELEGQYASIFcgOwAQESFwoFdG9waWMYBCABKAlCCLpIBXIDGPoBIjgKEkNyZWF0ZVJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIyChVPcGVuRGlyZWN0Um9vbVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiTQoWT3BlbkRpcmVjdFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbRIPCgdjcmVhdGVkGAIgASgIIisKDkdldFJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjUKD0dldFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJ9ChFVcGRhdGVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgRuYW1lGAIgASgJQgm6SAZyBBABGFBIAIgBARIcCgV0b3BpYxgDIAEoCUIIukgFcgMY+gFIAYgBAUIHCgVfbmFtZUIICgZfdG9waWMiOAoSVXBkYXRlUm9vbVJlc3BvbnNlEiIKBHJvb20YASABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tIhIKEExpc3RSb29tc1JlcXVlc3QiPwoRTGlzdFJvb21zUmVzcG9uc2USKgoFcm9vbXMYASADKAsyGy5wYXJsZXkuY2hhdC52MS5Sb29tU3VtbWFyeSJOChZMaXN0UHVibGljUm9vbXNSZXF1ZXN0EhwKC25hbWVfcHJlZml4GAEgASgJQge6SARyAhhQEhYKBWxpbWl0GAIgASgNQge6SAQqAhhkIj4KF0xpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEiMKBXJvb21zGAEgAygLMhQucGFybGV5LmNoYXQudjEuUm9vbSIsCg9Kb2luUm9vbVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiNgoQSm9pblJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJVChFBZGRNZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIlCgh1c2VyX2lkcxgCIAMoCUITukgQkgENCAEQZBgBIgVyA7ABASI4ChJBZGRNZW1iZXJzUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iLQoQTGVhdmVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASITChFMZWF2ZVJvb21SZXNwb25zZSJLChNSZW1vdmVNZW1iZXJSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIoIBChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARI0CgRyb2xlGAMgASgOMhoucGFybGV5LmNoYXQudjEuTWVtYmVyUm9sZUIKukgHggEEGAIYAyIXChVTZXRNZW1iZXJSb2xlUmVzcG9uc2UijQEKElNlbmRNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfEiIKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgJQge6SARyAhhAEh4KCXBhcmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiPwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJnChJFZGl0TWVzc2FnZVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoEdGV4dBgDIAEoCUIKukgHcgUQARigHyI/ChNFZGl0TWVzc2FnZVJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIk8KFERlbGV0ZU1lc3NhZ2VSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBIkEKFURlbGV0ZU1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJnChJBZGRSZWFjdGlvblJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoFZW1vamkYAyABKAlCCbpIBnIEEAEYICI/ChNBZGRSZWFjdGlvblJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlImoKFVJlbW92ZVJlYWN0aW9uUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABARIYCgVlbW9qaRgDIAEoCUIJukgGcgQQARggIkIKFlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiggEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGwoKYmVmb3JlX3NlcRgCIAEoA0IHukgEIgIoABIaCglhZnRlcl9zZXEYAyABKANCB7pIBCICKAASFwoFbGltaXQYBCABKA1CCLpIBSoDGMgBImUKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEikKCG1lc3NhZ2VzGAEgAygLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIQCghoZWFkX3NlcRgCIAEoAxIQCghoYXNfbW9yZRgDIAEoCCJpChFMaXN0RXZlbnRzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIgCg9hZnRlcl9ldmVudF9zZXEYAiABKANCB7pIBCICKAASFwoFbGltaXQYAyABKA1CCLpIBSoDGPQDInwKEkxpc3RFdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnQSFgoOaGVhZF9ldmVudF9zZXEYAiABKAMSEAoIaGFzX21vcmUYAyABKAgSEQoJdHJ1bmNhdGVkGAQgASgIIkIKD01hcmtSZWFkUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIUCgNzZXEYAiABKANCB7pIBCICKAAiPwoQTWFya1JlYWRSZXNwb25zZRIVCg1sYXN0X3JlYWRfc2VxGAEgASgDEhQKDHVucmVhZF9jb3VudBgCIAEoAyIuChFTZW5kVHlwaW5nUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASIUChJTZW5kVHlwaW5nUmVzcG9uc2UiWwoSU2V0UHJlc2VuY2VSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEg4KBm9ubGluZRgCIAEoCBIaCglzb2NrZXRfaWQYAyABKAlCB7pIBHICGEAiFQoTU2V0UHJlc2VuY2VSZXNwb25zZSIVChNTdHJlYW1FdmVudHNSZXF1ZXN0Ik8KFFN0cmVhbUV2ZW50c1Jlc3BvbnNlEigKBWV2ZW50GAEgASgLMhkucGFybGV5LmNoYXQudjEuUm9vbUV2ZW50Eg0KBXJlYWR5GAIgASgIIkUKDk1lc3NhZ2VEZWxldGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSCwoDc2VxGAIgASgDEhIKCmRlbGV0ZWRfYnkYAyABKAkiVAoPUmVhY3Rpb25DaGFuZ2VkEhIKCm1lc3NhZ2VfaWQYASABKAkSDQoFZW1vamkYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRINCgVhZGRlZBgEIAEoCCL/AQoNTWVtYmVyQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgJEjQKBmNoYW5nZRgCIAEoDjIkLnBhcmxleS5jaGF0LnYxLk1lbWJlckNoYW5nZWQuQ2hhbmdlEigKBHJvbGUYAyABKA4yGi5wYXJsZXkuY2hhdC52MS5NZW1iZXJSb2xlEhIKCmJ5X3VzZXJfaWQYBCABKAkiaQoGQ2hhbmdlEhYKEkNIQU5HRV9VTlNQRUNJRklFRBAAEhEKDUNIQU5HRV9KT0lORUQQARIPCgtDSEFOR0VfTEVGVBACEhIKDkNIQU5HRV9SRU1PVkVEEAMSDwoLQ0hBTkdFX1JPTEUQBCIrCgZUeXBpbmcSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCSI0CgpSZWFkTWFya2VyEg8KB3VzZXJfaWQYASABKAkSFQoNbGFzdF9yZWFkX3NlcRgCIAEoAyIrCghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCCK5BAoJUm9vbUV2ZW50Eg8KB3Jvb21faWQYASABKAkSEQoJZXZlbnRfc2VxGAMgASgDEi8KC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg9tZXNzYWdlX2NyZWF0ZWQYAiABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASMQoObWVzc2FnZV9lZGl0ZWQYCiABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASOQoPbWVzc2FnZV9kZWxldGVkGAsgASgLMh4ucGFybGV5LmNoYXQudjEuTWVzc2FnZURlbGV0ZWRIABI7ChByZWFjdGlvbl9jaGFuZ2VkGAwgASgLMh8ucGFybGV5LmNoYXQudjEuUmVhY3Rpb25DaGFuZ2VkSAASNwoObWVtYmVyX2NoYW5nZWQYDSABKAsyHS5wYXJsZXkuY2hhdC52MS5NZW1iZXJDaGFuZ2VkSAASLAoMcm9vbV91cGRhdGVkGA4gASgLMhQucGFybGV5LmNoYXQudjEuUm9vbUgAEigKBnR5cGluZxgUIAEoCzIWLnBhcmxleS5jaGF0LnYxLlR5cGluZ0gAEjEKC3JlYWRfbWFya2VyGBUgASgLMhoucGFybGV5LmNoYXQudjEuUmVhZE1hcmtlckgAEiwKCHByZXNlbmNlGBYgASgLMhgucGFybGV5LmNoYXQudjEuUHJlc2VuY2VIAEIGCgRraW5kKmoKDlJvb21WaXNpYmlsaXR5Eh8KG1JPT01fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhoKFlJPT01fVklTSUJJTElUWV9QVUJMSUMQARIbChdST09NX1ZJU0lCSUxJVFlfUFJJVkFURRACKlAKCFJvb21LaW5kEhkKFVJPT01fS0lORF9VTlNQRUNJRklFRBAAEhMKD1JPT01fS0lORF9HUk9VUBABEhQKEFJPT01fS0lORF9ESVJFQ1QQAipvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfT1dORVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhYKEk1FTUJFUl9ST0xFX01FTUJFUhADMpkPCgtDaGF0U2VydmljZRJTCgpDcmVhdGVSb29tEiEucGFybGV5LmNoYXQudjEuQ3JlYXRlUm9vbVJlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2USXwoOT3BlbkRpcmVjdFJvb20SJS5wYXJsZXkuY2hhdC52MS5PcGVuRGlyZWN0Um9vbVJlcXVlc3QaJi5wYXJsZXkuY2hhdC52MS5PcGVuRGlyZWN0Um9vbVJlc3BvbnNlEkoKB0dldFJvb20SHi5wYXJsZXkuY2hhdC52MS5HZXRSb29tUmVxdWVzdBofLnBhcmxleS5jaGF0LnYxLkdldFJvb21SZXNwb25zZRJTCgpVcGRhdGVSb29tEiEucGFybGV5LmNoYXQudjEuVXBkYXRlUm9vbVJlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5VcGRhdGVSb29tUmVzcG9uc2USUAoJTGlzdFJvb21zEiAucGFybGV5LmNoYXQudjEuTGlzdFJvb21zUmVxdWVzdBohLnBhcmxleS5jaGF0LnYxLkxpc3RSb29tc1Jlc3BvbnNlEmIKD0xpc3RQdWJsaWNSb29tcxImLnBhcmxleS5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1JlcXVlc3QaJy5wYXJsZXkuY2hhdC52MS5MaXN0UHVibGljUm9vbXNSZXNwb25zZRJNCghKb2luUm9vbRIfLnBhcmxleS5jaGF0LnYxLkpvaW5Sb29tUmVxdWVzdBogLnBhcmxleS5jaGF0LnYxLkpvaW5Sb29tUmVzcG9uc2USUwoKQWRkTWVtYmVycxIhLnBhcmxleS5jaGF0LnYxLkFkZE1lbWJlcnNSZXF1ZXN0GiIucGFybGV5LmNoYXQudjEuQWRkTWVtYmVyc1Jlc3BvbnNlElAKCUxlYXZlUm9vbRIgLnBhcmxleS5jaGF0LnYxLkxlYXZlUm9vbVJlcXVlc3QaIS5wYXJsZXkuY2hhdC52MS5MZWF2ZVJvb21SZXNwb25zZRJZCgxSZW1vdmVNZW1iZXISIy5wYXJsZXkuY2hhdC52MS5SZW1vdmVNZW1iZXJSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuUmVtb3ZlTWVtYmVyUmVzcG9uc2USXAoNU2V0TWVtYmVyUm9sZRIkLnBhcmxleS5jaGF0LnYxLlNldE1lbWJlclJvbGVSZXF1ZXN0GiUucGFybGV5LmNoYXQudjEuU2V0TWVtYmVyUm9sZVJlc3BvbnNlElYKC1NlbmRNZXNzYWdlEiIucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJWCgtFZGl0TWVzc2FnZRIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVzcG9uc2USXAoNRGVsZXRlTWVzc2FnZRIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiUucGFybGV5LmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlc3BvbnNlElYKC0FkZFJlYWN0aW9uEiIucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXNwb25zZRJfCg5SZW1vdmVSZWFjdGlvbhIlLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USWQoMTGlzdE1lc3NhZ2VzEiMucGFybGV5LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBokLnBhcmxleS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElMKCkxpc3RFdmVudHMSIS5wYXJsZXkuY2hhdC52MS5MaXN0RXZlbnRzUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkxpc3RFdmVudHNSZXNwb25zZRJNCghNYXJrUmVhZBIfLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdBogLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2USUwoKU2VuZFR5cGluZxIhLnBhcmxleS5jaGF0LnYxLlNlbmRUeXBpbmdSZXF1ZXN0GiIucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1Jlc3BvbnNlElYKC1NldFByZXNlbmNlEiIucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXNwb25zZRJbCgxTdHJlYW1FdmVudHMSIy5wYXJsZXkuY2hhdC52MS5TdHJlYW1FdmVudHNSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChlwYXJsZXkvY2hhdC92MS9jaGF0LnByb3RvEg5wYXJsZXkuY2hhdC52MSKJAQoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSKAoEcm9sZRgCIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAxItCglqb2luZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrYCCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoKdmlzaWJpbGl0eRgDIAEoDjIeLnBhcmxleS5jaGF0LnYxLlJvb21WaXNpYmlsaXR5EhIKCmNyZWF0ZWRfYnkYBCABKAkSEAoIaGVhZF9zZXEYBSABKAMSEgoKbWVtYmVyX2lkcxgGIAMoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgRraW5kGAggASgOMhgucGFybGV5LmNoYXQudjEuUm9vbUtpbmQSDQoFdG9waWMYCSABKAkSJwoHbWVtYmVycxgKIAMoCzIWLnBhcmxleS5jaGF0LnYxLk1lbWJlchIWCg5oZWFkX2V2ZW50X3NlcRgLIAEoAyIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSLKAgoHTWVzc2FnZRIKCgJpZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIRCglzZW5kZXJfaWQYBCABKAkSFwoPc2VuZGVyX3VzZXJuYW1lGAUgASgJEgwKBHRleHQYBiABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGAkgASgJEhAKCG1lbnRpb25zGAogAygJEi0KCWVkaXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgMIAEoCBIrCglyZWFjdGlvbnMYDSADKAsyGC5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbiKNAQoLUm9vbVN1bW1hcnkSIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20SLQoMbGFzdF9tZXNzYWdlGAIgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDEhQKDHVucmVhZF9jb3VudBgEIAEoAyKqAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEjwKCnZpc2liaWxpdHkYAiABKA4yHi5wYXJsZXkuY2hhdC52MS5Sb29tVmlzaWJpbGl0eUIIukgFggECEAESJQoKbWVtYmVyX2lkcxgDIAMoCUIRukgOkgELEGQYASIFcgOwAQESFwoFdG9waWMYBCABKAlCCLpIBXIDGPoBIjgKEkNyZWF0ZVJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIyChVPcGVuRGlyZWN0Um9vbVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiTQoWT3BlbkRpcmVjdFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbRIPCgdjcmVhdGVkGAIgASgIIisKDkdldFJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjUKD0dldFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJ9ChFVcGRhdGVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgRuYW1lGAIgASgJQgm6SAZyBBABGFBIAIgBARIcCgV0b3BpYxgDIAEoCUIIukgFcgMY+gFIAYgBAUIHCgVfbmFtZUIICgZfdG9waWMiOAoSVXBkYXRlUm9vbVJlc3BvbnNlEiIKBHJvb20YASABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tIhIKEExpc3RSb29tc1JlcXVlc3QiPwoRTGlzdFJvb21zUmVzcG9uc2USKgoFcm9vbXMYASADKAsyGy5wYXJsZXkuY2hhdC52MS5Sb29tU3VtbWFyeSJOChZMaXN0UHVibGljUm9vbXNSZXF1ZXN0EhwKC25hbWVfcHJlZml4GAEgASgJQge6SARyAhhQEhYKBWxpbWl0GAIgASgNQge6SAQqAhhkIj4KF0xpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEiMKBXJvb21zGAEgAygLMhQucGFybGV5LmNoYXQudjEuUm9vbSIsCg9Kb2luUm9vbVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiNgoQSm9pblJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJVChFBZGRNZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIlCgh1c2VyX2lkcxgCIAMoCUITukgQkgENCAEQZBgBIgVyA7ABASI4ChJBZGRNZW1iZXJzUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iLQoQTGVhdmVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASITChFMZWF2ZVJvb21SZXNwb25zZSJLChNSZW1vdmVNZW1iZXJSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIoIBChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARI0CgRyb2xlGAMgASgOMhoucGFybGV5LmNoYXQudjEuTWVtYmVyUm9sZUIKukgHggEEGAIYAyIXChVTZXRNZW1iZXJSb2xlUmVzcG9uc2UijQEKElNlbmRNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfEiIKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgJQge6SARyAhhAEh4KCXBhcmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiPwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJTChNTZW5kTWVzc2FnZXNSZXF1ZXN0EjwKBWl0ZW1zGAEgAygLMiAucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VzSXRlbUILukgIkgEFCAEQ9AMicQoQU2VuZE1lc3NhZ2VzSXRlbRIgCgxhY2Nlc3NfdG9rZW4YASABKAlCCrpIB3IFEAEYgCASOwoHcmVxdWVzdBgCIAEoCzIiLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdEIGukgD2AEDIksKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjMKB3Jlc3VsdHMYASADKAsyIi5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZXNSZXN1bHQicwoSU2VuZE1lc3NhZ2VzUmVzdWx0EioKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASJgoFZXJyb3IYAiABKAsyFS5wYXJsZXkucnBjLnYxLlN0YXR1c0gAQgkKB291dGNvbWUiZwoSRWRpdE1lc3NhZ2VSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBHRleHQYAyABKAlCCrpIB3IFEAEYoB8iPwoTRWRpdE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJPChREZWxldGVNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABASJBChVEZWxldGVNZXNzYWdlUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiZwoSQWRkUmVhY3Rpb25SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBWVtb2ppGAMgASgJQgm6SAZyBBABGCAiPwoTQWRkUmVhY3Rpb25SZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJqChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoFZW1vamkYAyABKAlCCbpIBnIEEAEYICJCChZSZW1vdmVSZWFjdGlvblJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIoIBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhsKCmJlZm9yZV9zZXEYAiABKANCB7pIBCICKAASGgoJYWZ0ZXJfc2VxGAMgASgDQge6SAQiAigAEhcKBWxpbWl0GAQgASgNQgi6SAUqAxjIASJlChRMaXN0TWVzc2FnZXNSZXNwb25zZRIpCghtZXNzYWdlcxgBIAMoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2USEAoIaGVhZF9zZXEYAiABKAMSEAoIaGFzX21vcmUYAyABKAgiaQoRTGlzdEV2ZW50c1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESIAoPYWZ0ZXJfZXZlbnRfc2VxGAIgASgDQge6SAQiAigAEhcKBWxpbWl0GAMgASgNQgi6SAUqAxj0AyJ8ChJMaXN0RXZlbnRzUmVzcG9uc2USKQoGZXZlbnRzGAEgAygLMhkucGFybGV5LmNoYXQudjEuUm9vbUV2ZW50EhYKDmhlYWRfZXZlbnRfc2VxGAIgASgDEhAKCGhhc19tb3JlGAMgASgIEhEKCXRydW5jYXRlZBgEIAEoCCJCCg9NYXJrUmVhZFJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESFAoDc2VxGAIgASgDQge6SAQiAigAIj8KEE1hcmtSZWFkUmVzcG9uc2USFQoNbGFzdF9yZWFkX3NlcRgBIAEoAxIUCgx1bnJlYWRfY291bnQYAiABKAMiLgoRU2VuZFR5cGluZ1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiFAoSU2VuZFR5cGluZ1Jlc3BvbnNlIlsKElNldFByZXNlbmNlUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIOCgZvbmxpbmUYAiABKAgSGgoJc29ja2V0X2lkGAMgASgJQge6SARyAhhAIhUKE1NldFByZXNlbmNlUmVzcG9uc2UiFQoTU3RyZWFtRXZlbnRzUmVxdWVzdCJQChRTdHJlYW1FdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnQSDQoFcmVhZHkYAiABKAgiRQoOTWVzc2FnZURlbGV0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRILCgNzZXEYAiABKAMSEgoKZGVsZXRlZF9ieRgDIAEoCSJUCg9SZWFjdGlvbkNoYW5nZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRINCgVlbW9qaRgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg0KBWFkZGVkGAQgASgIIv8BCg1NZW1iZXJDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAkSNAoGY2hhbmdlGAIgASgOMiQucGFybGV5LmNoYXQudjEuTWVtYmVyQ2hhbmdlZC5DaGFuZ2USKAoEcm9sZRgDIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSEgoKYnlfdXNlcl9pZBgEIAEoCSJpCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEQoNQ0hBTkdFX0pPSU5FRBABEg8KC0NIQU5HRV9MRUZUEAISEgoOQ0hBTkdFX1JFTU9WRUQQAxIPCgtDSEFOR0VfUk9MRRAEIisKBlR5cGluZxIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJIjQKClJlYWRNYXJrZXISDwoHdXNlcl9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDIisKCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIIrkECglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglldmVudF9zZXEYAyABKAMSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKD21lc3NhZ2VfY3JlYXRlZBgCIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABIxCg5tZXNzYWdlX2VkaXRlZBgKIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABI5Cg9tZXNzYWdlX2RlbGV0ZWQYCyABKAsyHi5wYXJsZXkuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjsKEHJlYWN0aW9uX2NoYW5nZWQYDCABKAsyHy5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI3Cg5tZW1iZXJfY2hhbmdlZBgNIAEoCzIdLnBhcmxleS5jaGF0LnYxLk1lbWJlckNoYW5nZWRIABIsCgxyb29tX3VwZGF0ZWQYDiABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tSAASKAoGdHlwaW5nGBQgASgLMhYucGFybGV5LmNoYXQudjEuVHlwaW5nSAASMQoLcmVhZF9tYXJrZXIYFSABKAsyGi5wYXJsZXkuY2hhdC52MS5SZWFkTWFya2VySAASLAoIcHJlc2VuY2UYFiABKAsyGC5wYXJsZXkuY2hhdC52MS5QcmVzZW5jZUgAQgYKBGtpbmQqagoOUm9vbVZpc2liaWxpdHkSHwobUk9PTV9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASGgoWUk9PTV9WSVNJQklMSVRZX1BVQkxJQxABEhsKF1JPT01fVklTSUJJTElUWV9QUklWQVRFEAIqUAoIUm9vbUtpbmQSGQoVUk9PTV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPUk9PTV9LSU5EX0dST1VQEAESFAoQUk9PTV9LSU5EX0RJUkVDVBACKm8KCk1lbWJlclJvbGUSGwoXTUVNQkVSX1JPTEVfVU5TUEVDSUZJRUQQABIVChFNRU1CRVJfUk9MRV9PV05FUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFgoSTUVNQkVSX1JPTEVfTUVNQkVSEAMy9A8KC0NoYXRTZXJ2aWNlElMKCkNyZWF0ZVJvb20SIS5wYXJsZXkuY2hhdC52MS5DcmVhdGVSb29tUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkNyZWF0ZVJvb21SZXNwb25zZRJfCg5PcGVuRGlyZWN0Um9vbRIlLnBhcmxleS5jaGF0LnYxLk9wZW5EaXJlY3RSb29tUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLk9wZW5EaXJlY3RSb29tUmVzcG9uc2USSgoHR2V0Um9vbRIeLnBhcmxleS5jaGF0LnYxLkdldFJvb21SZXF1ZXN0Gh8ucGFybGV5LmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlElMKClVwZGF0ZVJvb20SIS5wYXJsZXkuY2hhdC52MS5VcGRhdGVSb29tUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLlVwZGF0ZVJvb21SZXNwb25zZRJQCglMaXN0Um9vbXMSIC5wYXJsZXkuY2hhdC52MS5MaXN0Um9vbXNSZXF1ZXN0GiEucGFybGV5LmNoYXQudjEuTGlzdFJvb21zUmVzcG9uc2USYgoPTGlzdFB1YmxpY1Jvb21zEiYucGFybGV5LmNoYXQudjEuTGlzdFB1YmxpY1Jvb21zUmVxdWVzdBonLnBhcmxleS5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEk0KCEpvaW5Sb29tEh8ucGFybGV5LmNoYXQudjEuSm9pblJvb21SZXF1ZXN0GiAucGFybGV5LmNoYXQudjEuSm9pblJvb21SZXNwb25zZRJTCgpBZGRNZW1iZXJzEiEucGFybGV5LmNoYXQudjEuQWRkTWVtYmVyc1JlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5BZGRNZW1iZXJzUmVzcG9uc2USUAoJTGVhdmVSb29tEiAucGFybGV5LmNoYXQudjEuTGVhdmVSb29tUmVxdWVzdBohLnBhcmxleS5jaGF0LnYxLkxlYXZlUm9vbVJlc3BvbnNlElkKDFJlbW92ZU1lbWJlchIjLnBhcmxleS5jaGF0LnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJcCg1TZXRNZW1iZXJSb2xlEiQucGFybGV5LmNoYXQudjEuU2V0TWVtYmVyUm9sZVJlcXVlc3QaJS5wYXJsZXkuY2hhdC52MS5TZXRNZW1iZXJSb2xlUmVzcG9uc2USVgoLU2VuZE1lc3NhZ2USIi5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaIy5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZVJlc3BvbnNlElkKDFNlbmRNZXNzYWdlcxIjLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlc1JlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJWCgtFZGl0TWVzc2FnZRIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVzcG9uc2USXAoNRGVsZXRlTWVzc2FnZRIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiUucGFybGV5LmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlc3BvbnNlElYKC0FkZFJlYWN0aW9uEiIucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXNwb25zZRJfCg5SZW1vdmVSZWFjdGlvbhIlLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USWQoMTGlzdE1lc3NhZ2VzEiMucGFybGV5LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBokLnBhcmxleS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElMKCkxpc3RFdmVudHMSIS5wYXJsZXkuY2hhdC52MS5MaXN0RXZlbnRzUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkxpc3RFdmVudHNSZXNwb25zZRJNCghNYXJrUmVhZBIfLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdBogLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2USUwoKU2VuZFR5cGluZxIhLnBhcmxleS5jaGF0LnYxLlNlbmRUeXBpbmdSZXF1ZXN0GiIucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1Jlc3BvbnNlElYKC1NldFByZXNlbmNlEiIucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXNwb25zZRJbCgxTdHJlYW1FdmVudHMSIy5wYXJsZXkuY2hhdC52MS5TdHJlYW1FdmVudHNSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_rpc_v1_error]);
 
 /**
  * @generated from message parley.chat.v1.Member
@@ -736,6 +738,97 @@ export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__P
   messageDesc(file_parley_chat_v1_chat, 28);
 
 /**
+ * @generated from message parley.chat.v1.SendMessagesRequest
+ */
+export type SendMessagesRequest = Message$1<"parley.chat.v1.SendMessagesRequest"> & {
+  /**
+   * @generated from field: repeated parley.chat.v1.SendMessagesItem items = 1;
+   */
+  items: SendMessagesItem[];
+};
+
+/**
+ * Describes the message parley.chat.v1.SendMessagesRequest.
+ * Use `create(SendMessagesRequestSchema)` to create a new message.
+ */
+export const SendMessagesRequestSchema: GenMessage<SendMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 29);
+
+/**
+ * @generated from message parley.chat.v1.SendMessagesItem
+ */
+export type SendMessagesItem = Message$1<"parley.chat.v1.SendMessagesItem"> & {
+  /**
+   * The sender's access token, checked as SendMessage checks its caller's.
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * Validated item by item, so that one bad item fails alone.
+   *
+   * @generated from field: parley.chat.v1.SendMessageRequest request = 2;
+   */
+  request?: SendMessageRequest | undefined;
+};
+
+/**
+ * Describes the message parley.chat.v1.SendMessagesItem.
+ * Use `create(SendMessagesItemSchema)` to create a new message.
+ */
+export const SendMessagesItemSchema: GenMessage<SendMessagesItem> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 30);
+
+/**
+ * @generated from message parley.chat.v1.SendMessagesResponse
+ */
+export type SendMessagesResponse = Message$1<"parley.chat.v1.SendMessagesResponse"> & {
+  /**
+   * One per item, in the same order.
+   *
+   * @generated from field: repeated parley.chat.v1.SendMessagesResult results = 1;
+   */
+  results: SendMessagesResult[];
+};
+
+/**
+ * Describes the message parley.chat.v1.SendMessagesResponse.
+ * Use `create(SendMessagesResponseSchema)` to create a new message.
+ */
+export const SendMessagesResponseSchema: GenMessage<SendMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 31);
+
+/**
+ * @generated from message parley.chat.v1.SendMessagesResult
+ */
+export type SendMessagesResult = Message$1<"parley.chat.v1.SendMessagesResult"> & {
+  /**
+   * @generated from oneof parley.chat.v1.SendMessagesResult.outcome
+   */
+  outcome: {
+    /**
+     * @generated from field: parley.chat.v1.Message message = 1;
+     */
+    value: Message;
+    case: "message";
+  } | {
+    /**
+     * @generated from field: parley.rpc.v1.Status error = 2;
+     */
+    value: Status;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message parley.chat.v1.SendMessagesResult.
+ * Use `create(SendMessagesResultSchema)` to create a new message.
+ */
+export const SendMessagesResultSchema: GenMessage<SendMessagesResult> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 32);
+
+/**
  * @generated from message parley.chat.v1.EditMessageRequest
  */
 export type EditMessageRequest = Message$1<"parley.chat.v1.EditMessageRequest"> & {
@@ -760,7 +853,7 @@ export type EditMessageRequest = Message$1<"parley.chat.v1.EditMessageRequest"> 
  * Use `create(EditMessageRequestSchema)` to create a new message.
  */
 export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 29);
+  messageDesc(file_parley_chat_v1_chat, 33);
 
 /**
  * @generated from message parley.chat.v1.EditMessageResponse
@@ -777,7 +870,7 @@ export type EditMessageResponse = Message$1<"parley.chat.v1.EditMessageResponse"
  * Use `create(EditMessageResponseSchema)` to create a new message.
  */
 export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 30);
+  messageDesc(file_parley_chat_v1_chat, 34);
 
 /**
  * @generated from message parley.chat.v1.DeleteMessageRequest
@@ -799,7 +892,7 @@ export type DeleteMessageRequest = Message$1<"parley.chat.v1.DeleteMessageReques
  * Use `create(DeleteMessageRequestSchema)` to create a new message.
  */
 export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 31);
+  messageDesc(file_parley_chat_v1_chat, 35);
 
 /**
  * @generated from message parley.chat.v1.DeleteMessageResponse
@@ -816,7 +909,7 @@ export type DeleteMessageResponse = Message$1<"parley.chat.v1.DeleteMessageRespo
  * Use `create(DeleteMessageResponseSchema)` to create a new message.
  */
 export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 32);
+  messageDesc(file_parley_chat_v1_chat, 36);
 
 /**
  * @generated from message parley.chat.v1.AddReactionRequest
@@ -845,7 +938,7 @@ export type AddReactionRequest = Message$1<"parley.chat.v1.AddReactionRequest"> 
  * Use `create(AddReactionRequestSchema)` to create a new message.
  */
 export const AddReactionRequestSchema: GenMessage<AddReactionRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 33);
+  messageDesc(file_parley_chat_v1_chat, 37);
 
 /**
  * @generated from message parley.chat.v1.AddReactionResponse
@@ -862,7 +955,7 @@ export type AddReactionResponse = Message$1<"parley.chat.v1.AddReactionResponse"
  * Use `create(AddReactionResponseSchema)` to create a new message.
  */
 export const AddReactionResponseSchema: GenMessage<AddReactionResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 34);
+  messageDesc(file_parley_chat_v1_chat, 38);
 
 /**
  * @generated from message parley.chat.v1.RemoveReactionRequest
@@ -889,7 +982,7 @@ export type RemoveReactionRequest = Message$1<"parley.chat.v1.RemoveReactionRequ
  * Use `create(RemoveReactionRequestSchema)` to create a new message.
  */
 export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 35);
+  messageDesc(file_parley_chat_v1_chat, 39);
 
 /**
  * @generated from message parley.chat.v1.RemoveReactionResponse
@@ -906,7 +999,7 @@ export type RemoveReactionResponse = Message$1<"parley.chat.v1.RemoveReactionRes
  * Use `create(RemoveReactionResponseSchema)` to create a new message.
  */
 export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 36);
+  messageDesc(file_parley_chat_v1_chat, 40);
 
 /**
  * @generated from message parley.chat.v1.ListMessagesRequest
@@ -945,7 +1038,7 @@ export type ListMessagesRequest = Message$1<"parley.chat.v1.ListMessagesRequest"
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 37);
+  messageDesc(file_parley_chat_v1_chat, 41);
 
 /**
  * @generated from message parley.chat.v1.ListMessagesResponse
@@ -974,7 +1067,7 @@ export type ListMessagesResponse = Message$1<"parley.chat.v1.ListMessagesRespons
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 38);
+  messageDesc(file_parley_chat_v1_chat, 42);
 
 /**
  * @generated from message parley.chat.v1.ListEventsRequest
@@ -1003,7 +1096,7 @@ export type ListEventsRequest = Message$1<"parley.chat.v1.ListEventsRequest"> & 
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 39);
+  messageDesc(file_parley_chat_v1_chat, 43);
 
 /**
  * @generated from message parley.chat.v1.ListEventsResponse
@@ -1040,7 +1133,7 @@ export type ListEventsResponse = Message$1<"parley.chat.v1.ListEventsResponse"> 
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 40);
+  messageDesc(file_parley_chat_v1_chat, 44);
 
 /**
  * @generated from message parley.chat.v1.MarkReadRequest
@@ -1062,7 +1155,7 @@ export type MarkReadRequest = Message$1<"parley.chat.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 41);
+  messageDesc(file_parley_chat_v1_chat, 45);
 
 /**
  * @generated from message parley.chat.v1.MarkReadResponse
@@ -1084,7 +1177,7 @@ export type MarkReadResponse = Message$1<"parley.chat.v1.MarkReadResponse"> & {
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 42);
+  messageDesc(file_parley_chat_v1_chat, 46);
 
 /**
  * @generated from message parley.chat.v1.SendTypingRequest
@@ -1101,7 +1194,7 @@ export type SendTypingRequest = Message$1<"parley.chat.v1.SendTypingRequest"> & 
  * Use `create(SendTypingRequestSchema)` to create a new message.
  */
 export const SendTypingRequestSchema: GenMessage<SendTypingRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 43);
+  messageDesc(file_parley_chat_v1_chat, 47);
 
 /**
  * @generated from message parley.chat.v1.SendTypingResponse
@@ -1114,7 +1207,7 @@ export type SendTypingResponse = Message$1<"parley.chat.v1.SendTypingResponse"> 
  * Use `create(SendTypingResponseSchema)` to create a new message.
  */
 export const SendTypingResponseSchema: GenMessage<SendTypingResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 44);
+  messageDesc(file_parley_chat_v1_chat, 48);
 
 /**
  * @generated from message parley.chat.v1.SetPresenceRequest
@@ -1141,7 +1234,7 @@ export type SetPresenceRequest = Message$1<"parley.chat.v1.SetPresenceRequest"> 
  * Use `create(SetPresenceRequestSchema)` to create a new message.
  */
 export const SetPresenceRequestSchema: GenMessage<SetPresenceRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 45);
+  messageDesc(file_parley_chat_v1_chat, 49);
 
 /**
  * @generated from message parley.chat.v1.SetPresenceResponse
@@ -1154,7 +1247,7 @@ export type SetPresenceResponse = Message$1<"parley.chat.v1.SetPresenceResponse"
  * Use `create(SetPresenceResponseSchema)` to create a new message.
  */
 export const SetPresenceResponseSchema: GenMessage<SetPresenceResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 46);
+  messageDesc(file_parley_chat_v1_chat, 50);
 
 /**
  * @generated from message parley.chat.v1.StreamEventsRequest
@@ -1167,19 +1260,20 @@ export type StreamEventsRequest = Message$1<"parley.chat.v1.StreamEventsRequest"
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 47);
+  messageDesc(file_parley_chat_v1_chat, 51);
 
 /**
  * @generated from message parley.chat.v1.StreamEventsResponse
  */
 export type StreamEventsResponse = Message$1<"parley.chat.v1.StreamEventsResponse"> & {
   /**
-   * Unset only on the first response, which says the stream is registered:
-   * every event committed from then on will be delivered on it.
+   * Empty only on the first response, which says the stream is registered:
+   * every event committed from then on will be delivered on it. Events
+   * published together travel together, in order.
    *
-   * @generated from field: parley.chat.v1.RoomEvent event = 1;
+   * @generated from field: repeated parley.chat.v1.RoomEvent events = 1;
    */
-  event?: RoomEvent | undefined;
+  events: RoomEvent[];
 
   /**
    * True on that first response only.
@@ -1194,7 +1288,7 @@ export type StreamEventsResponse = Message$1<"parley.chat.v1.StreamEventsRespons
  * Use `create(StreamEventsResponseSchema)` to create a new message.
  */
 export const StreamEventsResponseSchema: GenMessage<StreamEventsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 48);
+  messageDesc(file_parley_chat_v1_chat, 52);
 
 /**
  * @generated from message parley.chat.v1.MessageDeleted
@@ -1221,7 +1315,7 @@ export type MessageDeleted = Message$1<"parley.chat.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 49);
+  messageDesc(file_parley_chat_v1_chat, 53);
 
 /**
  * @generated from message parley.chat.v1.ReactionChanged
@@ -1253,7 +1347,7 @@ export type ReactionChanged = Message$1<"parley.chat.v1.ReactionChanged"> & {
  * Use `create(ReactionChangedSchema)` to create a new message.
  */
 export const ReactionChangedSchema: GenMessage<ReactionChanged> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 50);
+  messageDesc(file_parley_chat_v1_chat, 54);
 
 /**
  * @generated from message parley.chat.v1.MemberChanged
@@ -1285,7 +1379,7 @@ export type MemberChanged = Message$1<"parley.chat.v1.MemberChanged"> & {
  * Use `create(MemberChangedSchema)` to create a new message.
  */
 export const MemberChangedSchema: GenMessage<MemberChanged> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 51);
+  messageDesc(file_parley_chat_v1_chat, 55);
 
 /**
  * @generated from enum parley.chat.v1.MemberChanged.Change
@@ -1321,7 +1415,7 @@ export enum MemberChanged_Change {
  * Describes the enum parley.chat.v1.MemberChanged.Change.
  */
 export const MemberChanged_ChangeSchema: GenEnum<MemberChanged_Change> = /*@__PURE__*/
-  enumDesc(file_parley_chat_v1_chat, 51, 0);
+  enumDesc(file_parley_chat_v1_chat, 55, 0);
 
 /**
  * @generated from message parley.chat.v1.Typing
@@ -1343,7 +1437,7 @@ export type Typing = Message$1<"parley.chat.v1.Typing"> & {
  * Use `create(TypingSchema)` to create a new message.
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 52);
+  messageDesc(file_parley_chat_v1_chat, 56);
 
 /**
  * @generated from message parley.chat.v1.ReadMarker
@@ -1365,7 +1459,7 @@ export type ReadMarker = Message$1<"parley.chat.v1.ReadMarker"> & {
  * Use `create(ReadMarkerSchema)` to create a new message.
  */
 export const ReadMarkerSchema: GenMessage<ReadMarker> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 53);
+  messageDesc(file_parley_chat_v1_chat, 57);
 
 /**
  * @generated from message parley.chat.v1.Presence
@@ -1387,7 +1481,7 @@ export type Presence = Message$1<"parley.chat.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 54);
+  messageDesc(file_parley_chat_v1_chat, 58);
 
 /**
  * Something that happened in a room, as delivered to subscribers.
@@ -1479,7 +1573,7 @@ export type RoomEvent = Message$1<"parley.chat.v1.RoomEvent"> & {
  * Use `create(RoomEventSchema)` to create a new message.
  */
 export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 55);
+  messageDesc(file_parley_chat_v1_chat, 59);
 
 /**
  * @generated from enum parley.chat.v1.RoomVisibility
@@ -1686,6 +1780,19 @@ export const ChatService: GenService<{
     methodKind: "unary";
     input: typeof SendMessageRequestSchema;
     output: typeof SendMessageResponseSchema;
+  },
+  /**
+   * Edge only: the sends of many sockets in one call, so that a busy edge
+   * pays for one call per batch rather than per message. Each item carries
+   * its sender's access token and is authenticated, validated and answered
+   * on its own: one failing item does not fail the others.
+   *
+   * @generated from rpc parley.chat.v1.ChatService.SendMessages
+   */
+  sendMessages: {
+    methodKind: "unary";
+    input: typeof SendMessagesRequestSchema;
+    output: typeof SendMessagesResponseSchema;
   },
   /**
    * Own messages only.

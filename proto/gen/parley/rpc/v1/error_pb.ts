@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/rpc/v1/error.proto.
  */
 export const file_parley_rpc_v1_error: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXJsZXkvcnBjL3YxL2Vycm9yLnByb3RvEg1wYXJsZXkucnBjLnYxIoYBCglFcnJvckluZm8SDgoGcmVhc29uGAEgASgJEjgKCG1ldGFkYXRhGAIgAygLMiYucGFybGV5LnJwYy52MS5FcnJvckluZm8uTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFiBnByb3RvMw");
+  fileDesc("ChlwYXJsZXkvcnBjL3YxL2Vycm9yLnByb3RvEg1wYXJsZXkucnBjLnYxIoYBCglFcnJvckluZm8SDgoGcmVhc29uGAEgASgJEjgKCG1ldGFkYXRhGAIgAygLMiYucGFybGV5LnJwYy52MS5FcnJvckluZm8uTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTwoGU3RhdHVzEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRImCgRpbmZvGAMgASgLMhgucGFybGV5LnJwYy52MS5FcnJvckluZm9iBnByb3RvMw");
 
 /**
  * Attached to every error a Parley service returns, as a status detail, so
@@ -38,4 +38,36 @@ export type ErrorInfo = Message<"parley.rpc.v1.ErrorInfo"> & {
  */
 export const ErrorInfoSchema: GenMessage<ErrorInfo> = /*@__PURE__*/
   messageDesc(file_parley_rpc_v1_error, 0);
+
+/**
+ * An error answered inside a response, for calls that answer many items at
+ * once (ChatService.SendMessages): what the item's own call would have failed with.
+ *
+ * @generated from message parley.rpc.v1.Status
+ */
+export type Status = Message<"parley.rpc.v1.Status"> & {
+  /**
+   * The gRPC status code number (Connect's Code).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * @generated from field: parley.rpc.v1.ErrorInfo info = 3;
+   */
+  info?: ErrorInfo | undefined;
+};
+
+/**
+ * Describes the message parley.rpc.v1.Status.
+ * Use `create(StatusSchema)` to create a new message.
+ */
+export const StatusSchema: GenMessage<Status> = /*@__PURE__*/
+  messageDesc(file_parley_rpc_v1_error, 1);
 

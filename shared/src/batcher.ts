@@ -1,6 +1,7 @@
 /**
- * Group commit for sends. Requests are queued and written in batches, one
- * transaction per batch, by the `write` function given:
+ * Group commit: requests are queued and handled in batches by the `write`
+ * function given (chat-svc: one transaction per batch of sends; the edge:
+ * one SendMessages call per batch of socket sends):
  *
  *   - a batch starts as soon as the event loop has taken in everything that
  *     arrived in the same turn (setImmediate), or after `lingerMs` when set,
@@ -14,7 +15,7 @@
  * with that error.
  */
 
-export interface SendBatcherOptions<Req, Res> {
+export interface BatcherOptions<Req, Res> {
   write(batch: Req[]): Promise<PromiseSettledResult<Res>[]>;
   /** Most requests in one batch. */
   maxBatch: number;
@@ -24,7 +25,7 @@ export interface SendBatcherOptions<Req, Res> {
   lingerMs: number;
 }
 
-export interface SendBatcher<Req, Res> {
+export interface Batcher<Req, Res> {
   /** Settles with this request's own outcome. */
   submit(request: Req): Promise<Res>;
   /** Refuses new requests, writes those queued and waits for every batch to finish. */
@@ -39,7 +40,7 @@ interface Pending<Req, Res> {
   reject(reason: unknown): void;
 }
 
-export function createSendBatcher<Req, Res>(opts: SendBatcherOptions<Req, Res>): SendBatcher<Req, Res> {
+export function createBatcher<Req, Res>(opts: BatcherOptions<Req, Res>): Batcher<Req, Res> {
   const { maxBatch, maxInFlight, lingerMs } = opts;
   let queue: Pending<Req, Res>[] = [];
   let inFlight = 0;
@@ -89,7 +90,7 @@ export function createSendBatcher<Req, Res>(opts: SendBatcherOptions<Req, Res>):
 
   return {
     submit(request) {
-      if (closed) return Promise.reject(new Error("the send batcher is closed"));
+      if (closed) return Promise.reject(new Error("the batcher is closed"));
       return new Promise<Res>((resolve, reject) => {
         queue.push({ request, resolve, reject });
         if (queue.length >= maxBatch) pump();
