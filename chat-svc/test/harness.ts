@@ -106,6 +106,9 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
     JWT_SECRET: randomBytes(32).toString("hex"),
     AMQP_NAMESPACE: topo.topology.namespace,
     REDIS_KEY_PREFIX: `${randomName("chat_svc_test")}:`,
+    // Several lanes here, so the service tests cover rooms written side by
+    // side; the system tests run the default single lane.
+    SEND_BATCH_CONCURRENCY: "3",
   });
   const logger = createLogger("chat-svc-test", config.LOG_LEVEL);
   const keys = createTokenKeys(config.JWT_SECRET);

@@ -1,9 +1,16 @@
 /**
  * SendMessage. Sends are validated one by one, then written in batches
  * (shared/batcher.ts): one transaction stores every message of a batch, its
- * room_events row and its message.sent outbox event, and takes each room's
- * seqs with one UPDATE. The batch's events are published after commit,
- * together (room-events.ts).
+ * room_events row and its message.sent outbox event, and advances each
+ * room's seqs. The batch's events are published after commit, together
+ * (room-events.ts).
+ *
+ * Rooms are split into lanes (by a hash of the room id), each writing one
+ * batch at a time. Lanes lock disjoint rooms, so their transactions run side
+ * by side instead of queueing on each other's room locks, and within a lane
+ * a batch never waits for a lock its predecessor holds. A transaction is
+ * three round trips: the room locks (which read the heads) and every check,
+ * pipelined; one statement writing everything; the commit.
  *
  * A send whose `clientMessageId` the sender already used in the room, in an
  * earlier batch or earlier in the same one, answers with that stored
@@ -20,7 +27,6 @@ import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
 import { type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
 import type { MessageRow } from "../storage/schema.js";
 import {
-  advanceRooms,
   type ClientKey,
   checkSenders,
   findClientKeys,
@@ -62,25 +68,38 @@ export interface BatchOptions {
   lingerMs: number;
 }
 
+/** The lane of a room: its id's last 32 bits (uuid v4 is random there) modulo the lane count. */
+function laneOf(roomId: string, lanes: number): number {
+  const tail = Number.parseInt(roomId.slice(-8), 16);
+  return Number.isNaN(tail) ? 0 : tail % lanes;
+}
+
 export function createMessageSender(deps: DomainDeps, opts: BatchOptions): MessageSender {
-  const batcher: Batcher<SendRequest, MessageView> = createBatcher({
-    ...opts,
-    write: (batch) => writeMessages(deps, batch),
-  });
+  const lanes: Batcher<SendRequest, MessageView>[] = Array.from({ length: opts.maxInFlight }, () =>
+    createBatcher({
+      maxBatch: opts.maxBatch,
+      maxInFlight: 1,
+      lingerMs: opts.lingerMs,
+      write: (batch) => writeMessages(deps, batch),
+    }),
+  );
   return {
     send(caller, input) {
       if (input.text.trim() === "") return Promise.reject(blankField("text"));
-      return batcher.submit({
+      const roomId = input.roomId.toLowerCase();
+      return (lanes[laneOf(roomId, lanes.length)] as Batcher<SendRequest, MessageView>).submit({
         sender: caller,
         // PostgreSQL prints uuids in lower case; requests are matched to rows by them.
-        roomId: input.roomId.toLowerCase(),
+        roomId,
         text: input.text,
         clientMessageId: input.clientMessageId === "" ? null : input.clientMessageId,
         parentId: input.parentId === "" ? null : input.parentId.toLowerCase(),
         mentions: parseMentions(input.text),
       });
     },
-    close: () => batcher.close(),
+    close: async () => {
+      await Promise.all(lanes.map((lane) => lane.close()));
+    },
   };
 }
 
@@ -130,41 +149,38 @@ async function attemptBatch(
   const logged: LoggedEvent[] = [];
 
   await deps.sql.begin(async (tx) => {
-    // 1. Everything that decides whether a request is valid, in one round trip.
+    // 1. The rooms' locks, then everything that decides whether a request is
+    // valid and whether it was already stored, in one round trip: statements
+    // sent together run in order, so the reads after the locks see every
+    // earlier writer of these rooms committed, and no other transaction can
+    // be storing a message under one of these idempotency keys meanwhile.
     const pairs = new Map(
       requests.map((r) => [pairKey(r.roomId, r.sender.userId), { roomId: r.roomId, userId: r.sender.userId }]),
     );
     const parentIds = [...new Set(requests.flatMap((r) => (r.parentId ? [r.parentId] : [])))];
-    const [access, parents, members] = await Promise.all([
-      checkSenders(tx, [...pairs.values()]),
-      roomsOfMessages(tx, parentIds),
-      membersOfRooms(tx, [...new Set(requests.map((r) => r.roomId))]),
-    ]);
-    const accessByPair = new Map<string, SenderAccess>(access.map((a) => [pairKey(a.roomId, a.userId), a]));
-    const accepted = validate(requests, accessByPair, parents, slots);
-    if (accepted.length === 0) return;
-
-    // 2. The rooms' locks, then the idempotency keys: once the locks are held
-    // no other transaction can be storing a message under one of these keys.
-    const keys = accepted.flatMap(({ request: r }) =>
+    const roomIds = [...new Set(requests.map((r) => r.roomId))];
+    const keys = requests.flatMap((r) =>
       r.clientMessageId === null
         ? []
         : [{ roomId: r.roomId, senderId: r.sender.userId, clientMessageId: r.clientMessageId }],
     );
-    const [, stored] = await Promise.all([
-      lockRooms(tx, [...new Set(accepted.map((q) => q.request.roomId))]),
+    const [heads, access, parents, members, stored] = await Promise.all([
+      lockRooms(tx, roomIds),
+      checkSenders(tx, [...pairs.values()]),
+      roomsOfMessages(tx, parentIds),
+      membersOfRooms(tx, roomIds),
       findClientKeys(tx, keys),
     ]);
+    const accessByPair = new Map<string, SenderAccess>(access.map((a) => [pairKey(a.roomId, a.userId), a]));
+    const accepted = validate(requests, accessByPair, parents, slots);
     const fresh = deduplicate(accepted, stored, slots);
     if (fresh.length === 0) return;
 
-    // 3. Seqs: each room's heads advance by its number of new messages in one
-    // UPDATE; the batch's messages take them in request order.
-    const counts = new Map<string, number>();
-    for (const { request: r } of fresh) counts.set(r.roomId, (counts.get(r.roomId) ?? 0) + 1);
-    const next = firstPositions(await advanceRooms(tx, counts), counts);
+    // 2. Seqs: the batch's messages take each room's next ones in request order.
+    const next = new Map<string, { seq: bigint; eventSeq: bigint }>();
+    for (const [roomId, head] of heads) next.set(roomId, { seq: head.headSeq + 1n, eventSeq: head.headEventSeq + 1n });
 
-    // 4. Rows, log entries and domain events, each kind in one statement.
+    // 3. Rows, log entries, domain events and the rooms' new heads, in one statement.
     const rows: MessageRow[] = [];
     const outbox: OutboxEvent[] = [];
     const createdAt = new Date();
@@ -205,7 +221,11 @@ async function attemptBatch(
         }),
       );
     }
-    await insertSent(tx, rows, logged, outbox);
+    const advanced = [...next].flatMap(([id, n]) => {
+      const head = heads.get(id);
+      return head && n.seq - 1n !== head.headSeq ? [{ id, headSeq: n.seq - 1n, headEventSeq: n.eventSeq - 1n }] : [];
+    });
+    await insertSent(tx, { rows, events: logged, outbox, heads: advanced });
   });
 
   deps.events.publish(logged.map((e) => e.payload));
@@ -255,19 +275,6 @@ function deduplicate(
     else firstByKey.set(key, index);
     return storedId === undefined && first === undefined;
   });
-}
-
-/** The first message seq and event seq of each room's share of the batch, from the advanced heads. */
-function firstPositions(
-  heads: ReadonlyMap<string, { headSeq: bigint; headEventSeq: bigint }>,
-  counts: ReadonlyMap<string, number>,
-): Map<string, { seq: bigint; eventSeq: bigint }> {
-  const next = new Map<string, { seq: bigint; eventSeq: bigint }>();
-  for (const [roomId, head] of heads) {
-    const n = BigInt(counts.get(roomId) ?? 0);
-    next.set(roomId, { seq: head.headSeq - n + 1n, eventSeq: head.headEventSeq - n + 1n });
-  }
-  return next;
 }
 
 /** Turns the slots into outcomes, loading the messages that earlier sends stored. */

@@ -75,15 +75,22 @@ export async function membersOfRooms(tx: Tx, roomIds: readonly string[]): Promis
   return byRoom;
 }
 
+export interface RoomHeads {
+  headSeq: bigint;
+  headEventSeq: bigint;
+}
+
 /**
- * Takes the row locks of the rooms in id order. Every transaction that
- * locks several rooms takes them in this order, so none waits for another
- * in a cycle; the others lock one room each.
+ * Takes the row locks of the rooms in id order and reads their heads. Every
+ * transaction that locks several rooms takes them in this order, so none
+ * waits for another in a cycle; the others lock one room each.
  */
-export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<void> {
-  await tx`
-    select id from rooms where id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])
+export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<Map<string, RoomHeads>> {
+  const rows = await tx<{ id: string; head_seq: string; head_event_seq: string }[]>`
+    select id, head_seq, head_event_seq from rooms
+    where id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])
     order by id for no key update`;
+  return new Map(rows.map((r) => [r.id, { headSeq: BigInt(r.head_seq), headEventSeq: BigInt(r.head_event_seq) }]));
 }
 
 export interface ClientKey {
@@ -113,38 +120,28 @@ export async function findClientKeys(tx: Tx, keys: readonly ClientKey[]): Promis
   }));
 }
 
-/**
- * Advances each room's message and event heads by its count of new
- * messages (each message is one event); returns the new heads.
- */
-export async function advanceRooms(
-  tx: Tx,
-  counts: ReadonlyMap<string, number>,
-): Promise<Map<string, { headSeq: bigint; headEventSeq: bigint }>> {
-  const rows = await tx<{ id: string; head_seq: string; head_event_seq: string }[]>`
-    update rooms r set head_seq = r.head_seq + v.n, head_event_seq = r.head_event_seq + v.n
-    from json_to_recordset(${JSON.stringify([...counts].map(([id, n]) => ({ id, n })))}::text::json)
-      as v(id uuid, n int8)
-    where r.id = v.id
-    returning r.id, r.head_seq, r.head_event_seq`;
-  return new Map(rows.map((r) => [r.id, { headSeq: BigInt(r.head_seq), headEventSeq: BigInt(r.head_event_seq) }]));
+export interface SentBatch {
+  rows: readonly MessageRow[];
+  events: readonly LoggedEvent[];
+  /** In relay order. */
+  outbox: readonly OutboxEvent[];
+  /** The rooms' heads after the batch (their locks are held). */
+  heads: readonly ({ id: string } & RoomHeads)[];
 }
 
 /**
- * A batch's messages, their room_events rows and their outbox events (in
- * order: their relay order), and the relay woken at commit, in ONE statement
+ * A batch's messages, their room_events rows, their outbox events (in
+ * order: their relay order), the rooms' new heads, and the relay woken at commit, in ONE statement
  * (data-modifying WITH clauses each run once, read or not). Per batch that is
  * one statement to send, parse and execute instead of four: on the send path
  * the socket writes and the server's per-statement work were a large part of
  * chat-svc's and PostgreSQL's CPU per message.
  */
-export async function insertSent(
-  tx: Tx,
-  rows: readonly MessageRow[],
-  events: readonly LoggedEvent[],
-  outbox: readonly OutboxEvent[],
-): Promise<void> {
+export async function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBatch): Promise<void> {
   if (rows.length === 0 && events.length === 0 && outbox.length === 0) return;
+  const headsJson = JSON.stringify(
+    heads.map((h) => ({ id: h.id, headSeq: h.headSeq.toString(), headEventSeq: h.headEventSeq.toString() })),
+  );
   const messagesJson = JSON.stringify(
     rows.map((r) => ({
       id: r.id,
@@ -168,7 +165,11 @@ export async function insertSent(
     })),
   );
   await tx`
-    with new_messages as (
+    with new_heads as (
+      update rooms r set head_seq = v."headSeq", head_event_seq = v."headEventSeq"
+      from json_to_recordset(${headsJson}::text::json) as v(id uuid, "headSeq" int8, "headEventSeq" int8)
+      where r.id = v.id
+    ), new_messages as (
       insert into messages (id, room_id, seq, sender_id, sender_username, text, client_message_id, parent_id, mentions, created_at)
       select id, "roomId", seq, "senderId", "senderUsername", text, "clientMessageId", "parentId", mentions, "createdAt"
       from json_to_recordset(${messagesJson}::text::json) as t(
