@@ -6,7 +6,9 @@
  * rolled-back transaction never emits one; a crash between confirm and delete
  * re-publishes, which consumers absorb by event id.
  */
+
 import { randomBytes, randomUUID } from "node:crypto";
+import type { Writable } from "node:stream";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import type { ConfirmChannel } from "amqplib";
 import { sql as dsql } from "drizzle-orm";
@@ -38,6 +40,22 @@ export const OUTBOX_NOTIFY_CHANNEL = "parley_outbox";
 
 // biome-ignore lint/suspicious/noExplicitAny: accepts any service's db or transaction, whatever its schema type
 type Tx = PgDatabase<PostgresJsQueryResultHKT, any, any>;
+
+/**
+ * amqplib hands each publish to the socket as a write of its own (a system
+ * call each, and the broker woken for each). Corked for the duration of a
+ * batch, the socket sends them all in one; it is uncorked once amqplib has
+ * passed them on (it does so on a later tick).
+ */
+function corkConnection(ch: ConfirmChannel): () => void {
+  const stream = (ch as unknown as { connection?: { stream?: Partial<Writable> } }).connection?.stream;
+  if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return () => {};
+  const { uncork } = stream;
+  stream.cork();
+  return () => {
+    setImmediate(() => uncork.call(stream));
+  };
+}
 
 function newTraceparent(): string {
   return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
@@ -97,11 +115,17 @@ export function startOutboxRelay(opts: {
   logger: Logger;
   batchSize?: number;
   pollMs?: number;
+  /**
+   * How long a nudged relay waits for more commits before it reads the
+   * outbox: one batch per burst of commits rather than one per commit.
+   */
+  gatherMs?: number;
   confirmTimeoutMs?: number;
 }): OutboxRelay {
   const { sql, amqp, logger } = opts;
   const batchSize = opts.batchSize ?? 500;
   const pollMs = opts.pollMs ?? 1_000;
+  const gatherMs = opts.gatherMs ?? 20;
   const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
   let channel: Promise<ConfirmChannel> | undefined;
   let closed = false;
@@ -141,6 +165,7 @@ export function startOutboxRelay(opts: {
           to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
         from outbox order by position limit ${batchSize} for update skip locked`;
       if (rows.length === 0) return 0;
+      const uncork = corkConnection(ch);
       for (const row of rows) {
         const occurredAt = new Date(row.occurred_at);
         ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
@@ -152,6 +177,7 @@ export function startOutboxRelay(opts: {
           headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
         });
       }
+      uncork();
       // One round of confirms per batch rather than one per event. A broker
       // that never answers must not hold the rows' locks forever.
       await withTimeout(ch.waitForConfirms(), confirmTimeoutMs, "publisher confirms timed out");
@@ -186,14 +212,15 @@ export function startOutboxRelay(opts: {
       idleWaiters = [];
       for (const w of waiters) w();
       if (closed) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
+      const nudged = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), pollMs);
         wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(true);
         };
       });
       wake = undefined;
+      if (nudged && !closed && gatherMs > 0) await new Promise((r) => setTimeout(r, gatherMs));
     }
   })();
 
