@@ -132,7 +132,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
         socket.removeAllListeners("error");
         upgradeResponses.get(req.raw)?.detachSocket(req.raw.socket);
         upgradeResponses.delete(req.raw);
-        realtime.accept(socket, { url: req.url, ip: req.ip, headers: req.headers });
+        realtime.accept(socket, { url: req.url, ip: req.ip, headers: req.headers, socket: req.raw.socket });
       },
     });
 

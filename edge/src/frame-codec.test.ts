@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { appError, errorReason } from "@parley/shared/errors.js";
-import { decodeClientFrame, encodeError, encodeServerFrame } from "./realtime/frame-codec.js";
+import WebSocket, { WebSocketServer } from "ws";
+import { broadcastFrame, decodeClientFrame, encodeError, encodeServerFrame } from "./realtime/frame-codec.js";
 
 const ROOM = "0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d";
 
@@ -84,4 +87,37 @@ test("server frames are protobuf JSON; errors carry snake_case code and reason",
     ref: "x",
     error: { code: "not_found", message: "no such room", reason: "ROOM_NOT_FOUND" },
   });
+});
+
+test("a broadcast frame, written straight to the socket, reaches a ws client as text at every length encoding", async () => {
+  // 7-bit, 16-bit and 64-bit payload lengths; multi-byte characters count in bytes.
+  const sizes = [5, 125, 126, 300, 65_535, 65_536, 70_000];
+  const texts = sizes.map((size) =>
+    JSON.stringify({ text: "é".repeat(Math.max(0, Math.floor((size - 11) / 2))) }).padEnd(size, " "),
+  );
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  server.on("connection", (_ws, req) => {
+    for (const text of texts) {
+      const frame = broadcastFrame(text);
+      assert.equal(frame.payload.toString(), text);
+      req.socket.write(frame.wire);
+    }
+  });
+  const { port } = server.address() as AddressInfo;
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  const got: { text: string; isBinary: boolean }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    client.on("message", (data: Buffer, isBinary: boolean) => {
+      got.push({ text: data.toString(), isBinary });
+      if (got.length === texts.length) resolve();
+    });
+    client.on("error", reject);
+  });
+  client.close();
+  server.close();
+  assert.deepEqual(
+    got,
+    texts.map((text) => ({ text, isBinary: false })),
+  );
 });

@@ -2,10 +2,12 @@
  * The cursor mechanism (resume by event_seq, gap repair, duplicate
  * suppression) and the hub's fan-out, against an in-memory room event log.
  */
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { MessageSchema, type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import type { OutFrame } from "./realtime/frame-codec.js";
 import { RoomHub } from "./realtime/room-hub.js";
 import { type EventPage, RoomSubscription } from "./realtime/room-subscription.js";
 
@@ -26,8 +28,8 @@ interface FrameJson {
 type Kind = "message" | "edit" | "delete" | "reaction";
 
 /** "m3" for message 3 created, "edit3"/"del3" for its edit/deletion, "reaction@7" at event_seq 7, "typing". */
-function label(frame: string | Buffer): string {
-  const { event } = JSON.parse(String(frame)) as FrameJson;
+function label(frame: OutFrame): string {
+  const { event } = JSON.parse(typeof frame === "string" ? frame : frame.payload.toString()) as FrameJson;
   assert.equal(event.roomId, ROOM);
   if (event.messageCreated) return `m${event.messageCreated.seq}`;
   if (event.messageEdited) return `edit${event.messageEdited.seq}`;
@@ -350,10 +352,10 @@ test("a closed subscription delivers nothing", async () => {
 
 test("the hub encodes each event once for all of a room's listeners, and only for that room", () => {
   const hub = new RoomHub();
-  const seen: { room: string; frame: string | Buffer }[] = [];
+  const seen: { room: string; frame: OutFrame }[] = [];
   const listener = (roomId: string) => ({
     roomId,
-    onEvent: (_e: RoomEvent, frame: string | Buffer) => seen.push({ room: roomId, frame }),
+    onEvent: (_e: RoomEvent, frame: OutFrame) => seen.push({ room: roomId, frame }),
     onResync() {},
   });
   const a = listener("a");

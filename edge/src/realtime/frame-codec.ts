@@ -60,13 +60,41 @@ export function encodeError(err: ConnectError, ref = ""): string {
 }
 
 /**
- * What a socket is given to send: a frame's JSON text, or its UTF-8 bytes when
- * the same frame goes to many sockets (encoded once, no per-socket
- * conversion); ws is told it is text either way.
+ * A frame for many sockets, encoded once: its JSON as UTF-8, and the whole
+ * WebSocket frame (header and payload) as it goes on the wire. A server's
+ * frames are never masked and, with compression off, never transformed, so
+ * one text frame's bytes are the same for every socket: each socket is
+ * handed them in one write, with nothing framed, copied or allocated for it.
  */
-export type OutFrame = string | Buffer;
+export interface BroadcastFrame {
+  readonly payload: Buffer;
+  readonly wire: Buffer;
+}
 
-/** An event frame for fan-out: JSON and UTF-8 encoded once, however many sockets get it. */
-export function encodeEvent(event: RoomEvent): Buffer {
-  return Buffer.from(encodeServerFrame({ kind: { case: "event", value: event } }));
+/** What a socket is given to send: a frame's JSON text, or a broadcast frame; ws is told it is text either way. */
+export type OutFrame = string | BroadcastFrame;
+
+/** RFC 6455 §5.2: FIN and the text opcode, then the payload length in 7, 7+16 or 7+64 bits; no mask. */
+export function broadcastFrame(json: string): BroadcastFrame {
+  const payload = Buffer.from(json);
+  const n = payload.length;
+  const headerLength = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const wire = Buffer.allocUnsafe(headerLength + n);
+  wire[0] = 0x81;
+  if (n < 126) {
+    wire[1] = n;
+  } else if (n < 65_536) {
+    wire[1] = 126;
+    wire.writeUInt16BE(n, 2);
+  } else {
+    wire[1] = 127;
+    wire.writeBigUInt64BE(BigInt(n), 2);
+  }
+  payload.copy(wire, headerLength);
+  return { payload: wire.subarray(headerLength), wire };
+}
+
+/** An event frame for fan-out, encoded once however many sockets get it. */
+export function encodeEvent(event: RoomEvent): BroadcastFrame {
+  return broadcastFrame(encodeServerFrame({ kind: { case: "event", value: event } }));
 }

@@ -8,6 +8,7 @@
  * deadline.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { bearerToken } from "@parley/shared/auth.js";
 import { unauthenticated } from "@parley/shared/errors.js";
@@ -18,7 +19,7 @@ import type { ChatClient, UserClient } from "../clients.js";
 import type { ServiceTokenSource } from "../service-token.js";
 import { createBatchedSends } from "./batched-sends.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
-import { encodeServerFrame } from "./frame-codec.js";
+import { broadcastFrame, encodeServerFrame } from "./frame-codec.js";
 import { type PresenceReporter, startPresenceReporter } from "./presence.js";
 import { RoomHub } from "./room-hub.js";
 import type { SendRate } from "./send-limiter.js";
@@ -58,6 +59,8 @@ export interface UpgradeRequest {
   url: string;
   ip: string;
   headers: IncomingHttpHeaders;
+  /** The upgraded TCP socket, which ws now owns (see SocketSession.write). */
+  socket?: Socket;
 }
 
 /** The token given at the upgrade: `Authorization: Bearer …` or `?token=`; "" when one is given but unusable. */
@@ -123,7 +126,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
   };
 
   const heartbeat = setInterval(() => {
-    const frame = Buffer.from(
+    const frame = broadcastFrame(
       encodeServerFrame({ kind: { case: "heartbeat", value: { serverTime: timestampNow() } } }),
     );
     const now = Date.now();
@@ -168,7 +171,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
       return sessions.size;
     },
     accept(ws, req) {
-      const session = new SocketSession(ws, ctx, upgradeToken(req), req.ip, req.headers["user-agent"]);
+      const session = new SocketSession(ws, req.socket, ctx, upgradeToken(req), req.ip, req.headers["user-agent"]);
       if (session.isClosed) return;
       sessions.add(session);
       unauthenticatedSessions.add(session);

@@ -16,6 +16,7 @@
  * gateway runs one interval for all), no per-socket closures or loggers, and
  * maps and the rate limiter only once they are needed.
  */
+import type { Socket } from "node:net";
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
 import { MemberChanged_Change, type RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import type {
@@ -138,6 +139,8 @@ export class SocketSession implements SubscriptionOwner {
 
   constructor(
     private readonly ws: WebSocket,
+    /** The TCP socket `ws` runs on, for broadcast frames; without it they go through ws. */
+    private readonly raw: Socket | undefined,
     private readonly ctx: SessionContext,
     token: string | undefined,
     private readonly ip: string,
@@ -238,7 +241,11 @@ export class SocketSession implements SubscriptionOwner {
       return false;
     }
     try {
-      this.ws.send(frame, AS_TEXT);
+      if (typeof frame === "string") this.ws.send(frame, AS_TEXT);
+      // Straight onto the socket ws writes to: with compression off ws frames
+      // nothing asynchronously, so nothing of its own can be interleaved.
+      else if (this.raw?.writable) this.raw.write(frame.wire);
+      else this.ws.send(frame.payload, AS_TEXT);
     } catch (err) {
       // Not expected from an open socket; a socket that cannot be written to is of no use.
       this.ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "socket write failed");
