@@ -101,9 +101,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   const components = new Map<string, Component>();
 
   async function start(name: ComponentName, extraEnv: Record<string, string> = {}): Promise<Component> {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    // For profiling the components under the bench, e.g. PARLEY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = process.env.PARLEY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
       cwd: `${root}${name}`,
-      env: { PATH: process.env.PATH ?? "", ...envs[name], ...extraEnv },
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...envs[name],
+        ...extraEnv,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const component: Component = { name, process: child, output: [] };
