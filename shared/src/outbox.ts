@@ -166,18 +166,22 @@ export function startOutboxRelay(opts: {
         from outbox order by position limit ${batchSize} for update skip locked`;
       if (rows.length === 0) return 0;
       const uncork = corkConnection(ch);
-      for (const row of rows) {
-        const occurredAt = new Date(row.occurred_at);
-        ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
-          persistent: true,
-          messageId: row.id,
-          type: row.type,
-          contentType: "application/x-protobuf",
-          timestamp: Math.floor(occurredAt.getTime() / 1000),
-          headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
-        });
+      // Uncorked whatever happens: a publish that throws must not leave the connection corked for good.
+      try {
+        for (const row of rows) {
+          const occurredAt = new Date(row.occurred_at);
+          ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
+            persistent: true,
+            messageId: row.id,
+            type: row.type,
+            contentType: "application/x-protobuf",
+            timestamp: Math.floor(occurredAt.getTime() / 1000),
+            headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
+          });
+        }
+      } finally {
+        uncork();
       }
-      uncork();
       // One round of confirms per batch rather than one per event. A broker
       // that never answers must not hold the rows' locks forever.
       await withTimeout(ch.waitForConfirms(), confirmTimeoutMs, "publisher confirms timed out");
