@@ -74,7 +74,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   });
   const sender = createMessageSender(domain, {
     maxBatch: config.SEND_BATCH_MAX,
-    maxInFlight: config.SEND_BATCH_CONCURRENCY,
+    lanes: config.SEND_BATCH_CONCURRENCY,
     lingerMs: config.SEND_BATCH_LINGER_MS,
   });
   const presenceTtlMs = deps.presenceTtlMs ?? config.PRESENCE_TTL_SECONDS * 1000;

@@ -25,14 +25,17 @@ export interface Fanout {
   /**
    * Registers a subscription at once (throws ConnectError if the feed is not
    * live) and returns every event published from now on until `signal`
-   * aborts, in runs of at most `maxRun`: what queued while the reader was
+   * aborts, in runs of at most MAX_RUN: what queued while the reader was
    * busy comes out together. The generator throws (ConnectError) when the
    * feed is lost.
    */
-  subscribe(signal: AbortSignal, maxRun?: number): AsyncGenerator<RoomEvent[], void, undefined>;
+  subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent[], void, undefined>;
   /** Ends every subscription and closes the subscriber connection. */
   close(): Promise<void>;
 }
+
+/** Most events in one StreamEvents response. */
+const MAX_RUN = 256;
 
 interface Subscriber {
   queue: RoomEvent[];
@@ -110,7 +113,7 @@ export function startFanout(opts: {
   // Registration happens in `subscribe` itself, not on the first pull of the
   // generator, so that a caller can tell its client "ready" knowing that
   // nothing published from then on can be missed.
-  function subscribe(signal: AbortSignal, maxRun = 256): AsyncGenerator<RoomEvent[], void, undefined> {
+  function subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent[], void, undefined> {
     if (closed) throw eventFeedInterrupted("this chat-svc instance is stopping");
     if (!live) throw eventFeedInterrupted("not connected to Redis");
     const sub: Subscriber = { queue: [], failure: undefined, wake: undefined };
@@ -121,14 +124,13 @@ export function startFanout(opts: {
     };
     subscribers.add(sub);
     signal.addEventListener("abort", onAbort, { once: true });
-    return drain(sub, signal, onAbort, maxRun);
+    return drain(sub, signal, onAbort);
   }
 
   async function* drain(
     sub: Subscriber,
     signal: AbortSignal,
     onAbort: () => void,
-    maxRun: number,
   ): AsyncGenerator<RoomEvent[], void, undefined> {
     try {
       while (!signal.aborted) {
@@ -143,9 +145,9 @@ export function startFanout(opts: {
         // Swapping the whole queue out keeps each take O(1).
         const batch = sub.queue;
         sub.queue = [];
-        for (let at = 0; at < batch.length; at += maxRun) {
+        for (let at = 0; at < batch.length; at += MAX_RUN) {
           if (sub.failure || signal.aborted) break;
-          yield batch.length <= maxRun ? batch : batch.slice(at, at + maxRun);
+          yield batch.length <= MAX_RUN ? batch : batch.slice(at, at + MAX_RUN);
         }
       }
     } finally {

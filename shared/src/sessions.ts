@@ -23,11 +23,14 @@ export interface Authenticator {
 
 export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefix: string }): Authenticator {
   const { keys, redis, prefix } = opts;
-  async function authenticateToken(token: string): Promise<Identity> {
-    const identity = await keys.verifyAccess(token);
-    const owner = await redis.get(sessionKey(prefix, identity.sessionId));
+  /** The identity if its session is still the user's, the refusal otherwise: the one session check. */
+  function live(identity: Identity, owner: string | null | undefined): Identity {
     if (owner !== identity.userId) throw unauthenticated("the session has ended; sign in again");
     return identity;
+  }
+  async function authenticateToken(token: string): Promise<Identity> {
+    const identity = await keys.verifyAccess(token);
+    return live(identity, await redis.get(sessionKey(prefix, identity.sessionId)));
   }
   async function authenticateTokens(tokens: readonly string[]): Promise<PromiseSettledResult<Identity>[]> {
     const verified = await Promise.allSettled(tokens.map((t) => keys.verifyAccess(t)));
@@ -35,11 +38,14 @@ export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefi
     if (sessionIds.length === 0) return verified;
     const owners = await redis.mget(sessionIds.map((id) => sessionKey(prefix, id)));
     const ownerOf = new Map(sessionIds.map((id, i) => [id, owners[i]]));
-    return verified.map((v) =>
-      v.status === "rejected" || ownerOf.get(v.value.sessionId) === v.value.userId
-        ? v
-        : { status: "rejected", reason: unauthenticated("the session has ended; sign in again") },
-    );
+    return verified.map((v): PromiseSettledResult<Identity> => {
+      if (v.status === "rejected") return v;
+      try {
+        return { status: "fulfilled", value: live(v.value, ownerOf.get(v.value.sessionId)) };
+      } catch (reason) {
+        return { status: "rejected", reason };
+      }
+    });
   }
   return {
     authenticateToken,

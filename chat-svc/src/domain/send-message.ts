@@ -64,7 +64,8 @@ export interface MessageSender {
 
 export interface BatchOptions {
   maxBatch: number;
-  maxInFlight: number;
+  /** Lanes writing side by side, rooms split between them by id. */
+  lanes: number;
   lingerMs: number;
 }
 
@@ -75,7 +76,7 @@ function laneOf(roomId: string, lanes: number): number {
 }
 
 export function createMessageSender(deps: DomainDeps, opts: BatchOptions): MessageSender {
-  const lanes: Batcher<SendRequest, MessageView>[] = Array.from({ length: opts.maxInFlight }, () =>
+  const lanes: Batcher<SendRequest, MessageView>[] = Array.from({ length: opts.lanes }, () =>
     createBatcher({
       maxBatch: opts.maxBatch,
       maxInFlight: 1,

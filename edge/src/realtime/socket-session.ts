@@ -369,7 +369,8 @@ export class SocketSession implements SubscriptionOwner {
   private async handle(frame: ClientFrame): Promise<void> {
     const { ref, kind } = frame;
     if (kind.case === "authenticate") return this.authenticate(kind.value.token, ref);
-    if (this.token === undefined) throw unauthenticated("authenticate first");
+    const token = this.token;
+    if (token === undefined) throw unauthenticated("authenticate first");
     switch (kind.case) {
       case "subscribe":
         return this.subscribe(kind.value, ref);
@@ -377,7 +378,7 @@ export class SocketSession implements SubscriptionOwner {
         this.unsubscribe(kind.value.roomId);
         return this.reply(ref, { case: "unsubscribed", value: { roomId: kind.value.roomId } });
       case "send":
-        return this.send(kind.value, ref);
+        return this.send(kind.value, ref, token);
       case "edit":
         return this.edit(kind.value, ref);
       case "delete":
@@ -528,9 +529,8 @@ export class SocketSession implements SubscriptionOwner {
     this.ctx.hub.remove(sub);
   }
 
-  private async send({ roomId, text, clientMessageId, parentId }: Send, ref: string): Promise<void> {
-    if (this.token === undefined) throw unauthenticated("authenticate first");
-    const message = await this.ctx.sends.send(this.token, { roomId, text, clientMessageId, parentId });
+  private async send({ roomId, text, clientMessageId, parentId }: Send, ref: string, token: string): Promise<void> {
+    const message = await this.ctx.sends.send(token, { roomId, text, clientMessageId, parentId });
     this.reply(ref, { case: "ack", value: { message } });
   }
 
