@@ -70,6 +70,24 @@ export async function connectMany(
   return out;
 }
 
+/** Subscribes client i to roomFor(i); rejects on the first error frame rather than waiting forever. */
+export async function subscribeAll(clients: Client[], roomFor: (i: number) => string): Promise<void> {
+  await Promise.all(
+    clients.map(
+      (c, i) =>
+        new Promise<void>((resolve, reject) => {
+          c.onFrame = (f) => {
+            if (f.includes('"subscribed"')) {
+              c.onFrame = undefined;
+              resolve();
+            } else if (f.includes('"error"')) reject(new Error(`subscribe failed: ${f}`));
+          };
+          c.ws.send(JSON.stringify({ ref: "s", subscribe: { roomId: roomFor(i) } }));
+        }),
+    ),
+  );
+}
+
 export async function closeAll(clients: Client[]): Promise<void> {
   await Promise.all(
     clients.map(async (c) => {

@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import { TEST_POSTGRES_URL, TEST_REDIS_URL } from "@parley/shared/testing.js";
 import postgres from "postgres";
 import { startSystem } from "../test/support/system.js";
-import { type Client, closeAll, connectMany, sleep } from "./clients.js";
+import { type Client, closeAll, connectMany, sleep, subscribeAll } from "./clients.js";
 import { coresUsed, cpuGroups, sampleCpu } from "./cpu.js";
 import { createUsers } from "./fixtures.js";
 import { ms, printTable, ratio, summarize } from "./stats.js";
@@ -220,20 +220,7 @@ async function main() {
           waitFor: /"ready"/,
         },
       );
-      await Promise.all(
-        receivers.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              c.onFrame = (f) => {
-                if (f.includes('"subscribed"')) {
-                  c.onFrame = undefined;
-                  resolve();
-                }
-              };
-              c.ws.send(JSON.stringify({ ref: "s", subscribe: { roomId: room.id } }));
-            }),
-        ),
-      );
+      await subscribeAll(receivers, () => room.id);
       log(`fan-out: ${receivers.length} subscribed`);
       const senders = await connectMany(
         SENDERS,
@@ -309,20 +296,7 @@ async function main() {
           waitFor: /"ready"/,
         },
       );
-      await Promise.all(
-        ingestClients.map(
-          (c, i) =>
-            new Promise<void>((resolve) => {
-              c.onFrame = (f) => {
-                if (f.includes('"subscribed"')) {
-                  c.onFrame = undefined;
-                  resolve();
-                }
-              };
-              c.ws.send(JSON.stringify({ ref: "s", subscribe: { roomId: roomOf[i] } }));
-            }),
-        ),
-      );
+      await subscribeAll(ingestClients, (i) => roomOf[i] as string);
       let nextId = 1;
       let best = { rate: 0, accepted: 0, delivered: 0, p99: Number.NaN };
       // The first step warms up (JIT, connection pools, caches) and is not reported.

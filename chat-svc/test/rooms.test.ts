@@ -40,6 +40,43 @@ describe("rooms", () => {
     assert.deepEqual(got.room, room);
   });
 
+  test("GetRoomHead gives a member the heads GetRoom gives, and outsiders nothing more than GetRoom", async () => {
+    const owner = await h.signIn();
+    const member = await h.signIn();
+    const outsider = await h.signIn();
+    const { room: priv } = await h.client.createRoom(
+      { name: "heads", visibility: RoomVisibility.PRIVATE, memberIds: [member.userId] },
+      owner.call,
+    );
+    assert.ok(priv);
+    assert.deepEqual(
+      { ...(await h.client.getRoomHead({ roomId: priv.id }, member.call)) },
+      { $typeName: "parley.chat.v1.GetRoomHeadResponse", headSeq: 0n, headEventSeq: priv.headEventSeq },
+    );
+    await h.client.sendMessage({ roomId: priv.id, text: "one" }, owner.call);
+    await h.client.sendMessage({ roomId: priv.id, text: "two" }, member.call);
+    const head = await h.client.getRoomHead({ roomId: priv.id }, owner.call);
+    const { room } = await h.client.getRoom({ roomId: priv.id }, owner.call);
+    assert.equal(head.headSeq, 2n);
+    assert.equal(head.headSeq, room?.headSeq);
+    assert.equal(head.headEventSeq, room?.headEventSeq);
+    assert.equal(head.headEventSeq, priv.headEventSeq + 2n, "two messages, two log entries");
+
+    await rejectsWith(h.client.getRoomHead({ roomId: priv.id }, outsider.call), Code.NotFound, "ROOM_NOT_FOUND");
+    await rejectsWith(h.client.getRoomHead({ roomId: randomUUID() }, member.call), Code.NotFound, "ROOM_NOT_FOUND");
+    const { room: pub } = await h.client.createRoom(
+      { name: "open", visibility: RoomVisibility.PUBLIC, memberIds: [] },
+      owner.call,
+    );
+    assert.ok(pub);
+    await rejectsWith(h.client.getRoomHead({ roomId: pub.id }, outsider.call), Code.PermissionDenied, "NOT_A_MEMBER");
+    await rejectsWith(
+      h.client.getRoomHead({ roomId: "not-a-uuid" }, member.call),
+      Code.InvalidArgument,
+      "INVALID_ARGUMENT",
+    );
+  });
+
   test("a public room: outsiders learn it exists, must join to use it, and joining is idempotent", async () => {
     const owner = await h.signIn();
     const dave = await h.signIn("dave");

@@ -5,7 +5,13 @@ import { test } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { appError, errorReason } from "@parley/shared/errors.js";
 import WebSocket, { WebSocketServer } from "ws";
-import { broadcastFrame, decodeClientFrame, encodeError, encodeServerFrame } from "./realtime/frame-codec.js";
+import {
+  broadcastFrame,
+  decodeClientFrame,
+  encodeError,
+  encodeServerFrame,
+  heartbeatFrame,
+} from "./realtime/frame-codec.js";
 
 const ROOM = "0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d";
 
@@ -120,4 +126,31 @@ test("a broadcast frame, written straight to the socket, reaches a ws client as 
     got,
     texts.map((text) => ({ text, isBinary: false })),
   );
+});
+
+test("a heartbeat frame is a protocol ping then the heartbeat text, in one write", async () => {
+  const text = encodeServerFrame({ kind: { case: "heartbeat", value: { serverTime: { seconds: 1n, nanos: 0 } } } });
+  const beat = heartbeatFrame(text);
+  assert.equal(beat.ping, true);
+  assert.equal(beat.payload.toString(), text);
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  server.on("connection", (_ws, req) => {
+    req.socket.write(beat.wire);
+    req.socket.write(beat.wire);
+  });
+  const { port } = server.address() as AddressInfo;
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  const got: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    client.on("ping", (data: Buffer) => got.push(`ping:${data.length}`));
+    client.on("message", (data: Buffer, isBinary: boolean) => {
+      got.push(isBinary ? "binary" : data.toString());
+      if (got.length === 4) resolve();
+    });
+    client.on("error", reject);
+  });
+  client.close();
+  server.close();
+  assert.deepEqual(got, ["ping:0", text, "ping:0", text]);
 });

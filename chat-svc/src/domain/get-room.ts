@@ -13,3 +13,13 @@ export async function getRoom({ db }: DomainDeps, caller: Identity, roomId: stri
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );
 }
+
+/** The room's heads, for a member: one indexed read, no member list. */
+export async function getRoomHead(
+  { db }: DomainDeps,
+  caller: Identity,
+  roomId: string,
+): Promise<{ headSeq: bigint; headEventSeq: bigint }> {
+  const { room } = await loadRoomForMember(db, caller.userId, roomId);
+  return { headSeq: room.headSeq, headEventSeq: room.headEventSeq };
+}

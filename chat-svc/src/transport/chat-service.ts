@@ -14,7 +14,7 @@ import { createRoom } from "../domain/create-room.js";
 import { deleteMessage } from "../domain/delete-message.js";
 import type { DomainDeps, MessageView, RoomView } from "../domain/deps.js";
 import { editMessage } from "../domain/edit-message.js";
-import { getRoom } from "../domain/get-room.js";
+import { getRoom, getRoomHead } from "../domain/get-room.js";
 import { joinRoom } from "../domain/join-room.js";
 import { leaveRoom } from "../domain/leave-room.js";
 import { listEvents } from "../domain/list-events.js";
@@ -64,6 +64,10 @@ export function chatService(deps: {
 
     async getRoom(req, ctx) {
       return room(await getRoom(domain, await caller(ctx), req.roomId));
+    },
+
+    async getRoomHead(req, ctx) {
+      return getRoomHead(domain, await caller(ctx), req.roomId);
     },
 
     async updateRoom(req, ctx) {

@@ -69,6 +69,8 @@ export function encodeError(err: ConnectError, ref = ""): string {
 export interface BroadcastFrame {
   readonly payload: Buffer;
   readonly wire: Buffer;
+  /** `wire` begins with a protocol ping: a socket sent `payload` instead pings too. */
+  readonly ping?: true;
 }
 
 /** What a socket is given to send: a frame's JSON text, or a broadcast frame; ws is told it is text either way. */
@@ -92,6 +94,15 @@ export function broadcastFrame(json: string): BroadcastFrame {
   }
   payload.copy(wire, headerLength);
   return { payload: wire.subarray(headerLength), wire };
+}
+
+/** RFC 6455 §5.5.2: FIN and the ping opcode, no payload, no mask. */
+const PING = Buffer.from([0x89, 0x00]);
+
+/** A heartbeat and the protocol ping before it, for one write per socket. */
+export function heartbeatFrame(json: string): BroadcastFrame {
+  const frame = broadcastFrame(json);
+  return { payload: frame.payload, wire: Buffer.concat([PING, frame.wire]), ping: true };
 }
 
 /** An event frame for fan-out, encoded once however many sockets get it. */

@@ -1,11 +1,11 @@
 /**
  * GET /ws: accepts sockets (authenticated by socket-auth.ts), feeds them from
  * the one chat-svc event stream through the room hub, and runs the only
- * timers sockets need, each one interval for all of them: the heartbeat (a
- * `heartbeat` frame, encoded once per tick, plus a protocol ping; a socket
- * that missed the last pong is terminated, one whose token expired is
- * closed) and, while any socket has yet to authenticate, the authentication
- * deadline.
+ * timers sockets need, each one timer for all of them: the heartbeat (a
+ * protocol ping and a `heartbeat` frame in one write, spread over the
+ * interval by timer-wheel.ts; a socket that missed the last pong is
+ * terminated, one whose token expired is closed) and, while any socket has
+ * yet to authenticate, the authentication deadline.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
@@ -19,12 +19,13 @@ import type { ChatClient, UserClient } from "../clients.js";
 import type { ServiceTokenSource } from "../service-token.js";
 import { createBatchedSends } from "./batched-sends.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
-import { broadcastFrame, encodeServerFrame } from "./frame-codec.js";
+import { encodeServerFrame, heartbeatFrame } from "./frame-codec.js";
 import { type PresenceReporter, startPresenceReporter } from "./presence.js";
 import { RoomHub } from "./room-hub.js";
 import type { SendRate } from "./send-limiter.js";
 import { createSocketAuth } from "./socket-auth.js";
 import { CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED, type SessionContext, SocketSession } from "./socket-session.js";
+import { startTimerWheel } from "./timer-wheel.js";
 
 export interface RealtimeGatewayOptions {
   /** For the profile sent in `ready`. */
@@ -120,28 +121,28 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     },
     closed(session) {
       sessions.delete(session);
+      heartbeat.delete(session);
       unauthenticatedSessions.delete(session);
       if (session.userId !== undefined) presence.closed(session.userId);
     },
   };
 
-  const heartbeat = setInterval(() => {
-    const frame = broadcastFrame(
+  const heartbeat = startTimerWheel<SocketSession>(opts.heartbeatMs, (slot) => {
+    const beat = heartbeatFrame(
       encodeServerFrame({ kind: { case: "heartbeat", value: { serverTime: timestampNow() } } }),
     );
     const now = Date.now();
     auth.sweep();
-    for (const session of sessions) {
+    for (const session of slot) {
       try {
-        session.tick(now, frame);
+        session.tick(now, beat);
       } catch (err) {
         // One socket's trouble must not stop the others' heartbeats (nor escape the timer and end the process).
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, "heartbeat failed for a socket");
         session.terminate();
       }
     }
-  }, opts.heartbeatMs);
-  heartbeat.unref();
+  });
 
   // Runs only while some socket has yet to authenticate.
   let authSweep: NodeJS.Timeout | undefined;
@@ -174,6 +175,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
       const session = new SocketSession(ws, req.socket, ctx, upgradeToken(req), req.ip, req.headers["user-agent"]);
       if (session.isClosed) return;
       sessions.add(session);
+      heartbeat.add(session);
       unauthenticatedSessions.add(session);
       if (!authSweep) {
         authSweep = setInterval(sweepAuth, Math.max(10, Math.min(1_000, authTimeoutMs / 4)));
@@ -195,7 +197,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
       auth.forget(userId);
     },
     async close() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       if (authSweep) clearInterval(authSweep);
       for (const session of [...sessions]) session.closeWith(CLOSE_GOING_AWAY, "server shutting down");
       await Promise.all([presence.close(), events.close(), sends.close()]);

@@ -1,7 +1,8 @@
 /**
  * Tells chat-svc which users have sockets on this edge (SetPresence, with the
  * edge's service token): when a user's first socket here opens and their last
- * one closes, and all present users again every `intervalMs`, because
+ * one closes, and every present user again once every `intervalMs` (spread
+ * over the interval, see timer-wheel.ts), because
  * chat-svc forgets entries that are not re-announced (an edge that crashed
  * never says goodbye). The edge is one "socket" per user towards chat-svc
  * (socket_id = this edge's id), so ten tabs cost one entry and one call, and
@@ -13,6 +14,7 @@ import type { Logger } from "@parley/shared/logger.js";
 import type { ChatClient } from "../clients.js";
 import { bearer } from "../forwarding.js";
 import type { ServiceTokenSource } from "../service-token.js";
+import { startTimerWheel } from "./timer-wheel.js";
 
 export interface PresenceReporter {
   /** This edge's socket_id towards chat-svc. */
@@ -56,20 +58,23 @@ export function startPresenceReporter(opts: {
     return next;
   }
 
-  const timer = setInterval(() => {
-    for (const userId of present.keys()) {
-      // Skipped while a call for the user is still under way; the next tick catches it.
+  // Spread over the interval: a refresh round at once is a burst of one call per user.
+  const refresh = startTimerWheel<string>(opts.intervalMs ?? 30_000, (slot) => {
+    for (const userId of slot) {
+      // Skipped while a call for the user is still under way; the next round catches it.
       if (!chains.has(userId)) void report(userId, true);
     }
-  }, opts.intervalMs ?? 30_000);
-  timer.unref();
+  });
 
   return {
     edgeId,
     opened(userId) {
       const count = present.get(userId) ?? 0;
       present.set(userId, count + 1);
-      if (count === 0) void report(userId, true);
+      if (count === 0) {
+        refresh.add(userId);
+        void report(userId, true);
+      }
     },
     closed(userId) {
       const count = present.get(userId);
@@ -79,10 +84,11 @@ export function startPresenceReporter(opts: {
         return;
       }
       present.delete(userId);
+      refresh.delete(userId);
       void report(userId, false);
     },
     async close() {
-      clearInterval(timer);
+      refresh.stop();
       for (const userId of present.keys()) void report(userId, false);
       present.clear();
       await Promise.all(chains.values());

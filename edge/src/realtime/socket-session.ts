@@ -189,7 +189,8 @@ export class SocketSession implements SubscriptionOwner {
   /**
    * The gateway's periodic visit: a socket that did not answer the last ping
    * is dead; one whose token has expired is closed; the others are pinged
-   * and, once authenticated, sent `heartbeat` (encoded once for all).
+   * and, once authenticated, sent `heartbeat` (encoded once for all, the ping
+   * in the same write).
    */
   tick(nowMs: number, heartbeat: OutFrame): void {
     if (this.closed) return;
@@ -208,8 +209,8 @@ export class SocketSession implements SubscriptionOwner {
     }
     this.alive = false;
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.ping();
     if (this.token !== undefined) this.write(heartbeat);
+    else this.ws.ping();
   }
 
   /** @internal ws 'close' */
@@ -245,7 +246,10 @@ export class SocketSession implements SubscriptionOwner {
       // Straight onto the socket ws writes to: with compression off ws frames
       // nothing asynchronously, so nothing of its own can be interleaved.
       else if (this.raw?.writable) this.raw.write(frame.wire);
-      else this.ws.send(frame.payload, AS_TEXT);
+      else {
+        if (frame.ping) this.ws.ping();
+        this.ws.send(frame.payload, AS_TEXT);
+      }
     } catch (err) {
       // Not expected from an open socket; a socket that cannot be written to is of no use.
       this.ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "socket write failed");
@@ -459,11 +463,11 @@ export class SocketSession implements SubscriptionOwner {
     let page: EventPage | undefined;
     try {
       const [got, events] = await Promise.all([
-        this.ctx.chat.getRoom({ roomId }, this.auth()),
+        this.ctx.chat.getRoomHead({ roomId }, this.auth()),
         afterEventSeq > 0n ? this.fetchEvents(roomId, afterEventSeq) : undefined,
       ]);
-      headSeq = got.room?.headSeq ?? 0n;
-      headEventSeq = got.room?.headEventSeq ?? 0n;
+      headSeq = got.headSeq;
+      headEventSeq = got.headEventSeq;
       // The two reads are separate snapshots: the later head is the truer one.
       if (events?.headEventSeq !== undefined && events.headEventSeq > headEventSeq) headEventSeq = events.headEventSeq;
       page = events;

@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/chat/v1/chat.proto.
  */
 export const file_parley_chat_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXJsZXkvY2hhdC92MS9jaGF0LnByb3RvEg5wYXJsZXkuY2hhdC52MSKJAQoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSKAoEcm9sZRgCIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAxItCglqb2luZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrYCCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoKdmlzaWJpbGl0eRgDIAEoDjIeLnBhcmxleS5jaGF0LnYxLlJvb21WaXNpYmlsaXR5EhIKCmNyZWF0ZWRfYnkYBCABKAkSEAoIaGVhZF9zZXEYBSABKAMSEgoKbWVtYmVyX2lkcxgGIAMoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgRraW5kGAggASgOMhgucGFybGV5LmNoYXQudjEuUm9vbUtpbmQSDQoFdG9waWMYCSABKAkSJwoHbWVtYmVycxgKIAMoCzIWLnBhcmxleS5jaGF0LnYxLk1lbWJlchIWCg5oZWFkX2V2ZW50X3NlcRgLIAEoAyIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSLKAgoHTWVzc2FnZRIKCgJpZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIRCglzZW5kZXJfaWQYBCABKAkSFwoPc2VuZGVyX3VzZXJuYW1lGAUgASgJEgwKBHRleHQYBiABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGAkgASgJEhAKCG1lbnRpb25zGAogAygJEi0KCWVkaXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgMIAEoCBIrCglyZWFjdGlvbnMYDSADKAsyGC5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbiKNAQoLUm9vbVN1bW1hcnkSIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20SLQoMbGFzdF9tZXNzYWdlGAIgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDEhQKDHVucmVhZF9jb3VudBgEIAEoAyKqAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEjwKCnZpc2liaWxpdHkYAiABKA4yHi5wYXJsZXkuY2hhdC52MS5Sb29tVmlzaWJpbGl0eUIIukgFggECEAESJQoKbWVtYmVyX2lkcxgDIAMoCUIRukgOkgELEGQYASIFcgOwAQESFwoFdG9waWMYBCABKAlCCLpIBXIDGPoBIjgKEkNyZWF0ZVJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIyChVPcGVuRGlyZWN0Um9vbVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiTQoWT3BlbkRpcmVjdFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbRIPCgdjcmVhdGVkGAIgASgIIisKDkdldFJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjUKD0dldFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJ9ChFVcGRhdGVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgRuYW1lGAIgASgJQgm6SAZyBBABGFBIAIgBARIcCgV0b3BpYxgDIAEoCUIIukgFcgMY+gFIAYgBAUIHCgVfbmFtZUIICgZfdG9waWMiOAoSVXBkYXRlUm9vbVJlc3BvbnNlEiIKBHJvb20YASABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tIhIKEExpc3RSb29tc1JlcXVlc3QiPwoRTGlzdFJvb21zUmVzcG9uc2USKgoFcm9vbXMYASADKAsyGy5wYXJsZXkuY2hhdC52MS5Sb29tU3VtbWFyeSJOChZMaXN0UHVibGljUm9vbXNSZXF1ZXN0EhwKC25hbWVfcHJlZml4GAEgASgJQge6SARyAhhQEhYKBWxpbWl0GAIgASgNQge6SAQqAhhkIj4KF0xpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEiMKBXJvb21zGAEgAygLMhQucGFybGV5LmNoYXQudjEuUm9vbSIsCg9Kb2luUm9vbVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiNgoQSm9pblJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJVChFBZGRNZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIlCgh1c2VyX2lkcxgCIAMoCUITukgQkgENCAEQZBgBIgVyA7ABASI4ChJBZGRNZW1iZXJzUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iLQoQTGVhdmVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASITChFMZWF2ZVJvb21SZXNwb25zZSJLChNSZW1vdmVNZW1iZXJSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIoIBChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARI0CgRyb2xlGAMgASgOMhoucGFybGV5LmNoYXQudjEuTWVtYmVyUm9sZUIKukgHggEEGAIYAyIXChVTZXRNZW1iZXJSb2xlUmVzcG9uc2UijQEKElNlbmRNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfEiIKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgJQge6SARyAhhAEh4KCXBhcmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiPwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJTChNTZW5kTWVzc2FnZXNSZXF1ZXN0EjwKBWl0ZW1zGAEgAygLMiAucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VzSXRlbUILukgIkgEFCAEQ9AMicQoQU2VuZE1lc3NhZ2VzSXRlbRIgCgxhY2Nlc3NfdG9rZW4YASABKAlCCrpIB3IFEAEYgCASOwoHcmVxdWVzdBgCIAEoCzIiLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdEIGukgD2AEDIksKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjMKB3Jlc3VsdHMYASADKAsyIi5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZXNSZXN1bHQicwoSU2VuZE1lc3NhZ2VzUmVzdWx0EioKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASJgoFZXJyb3IYAiABKAsyFS5wYXJsZXkucnBjLnYxLlN0YXR1c0gAQgkKB291dGNvbWUiZwoSRWRpdE1lc3NhZ2VSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBHRleHQYAyABKAlCCrpIB3IFEAEYoB8iPwoTRWRpdE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJPChREZWxldGVNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABASJBChVEZWxldGVNZXNzYWdlUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiZwoSQWRkUmVhY3Rpb25SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBWVtb2ppGAMgASgJQgm6SAZyBBABGCAiPwoTQWRkUmVhY3Rpb25SZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJqChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoFZW1vamkYAyABKAlCCbpIBnIEEAEYICJCChZSZW1vdmVSZWFjdGlvblJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIoIBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhsKCmJlZm9yZV9zZXEYAiABKANCB7pIBCICKAASGgoJYWZ0ZXJfc2VxGAMgASgDQge6SAQiAigAEhcKBWxpbWl0GAQgASgNQgi6SAUqAxjIASJlChRMaXN0TWVzc2FnZXNSZXNwb25zZRIpCghtZXNzYWdlcxgBIAMoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2USEAoIaGVhZF9zZXEYAiABKAMSEAoIaGFzX21vcmUYAyABKAgiaQoRTGlzdEV2ZW50c1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESIAoPYWZ0ZXJfZXZlbnRfc2VxGAIgASgDQge6SAQiAigAEhcKBWxpbWl0GAMgASgNQgi6SAUqAxj0AyJ8ChJMaXN0RXZlbnRzUmVzcG9uc2USKQoGZXZlbnRzGAEgAygLMhkucGFybGV5LmNoYXQudjEuUm9vbUV2ZW50EhYKDmhlYWRfZXZlbnRfc2VxGAIgASgDEhAKCGhhc19tb3JlGAMgASgIEhEKCXRydW5jYXRlZBgEIAEoCCJCCg9NYXJrUmVhZFJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESFAoDc2VxGAIgASgDQge6SAQiAigAIj8KEE1hcmtSZWFkUmVzcG9uc2USFQoNbGFzdF9yZWFkX3NlcRgBIAEoAxIUCgx1bnJlYWRfY291bnQYAiABKAMiLgoRU2VuZFR5cGluZ1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiFAoSU2VuZFR5cGluZ1Jlc3BvbnNlIlsKElNldFByZXNlbmNlUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIOCgZvbmxpbmUYAiABKAgSGgoJc29ja2V0X2lkGAMgASgJQge6SARyAhhAIhUKE1NldFByZXNlbmNlUmVzcG9uc2UiFQoTU3RyZWFtRXZlbnRzUmVxdWVzdCJQChRTdHJlYW1FdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnQSDQoFcmVhZHkYAiABKAgiRQoOTWVzc2FnZURlbGV0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRILCgNzZXEYAiABKAMSEgoKZGVsZXRlZF9ieRgDIAEoCSJUCg9SZWFjdGlvbkNoYW5nZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRINCgVlbW9qaRgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg0KBWFkZGVkGAQgASgIIv8BCg1NZW1iZXJDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAkSNAoGY2hhbmdlGAIgASgOMiQucGFybGV5LmNoYXQudjEuTWVtYmVyQ2hhbmdlZC5DaGFuZ2USKAoEcm9sZRgDIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSEgoKYnlfdXNlcl9pZBgEIAEoCSJpCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEQoNQ0hBTkdFX0pPSU5FRBABEg8KC0NIQU5HRV9MRUZUEAISEgoOQ0hBTkdFX1JFTU9WRUQQAxIPCgtDSEFOR0VfUk9MRRAEIisKBlR5cGluZxIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJIjQKClJlYWRNYXJrZXISDwoHdXNlcl9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDIisKCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIIrkECglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglldmVudF9zZXEYAyABKAMSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKD21lc3NhZ2VfY3JlYXRlZBgCIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABIxCg5tZXNzYWdlX2VkaXRlZBgKIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABI5Cg9tZXNzYWdlX2RlbGV0ZWQYCyABKAsyHi5wYXJsZXkuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjsKEHJlYWN0aW9uX2NoYW5nZWQYDCABKAsyHy5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI3Cg5tZW1iZXJfY2hhbmdlZBgNIAEoCzIdLnBhcmxleS5jaGF0LnYxLk1lbWJlckNoYW5nZWRIABIsCgxyb29tX3VwZGF0ZWQYDiABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tSAASKAoGdHlwaW5nGBQgASgLMhYucGFybGV5LmNoYXQudjEuVHlwaW5nSAASMQoLcmVhZF9tYXJrZXIYFSABKAsyGi5wYXJsZXkuY2hhdC52MS5SZWFkTWFya2VySAASLAoIcHJlc2VuY2UYFiABKAsyGC5wYXJsZXkuY2hhdC52MS5QcmVzZW5jZUgAQgYKBGtpbmQqagoOUm9vbVZpc2liaWxpdHkSHwobUk9PTV9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASGgoWUk9PTV9WSVNJQklMSVRZX1BVQkxJQxABEhsKF1JPT01fVklTSUJJTElUWV9QUklWQVRFEAIqUAoIUm9vbUtpbmQSGQoVUk9PTV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPUk9PTV9LSU5EX0dST1VQEAESFAoQUk9PTV9LSU5EX0RJUkVDVBACKm8KCk1lbWJlclJvbGUSGwoXTUVNQkVSX1JPTEVfVU5TUEVDSUZJRUQQABIVChFNRU1CRVJfUk9MRV9PV05FUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFgoSTUVNQkVSX1JPTEVfTUVNQkVSEAMy9A8KC0NoYXRTZXJ2aWNlElMKCkNyZWF0ZVJvb20SIS5wYXJsZXkuY2hhdC52MS5DcmVhdGVSb29tUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkNyZWF0ZVJvb21SZXNwb25zZRJfCg5PcGVuRGlyZWN0Um9vbRIlLnBhcmxleS5jaGF0LnYxLk9wZW5EaXJlY3RSb29tUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLk9wZW5EaXJlY3RSb29tUmVzcG9uc2USSgoHR2V0Um9vbRIeLnBhcmxleS5jaGF0LnYxLkdldFJvb21SZXF1ZXN0Gh8ucGFybGV5LmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlElMKClVwZGF0ZVJvb20SIS5wYXJsZXkuY2hhdC52MS5VcGRhdGVSb29tUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLlVwZGF0ZVJvb21SZXNwb25zZRJQCglMaXN0Um9vbXMSIC5wYXJsZXkuY2hhdC52MS5MaXN0Um9vbXNSZXF1ZXN0GiEucGFybGV5LmNoYXQudjEuTGlzdFJvb21zUmVzcG9uc2USYgoPTGlzdFB1YmxpY1Jvb21zEiYucGFybGV5LmNoYXQudjEuTGlzdFB1YmxpY1Jvb21zUmVxdWVzdBonLnBhcmxleS5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEk0KCEpvaW5Sb29tEh8ucGFybGV5LmNoYXQudjEuSm9pblJvb21SZXF1ZXN0GiAucGFybGV5LmNoYXQudjEuSm9pblJvb21SZXNwb25zZRJTCgpBZGRNZW1iZXJzEiEucGFybGV5LmNoYXQudjEuQWRkTWVtYmVyc1JlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5BZGRNZW1iZXJzUmVzcG9uc2USUAoJTGVhdmVSb29tEiAucGFybGV5LmNoYXQudjEuTGVhdmVSb29tUmVxdWVzdBohLnBhcmxleS5jaGF0LnYxLkxlYXZlUm9vbVJlc3BvbnNlElkKDFJlbW92ZU1lbWJlchIjLnBhcmxleS5jaGF0LnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJcCg1TZXRNZW1iZXJSb2xlEiQucGFybGV5LmNoYXQudjEuU2V0TWVtYmVyUm9sZVJlcXVlc3QaJS5wYXJsZXkuY2hhdC52MS5TZXRNZW1iZXJSb2xlUmVzcG9uc2USVgoLU2VuZE1lc3NhZ2USIi5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaIy5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZVJlc3BvbnNlElkKDFNlbmRNZXNzYWdlcxIjLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlc1JlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJWCgtFZGl0TWVzc2FnZRIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVzcG9uc2USXAoNRGVsZXRlTWVzc2FnZRIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiUucGFybGV5LmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlc3BvbnNlElYKC0FkZFJlYWN0aW9uEiIucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuQWRkUmVhY3Rpb25SZXNwb25zZRJfCg5SZW1vdmVSZWFjdGlvbhIlLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USWQoMTGlzdE1lc3NhZ2VzEiMucGFybGV5LmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBokLnBhcmxleS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElMKCkxpc3RFdmVudHMSIS5wYXJsZXkuY2hhdC52MS5MaXN0RXZlbnRzUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkxpc3RFdmVudHNSZXNwb25zZRJNCghNYXJrUmVhZBIfLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdBogLnBhcmxleS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2USUwoKU2VuZFR5cGluZxIhLnBhcmxleS5jaGF0LnYxLlNlbmRUeXBpbmdSZXF1ZXN0GiIucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1Jlc3BvbnNlElYKC1NldFByZXNlbmNlEiIucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2V0UHJlc2VuY2VSZXNwb25zZRJbCgxTdHJlYW1FdmVudHMSIy5wYXJsZXkuY2hhdC52MS5TdHJlYW1FdmVudHNSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_rpc_v1_error]);
+  fileDesc("ChlwYXJsZXkvY2hhdC92MS9jaGF0LnByb3RvEg5wYXJsZXkuY2hhdC52MSKJAQoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSKAoEcm9sZRgCIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAxItCglqb2luZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrYCCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoKdmlzaWJpbGl0eRgDIAEoDjIeLnBhcmxleS5jaGF0LnYxLlJvb21WaXNpYmlsaXR5EhIKCmNyZWF0ZWRfYnkYBCABKAkSEAoIaGVhZF9zZXEYBSABKAMSEgoKbWVtYmVyX2lkcxgGIAMoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgRraW5kGAggASgOMhgucGFybGV5LmNoYXQudjEuUm9vbUtpbmQSDQoFdG9waWMYCSABKAkSJwoHbWVtYmVycxgKIAMoCzIWLnBhcmxleS5jaGF0LnYxLk1lbWJlchIWCg5oZWFkX2V2ZW50X3NlcRgLIAEoAyIrCghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSLKAgoHTWVzc2FnZRIKCgJpZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIRCglzZW5kZXJfaWQYBCABKAkSFwoPc2VuZGVyX3VzZXJuYW1lGAUgASgJEgwKBHRleHQYBiABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGAkgASgJEhAKCG1lbnRpb25zGAogAygJEi0KCWVkaXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgMIAEoCBIrCglyZWFjdGlvbnMYDSADKAsyGC5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbiKNAQoLUm9vbVN1bW1hcnkSIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20SLQoMbGFzdF9tZXNzYWdlGAIgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDEhQKDHVucmVhZF9jb3VudBgEIAEoAyKqAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEjwKCnZpc2liaWxpdHkYAiABKA4yHi5wYXJsZXkuY2hhdC52MS5Sb29tVmlzaWJpbGl0eUIIukgFggECEAESJQoKbWVtYmVyX2lkcxgDIAMoCUIRukgOkgELEGQYASIFcgOwAQESFwoFdG9waWMYBCABKAlCCLpIBXIDGPoBIjgKEkNyZWF0ZVJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIyChVPcGVuRGlyZWN0Um9vbVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiTQoWT3BlbkRpcmVjdFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbRIPCgdjcmVhdGVkGAIgASgIIisKDkdldFJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjUKD0dldFJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIvChJHZXRSb29tSGVhZFJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiPwoTR2V0Um9vbUhlYWRSZXNwb25zZRIQCghoZWFkX3NlcRgBIAEoAxIWCg5oZWFkX2V2ZW50X3NlcRgCIAEoAyJ9ChFVcGRhdGVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgRuYW1lGAIgASgJQgm6SAZyBBABGFBIAIgBARIcCgV0b3BpYxgDIAEoCUIIukgFcgMY+gFIAYgBAUIHCgVfbmFtZUIICgZfdG9waWMiOAoSVXBkYXRlUm9vbVJlc3BvbnNlEiIKBHJvb20YASABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tIhIKEExpc3RSb29tc1JlcXVlc3QiPwoRTGlzdFJvb21zUmVzcG9uc2USKgoFcm9vbXMYASADKAsyGy5wYXJsZXkuY2hhdC52MS5Sb29tU3VtbWFyeSJOChZMaXN0UHVibGljUm9vbXNSZXF1ZXN0EhwKC25hbWVfcHJlZml4GAEgASgJQge6SARyAhhQEhYKBWxpbWl0GAIgASgNQge6SAQqAhhkIj4KF0xpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEiMKBXJvb21zGAEgAygLMhQucGFybGV5LmNoYXQudjEuUm9vbSIsCg9Kb2luUm9vbVJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiNgoQSm9pblJvb21SZXNwb25zZRIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSJVChFBZGRNZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIlCgh1c2VyX2lkcxgCIAMoCUITukgQkgENCAEQZBgBIgVyA7ABASI4ChJBZGRNZW1iZXJzUmVzcG9uc2USIgoEcm9vbRgBIAEoCzIULnBhcmxleS5jaGF0LnYxLlJvb20iLQoQTGVhdmVSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASITChFMZWF2ZVJvb21SZXNwb25zZSJLChNSZW1vdmVNZW1iZXJSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIoIBChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARI0CgRyb2xlGAMgASgOMhoucGFybGV5LmNoYXQudjEuTWVtYmVyUm9sZUIKukgHggEEGAIYAyIXChVTZXRNZW1iZXJSb2xlUmVzcG9uc2UijQEKElNlbmRNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfEiIKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgJQge6SARyAhhAEh4KCXBhcmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiPwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJTChNTZW5kTWVzc2FnZXNSZXF1ZXN0EjwKBWl0ZW1zGAEgAygLMiAucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VzSXRlbUILukgIkgEFCAEQ9AMicQoQU2VuZE1lc3NhZ2VzSXRlbRIgCgxhY2Nlc3NfdG9rZW4YASABKAlCCrpIB3IFEAEYgCASOwoHcmVxdWVzdBgCIAEoCzIiLnBhcmxleS5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdEIGukgD2AEDIksKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjMKB3Jlc3VsdHMYASADKAsyIi5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZXNSZXN1bHQicwoSU2VuZE1lc3NhZ2VzUmVzdWx0EioKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASJgoFZXJyb3IYAiABKAsyFS5wYXJsZXkucnBjLnYxLlN0YXR1c0gAQgkKB291dGNvbWUiZwoSRWRpdE1lc3NhZ2VSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBHRleHQYAyABKAlCCrpIB3IFEAEYoB8iPwoTRWRpdE1lc3NhZ2VSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJPChREZWxldGVNZXNzYWdlUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABASJBChVEZWxldGVNZXNzYWdlUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiZwoSQWRkUmVhY3Rpb25SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhgKBWVtb2ppGAMgASgJQgm6SAZyBBABGCAiPwoTQWRkUmVhY3Rpb25SZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSJqChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESHAoKbWVzc2FnZV9pZBgCIAEoCUIIukgFcgOwAQESGAoFZW1vamkYAyABKAlCCbpIBnIEEAEYICJCChZSZW1vdmVSZWFjdGlvblJlc3BvbnNlEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIoIBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhsKCmJlZm9yZV9zZXEYAiABKANCB7pIBCICKAASGgoJYWZ0ZXJfc2VxGAMgASgDQge6SAQiAigAEhcKBWxpbWl0GAQgASgNQgi6SAUqAxjIASJlChRMaXN0TWVzc2FnZXNSZXNwb25zZRIpCghtZXNzYWdlcxgBIAMoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2USEAoIaGVhZF9zZXEYAiABKAMSEAoIaGFzX21vcmUYAyABKAgiaQoRTGlzdEV2ZW50c1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESIAoPYWZ0ZXJfZXZlbnRfc2VxGAIgASgDQge6SAQiAigAEhcKBWxpbWl0GAMgASgNQgi6SAUqAxj0AyJ8ChJMaXN0RXZlbnRzUmVzcG9uc2USKQoGZXZlbnRzGAEgAygLMhkucGFybGV5LmNoYXQudjEuUm9vbUV2ZW50EhYKDmhlYWRfZXZlbnRfc2VxGAIgASgDEhAKCGhhc19tb3JlGAMgASgIEhEKCXRydW5jYXRlZBgEIAEoCCJCCg9NYXJrUmVhZFJlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESFAoDc2VxGAIgASgDQge6SAQiAigAIj8KEE1hcmtSZWFkUmVzcG9uc2USFQoNbGFzdF9yZWFkX3NlcRgBIAEoAxIUCgx1bnJlYWRfY291bnQYAiABKAMiLgoRU2VuZFR5cGluZ1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiFAoSU2VuZFR5cGluZ1Jlc3BvbnNlIlsKElNldFByZXNlbmNlUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIOCgZvbmxpbmUYAiABKAgSGgoJc29ja2V0X2lkGAMgASgJQge6SARyAhhAIhUKE1NldFByZXNlbmNlUmVzcG9uc2UiFQoTU3RyZWFtRXZlbnRzUmVxdWVzdCJQChRTdHJlYW1FdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnQSDQoFcmVhZHkYAiABKAgiRQoOTWVzc2FnZURlbGV0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRILCgNzZXEYAiABKAMSEgoKZGVsZXRlZF9ieRgDIAEoCSJUCg9SZWFjdGlvbkNoYW5nZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRINCgVlbW9qaRgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg0KBWFkZGVkGAQgASgIIv8BCg1NZW1iZXJDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAkSNAoGY2hhbmdlGAIgASgOMiQucGFybGV5LmNoYXQudjEuTWVtYmVyQ2hhbmdlZC5DaGFuZ2USKAoEcm9sZRgDIAEoDjIaLnBhcmxleS5jaGF0LnYxLk1lbWJlclJvbGUSEgoKYnlfdXNlcl9pZBgEIAEoCSJpCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEQoNQ0hBTkdFX0pPSU5FRBABEg8KC0NIQU5HRV9MRUZUEAISEgoOQ0hBTkdFX1JFTU9WRUQQAxIPCgtDSEFOR0VfUk9MRRAEIisKBlR5cGluZxIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJIjQKClJlYWRNYXJrZXISDwoHdXNlcl9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDIisKCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIIrkECglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglldmVudF9zZXEYAyABKAMSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKD21lc3NhZ2VfY3JlYXRlZBgCIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABIxCg5tZXNzYWdlX2VkaXRlZBgKIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABI5Cg9tZXNzYWdlX2RlbGV0ZWQYCyABKAsyHi5wYXJsZXkuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjsKEHJlYWN0aW9uX2NoYW5nZWQYDCABKAsyHy5wYXJsZXkuY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI3Cg5tZW1iZXJfY2hhbmdlZBgNIAEoCzIdLnBhcmxleS5jaGF0LnYxLk1lbWJlckNoYW5nZWRIABIsCgxyb29tX3VwZGF0ZWQYDiABKAsyFC5wYXJsZXkuY2hhdC52MS5Sb29tSAASKAoGdHlwaW5nGBQgASgLMhYucGFybGV5LmNoYXQudjEuVHlwaW5nSAASMQoLcmVhZF9tYXJrZXIYFSABKAsyGi5wYXJsZXkuY2hhdC52MS5SZWFkTWFya2VySAASLAoIcHJlc2VuY2UYFiABKAsyGC5wYXJsZXkuY2hhdC52MS5QcmVzZW5jZUgAQgYKBGtpbmQqagoOUm9vbVZpc2liaWxpdHkSHwobUk9PTV9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASGgoWUk9PTV9WSVNJQklMSVRZX1BVQkxJQxABEhsKF1JPT01fVklTSUJJTElUWV9QUklWQVRFEAIqUAoIUm9vbUtpbmQSGQoVUk9PTV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPUk9PTV9LSU5EX0dST1VQEAESFAoQUk9PTV9LSU5EX0RJUkVDVBACKm8KCk1lbWJlclJvbGUSGwoXTUVNQkVSX1JPTEVfVU5TUEVDSUZJRUQQABIVChFNRU1CRVJfUk9MRV9PV05FUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFgoSTUVNQkVSX1JPTEVfTUVNQkVSEAMyzBAKC0NoYXRTZXJ2aWNlElMKCkNyZWF0ZVJvb20SIS5wYXJsZXkuY2hhdC52MS5DcmVhdGVSb29tUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLkNyZWF0ZVJvb21SZXNwb25zZRJfCg5PcGVuRGlyZWN0Um9vbRIlLnBhcmxleS5jaGF0LnYxLk9wZW5EaXJlY3RSb29tUmVxdWVzdBomLnBhcmxleS5jaGF0LnYxLk9wZW5EaXJlY3RSb29tUmVzcG9uc2USSgoHR2V0Um9vbRIeLnBhcmxleS5jaGF0LnYxLkdldFJvb21SZXF1ZXN0Gh8ucGFybGV5LmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlElMKClVwZGF0ZVJvb20SIS5wYXJsZXkuY2hhdC52MS5VcGRhdGVSb29tUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLlVwZGF0ZVJvb21SZXNwb25zZRJQCglMaXN0Um9vbXMSIC5wYXJsZXkuY2hhdC52MS5MaXN0Um9vbXNSZXF1ZXN0GiEucGFybGV5LmNoYXQudjEuTGlzdFJvb21zUmVzcG9uc2USYgoPTGlzdFB1YmxpY1Jvb21zEiYucGFybGV5LmNoYXQudjEuTGlzdFB1YmxpY1Jvb21zUmVxdWVzdBonLnBhcmxleS5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1Jlc3BvbnNlEk0KCEpvaW5Sb29tEh8ucGFybGV5LmNoYXQudjEuSm9pblJvb21SZXF1ZXN0GiAucGFybGV5LmNoYXQudjEuSm9pblJvb21SZXNwb25zZRJTCgpBZGRNZW1iZXJzEiEucGFybGV5LmNoYXQudjEuQWRkTWVtYmVyc1JlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5BZGRNZW1iZXJzUmVzcG9uc2USUAoJTGVhdmVSb29tEiAucGFybGV5LmNoYXQudjEuTGVhdmVSb29tUmVxdWVzdBohLnBhcmxleS5jaGF0LnYxLkxlYXZlUm9vbVJlc3BvbnNlElkKDFJlbW92ZU1lbWJlchIjLnBhcmxleS5jaGF0LnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJcCg1TZXRNZW1iZXJSb2xlEiQucGFybGV5LmNoYXQudjEuU2V0TWVtYmVyUm9sZVJlcXVlc3QaJS5wYXJsZXkuY2hhdC52MS5TZXRNZW1iZXJSb2xlUmVzcG9uc2USVgoLR2V0Um9vbUhlYWQSIi5wYXJsZXkuY2hhdC52MS5HZXRSb29tSGVhZFJlcXVlc3QaIy5wYXJsZXkuY2hhdC52MS5HZXRSb29tSGVhZFJlc3BvbnNlElYKC1NlbmRNZXNzYWdlEiIucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GiMucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJZCgxTZW5kTWVzc2FnZXMSIy5wYXJsZXkuY2hhdC52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GiQucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VzUmVzcG9uc2USVgoLRWRpdE1lc3NhZ2USIi5wYXJsZXkuY2hhdC52MS5FZGl0TWVzc2FnZVJlcXVlc3QaIy5wYXJsZXkuY2hhdC52MS5FZGl0TWVzc2FnZVJlc3BvbnNlElwKDURlbGV0ZU1lc3NhZ2USJC5wYXJsZXkuY2hhdC52MS5EZWxldGVNZXNzYWdlUmVxdWVzdBolLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXNwb25zZRJWCgtBZGRSZWFjdGlvbhIiLnBhcmxleS5jaGF0LnYxLkFkZFJlYWN0aW9uUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLkFkZFJlYWN0aW9uUmVzcG9uc2USXwoOUmVtb3ZlUmVhY3Rpb24SJS5wYXJsZXkuY2hhdC52MS5SZW1vdmVSZWFjdGlvblJlcXVlc3QaJi5wYXJsZXkuY2hhdC52MS5SZW1vdmVSZWFjdGlvblJlc3BvbnNlElkKDExpc3RNZXNzYWdlcxIjLnBhcmxleS5jaGF0LnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaJC5wYXJsZXkuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJTCgpMaXN0RXZlbnRzEiEucGFybGV5LmNoYXQudjEuTGlzdEV2ZW50c1JlcXVlc3QaIi5wYXJsZXkuY2hhdC52MS5MaXN0RXZlbnRzUmVzcG9uc2USTQoITWFya1JlYWQSHy5wYXJsZXkuY2hhdC52MS5NYXJrUmVhZFJlcXVlc3QaIC5wYXJsZXkuY2hhdC52MS5NYXJrUmVhZFJlc3BvbnNlElMKClNlbmRUeXBpbmcSIS5wYXJsZXkuY2hhdC52MS5TZW5kVHlwaW5nUmVxdWVzdBoiLnBhcmxleS5jaGF0LnYxLlNlbmRUeXBpbmdSZXNwb25zZRJWCgtTZXRQcmVzZW5jZRIiLnBhcmxleS5jaGF0LnYxLlNldFByZXNlbmNlUmVxdWVzdBojLnBhcmxleS5jaGF0LnYxLlNldFByZXNlbmNlUmVzcG9uc2USWwoMU3RyZWFtRXZlbnRzEiMucGFybGV5LmNoYXQudjEuU3RyZWFtRXZlbnRzUmVxdWVzdBokLnBhcmxleS5jaGF0LnYxLlN0cmVhbUV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_rpc_v1_error]);
 
 /**
  * @generated from message parley.chat.v1.Member
@@ -392,6 +392,49 @@ export const GetRoomResponseSchema: GenMessage<GetRoomResponse> = /*@__PURE__*/
   messageDesc(file_parley_chat_v1_chat, 10);
 
 /**
+ * @generated from message parley.chat.v1.GetRoomHeadRequest
+ */
+export type GetRoomHeadRequest = Message$1<"parley.chat.v1.GetRoomHeadRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message parley.chat.v1.GetRoomHeadRequest.
+ * Use `create(GetRoomHeadRequestSchema)` to create a new message.
+ */
+export const GetRoomHeadRequestSchema: GenMessage<GetRoomHeadRequest> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 11);
+
+/**
+ * @generated from message parley.chat.v1.GetRoomHeadResponse
+ */
+export type GetRoomHeadResponse = Message$1<"parley.chat.v1.GetRoomHeadResponse"> & {
+  /**
+   * Sequence number of the newest message; 0 for an empty room.
+   *
+   * @generated from field: int64 head_seq = 1;
+   */
+  headSeq: bigint;
+
+  /**
+   * Position of the newest entry in the room's event log.
+   *
+   * @generated from field: int64 head_event_seq = 2;
+   */
+  headEventSeq: bigint;
+};
+
+/**
+ * Describes the message parley.chat.v1.GetRoomHeadResponse.
+ * Use `create(GetRoomHeadResponseSchema)` to create a new message.
+ */
+export const GetRoomHeadResponseSchema: GenMessage<GetRoomHeadResponse> = /*@__PURE__*/
+  messageDesc(file_parley_chat_v1_chat, 12);
+
+/**
  * @generated from message parley.chat.v1.UpdateRoomRequest
  */
 export type UpdateRoomRequest = Message$1<"parley.chat.v1.UpdateRoomRequest"> & {
@@ -416,7 +459,7 @@ export type UpdateRoomRequest = Message$1<"parley.chat.v1.UpdateRoomRequest"> & 
  * Use `create(UpdateRoomRequestSchema)` to create a new message.
  */
 export const UpdateRoomRequestSchema: GenMessage<UpdateRoomRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 11);
+  messageDesc(file_parley_chat_v1_chat, 13);
 
 /**
  * @generated from message parley.chat.v1.UpdateRoomResponse
@@ -433,7 +476,7 @@ export type UpdateRoomResponse = Message$1<"parley.chat.v1.UpdateRoomResponse"> 
  * Use `create(UpdateRoomResponseSchema)` to create a new message.
  */
 export const UpdateRoomResponseSchema: GenMessage<UpdateRoomResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 12);
+  messageDesc(file_parley_chat_v1_chat, 14);
 
 /**
  * @generated from message parley.chat.v1.ListRoomsRequest
@@ -446,7 +489,7 @@ export type ListRoomsRequest = Message$1<"parley.chat.v1.ListRoomsRequest"> & {
  * Use `create(ListRoomsRequestSchema)` to create a new message.
  */
 export const ListRoomsRequestSchema: GenMessage<ListRoomsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 13);
+  messageDesc(file_parley_chat_v1_chat, 15);
 
 /**
  * @generated from message parley.chat.v1.ListRoomsResponse
@@ -463,7 +506,7 @@ export type ListRoomsResponse = Message$1<"parley.chat.v1.ListRoomsResponse"> & 
  * Use `create(ListRoomsResponseSchema)` to create a new message.
  */
 export const ListRoomsResponseSchema: GenMessage<ListRoomsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 14);
+  messageDesc(file_parley_chat_v1_chat, 16);
 
 /**
  * @generated from message parley.chat.v1.ListPublicRoomsRequest
@@ -487,7 +530,7 @@ export type ListPublicRoomsRequest = Message$1<"parley.chat.v1.ListPublicRoomsRe
  * Use `create(ListPublicRoomsRequestSchema)` to create a new message.
  */
 export const ListPublicRoomsRequestSchema: GenMessage<ListPublicRoomsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 15);
+  messageDesc(file_parley_chat_v1_chat, 17);
 
 /**
  * @generated from message parley.chat.v1.ListPublicRoomsResponse
@@ -504,7 +547,7 @@ export type ListPublicRoomsResponse = Message$1<"parley.chat.v1.ListPublicRoomsR
  * Use `create(ListPublicRoomsResponseSchema)` to create a new message.
  */
 export const ListPublicRoomsResponseSchema: GenMessage<ListPublicRoomsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 16);
+  messageDesc(file_parley_chat_v1_chat, 18);
 
 /**
  * @generated from message parley.chat.v1.JoinRoomRequest
@@ -521,7 +564,7 @@ export type JoinRoomRequest = Message$1<"parley.chat.v1.JoinRoomRequest"> & {
  * Use `create(JoinRoomRequestSchema)` to create a new message.
  */
 export const JoinRoomRequestSchema: GenMessage<JoinRoomRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 17);
+  messageDesc(file_parley_chat_v1_chat, 19);
 
 /**
  * @generated from message parley.chat.v1.JoinRoomResponse
@@ -538,7 +581,7 @@ export type JoinRoomResponse = Message$1<"parley.chat.v1.JoinRoomResponse"> & {
  * Use `create(JoinRoomResponseSchema)` to create a new message.
  */
 export const JoinRoomResponseSchema: GenMessage<JoinRoomResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 18);
+  messageDesc(file_parley_chat_v1_chat, 20);
 
 /**
  * @generated from message parley.chat.v1.AddMembersRequest
@@ -560,7 +603,7 @@ export type AddMembersRequest = Message$1<"parley.chat.v1.AddMembersRequest"> & 
  * Use `create(AddMembersRequestSchema)` to create a new message.
  */
 export const AddMembersRequestSchema: GenMessage<AddMembersRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 19);
+  messageDesc(file_parley_chat_v1_chat, 21);
 
 /**
  * @generated from message parley.chat.v1.AddMembersResponse
@@ -577,7 +620,7 @@ export type AddMembersResponse = Message$1<"parley.chat.v1.AddMembersResponse"> 
  * Use `create(AddMembersResponseSchema)` to create a new message.
  */
 export const AddMembersResponseSchema: GenMessage<AddMembersResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 20);
+  messageDesc(file_parley_chat_v1_chat, 22);
 
 /**
  * @generated from message parley.chat.v1.LeaveRoomRequest
@@ -594,7 +637,7 @@ export type LeaveRoomRequest = Message$1<"parley.chat.v1.LeaveRoomRequest"> & {
  * Use `create(LeaveRoomRequestSchema)` to create a new message.
  */
 export const LeaveRoomRequestSchema: GenMessage<LeaveRoomRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 21);
+  messageDesc(file_parley_chat_v1_chat, 23);
 
 /**
  * @generated from message parley.chat.v1.LeaveRoomResponse
@@ -607,7 +650,7 @@ export type LeaveRoomResponse = Message$1<"parley.chat.v1.LeaveRoomResponse"> & 
  * Use `create(LeaveRoomResponseSchema)` to create a new message.
  */
 export const LeaveRoomResponseSchema: GenMessage<LeaveRoomResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 22);
+  messageDesc(file_parley_chat_v1_chat, 24);
 
 /**
  * @generated from message parley.chat.v1.RemoveMemberRequest
@@ -629,7 +672,7 @@ export type RemoveMemberRequest = Message$1<"parley.chat.v1.RemoveMemberRequest"
  * Use `create(RemoveMemberRequestSchema)` to create a new message.
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 23);
+  messageDesc(file_parley_chat_v1_chat, 25);
 
 /**
  * @generated from message parley.chat.v1.RemoveMemberResponse
@@ -642,7 +685,7 @@ export type RemoveMemberResponse = Message$1<"parley.chat.v1.RemoveMemberRespons
  * Use `create(RemoveMemberResponseSchema)` to create a new message.
  */
 export const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 24);
+  messageDesc(file_parley_chat_v1_chat, 26);
 
 /**
  * @generated from message parley.chat.v1.SetMemberRoleRequest
@@ -669,7 +712,7 @@ export type SetMemberRoleRequest = Message$1<"parley.chat.v1.SetMemberRoleReques
  * Use `create(SetMemberRoleRequestSchema)` to create a new message.
  */
 export const SetMemberRoleRequestSchema: GenMessage<SetMemberRoleRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 25);
+  messageDesc(file_parley_chat_v1_chat, 27);
 
 /**
  * @generated from message parley.chat.v1.SetMemberRoleResponse
@@ -682,7 +725,7 @@ export type SetMemberRoleResponse = Message$1<"parley.chat.v1.SetMemberRoleRespo
  * Use `create(SetMemberRoleResponseSchema)` to create a new message.
  */
 export const SetMemberRoleResponseSchema: GenMessage<SetMemberRoleResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 26);
+  messageDesc(file_parley_chat_v1_chat, 28);
 
 /**
  * @generated from message parley.chat.v1.SendMessageRequest
@@ -718,7 +761,7 @@ export type SendMessageRequest = Message$1<"parley.chat.v1.SendMessageRequest"> 
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 27);
+  messageDesc(file_parley_chat_v1_chat, 29);
 
 /**
  * @generated from message parley.chat.v1.SendMessageResponse
@@ -735,7 +778,7 @@ export type SendMessageResponse = Message$1<"parley.chat.v1.SendMessageResponse"
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 28);
+  messageDesc(file_parley_chat_v1_chat, 30);
 
 /**
  * @generated from message parley.chat.v1.SendMessagesRequest
@@ -752,7 +795,7 @@ export type SendMessagesRequest = Message$1<"parley.chat.v1.SendMessagesRequest"
  * Use `create(SendMessagesRequestSchema)` to create a new message.
  */
 export const SendMessagesRequestSchema: GenMessage<SendMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 29);
+  messageDesc(file_parley_chat_v1_chat, 31);
 
 /**
  * @generated from message parley.chat.v1.SendMessagesItem
@@ -778,7 +821,7 @@ export type SendMessagesItem = Message$1<"parley.chat.v1.SendMessagesItem"> & {
  * Use `create(SendMessagesItemSchema)` to create a new message.
  */
 export const SendMessagesItemSchema: GenMessage<SendMessagesItem> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 30);
+  messageDesc(file_parley_chat_v1_chat, 32);
 
 /**
  * @generated from message parley.chat.v1.SendMessagesResponse
@@ -797,7 +840,7 @@ export type SendMessagesResponse = Message$1<"parley.chat.v1.SendMessagesRespons
  * Use `create(SendMessagesResponseSchema)` to create a new message.
  */
 export const SendMessagesResponseSchema: GenMessage<SendMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 31);
+  messageDesc(file_parley_chat_v1_chat, 33);
 
 /**
  * @generated from message parley.chat.v1.SendMessagesResult
@@ -826,7 +869,7 @@ export type SendMessagesResult = Message$1<"parley.chat.v1.SendMessagesResult"> 
  * Use `create(SendMessagesResultSchema)` to create a new message.
  */
 export const SendMessagesResultSchema: GenMessage<SendMessagesResult> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 32);
+  messageDesc(file_parley_chat_v1_chat, 34);
 
 /**
  * @generated from message parley.chat.v1.EditMessageRequest
@@ -853,7 +896,7 @@ export type EditMessageRequest = Message$1<"parley.chat.v1.EditMessageRequest"> 
  * Use `create(EditMessageRequestSchema)` to create a new message.
  */
 export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 33);
+  messageDesc(file_parley_chat_v1_chat, 35);
 
 /**
  * @generated from message parley.chat.v1.EditMessageResponse
@@ -870,7 +913,7 @@ export type EditMessageResponse = Message$1<"parley.chat.v1.EditMessageResponse"
  * Use `create(EditMessageResponseSchema)` to create a new message.
  */
 export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 34);
+  messageDesc(file_parley_chat_v1_chat, 36);
 
 /**
  * @generated from message parley.chat.v1.DeleteMessageRequest
@@ -892,7 +935,7 @@ export type DeleteMessageRequest = Message$1<"parley.chat.v1.DeleteMessageReques
  * Use `create(DeleteMessageRequestSchema)` to create a new message.
  */
 export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 35);
+  messageDesc(file_parley_chat_v1_chat, 37);
 
 /**
  * @generated from message parley.chat.v1.DeleteMessageResponse
@@ -909,7 +952,7 @@ export type DeleteMessageResponse = Message$1<"parley.chat.v1.DeleteMessageRespo
  * Use `create(DeleteMessageResponseSchema)` to create a new message.
  */
 export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 36);
+  messageDesc(file_parley_chat_v1_chat, 38);
 
 /**
  * @generated from message parley.chat.v1.AddReactionRequest
@@ -938,7 +981,7 @@ export type AddReactionRequest = Message$1<"parley.chat.v1.AddReactionRequest"> 
  * Use `create(AddReactionRequestSchema)` to create a new message.
  */
 export const AddReactionRequestSchema: GenMessage<AddReactionRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 37);
+  messageDesc(file_parley_chat_v1_chat, 39);
 
 /**
  * @generated from message parley.chat.v1.AddReactionResponse
@@ -955,7 +998,7 @@ export type AddReactionResponse = Message$1<"parley.chat.v1.AddReactionResponse"
  * Use `create(AddReactionResponseSchema)` to create a new message.
  */
 export const AddReactionResponseSchema: GenMessage<AddReactionResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 38);
+  messageDesc(file_parley_chat_v1_chat, 40);
 
 /**
  * @generated from message parley.chat.v1.RemoveReactionRequest
@@ -982,7 +1025,7 @@ export type RemoveReactionRequest = Message$1<"parley.chat.v1.RemoveReactionRequ
  * Use `create(RemoveReactionRequestSchema)` to create a new message.
  */
 export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 39);
+  messageDesc(file_parley_chat_v1_chat, 41);
 
 /**
  * @generated from message parley.chat.v1.RemoveReactionResponse
@@ -999,7 +1042,7 @@ export type RemoveReactionResponse = Message$1<"parley.chat.v1.RemoveReactionRes
  * Use `create(RemoveReactionResponseSchema)` to create a new message.
  */
 export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 40);
+  messageDesc(file_parley_chat_v1_chat, 42);
 
 /**
  * @generated from message parley.chat.v1.ListMessagesRequest
@@ -1038,7 +1081,7 @@ export type ListMessagesRequest = Message$1<"parley.chat.v1.ListMessagesRequest"
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 41);
+  messageDesc(file_parley_chat_v1_chat, 43);
 
 /**
  * @generated from message parley.chat.v1.ListMessagesResponse
@@ -1067,7 +1110,7 @@ export type ListMessagesResponse = Message$1<"parley.chat.v1.ListMessagesRespons
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 42);
+  messageDesc(file_parley_chat_v1_chat, 44);
 
 /**
  * @generated from message parley.chat.v1.ListEventsRequest
@@ -1096,7 +1139,7 @@ export type ListEventsRequest = Message$1<"parley.chat.v1.ListEventsRequest"> & 
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 43);
+  messageDesc(file_parley_chat_v1_chat, 45);
 
 /**
  * @generated from message parley.chat.v1.ListEventsResponse
@@ -1133,7 +1176,7 @@ export type ListEventsResponse = Message$1<"parley.chat.v1.ListEventsResponse"> 
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 44);
+  messageDesc(file_parley_chat_v1_chat, 46);
 
 /**
  * @generated from message parley.chat.v1.MarkReadRequest
@@ -1155,7 +1198,7 @@ export type MarkReadRequest = Message$1<"parley.chat.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 45);
+  messageDesc(file_parley_chat_v1_chat, 47);
 
 /**
  * @generated from message parley.chat.v1.MarkReadResponse
@@ -1177,7 +1220,7 @@ export type MarkReadResponse = Message$1<"parley.chat.v1.MarkReadResponse"> & {
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 46);
+  messageDesc(file_parley_chat_v1_chat, 48);
 
 /**
  * @generated from message parley.chat.v1.SendTypingRequest
@@ -1194,7 +1237,7 @@ export type SendTypingRequest = Message$1<"parley.chat.v1.SendTypingRequest"> & 
  * Use `create(SendTypingRequestSchema)` to create a new message.
  */
 export const SendTypingRequestSchema: GenMessage<SendTypingRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 47);
+  messageDesc(file_parley_chat_v1_chat, 49);
 
 /**
  * @generated from message parley.chat.v1.SendTypingResponse
@@ -1207,7 +1250,7 @@ export type SendTypingResponse = Message$1<"parley.chat.v1.SendTypingResponse"> 
  * Use `create(SendTypingResponseSchema)` to create a new message.
  */
 export const SendTypingResponseSchema: GenMessage<SendTypingResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 48);
+  messageDesc(file_parley_chat_v1_chat, 50);
 
 /**
  * @generated from message parley.chat.v1.SetPresenceRequest
@@ -1234,7 +1277,7 @@ export type SetPresenceRequest = Message$1<"parley.chat.v1.SetPresenceRequest"> 
  * Use `create(SetPresenceRequestSchema)` to create a new message.
  */
 export const SetPresenceRequestSchema: GenMessage<SetPresenceRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 49);
+  messageDesc(file_parley_chat_v1_chat, 51);
 
 /**
  * @generated from message parley.chat.v1.SetPresenceResponse
@@ -1247,7 +1290,7 @@ export type SetPresenceResponse = Message$1<"parley.chat.v1.SetPresenceResponse"
  * Use `create(SetPresenceResponseSchema)` to create a new message.
  */
 export const SetPresenceResponseSchema: GenMessage<SetPresenceResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 50);
+  messageDesc(file_parley_chat_v1_chat, 52);
 
 /**
  * @generated from message parley.chat.v1.StreamEventsRequest
@@ -1260,7 +1303,7 @@ export type StreamEventsRequest = Message$1<"parley.chat.v1.StreamEventsRequest"
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 51);
+  messageDesc(file_parley_chat_v1_chat, 53);
 
 /**
  * @generated from message parley.chat.v1.StreamEventsResponse
@@ -1288,7 +1331,7 @@ export type StreamEventsResponse = Message$1<"parley.chat.v1.StreamEventsRespons
  * Use `create(StreamEventsResponseSchema)` to create a new message.
  */
 export const StreamEventsResponseSchema: GenMessage<StreamEventsResponse> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 52);
+  messageDesc(file_parley_chat_v1_chat, 54);
 
 /**
  * @generated from message parley.chat.v1.MessageDeleted
@@ -1315,7 +1358,7 @@ export type MessageDeleted = Message$1<"parley.chat.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 53);
+  messageDesc(file_parley_chat_v1_chat, 55);
 
 /**
  * @generated from message parley.chat.v1.ReactionChanged
@@ -1347,7 +1390,7 @@ export type ReactionChanged = Message$1<"parley.chat.v1.ReactionChanged"> & {
  * Use `create(ReactionChangedSchema)` to create a new message.
  */
 export const ReactionChangedSchema: GenMessage<ReactionChanged> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 54);
+  messageDesc(file_parley_chat_v1_chat, 56);
 
 /**
  * @generated from message parley.chat.v1.MemberChanged
@@ -1379,7 +1422,7 @@ export type MemberChanged = Message$1<"parley.chat.v1.MemberChanged"> & {
  * Use `create(MemberChangedSchema)` to create a new message.
  */
 export const MemberChangedSchema: GenMessage<MemberChanged> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 55);
+  messageDesc(file_parley_chat_v1_chat, 57);
 
 /**
  * @generated from enum parley.chat.v1.MemberChanged.Change
@@ -1415,7 +1458,7 @@ export enum MemberChanged_Change {
  * Describes the enum parley.chat.v1.MemberChanged.Change.
  */
 export const MemberChanged_ChangeSchema: GenEnum<MemberChanged_Change> = /*@__PURE__*/
-  enumDesc(file_parley_chat_v1_chat, 55, 0);
+  enumDesc(file_parley_chat_v1_chat, 57, 0);
 
 /**
  * @generated from message parley.chat.v1.Typing
@@ -1437,7 +1480,7 @@ export type Typing = Message$1<"parley.chat.v1.Typing"> & {
  * Use `create(TypingSchema)` to create a new message.
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 56);
+  messageDesc(file_parley_chat_v1_chat, 58);
 
 /**
  * @generated from message parley.chat.v1.ReadMarker
@@ -1459,7 +1502,7 @@ export type ReadMarker = Message$1<"parley.chat.v1.ReadMarker"> & {
  * Use `create(ReadMarkerSchema)` to create a new message.
  */
 export const ReadMarkerSchema: GenMessage<ReadMarker> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 57);
+  messageDesc(file_parley_chat_v1_chat, 59);
 
 /**
  * @generated from message parley.chat.v1.Presence
@@ -1481,7 +1524,7 @@ export type Presence = Message$1<"parley.chat.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 58);
+  messageDesc(file_parley_chat_v1_chat, 60);
 
 /**
  * Something that happened in a room, as delivered to subscribers.
@@ -1573,7 +1616,7 @@ export type RoomEvent = Message$1<"parley.chat.v1.RoomEvent"> & {
  * Use `create(RoomEventSchema)` to create a new message.
  */
 export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
-  messageDesc(file_parley_chat_v1_chat, 59);
+  messageDesc(file_parley_chat_v1_chat, 61);
 
 /**
  * @generated from enum parley.chat.v1.RoomVisibility
@@ -1772,6 +1815,18 @@ export const ChatService: GenService<{
     methodKind: "unary";
     input: typeof SetMemberRoleRequestSchema;
     output: typeof SetMemberRoleResponseSchema;
+  },
+  /**
+   * The room's heads without its members: a membership check and two
+   * numbers, what a subscription needs to start (GetRoom carries the whole
+   * member list, 100 KB for a room of a thousand).
+   *
+   * @generated from rpc parley.chat.v1.ChatService.GetRoomHead
+   */
+  getRoomHead: {
+    methodKind: "unary";
+    input: typeof GetRoomHeadRequestSchema;
+    output: typeof GetRoomHeadResponseSchema;
   },
   /**
    * @generated from rpc parley.chat.v1.ChatService.SendMessage
