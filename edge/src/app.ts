@@ -48,9 +48,10 @@ export interface AppDeps {
   clients?: ServiceClients;
   /** Sessions; defaults to a connection to REDIS_URL, closed with the app. */
   redis?: Redis;
-  /** WebSocket timings; tests shorten them. Defaults: HEARTBEAT_INTERVAL, 10 s. */
+  /** WebSocket timings; tests shorten them. Defaults: HEARTBEAT_INTERVAL, 10 s, 30 s. */
   heartbeatMs?: number;
   authTimeoutMs?: number;
+  presenceIntervalMs?: number;
 }
 
 export interface RunningApp {
@@ -98,6 +99,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,
     sendRate: { rate: config.WS_SEND_RATE, burst: config.WS_SEND_BURST },
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
+    ...(deps.presenceIntervalMs !== undefined ? { presenceIntervalMs: deps.presenceIntervalMs } : {}),
   });
 
   try {

@@ -80,7 +80,7 @@ export interface System {
   /** How many StreamEvents calls chat-svc is serving. */
   chatStreams(): number;
   /** Another chat-svc process on the same database, Redis prefix and AMQP namespace. */
-  startChatInstance(port?: number): Promise<ChatInstance>;
+  startChatInstance(port?: number, env?: Record<string, string>): Promise<ChatInstance>;
   startEdge(overrides?: Partial<Record<keyof typeof configSpec, string>>, extra?: Partial<AppDeps>): Promise<Edge>;
   takeOtp(email: string): Promise<string>;
   api(method: string, path: string, body?: unknown, token?: string, opts?: ApiOptions): Promise<ApiResponse>;
@@ -157,7 +157,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   closers.push(() => chatSvc.close());
 
   const chatInstances = new Set<ChatInstance>();
-  async function startChatInstance(port = 0): Promise<ChatInstance> {
+  async function startChatInstance(port = 0, env: Record<string, string> = {}): Promise<ChatInstance> {
     const infra = await openServiceInfrastructure({
       name: "chat-svc",
       databaseUrl: c.db.url,
@@ -168,7 +168,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       logger: c.logger,
     });
     const app = await startChatSvc({
-      config: readChatConfig({ ...c.env, PORT: String(port) }),
+      config: readChatConfig({ ...c.env, ...env, PORT: String(port) }),
       sql: infra.sql,
       redis: infra.redis,
       logger: c.logger,

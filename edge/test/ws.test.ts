@@ -46,8 +46,8 @@ after(async () => {
   await Promise.all(sockets.map((s) => s.close()));
 });
 
-async function ready(token: string) {
-  const socket = await connect({ token });
+async function ready(token: string, edge?: { wsUrl: string }) {
+  const socket = await connect({ token, ...(edge ? { url: edge.wsUrl } : {}) });
   await socket.next((f) => "ready" in f);
   return socket;
 }
@@ -325,6 +325,34 @@ test("presence: a user's socket opening and closing reaches the rooms they share
   await watcher.next(presenceOf(true));
   await s.close();
   await watcher.next(presenceOf(false));
+});
+
+test("presence: an edge re-announces its users, so chat-svc's expiry never takes a connected user offline", async () => {
+  // Entries live 1 s at this chat-svc; the edge refreshes every 300 ms, spread over that interval.
+  const chat = await system.startChatInstance(0, { PRESENCE_TTL_SECONDS: "1" });
+  const edge = await system.startEdge({ CHAT_SVC_URL: chat.url }, { presenceIntervalMs: 300 });
+  try {
+    const dave = await system.signUp("dave_ws");
+    const roomId = await createRoom(bob, { memberIds: [dave.id] });
+    const watcher = await ready(bob.token, edge);
+    watcher.send({ ref: "sub", subscribe: { roomId } });
+    await watcher.next((f) => f.ref === "sub");
+    type PresenceFrame = Frame & { event: { roomId: string; presence?: { userId: string; online?: boolean } } };
+    const presenceOf = (f: Frame) => (f as PresenceFrame).event?.presence;
+    const daves = () =>
+      watcher.frames.filter((f) => presenceOf(f)?.userId === dave.id).map((f) => presenceOf(f)?.online ?? false);
+
+    const s = await ready(dave.token, edge);
+    await waitUntil(() => daves().length > 0, 5_000, "dave online");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.deepEqual(daves(), [true], "three TTLs later, still online and never seen offline");
+    await s.close();
+    await waitUntil(() => daves().length > 1, 5_000, "dave offline");
+    assert.deepEqual(daves(), [true, false]);
+  } finally {
+    await edge.close();
+    await chat.close();
+  }
 });
 
 test("a member removed from a room stops receiving it at once", async () => {
