@@ -9,8 +9,9 @@
  * batch at a time. Lanes lock disjoint rooms, so their transactions run side
  * by side instead of queueing on each other's room locks, and within a lane
  * a batch never waits for a lock its predecessor holds. A transaction is
- * three round trips: the room locks (which read the heads) and every check,
- * pipelined; one statement writing everything; the commit.
+ * two round trips: BEGIN, the room locks (which read the heads) and every
+ * check, pipelined; then one statement writing everything, with the COMMIT
+ * (storage/pipelined-transaction.ts).
  *
  * A send whose `clientMessageId` the sender already used in the room, in an
  * earlier batch or earlier in the same one, answers with that stored
@@ -25,6 +26,7 @@ import { messageToProto } from "../mapping.js";
 import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
 import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
 import { type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
+import { pipelinedTransaction } from "../storage/pipelined-transaction.js";
 import type { MessageRow } from "../storage/schema.js";
 import {
   type ClientKey,
@@ -149,7 +151,7 @@ async function attemptBatch(
   const slots: Slot[] = new Array(requests.length);
   const logged: LoggedEvent[] = [];
 
-  await deps.sql.begin(async (tx) => {
+  await pipelinedTransaction(deps.sql, async (tx, commit) => {
     // 1. The rooms' locks, then everything that decides whether a request is
     // valid and whether it was already stored, in one round trip: statements
     // sent together run in order, so the reads after the locks see every
@@ -226,7 +228,7 @@ async function attemptBatch(
       const head = heads.get(id);
       return head && n.seq - 1n !== head.headSeq ? [{ id, headSeq: n.seq - 1n, headEventSeq: n.eventSeq - 1n }] : [];
     });
-    await insertSent(tx, { rows, events: logged, outbox, heads: advanced });
+    await commit(insertSent(tx, { rows, events: logged, outbox, heads: advanced }));
   });
 
   deps.events.publish(logged.map((e) => e.payload));

@@ -10,12 +10,13 @@
  */
 
 import { OUTBOX_NOTIFY_CHANNEL } from "@parley/shared/outbox.js";
-import type { TransactionSql } from "postgres";
+import type { PendingQuery, Row, Sql } from "postgres";
 import type { LoggedEvent } from "./event-log.js";
 import { type OutboxEvent, outboxJson } from "./outbox-batch.js";
 import type { MemberRole, MessageRow, RoomKind, Visibility } from "./schema.js";
 
-type Tx = TransactionSql;
+/** A transaction's connection (pipelined-transaction.ts). */
+type Tx = Sql;
 
 /** uuids have no commas: one text parameter, split and cast in the query. */
 const uuidList = (ids: readonly string[]) => ids.join(",");
@@ -137,8 +138,8 @@ export interface SentBatch {
  * the socket writes and the server's per-statement work were a large part of
  * chat-svc's and PostgreSQL's CPU per message.
  */
-export async function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBatch): Promise<void> {
-  if (rows.length === 0 && events.length === 0 && outbox.length === 0) return;
+export function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBatch): PendingQuery<Row[]> | undefined {
+  if (rows.length === 0 && events.length === 0 && outbox.length === 0) return undefined;
   const headsJson = JSON.stringify(
     heads.map((h) => ({ id: h.id, headSeq: h.headSeq.toString(), headEventSeq: h.headEventSeq.toString() })),
   );
@@ -164,7 +165,8 @@ export async function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBa
       occurredAt: e.occurredAt.toISOString(),
     })),
   );
-  await tx`
+  // Not sent here: the caller sends it with the COMMIT behind it.
+  return tx`
     with new_heads as (
       update rooms r set head_seq = v."headSeq", head_event_seq = v."headEventSeq"
       from json_to_recordset(${headsJson}::text::json) as v(id uuid, "headSeq" int8, "headEventSeq" int8)
