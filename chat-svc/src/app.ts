@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /**
  * Builds chat-svc from its dependencies: the gRPC server, the room event
  * publisher, the process's one room event subscriber, the send batcher,
@@ -63,15 +64,23 @@ export interface App {
 export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger, redis } = deps;
   const prefix = config.REDIS_KEY_PREFIX;
-  const events = createRoomEventPublisher({ redis, prefix, logger });
-  const db = createDb(deps.sql);
-  const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };
+  const origin = randomUUID();
   const fanout = startFanout({
     redis,
     channel: roomEventsChannel(prefix),
+    origin,
     logger,
     queueLimit: deps.streamQueueLimit ?? DEFAULT_STREAM_QUEUE_LIMIT,
   });
+  const events = createRoomEventPublisher({
+    redis,
+    prefix,
+    logger,
+    origin,
+    local: (payloads) => fanout.deliverLocal(payloads),
+  });
+  const db = createDb(deps.sql);
+  const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };
   const sender = createMessageSender(domain, {
     maxBatch: config.SEND_BATCH_MAX,
     lanes: config.SEND_BATCH_CONCURRENCY,

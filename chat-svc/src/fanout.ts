@@ -15,7 +15,7 @@ import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { eventFeedInterrupted, streamOverflow } from "./errors.js";
-import { decodeEventRun } from "./room-events.js";
+import { decodeEventRun, decodePayloads, originOfEventRun } from "./room-events.js";
 
 export interface Fanout {
   /** Number of open subscriptions. */
@@ -30,6 +30,8 @@ export interface Fanout {
    * feed is lost.
    */
   subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent[], void, undefined>;
+  /** This instance's own events, published on the channel by it: delivered here without waiting for the echo. */
+  deliverLocal(payloads: readonly Uint8Array[]): void;
   /** Ends every subscription and closes the subscriber connection. */
   close(): Promise<void>;
 }
@@ -47,6 +49,8 @@ export function startFanout(opts: {
   /** Duplicated for the subscriber: a connection in subscribe mode can run nothing else. */
   redis: Redis;
   channel: string;
+  /** This instance's id on the channel: its own messages there were delivered by deliverLocal. */
+  origin: string;
   logger: Logger;
   queueLimit: number;
 }): Fanout {
@@ -95,11 +99,16 @@ export function startFanout(opts: {
     if (subscribers.size === 0) return;
     let events: RoomEvent[];
     try {
+      if (originOfEventRun(payload) === opts.origin) return;
       events = decodeEventRun(payload);
     } catch (err) {
       logger.warn({ err }, "dropping undecodable room events");
       return;
     }
+    dispatch(events);
+  });
+
+  function dispatch(events: readonly RoomEvent[]): void {
     for (const sub of subscribers) {
       if (sub.queue.length + events.length > queueLimit) {
         fail(sub, streamOverflow(queueLimit));
@@ -108,7 +117,7 @@ export function startFanout(opts: {
       for (const event of events) sub.queue.push(event);
       sub.wake?.();
     }
-  });
+  }
 
   // Registration happens in `subscribe` itself, not on the first pull of the
   // generator, so that a caller can tell its client "ready" knowing that
@@ -164,6 +173,9 @@ export function startFanout(opts: {
       return live;
     },
     subscribe,
+    deliverLocal(payloads) {
+      if (subscribers.size > 0) dispatch(decodePayloads(payloads));
+    },
     async close() {
       closed = true;
       failAll(eventFeedInterrupted("this chat-svc instance is stopping"));

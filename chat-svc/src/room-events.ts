@@ -15,26 +15,44 @@ import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 
 /**
- * Each message on the channel is a run of length-delimited binary
- * RoomEvents (a varint length, then the event), in publishing order: one
- * PUBLISH carries everything committed in one turn of the event loop, e.g.
- * a whole send batch. ("v2": the first format was one event per message.)
+ * Each message on the channel is the publishing instance's id, then a run of
+ * length-delimited binary RoomEvents (a varint length, then the event), in
+ * publishing order: one PUBLISH carries everything committed in one turn of
+ * the event loop, e.g. a whole send batch. The publishing instance hands its
+ * own events to its streams directly (no round trip through Redis on the way
+ * to its edges) and skips them when Redis echoes them back. ("v3": v2 had no
+ * instance id, v1 one event per message.)
  */
 export function roomEventsChannel(prefix: string): string {
-  return `${prefix}room-events.v2`;
+  return `${prefix}room-events.v3`;
 }
 
 /** At most this many events in one channel message. */
 const MAX_EVENTS_PER_MESSAGE = 1_000;
 
-export function encodeEventRun(payloads: readonly Uint8Array[]): Buffer {
+export function encodeEventRun(origin: string, payloads: readonly Uint8Array[]): Buffer {
   const writer = new BinaryWriter();
+  writer.string(origin);
   for (const p of payloads) writer.bytes(p);
   return Buffer.from(writer.finish());
 }
 
+/** The publishing instance's id, read without decoding the events. */
+export function originOfEventRun(message: Uint8Array): string {
+  return new BinaryReader(message).string();
+}
+
 export function decodeEventRun(message: Uint8Array): RoomEvent[] {
   const reader = new BinaryReader(message);
+  reader.string();
+  return decodeEvents(reader);
+}
+
+export function decodePayloads(payloads: readonly Uint8Array[]): RoomEvent[] {
+  return payloads.map((p) => fromBinary(RoomEventSchema, p));
+}
+
+function decodeEvents(reader: BinaryReader): RoomEvent[] {
   const events: RoomEvent[] = [];
   while (reader.pos < reader.len) events.push(fromBinary(RoomEventSchema, reader.bytes()));
   return events;
@@ -67,8 +85,16 @@ export interface RoomEventPublisher {
   close(): Promise<void>;
 }
 
-export function createRoomEventPublisher(opts: { redis: Redis; prefix: string; logger: Logger }): RoomEventPublisher {
-  const { redis, logger } = opts;
+export function createRoomEventPublisher(opts: {
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  /** This instance's id on the channel. */
+  origin: string;
+  /** This instance's own streams, handed every run as it is published. */
+  local?: (payloads: readonly Buffer[]) => void;
+}): RoomEventPublisher {
+  const { redis, logger, origin } = opts;
   const channel = roomEventsChannel(opts.prefix);
   let pending: Buffer[] = [];
   let scheduled = false;
@@ -83,7 +109,7 @@ export function createRoomEventPublisher(opts: { redis: Redis; prefix: string; l
     if (batch.length === 0) return;
     const pipeline = redis.pipeline();
     for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_MESSAGE) {
-      pipeline.publish(channel, encodeEventRun(batch.slice(i, i + MAX_EVENTS_PER_MESSAGE)));
+      pipeline.publish(channel, encodeEventRun(origin, batch.slice(i, i + MAX_EVENTS_PER_MESSAGE)));
     }
     const done = pipeline.exec().then(
       (results) => {
@@ -96,6 +122,7 @@ export function createRoomEventPublisher(opts: { redis: Redis; prefix: string; l
     );
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
+    opts.local?.(batch);
   }
 
   return {

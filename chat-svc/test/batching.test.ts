@@ -119,7 +119,12 @@ describe("batched sends", () => {
       sql: h.infra.sql,
       redis: h.infra.redis,
       keyPrefix: h.config.REDIS_KEY_PREFIX,
-      events: createRoomEventPublisher({ redis: h.infra.redis, prefix: h.config.REDIS_KEY_PREFIX, logger }),
+      events: createRoomEventPublisher({
+        redis: h.infra.redis,
+        prefix: h.config.REDIS_KEY_PREFIX,
+        logger,
+        origin: "batching-test",
+      }),
     };
     const alice = await h.signIn();
     const bob = await h.signIn();

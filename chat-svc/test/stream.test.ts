@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { startFanout } from "../src/fanout.js";
-import { encodeEventRun, roomEventsChannel } from "../src/room-events.js";
+import { createRoomEventPublisher, encodeEventRun, roomEventsChannel } from "../src/room-events.js";
 import { bearer, type EventStream, type Harness, rejectsWith, startHarness, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -104,6 +104,7 @@ describe("fanout", () => {
     const fanout = startFanout({
       redis: h.infra.redis,
       channel,
+      origin: "this-instance",
       logger: createLogger("test", "silent"),
       queueLimit: 3,
     });
@@ -118,7 +119,9 @@ describe("fanout", () => {
       const publish = (n: number) =>
         h.infra.redis.publish(
           channel,
-          encodeEventRun([toBinary(RoomEventSchema, create(RoomEventSchema, { roomId: `room-${n}` }))]),
+          encodeEventRun("another-instance", [
+            toBinary(RoomEventSchema, create(RoomEventSchema, { roomId: `room-${n}` })),
+          ]),
         );
       // The fast subscriber keeps up: each event is taken before the next is published.
       const fastGot: string[] = [];
@@ -143,6 +146,49 @@ describe("fanout", () => {
       await rejectsWith(slow.next(), Code.ResourceExhausted, "STREAM_OVERFLOW");
     } finally {
       await fanout.close();
+    }
+  });
+  test("an instance's own events reach its streams at once and once: the echo from Redis is skipped", async () => {
+    const channel = roomEventsChannel(`${h.config.REDIS_KEY_PREFIX}local:`);
+    const logger = createLogger("test", "silent");
+    const fanout = startFanout({ redis: h.infra.redis, channel, origin: "me", logger, queueLimit: 100 });
+    const publisher = createRoomEventPublisher({
+      redis: h.infra.redis,
+      prefix: `${h.config.REDIS_KEY_PREFIX}local:`,
+      logger,
+      origin: "me",
+      local: (payloads) => fanout.deliverLocal(payloads),
+    });
+    // What another instance's edges see of the same channel.
+    const other = startFanout({ redis: h.infra.redis, channel, origin: "other", logger, queueLimit: 100 });
+    const event = (roomId: string) => Buffer.from(toBinary(RoomEventSchema, create(RoomEventSchema, { roomId })));
+    try {
+      await waitUntil(() => fanout.live && other.live, 10_000, "fanouts subscribed");
+      const mine = fanout.subscribe(new AbortController().signal);
+      const theirs = other.subscribe(new AbortController().signal);
+      const mineFirst = mine.next();
+      const theirsFirst = theirs.next();
+      publisher.publish([event("a"), event("b")]);
+      const got = await mineFirst;
+      assert.deepEqual(
+        got.value?.map((e) => e.roomId),
+        ["a", "b"],
+      );
+      assert.deepEqual(
+        (await theirsFirst).value?.map((e) => e.roomId),
+        ["a", "b"],
+        "other instances get them through Redis",
+      );
+      // Another instance's run comes through Redis; the echo of ours never comes again.
+      await h.infra.redis.publish(channel, encodeEventRun("other", [event("c")]));
+      assert.deepEqual(
+        (await mine.next()).value?.map((e) => e.roomId),
+        ["c"],
+      );
+      await publisher.close();
+    } finally {
+      await fanout.close();
+      await other.close();
     }
   });
 });
