@@ -26,6 +26,7 @@ import type { SendRate } from "./send-limiter.js";
 import { createSocketAuth } from "./socket-auth.js";
 import { CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED, type SessionContext, SocketSession } from "./socket-session.js";
 import { startTimerWheel } from "./timer-wheel.js";
+import { createWriteCoalescer } from "./write-coalescer.js";
 
 export interface RealtimeGatewayOptions {
   /** For the profile sent in `ready`. */
@@ -114,6 +115,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     maxBufferedBytes: opts.maxBufferedBytes,
     heartbeatIntervalSeconds: Math.max(1, Math.round(opts.heartbeatMs / 1000)),
     sendRate: opts.sendRate,
+    writes: createWriteCoalescer(),
     now: () => performance.now(),
     authenticated(session, userId) {
       unauthenticatedSessions.delete(session);

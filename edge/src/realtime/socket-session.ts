@@ -47,6 +47,7 @@ import type { RoomHub } from "./room-hub.js";
 import { type EventPage, RoomSubscription, type SubscriptionOwner } from "./room-subscription.js";
 import { SendLimiter, type SendRate } from "./send-limiter.js";
 import type { SocketAuth, SocketIdentity } from "./socket-auth.js";
+import type { WriteCoalescer } from "./write-coalescer.js";
 
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -93,6 +94,8 @@ export interface SessionContext {
   /** Told in `ready`. */
   heartbeatIntervalSeconds: number;
   sendRate: SendRate;
+  /** Broadcast frames go through it: one write per socket per turn. */
+  writes: WriteCoalescer;
   /** Monotonic milliseconds. */
   now(): number;
   authenticated(session: SocketSession, userId: string): void;
@@ -245,7 +248,7 @@ export class SocketSession implements SubscriptionOwner {
       if (typeof frame === "string") this.ws.send(frame, AS_TEXT);
       // Straight onto the socket ws writes to: with compression off ws frames
       // nothing asynchronously, so nothing of its own can be interleaved.
-      else if (this.raw?.writable) this.raw.write(frame.wire);
+      else if (this.raw?.writable) this.ctx.writes.write(this.raw, frame.wire);
       else {
         if (frame.ping) this.ws.ping();
         this.ws.send(frame.payload, AS_TEXT);
