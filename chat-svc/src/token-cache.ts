@@ -1,38 +1,45 @@
 /**
- * Remembers access tokens that verified, until they expire, so that a
- * client's every call does not pay for signature verification again (a key
- * import and an HMAC through WebCrypto: the largest CPU cost of a small
- * call such as SendMessage). Only the signature check is cached: the
+ * Remembers access and service tokens that verified, until they expire, so
+ * that a client's every call does not pay for signature verification again
+ * (an HMAC through WebCrypto: the largest CPU cost of a small call such as
+ * SendMessage). Only the signature check is cached: the
  * authenticator still checks on every call that the session is live in
  * Redis, so a logout takes effect at once.
  */
-import type { Identity, TokenKeys } from "@parley/shared/auth.js";
+import type { TokenKeys } from "@parley/shared/auth.js";
 import { decodeJwt } from "jose";
 
-interface Entry {
-  identity: Identity;
+interface Entry<T> {
+  value: T;
   expiresAtMs: number;
 }
 
-export function cachingTokenKeys(keys: TokenKeys, opts: { maxEntries: number }): TokenKeys {
+/** Verified tokens until their `exp`, oldest evicted first once `maxEntries` are held. */
+function verifiedTokens<T>(verify: (token: string) => Promise<T>, maxEntries: number): (token: string) => Promise<T> {
   // A Map iterates in insertion order: the first key is the oldest entry.
-  const verified = new Map<string, Entry>();
+  const verified = new Map<string, Entry<T>>();
+  return async (token) => {
+    const hit = verified.get(token);
+    if (hit && hit.expiresAtMs > Date.now()) return hit.value;
+    if (hit) verified.delete(token);
+    const value = await verify(token);
+    const { exp } = decodeJwt(token);
+    if (typeof exp === "number") {
+      if (verified.size >= maxEntries) {
+        const oldest = verified.keys().next().value;
+        if (oldest !== undefined) verified.delete(oldest);
+      }
+      verified.set(token, { value, expiresAtMs: exp * 1000 });
+    }
+    return value;
+  };
+}
+
+export function cachingTokenKeys(keys: TokenKeys, opts: { maxEntries: number }): TokenKeys {
   return {
     ...keys,
-    async verifyAccess(token) {
-      const hit = verified.get(token);
-      if (hit && hit.expiresAtMs > Date.now()) return hit.identity;
-      if (hit) verified.delete(token);
-      const identity = await keys.verifyAccess(token);
-      const { exp } = decodeJwt(token);
-      if (typeof exp === "number") {
-        if (verified.size >= opts.maxEntries) {
-          const oldest = verified.keys().next().value;
-          if (oldest !== undefined) verified.delete(oldest);
-        }
-        verified.set(token, { identity, expiresAtMs: exp * 1000 });
-      }
-      return identity;
-    },
+    verifyAccess: verifiedTokens((token) => keys.verifyAccess(token), opts.maxEntries),
+    // The edge's service token signs every call it makes (a few per edge, renewed as they near expiry).
+    verifyService: verifiedTokens((token) => keys.verifyService(token), 64),
   };
 }

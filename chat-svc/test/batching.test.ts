@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Status } from "@parley/proto/rpc/v1/error_pb.js";
 import { createBatcher } from "@parley/shared/batcher.js";
-import { errorReason } from "@parley/shared/errors.js";
+import { errorReason, unauthenticated } from "@parley/shared/errors.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { sessionKey } from "@parley/shared/sessions.js";
 import type { DomainDeps, MessageView } from "../src/domain/deps.js";
@@ -134,9 +134,16 @@ describe("batched sends", () => {
     assert.ok(a && b);
     const parent = (await h.client.sendMessage({ roomId: a.id, text: "parent" }, alice.call)).message;
     assert.ok(parent);
-    const req = (sender: User, roomId: string, clientMessageId: string | null, parentId: string | null = null) =>
+    const req = (
+      sender: User,
+      roomId: string,
+      clientMessageId: string | null,
+      parentId: string | null = null,
+      live: Promise<void> | undefined = undefined,
+    ) =>
       ({
         sender: { userId: sender.userId, username: sender.username, sessionId: sender.sessionId },
+        live,
         roomId,
         text: `from ${sender.username}`,
         clientMessageId,
@@ -152,6 +159,10 @@ describe("batched sends", () => {
       req(bob, b.id, "k1"),
       req(bob, a.id, "k2", parent.id),
       req(alice, "5a7f4c1e-2b9d-4e8a-9c3f-1d2e3f4a5b6c", null),
+      // Sessions still being checked when the batch starts: one live, one found ended, whose
+      // retry of a stored key must not be answered with the stored message either.
+      req(bob, a.id, "k3", null, new Promise((resolve) => setTimeout(resolve, 20))),
+      req(alice, a.id, "k1", null, Promise.reject(unauthenticated("the session has ended; sign in again"))),
     ]);
     const first = fulfilled(outcomes[0]);
     assert.equal(first.row.seq, 2n);
@@ -163,13 +174,15 @@ describe("batched sends", () => {
     assert.equal(reply.row.seq, 3n, "no seq was taken by the failures");
     assert.equal(reply.row.parentId, parent.id);
     assert.equal(reasonOf(outcomes[6] as PromiseSettledResult<unknown>), "ROOM_NOT_FOUND");
+    assert.equal(fulfilled(outcomes[7]).row.seq, 4n, "stored once its session proved live");
+    assert.equal(reasonOf(outcomes[8] as PromiseSettledResult<unknown>), "UNAUTHENTICATED");
 
     // A later batch: the key is found in the database.
     const [again] = await writeMessages(deps, [req(alice, a.id, "k1")]);
     assert.equal(fulfilled(again).row.id, first.row.id);
     const { room } = await h.client.getRoom({ roomId: a.id }, alice.call);
-    assert.equal(room?.headSeq, 3n);
-    assert.equal(room?.headEventSeq, 3n);
+    assert.equal(room?.headSeq, 4n);
+    assert.equal(room?.headEventSeq, 4n);
     await deps.events.close();
   });
 });

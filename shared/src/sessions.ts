@@ -15,41 +15,56 @@ export interface Authenticator {
   /** The caller's identity from a bearer token that verifies and whose session is live. */
   authenticate(headers: Headers): Promise<Identity>;
   authenticateToken(token: string): Promise<Identity>;
-  /** Many callers' tokens in one Redis round trip; each settles as authenticateToken would. */
-  authenticateTokens(tokens: readonly string[]): Promise<PromiseSettledResult<Identity>[]>;
+  /**
+   * Many callers' tokens: the signatures are checked now, and all their
+   * sessions in one Redis round trip whose answer (`live`, settling as
+   * authenticateToken would) comes later, so that a caller with work to
+   * start before it must know (chat-svc's send batches) overlaps the two.
+   */
+  verifyTokens(tokens: readonly string[]): Promise<PromiseSettledResult<VerifiedToken>[]>;
   /** For internal callers (the edge) that present a service token. */
   authenticateService(headers: Headers): Promise<string>;
+}
+
+export interface VerifiedToken {
+  identity: Identity;
+  /** Resolves once the session is known to be live; rejects (unauthenticated) if it has ended. */
+  live: Promise<void>;
 }
 
 export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefix: string }): Authenticator {
   const { keys, redis, prefix } = opts;
   /** The identity if its session is still the user's, the refusal otherwise: the one session check. */
-  function live(identity: Identity, owner: string | null | undefined): Identity {
+  function checkLive(identity: Identity, owner: string | null | undefined): Identity {
     if (owner !== identity.userId) throw unauthenticated("the session has ended; sign in again");
     return identity;
   }
   async function authenticateToken(token: string): Promise<Identity> {
     const identity = await keys.verifyAccess(token);
-    return live(identity, await redis.get(sessionKey(prefix, identity.sessionId)));
+    return checkLive(identity, await redis.get(sessionKey(prefix, identity.sessionId)));
   }
-  async function authenticateTokens(tokens: readonly string[]): Promise<PromiseSettledResult<Identity>[]> {
+  async function verifyTokens(tokens: readonly string[]): Promise<PromiseSettledResult<VerifiedToken>[]> {
     const verified = await Promise.allSettled(tokens.map((t) => keys.verifyAccess(t)));
     const sessionIds = [...new Set(verified.flatMap((v) => (v.status === "fulfilled" ? [v.value.sessionId] : [])))];
-    if (sessionIds.length === 0) return verified;
-    const owners = await redis.mget(sessionIds.map((id) => sessionKey(prefix, id)));
-    const ownerOf = new Map(sessionIds.map((id, i) => [id, owners[i]]));
-    return verified.map((v): PromiseSettledResult<Identity> => {
+    const owners =
+      sessionIds.length === 0
+        ? Promise.resolve(new Map<string, string | null>())
+        : redis
+            .mget(sessionIds.map((id) => sessionKey(prefix, id)))
+            .then((found) => new Map(sessionIds.map((id, i) => [id, found[i] ?? null])));
+    return verified.map((v): PromiseSettledResult<VerifiedToken> => {
       if (v.status === "rejected") return v;
-      try {
-        return { status: "fulfilled", value: live(v.value, ownerOf.get(v.value.sessionId)) };
-      } catch (reason) {
-        return { status: "rejected", reason };
-      }
+      const live = owners.then((ownerOf) => {
+        checkLive(v.value, ownerOf.get(v.value.sessionId));
+      });
+      // Awaited by whoever uses the token; one that is never used must not surface as unhandled.
+      live.catch(() => {});
+      return { status: "fulfilled", value: { identity: v.value, live } };
     });
   }
   return {
     authenticateToken,
-    authenticateTokens,
+    verifyTokens,
     authenticate(headers) {
       const token = bearerToken(headers);
       if (!token) return Promise.reject(unauthenticated());

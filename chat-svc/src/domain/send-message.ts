@@ -52,6 +52,8 @@ export interface SendInput {
 /** One validated send, as queued for a batch. */
 export interface SendRequest {
   sender: Identity;
+  /** The sender's session check, still under way when the batch starts; none: already checked. */
+  live: Promise<void> | undefined;
   roomId: string;
   text: string;
   clientMessageId: string | null;
@@ -60,7 +62,12 @@ export interface SendRequest {
 }
 
 export interface MessageSender {
-  send(caller: Identity, input: SendInput): Promise<MessageView>;
+  /**
+   * `live`: the caller's session check when it has not finished yet. The
+   * batch runs its first round trip meanwhile and stores nothing for a
+   * sender whose session turns out to have ended.
+   */
+  send(caller: Identity, input: SendInput, live?: Promise<void>): Promise<MessageView>;
   close(): Promise<void>;
 }
 
@@ -87,11 +94,12 @@ export function createMessageSender(deps: DomainDeps, opts: BatchOptions): Messa
     }),
   );
   return {
-    send(caller, input) {
+    send(caller, input, live) {
       if (input.text.trim() === "") return Promise.reject(blankField("text"));
       const roomId = input.roomId.toLowerCase();
       return (lanes[laneOf(roomId, lanes.length)] as Batcher<SendRequest, MessageView>).submit({
         sender: caller,
+        live,
         // PostgreSQL prints uuids in lower case; requests are matched to rows by them.
         roomId,
         text: input.text,
@@ -167,15 +175,16 @@ async function attemptBatch(
         ? []
         : [{ roomId: r.roomId, senderId: r.sender.userId, clientMessageId: r.clientMessageId }],
     );
-    const [heads, access, parents, members, stored] = await Promise.all([
+    const [heads, access, parents, members, stored, sessions] = await Promise.all([
       lockRooms(tx, roomIds),
       checkSenders(tx, [...pairs.values()]),
       roomsOfMessages(tx, parentIds),
       membersOfRooms(tx, roomIds),
       findClientKeys(tx, keys),
+      Promise.allSettled(requests.map((r) => r.live)),
     ]);
     const accessByPair = new Map<string, SenderAccess>(access.map((a) => [pairKey(a.roomId, a.userId), a]));
-    const accepted = validate(requests, accessByPair, parents, slots);
+    const accepted = validate(requests, sessions, accessByPair, parents, slots);
     const fresh = deduplicate(accepted, stored, slots);
     if (fresh.length === 0) return;
 
@@ -235,9 +244,10 @@ async function attemptBatch(
   return settle(deps, slots);
 }
 
-/** Fails the requests whose room, membership or parent does not hold; returns the others. */
+/** Fails the requests whose session, room, membership or parent does not hold; returns the others. */
 function validate(
   requests: readonly SendRequest[],
+  sessions: readonly PromiseSettledResult<void>[],
   accessByPair: ReadonlyMap<string, SenderAccess>,
   parentRooms: ReadonlyMap<string, string>,
   slots: Slot[],
@@ -246,8 +256,10 @@ function validate(
   requests.forEach((request, index) => {
     const { roomId, sender, parentId } = request;
     const a = accessByPair.get(pairKey(roomId, sender.userId));
+    const session = sessions[index];
     let error: unknown;
-    if (!a?.room) error = roomNotFound(roomId);
+    if (session?.status === "rejected") error = session.reason;
+    else if (!a?.room) error = roomNotFound(roomId);
     else if (a.role === null) error = refusal({ id: roomId, visibility: a.room.visibility });
     else if (parentId && parentRooms.get(parentId) !== roomId) error = parentNotFound(parentId);
     if (error === undefined) accepted.push({ index, request });
