@@ -14,7 +14,15 @@ export async function connectAmqp(
   topology: Topology,
   logger: Logger,
 ): Promise<RecoveringChannelModel> {
+  // Handed on to net.connect. The outbox relay corks the socket while it
+  // publishes a batch (outbox.ts); amqplib stops writing into a socket once
+  // its buffer passes the high-water mark (16 KiB by default) and sends the
+  // rest a write per publish after the uncork.
+  const socketOptions: { writableHighWaterMark: number } = { writableHighWaterMark: 4 * 1024 * 1024 };
   const conn = await connect(amqpUrl, {
+    ...socketOptions,
+    // Batches are written whole; Nagle's delay would only hold back the last packet of each.
+    noDelay: true,
     recovery: {
       waitForConnect: false,
       initialDelay: 200,

@@ -18,6 +18,7 @@ import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import type { RecoveringChannelModel } from "./amqp.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
 import type { Logger } from "./logger.js";
+import { pipelinedTransaction } from "./pipelined-transaction.js";
 import type { Sql } from "./postgres.js";
 import type { Topology } from "./topology.js";
 
@@ -45,7 +46,11 @@ type Tx = PgDatabase<PostgresJsQueryResultHKT, any, any>;
  * amqplib hands each publish to the socket as a write of its own (a system
  * call each, and the broker woken for each). Corked for the duration of a
  * batch, the socket sends them all in one; it is uncorked once amqplib has
- * passed them on (it does so on a later tick).
+ * passed them on. amqplib's muxer does that in a setImmediate it schedules
+ * only when the channel's buffer turns readable, a tick after the publishes,
+ * so after an immediate scheduled now: uncorking one turn of the loop later
+ * is what lets it write into the corked socket (one immediate uncorked
+ * first, and every publish went out alone).
  */
 function corkConnection(ch: ConfirmChannel): () => void {
   const stream = (ch as unknown as { connection?: { stream?: Partial<Writable> } }).connection?.stream;
@@ -53,7 +58,7 @@ function corkConnection(ch: ConfirmChannel): () => void {
   const { uncork } = stream;
   stream.cork();
   return () => {
-    setImmediate(() => uncork.call(stream));
+    setImmediate(() => setImmediate(() => uncork.call(stream)));
   };
 }
 
@@ -159,7 +164,8 @@ export function startOutboxRelay(opts: {
 
   async function relayBatch(): Promise<number> {
     const ch = await confirmChannel();
-    return sql.begin(async (tx) => {
+    // BEGIN travels with the SELECT, COMMIT with the DELETE: two round trips, not four.
+    return pipelinedTransaction(sql, async (tx, commit) => {
       const rows = await tx<OutboxRow[]>`
         select position::text, id, routing_key, type, payload, headers::text,
           to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
@@ -185,7 +191,7 @@ export function startOutboxRelay(opts: {
       // One round of confirms per batch rather than one per event. A broker
       // that never answers must not hold the rows' locks forever.
       await withTimeout(ch.waitForConfirms(), confirmTimeoutMs, "publisher confirms timed out");
-      await tx`delete from outbox where position in ${tx(rows.map((r) => r.position))}`;
+      await commit(tx`delete from outbox where position in ${tx(rows.map((r) => r.position))}`);
       return rows.length;
     });
   }

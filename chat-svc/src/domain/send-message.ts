@@ -11,7 +11,7 @@
  * a batch never waits for a lock its predecessor holds. A transaction is
  * two round trips: BEGIN, the room locks (which read the heads) and every
  * check, pipelined; then one statement writing everything, with the COMMIT
- * (storage/pipelined-transaction.ts).
+ * (shared/pipelined-transaction.ts).
  *
  * A send whose `clientMessageId` the sender already used in the room, in an
  * earlier batch or earlier in the same one, answers with that stored
@@ -21,12 +21,12 @@
 import { randomUUID } from "node:crypto";
 import type { Identity } from "@parley/shared/auth.js";
 import { type Batcher, createBatcher } from "@parley/shared/batcher.js";
+import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { blankField, parentNotFound, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
 import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
 import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
 import { type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
-import { pipelinedTransaction } from "../storage/pipelined-transaction.js";
 import type { MessageRow } from "../storage/schema.js";
 import {
   type ClientKey,

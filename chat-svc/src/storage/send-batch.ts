@@ -15,7 +15,7 @@ import type { LoggedEvent } from "./event-log.js";
 import { type OutboxEvent, outboxJson } from "./outbox-batch.js";
 import type { MemberRole, MessageRow, RoomKind, Visibility } from "./schema.js";
 
-/** A transaction's connection (pipelined-transaction.ts). */
+/** A transaction's connection (shared/pipelined-transaction.ts). */
 type Tx = Sql;
 
 /** uuids have no commas: one text parameter, split and cast in the query. */

@@ -1,27 +1,28 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { pipelinedTransaction } from "../src/storage/pipelined-transaction.js";
-import { type Harness, startHarness } from "./harness.js";
+import { pipelinedTransaction } from "../src/pipelined-transaction.js";
+import { connectPostgres, type Sql } from "../src/postgres.js";
+import { createTestDatabase, type TestDatabase } from "../src/testing.js";
 
-let h: Harness;
+let database: TestDatabase;
+let sql: Sql;
 before(async () => {
-  h = await startHarness();
-  await h.infra.sql`create table if not exists pipelined_probe (id int primary key, note text not null)`;
-  await h.infra.sql`truncate pipelined_probe`;
+  database = await createTestDatabase();
+  sql = connectPostgres(database.url, { appName: "pipelined-test", max: 4 });
+  await sql`create table pipelined_probe (id int primary key, note text not null)`;
 });
 after(async () => {
-  if (!h) return;
-  await h.infra.sql`drop table if exists pipelined_probe`;
-  await h.close();
+  await sql?.end();
+  await database?.drop();
 });
 
 const notes = async () =>
-  (await h.infra.sql<{ id: number; note: string }[]>`select id, note from pipelined_probe order by id`).map(
+  (await sql<{ id: number; note: string }[]>`select id, note from pipelined_probe order by id`).map(
     (r) => `${r.id}:${r.note}`,
   );
 
 test("statements and the commit that follows the last one make one transaction", async () => {
-  const result = await pipelinedTransaction(h.infra.sql, async (tx, commit) => {
+  const result = await pipelinedTransaction(sql, async (tx, commit) => {
     const [row] = await tx<{ n: number }[]>`select count(*)::int as n from pipelined_probe`;
     await tx`insert into pipelined_probe values (1, 'first')`;
     const inserted = await commit(tx<{ id: number }[]>`insert into pipelined_probe values (2, 'second') returning id`);
@@ -33,7 +34,7 @@ test("statements and the commit that follows the last one make one transaction",
 
 test("a failing last statement rolls back everything before it and leaves the connection clean", async () => {
   await assert.rejects(
-    pipelinedTransaction(h.infra.sql, async (tx, commit) => {
+    pipelinedTransaction(sql, async (tx, commit) => {
       await tx`insert into pipelined_probe values (3, 'doomed')`;
       await commit(tx`insert into pipelined_probe values (1, 'duplicate')`);
     }),
@@ -41,9 +42,9 @@ test("a failing last statement rolls back everything before it and leaves the co
   );
   assert.deepEqual(await notes(), ["1:first", "2:second"], "row 3 rolled back with the failed statement");
   // Every pooled connection is usable, and none was left inside a transaction.
-  const answers = await Promise.all(Array.from({ length: 20 }, () => h.infra.sql<{ one: number }[]>`select 1 as one`));
+  const answers = await Promise.all(Array.from({ length: 20 }, () => sql<{ one: number }[]>`select 1 as one`));
   assert.ok(answers.every(([r]) => r?.one === 1));
-  const [idle] = await h.infra.sql<{ n: number }[]>`
+  const [idle] = await sql<{ n: number }[]>`
     select count(*)::int as n from pg_stat_activity
     where datname = current_database() and state like 'idle in transaction%'`;
   assert.equal(idle?.n, 0);
@@ -51,13 +52,13 @@ test("a failing last statement rolls back everything before it and leaves the co
 
 test("a body that throws is rolled back; one that never calls commit is committed", async () => {
   await assert.rejects(
-    pipelinedTransaction(h.infra.sql, async (tx) => {
+    pipelinedTransaction(sql, async (tx) => {
       await tx`insert into pipelined_probe values (4, 'thrown away')`;
       throw new Error("changed my mind");
     }),
     /changed my mind/,
   );
-  await pipelinedTransaction(h.infra.sql, async (tx) => {
+  await pipelinedTransaction(sql, async (tx) => {
     await tx`insert into pipelined_probe values (5, 'kept')`;
   });
   assert.deepEqual(await notes(), ["1:first", "2:second", "5:kept"]);
