@@ -96,6 +96,11 @@ export function broadcastFrame(json: string): BroadcastFrame {
   return { payload: wire.subarray(headerLength), wire };
 }
 
+/** One socket's text frame, header and payload, as it goes on the wire. */
+export function textFrame(json: string): Buffer {
+  return broadcastFrame(json).wire;
+}
+
 /** RFC 6455 §5.5.2: FIN and the ping opcode, no payload, no mask. */
 const PING = Buffer.from([0x89, 0x00]);
 

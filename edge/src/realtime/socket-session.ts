@@ -42,6 +42,7 @@ import {
   encodeServerFrame,
   type OutFrame,
   type ServerFrameInit,
+  textFrame,
 } from "./frame-codec.js";
 import type { RoomHub } from "./room-hub.js";
 import { type EventPage, RoomSubscription, type SubscriptionOwner } from "./room-subscription.js";
@@ -245,10 +246,13 @@ export class SocketSession implements SubscriptionOwner {
       return false;
     }
     try {
-      if (typeof frame === "string") this.ws.send(frame, AS_TEXT);
-      // Straight onto the socket ws writes to: with compression off ws frames
-      // nothing asynchronously, so nothing of its own can be interleaved.
-      else if (this.raw?.writable) this.ctx.writes.write(this.raw, frame.wire);
+      // Straight onto the socket ws writes to, one write per turn with
+      // whatever else this socket is sent in it: with compression off ws
+      // frames nothing asynchronously, and what ws itself writes meanwhile (a
+      // close frame) is queued behind ours, so nothing is interleaved.
+      if (this.raw?.writable)
+        this.ctx.writes.write(this.raw, typeof frame === "string" ? textFrame(frame) : frame.wire);
+      else if (typeof frame === "string") this.ws.send(frame, AS_TEXT);
       else {
         if (frame.ping) this.ws.ping();
         this.ws.send(frame.payload, AS_TEXT);
