@@ -145,7 +145,17 @@ export function startOutboxRelay(opts: {
 
   function confirmChannel(): Promise<ConfirmChannel> {
     if (!channel) {
-      const created = amqp.createConfirmChannel();
+      const opening = amqp.createConfirmChannel();
+      // Opening waits for a connection, then for the broker to open the
+      // channel; a broker that accepted the connection but never answers
+      // (seen right after a restart) must not stall the relay for good.
+      const created = withTimeout(opening, confirmTimeoutMs, "opening the outbox channel timed out");
+      created.catch(() =>
+        opening.then(
+          (late) => late.close().catch(() => {}),
+          () => {},
+        ),
+      );
       channel = created;
       created.then(
         (ch) => {
