@@ -11,6 +11,7 @@ import type { ReceivedMail } from "@parley/shared/testing.js";
 import { TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
 import { topology } from "@parley/shared/topology.js";
 import { connect } from "amqplib";
+import { LISTED_MESSAGES } from "../../mail-worker/src/domain/message-notification.js";
 import { type ComponentName, freePort, type RunningSystem, startSystem, waitUntil } from "../support/system.js";
 
 export const RETRY_DELAYS = "1s,2s";
@@ -213,10 +214,36 @@ export const otpFor = (email: string) => ({
   match: (m: ReceivedMail) => m.envelopeTo.includes(email) && isOtpMail(m),
 });
 
-export const notificationFor = (email: string, text: string) => ({
-  what: `the notification of "${text}" to ${email}`,
-  match: (m: ReceivedMail) => m.envelopeTo.includes(email) && (m.parsed.text ?? "").includes(text),
-});
+/** A message notification to `email`: any mail to it but a code or the welcome. */
+const isNotificationTo = (email: string) => (m: ReceivedMail) =>
+  m.envelopeTo.includes(email) && !isOtpMail(m) && !/^Welcome/.test(m.parsed.subject ?? "");
+
+/**
+ * How many messages a notification covers: a digest of several says how many
+ * in its subject ("12 new messages in …") and lists the first LISTED_MESSAGES
+ * of them; any other notification is about one message.
+ */
+function messagesCovered(m: ReceivedMail): number {
+  const digest = /^(\d+) new messages in /.exec(m.parsed.subject ?? "");
+  return digest ? Number(digest[1]) : 1;
+}
+
+/** Waits until the notifications to `email` cover `count` messages; on timeout, says how many they cover. */
+export async function waitForNotifications(
+  smtp: RunningSystem["smtp"],
+  email: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const covered = () => smtp.mails.filter(isNotificationTo(email)).reduce((n, m) => n + messagesCovered(m), 0);
+  const deadline = Date.now() + timeoutMs;
+  while (covered() < count) {
+    if (Date.now() > deadline) {
+      throw new Error(`the notifications to ${email} cover ${covered()} of ${count} messages after ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** Asserts each address got exactly one OTP mail. */
 export function assertOneOtpEach(mails: readonly ReceivedMail[], emails: readonly string[]): void {
@@ -226,11 +253,26 @@ export function assertOneOtpEach(mails: readonly ReceivedMail[], emails: readonl
   }
 }
 
-/** Asserts each message text appears in exactly one mail to `email`. */
+/**
+ * Asserts each message was notified to `email` exactly once: the notifications
+ * cover exactly as many messages as were sent, none lists a message another
+ * lists too, and the messages no notification lists are exactly as many as
+ * the digests say they left out ("…and N more").
+ */
 export function assertNotifiedOnceEach(mails: readonly ReceivedMail[], email: string, texts: readonly string[]): void {
-  const notifications = mails.filter((m) => m.envelopeTo.includes(email) && !isOtpMail(m));
+  const notifications = mails.filter(isNotificationTo(email));
+  const covered = notifications.reduce((n, m) => n + messagesCovered(m), 0);
+  assert.equal(
+    covered,
+    texts.length,
+    `the notifications to ${email} cover ${covered} messages, ${texts.length} were sent`,
+  );
+  let listed = 0;
   for (const text of texts) {
     const n = notifications.filter((m) => (m.parsed.text ?? "").includes(text)).length;
-    assert.equal(n, 1, `"${text}" was in ${n} mails to ${email}`);
+    assert.ok(n <= 1, `"${text}" was in ${n} mails to ${email}`);
+    listed += n;
   }
+  const leftOut = notifications.reduce((n, m) => n + Math.max(0, messagesCovered(m) - LISTED_MESSAGES), 0);
+  assert.equal(texts.length - listed, leftOut, `messages neither listed nor counted as more, to ${email}`);
 }

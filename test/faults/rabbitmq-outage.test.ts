@@ -14,12 +14,12 @@ import {
   ensureBrokerRunning,
   type FaultSystem,
   isOtpMail,
-  notificationFor,
   otpFor,
   startBroker,
   startFaultSystem,
   stopBroker,
   waitForMails,
+  waitForNotifications,
   withLogs,
   workerIdle,
 } from "./helpers.js";
@@ -80,10 +80,8 @@ test("a RabbitMQ outage during sign-ups and chat loses no mail and doubles none"
       await traffic;
     }
 
-    await waitForMails(system.smtp, [
-      ...registered.map(otpFor),
-      ...texts.map((text) => notificationFor(bob.email, text)),
-    ]);
+    await waitForMails(system.smtp, registered.map(otpFor));
+    await waitForNotifications(system.smtp, bob.email, texts.length);
     await workerIdle(fs);
 
     const mails = system.smtp.mails;
