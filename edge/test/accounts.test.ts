@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
   type ApiOptions,
-  type ApiResponse,
+  assertError,
   type Edge,
   type Frame,
   openSocket,
@@ -47,21 +47,7 @@ after(async () => {
 const api = (method: string, path: string, body?: unknown, token?: string, opts?: ApiOptions) =>
   system.api(method, path, body, token, opts);
 
-function assertError(res: ApiResponse, status: number, code: string, reason?: string) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  const error = res.json.error as { code: string; message: string; reason: string };
-  assert.equal(error.code, code, JSON.stringify(res.json));
-  if (reason) assert.equal(error.reason, reason, JSON.stringify(res.json));
-  return error;
-}
-
 const sockets: TestSocket[] = [];
-async function socketFor(token: string, edge: Edge = system.edge) {
-  const socket = await openSocket(edge.wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  sockets.push(socket);
-  await socket.next((f) => "ready" in f);
-  return socket;
-}
 
 test("refresh rotates; a reused refresh token ends the session for REST and WebSocket alike", async () => {
   const u = await system.signUp("rita_acc");
@@ -73,7 +59,7 @@ test("refresh rotates; a reused refresh token ends the session for REST and WebS
   assert.ok(rotated.expiresIn > 0);
   assert.equal((await api("GET", "/api/users/profile", undefined, rotated.accessToken)).status, 200);
 
-  const open = await socketFor(rotated.accessToken);
+  const open = await system.readySocket(rotated.accessToken);
   // The spent token comes back: someone holds a copy, so the whole session ends.
   assertError(
     await api("POST", "/api/users/refresh", { refreshToken: u.refreshToken }),
@@ -105,8 +91,8 @@ test("logout ends the session at once: REST 401, this edge's sockets closed, oth
   const u = await system.signUp("lou_acc");
   const other = await system.startEdge();
   try {
-    const here = await socketFor(u.token);
-    const there = await socketFor(u.token, other);
+    const here = await system.readySocket(u.token);
+    const there = await system.readySocket(u.token, other);
     const res = await api("POST", "/api/users/logout", undefined, u.token);
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.deepEqual(res.json, {});
@@ -129,9 +115,9 @@ test("logout-all ends every session of the user and says how many", async () => 
   const u = await system.signUp("lena_acc");
   const second = await system.signIn(u);
   const bystander = await system.signUp("bysta_acc");
-  const s1 = await socketFor(u.token);
-  const s2 = await socketFor(second.token);
-  const keeps = await socketFor(bystander.token);
+  const s1 = await system.readySocket(u.token);
+  const s2 = await system.readySocket(second.token);
+  const keeps = await system.readySocket(bystander.token);
   const res = await api("POST", "/api/users/logout-all", undefined, second.token);
   assert.equal(res.status, 200, JSON.stringify(res.json));
   assert.deepEqual(res.json, { sessionsEnded: 2 });
@@ -148,7 +134,7 @@ test("logout-all ends every session of the user and says how many", async () => 
 
 test("logout through Connect closes the session's sockets on this edge too", async () => {
   const u = await system.signUp("conn_acc");
-  const s = await socketFor(u.token);
+  const s = await system.readySocket(u.token);
   const res = await fetch(`${system.edge.url}/parley.user.v1.UserService/Logout`, {
     method: "POST",
     headers: {
@@ -270,7 +256,7 @@ test("resend-otp mails a fresh code for a pending login", async () => {
 test("profile: partial updates stored verbatim, short enum names accepted", async () => {
   const u = await system.signUp("prof_acc");
   // A socket first, so that the edge has the old profile at hand.
-  const before = await socketFor(u.token);
+  const before = await system.readySocket(u.token);
   const readyUser = (s: TestSocket) =>
     ((s.frames.find((f) => "ready" in f) as Frame).ready as { user: { displayName?: string } }).user;
   assert.equal(readyUser(before).displayName, undefined);
@@ -298,7 +284,7 @@ test("profile: partial updates stored verbatim, short enum names accepted", asyn
   const full = await api("PATCH", "/api/users/profile", { notificationLevel: "NOTIFICATION_LEVEL_ALL" }, u.token);
   assert.equal((full.json.user as { notificationLevel: string }).notificationLevel, "NOTIFICATION_LEVEL_ALL");
   // New sockets see the change at once.
-  const after2 = await socketFor(u.token);
+  const after2 = await system.readySocket(u.token);
   assert.equal(readyUser(after2).displayName, hostile.displayName);
   const got = await api("GET", "/api/users/profile", undefined, u.token);
   assert.equal((got.json.user as { displayName: string }).displayName, hostile.displayName);

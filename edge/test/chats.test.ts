@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type ApiResponse, type SignedUp, type System, startSystem } from "./harness.js";
+import { type ApiResponse, assertError, type SignedUp, type System, startSystem } from "./harness.js";
 
 let system: System;
 let alice: SignedUp;
@@ -31,14 +31,6 @@ const api = (method: string, path: string, body?: unknown, token?: string) => sy
 function ok(res: ApiResponse, status = 200) {
   assert.equal(res.status, status, JSON.stringify(res.json));
   return res.json;
-}
-
-function assertError(res: ApiResponse, status: number, code: string, reason?: string) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  const error = res.json.error as { code: string; message: string; reason: string };
-  assert.equal(error.code, code, JSON.stringify(res.json));
-  if (reason) assert.equal(error.reason, reason, JSON.stringify(res.json));
-  return error;
 }
 
 interface Room {

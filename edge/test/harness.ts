@@ -4,6 +4,7 @@
  * prefix and JWT secret (as a deployment does), and OTPs are read from the
  * user.otp.send events on a temporary queue bound to the exchange.
  */
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -87,6 +88,8 @@ export interface System {
   signUp(username?: string): Promise<SignedUp>;
   /** A new session for an existing account: login, then the emailed code. */
   signIn(user: { email: string }, opts?: ApiOptions): Promise<{ token: string; refreshToken: string }>;
+  /** A WebSocket to `edge` (the first by default) authenticated at the upgrade, once `ready` came; closed with the system. */
+  readySocket(token: string, edge?: Edge): Promise<TestSocket>;
   close(): Promise<void>;
 }
 
@@ -292,6 +295,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     return { token: verified.json.accessToken as string, refreshToken: verified.json.refreshToken as string };
   }
 
+  const sockets: TestSocket[] = [];
+  async function readySocket(token: string, on: Edge = edge): Promise<TestSocket> {
+    const socket = await openSocket(on.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    sockets.push(socket);
+    await socket.next((f) => "ready" in f);
+    return socket;
+  }
+
   return {
     edge,
     userSvcUrl,
@@ -304,7 +315,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     api,
     signUp,
     signIn,
+    readySocket,
     async close() {
+      await Promise.all(sockets.map((s) => s.close()));
       for (const e of [...edges]) await e.close();
       for (const instance of [...chatInstances]) await instance.close();
       for (const close of closers.reverse()) await close();
@@ -368,3 +381,20 @@ export async function openSocket(
 }
 
 export { waitFor };
+
+/** Asserts an error response: its status, its code and, when given, its reason; returns the error. */
+export function assertError(res: Pick<ApiResponse, "status" | "json">, status: number, code: string, reason?: string) {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  const error = res.json.error as { code: string; message: string; reason: string };
+  assert.equal(error.code, code, JSON.stringify(res.json));
+  if (reason) assert.equal(error.reason, reason, JSON.stringify(res.json));
+  return error;
+}
+
+let refs = 0;
+/** Sends `frame` with a fresh `ref` and returns the frame that answers it. */
+export async function request(socket: TestSocket, frame: Frame): Promise<Frame> {
+  const ref = `r-${++refs}`;
+  socket.send({ ref, ...frame });
+  return socket.next((f) => f.ref === ref);
+}

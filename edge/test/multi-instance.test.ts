@@ -10,7 +10,7 @@ import {
   type ChatInstance,
   type Edge,
   type Frame,
-  openSocket,
+  request,
   type SignedUp,
   type System,
   startSystem,
@@ -33,24 +33,13 @@ before(async () => {
   [alice, bob] = [await system.signUp("alice_multi"), await system.signUp("bob_multi")];
 });
 
-const sockets: TestSocket[] = [];
 after(async () => {
-  await Promise.all(sockets.map((s) => s.close()));
   await system?.close();
 });
 
-async function ready(token: string, edge: Edge) {
-  const socket = await openSocket(edge.wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  sockets.push(socket);
-  await socket.next((f) => "ready" in f);
-  return socket;
-}
-
-let refs = 0;
-async function request(socket: TestSocket, frame: Frame): Promise<Frame> {
-  const ref = `r${++refs}`;
-  socket.send({ ref, ...frame });
-  const answer = await socket.next((f) => f.ref === ref);
+/** A frame's answer, which must not be an error. */
+async function answered(socket: TestSocket, frame: Frame): Promise<Frame> {
+  const answer = await request(socket, frame);
   assert.ok(!("error" in answer), JSON.stringify(answer));
   return answer;
 }
@@ -84,40 +73,40 @@ test("the two edges really use different chat-svc instances", () => {
 
 test("a message sent through edge A reaches a subscriber on edge B, and back", async () => {
   const roomId = await createRoom();
-  const onA = await ready(alice.token, edgeA);
-  const onB = await ready(bob.token, edgeB);
+  const onA = await system.readySocket(alice.token, edgeA);
+  const onB = await system.readySocket(bob.token, edgeB);
   const start = BigInt(
-    ((await request(onB, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
+    ((await answered(onB, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
   );
-  await request(onA, { subscribe: { roomId } });
+  await answered(onA, { subscribe: { roomId } });
 
-  await request(onA, { send: { roomId, text: "from A" } });
+  await answered(onA, { send: { roomId, text: "from A" } });
   await onB.next((f) => (f.event as EventJson | undefined)?.messageCreated?.text === "from A");
-  await request(onB, { send: { roomId, text: "from B" } });
+  await answered(onB, { send: { roomId, text: "from B" } });
   await onA.next((f) => (f.event as EventJson | undefined)?.messageCreated?.text === "from B");
   for (const s of [onA, onB]) assertContiguous(seqs(s, roomId), start, 2, "both, once, in order");
 });
 
 test("concurrent commits on both instances: every subscriber on both edges gets each event once, in event_seq order", async () => {
   const roomId = await createRoom();
-  const watchers = [await ready(bob.token, edgeA), await ready(bob.token, edgeB)];
+  const watchers = [await system.readySocket(bob.token, edgeA), await system.readySocket(bob.token, edgeB)];
   let start = 0n;
   for (const w of watchers) {
     start = BigInt(
-      ((await request(w, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
+      ((await answered(w, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
     );
   }
-  const senders = [await ready(alice.token, edgeA), await ready(alice.token, edgeB)];
+  const senders = [await system.readySocket(alice.token, edgeA), await system.readySocket(alice.token, edgeB)];
   const perSender = 25;
   await Promise.all(
     senders.map((s, i) =>
-      Promise.all(Array.from({ length: perSender }, (_, n) => request(s, { send: { roomId, text: `s${i}-${n}` } }))),
+      Promise.all(Array.from({ length: perSender }, (_, n) => answered(s, { send: { roomId, text: `s${i}-${n}` } }))),
     ),
   );
   const total = perSender * senders.length;
   for (const w of watchers) {
     await waitUntil(() => seqs(w, roomId).length >= total, 15_000, "every event");
-    await request(w, { ping: {} });
+    await answered(w, { ping: {} });
     assertContiguous(seqs(w, roomId), start, total, "no gap, no duplicate, in order");
     const texts = logged(w, roomId).map((e) => e.messageCreated?.text);
     assert.equal(new Set(texts).size, total);
@@ -126,34 +115,34 @@ test("concurrent commits on both instances: every subscriber on both edges gets 
 
 test("reconnecting to the other edge with afterEventSeq resumes with exactly the missed events, while more arrive", async () => {
   const roomId = await createRoom();
-  const sender = await ready(alice.token, edgeA);
-  const senderB = await ready(alice.token, edgeB);
-  const first = await ready(bob.token, edgeB);
+  const sender = await system.readySocket(alice.token, edgeA);
+  const senderB = await system.readySocket(alice.token, edgeB);
+  const first = await system.readySocket(bob.token, edgeB);
   const start = BigInt(
-    ((await request(first, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
+    ((await answered(first, { subscribe: { roomId } })).subscribed as { headEventSeq?: string }).headEventSeq ?? "0",
   );
-  const m = (await request(sender, { send: { roomId, text: "seen" } })).ack as { message: { id: string } };
+  const m = (await answered(sender, { send: { roomId, text: "seen" } })).ack as { message: { id: string } };
   await waitUntil(() => seqs(first, roomId).length === 1);
   const lastSeen = seqs(first, roomId).at(-1) as bigint;
   await first.close();
 
   // Missed: messages through both instances, an edit and a reaction.
-  await request(sender, { send: { roomId, text: "missed A" } });
-  await request(senderB, { send: { roomId, text: "missed B" } });
-  await request(senderB, { edit: { roomId, messageId: m.message.id, text: "seen, edited" } });
-  await request(sender, { react: { roomId, messageId: m.message.id, emoji: "👀" } });
+  await answered(sender, { send: { roomId, text: "missed A" } });
+  await answered(senderB, { send: { roomId, text: "missed B" } });
+  await answered(senderB, { edit: { roomId, messageId: m.message.id, text: "seen, edited" } });
+  await answered(sender, { react: { roomId, messageId: m.message.id, emoji: "👀" } });
 
   // Back, on the other edge; more is sent through both instances while it resumes.
-  const back = await ready(bob.token, edgeA);
+  const back = await system.readySocket(bob.token, edgeA);
   const during = Promise.all(
-    Array.from({ length: 20 }, (_, n) => request(n % 2 ? sender : senderB, { send: { roomId, text: `during ${n}` } })),
+    Array.from({ length: 20 }, (_, n) => answered(n % 2 ? sender : senderB, { send: { roomId, text: `during ${n}` } })),
   );
-  const resumed = await request(back, { subscribe: { roomId, afterEventSeq: String(lastSeen) } });
+  const resumed = await answered(back, { subscribe: { roomId, afterEventSeq: String(lastSeen) } });
   assert.equal((resumed.subscribed as { truncated?: boolean }).truncated, undefined);
   await during;
   const total = 4 + 20;
   await waitUntil(() => seqs(back, roomId).length >= total, 15_000, "the missed and the new events");
-  await request(back, { ping: {} });
+  await answered(back, { ping: {} });
   assertContiguous(seqs(back, roomId), lastSeen, total, "exactly the missed events, then the new ones");
   assert.equal(lastSeen, start + 1n);
   const kinds = logged(back, roomId)

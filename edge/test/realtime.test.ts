@@ -10,9 +10,9 @@ import { after, before, test } from "node:test";
 import { createTokenKeys } from "@parley/shared/auth.js";
 import { decodeJwt } from "jose";
 import {
-  type Edge,
   type Frame,
   openSocket,
+  request,
   type SignedUp,
   type System,
   startSystem,
@@ -39,13 +39,6 @@ after(async () => {
   await Promise.all(sockets.map((s) => s.close()));
   await system?.close();
 });
-
-async function ready(token: string, edge: Edge = system.edge) {
-  const socket = await openSocket(edge.wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  sockets.push(socket);
-  await socket.next((f) => "ready" in f);
-  return socket;
-}
 
 async function createRoom(owner: SignedUp, body: Record<string, unknown> = {}) {
   const res = await system.api("POST", "/api/chats/rooms", { name: "room", ...body }, owner.token);
@@ -77,19 +70,13 @@ const eventsOf = (socket: TestSocket, roomId: string) =>
 const kindOf = (e: EventJson) => Object.keys(e).find((k) => !["roomId", "eventSeq", "occurredAt"].includes(k)) ?? "?";
 const seqOf = (e: EventJson) => BigInt(e.eventSeq ?? "0");
 
-async function request(socket: TestSocket, frame: Frame): Promise<Frame> {
-  const ref = `r-${++refs}`;
-  socket.send({ ref, ...frame });
-  return socket.next((f) => f.ref === ref);
-}
-
 test("resume by afterEventSeq replays edits, deletions, reactions and membership in order, without gap or duplicate", async () => {
   const room = await createRoom(alice, { visibility: "private", memberIds: [bob.id] });
   const m1 = (await rest("POST", "/api/chats/messages", alice, { roomId: room.id, text: "one" })).message as {
     id: string;
   };
   // Bob watches, then goes away having seen everything up to here.
-  const first = await ready(bob.token);
+  const first = await system.readySocket(bob.token);
   const sub = await subscribe(first, room.id);
   const seen = BigInt(sub.headEventSeq ?? "0");
   assert.ok(seen > 0n);
@@ -111,7 +98,7 @@ test("resume by afterEventSeq replays edits, deletions, reactions and membership
   };
   assert.equal(log.events.length, 7);
 
-  const back = await ready(bob.token);
+  const back = await system.readySocket(bob.token);
   const resumed = await subscribe(back, room.id, seen);
   assert.equal(resumed.headEventSeq, log.headEventSeq);
   assert.equal(resumed.truncated, undefined);
@@ -143,7 +130,7 @@ test("resume by afterEventSeq replays edits, deletions, reactions and membership
   assert.equal(eventsOf(back, room.id).length, 8, "no duplicate came late");
 
   // A resume point the room has not reached (or no longer keeps) answers truncated: reload, then live from the head.
-  const lost = await ready(bob.token);
+  const lost = await system.readySocket(bob.token);
   const truncated = await subscribe(lost, room.id, BigInt(log.headEventSeq) + 1000n);
   assert.equal(truncated.truncated, true);
   assert.equal(truncated.headEventSeq, String(BigInt(log.headEventSeq) + 1n));
@@ -154,8 +141,8 @@ test("resume by afterEventSeq replays edits, deletions, reactions and membership
 
 test("edit, delete, react and unreact frames answer messageAck with the message as it now is", async () => {
   const room = await createRoom(alice, { memberIds: [bob.id] });
-  const a = await ready(alice.token);
-  const b = await ready(bob.token);
+  const a = await system.readySocket(alice.token);
+  const b = await system.readySocket(bob.token);
   await subscribe(b, room.id);
   const sent = await request(a, { send: { roomId: room.id, text: "draft", clientMessageId: "c1" } });
   const message = (sent.ack as { message: { id: string; seq: string } }).message;
@@ -199,8 +186,8 @@ test("edit, delete, react and unreact frames answer messageAck with the message 
 
 test("typing reaches the room's other subscribers without an answer; markRead answers readAck", async () => {
   const room = await createRoom(alice, { visibility: "private", memberIds: [bob.id] });
-  const a = await ready(alice.token);
-  const b = await ready(bob.token);
+  const a = await system.readySocket(alice.token);
+  const b = await system.readySocket(bob.token);
   await subscribe(a, room.id);
   await subscribe(b, room.id);
   a.send({ ref: "t1", typing: { roomId: room.id } });
@@ -221,7 +208,7 @@ test("typing reaches the room's other subscribers without an answer; markRead an
   const marker = await a.next((f) => "event" in f && "readMarker" in (f.event as object));
   assert.equal((marker.event as { readMarker: { userId: string } }).readMarker.userId, bob.id);
 
-  const outsider = await ready(carol.token);
+  const outsider = await system.readySocket(carol.token);
   const refused = await request(outsider, { markRead: { roomId: room.id, seq: "1" } });
   assert.equal((refused.error as { code: string }).code, "not_found");
   outsider.send({ ref: "t", typing: { roomId: room.id } });
@@ -234,7 +221,7 @@ test("membership is enforced on subscribe and on every frame that acts", async (
   const sent = (await rest("POST", "/api/chats/messages", alice, { roomId: pub.id, text: "hi" })).message as {
     id: string;
   };
-  const s = await ready(carol.token);
+  const s = await system.readySocket(carol.token);
   for (const [frame, code] of [
     [{ subscribe: { roomId: priv.id } }, "not_found"],
     [{ subscribe: { roomId: pub.id } }, "permission_denied"],
@@ -254,13 +241,13 @@ test("membership is enforced on subscribe and on every frame that acts", async (
 });
 
 test("heartbeat frames on every authenticated socket; ready says how often", async () => {
-  const def = await ready(alice.token);
+  const def = await system.readySocket(alice.token);
   const interval = (s: TestSocket) =>
     ((s.frames.find((f) => "ready" in f) as Frame).ready as { heartbeatInterval: number }).heartbeatInterval;
   assert.equal(interval(def), 25);
   const edge = await system.startEdge({ HEARTBEAT_INTERVAL: "1" });
   try {
-    const [x, y] = [await ready(alice.token, edge), await ready(bob.token, edge)];
+    const [x, y] = [await system.readySocket(alice.token, edge), await system.readySocket(bob.token, edge)];
     assert.equal(interval(x), 1);
     for (const s of [x, y]) {
       const beat = await s.next((f) => "heartbeat" in f, 3_000);
@@ -288,8 +275,8 @@ test("a socket lives no longer than its token unless it authenticates again", as
         { userId: user.id, sessionId: decodeJwt(user.token).sid as string, username: user.username },
         ttl,
       );
-    const expiring = await ready(await mint(alice, 2), edge);
-    const renewed = await ready(await mint(bob, 2), edge);
+    const expiring = await system.readySocket(await mint(alice, 2), edge);
+    const renewed = await system.readySocket(await mint(bob, 2), edge);
     const fresh = await request(renewed, { authenticate: { token: await mint(bob, 60) } });
     assert.equal((fresh.ready as { user: { id: string } }).user.id, bob.id);
     const closed = await expiring.closed;
@@ -309,7 +296,7 @@ test("send rate: frames over the limit get RATE_LIMITED, the socket stays; a flo
   const edge = await system.startEdge({ WS_SEND_RATE: "5", WS_SEND_BURST: "5" });
   try {
     const room = await createRoom(alice);
-    const s = await ready(alice.token, edge);
+    const s = await system.readySocket(alice.token, edge);
     for (let i = 0; i < 10; i++) s.send({ ref: `m${i}`, markRead: { roomId: room.id, seq: "0" } });
     await waitUntil(() => s.frames.filter((f) => f.ref?.startsWith("m")).length === 10);
     const answers = s.frames.filter((f) => f.ref?.startsWith("m"));
@@ -345,9 +332,9 @@ test("send rate: frames over the limit get RATE_LIMITED, the socket stays; a flo
 });
 
 test("a frame over 64 KiB closes the socket with 1009; the edge carries on", async () => {
-  const s = await ready(alice.token);
+  const s = await system.readySocket(alice.token);
   s.send({ ref: "big", send: { roomId: crypto.randomUUID(), text: "x".repeat(70 * 1024) } });
   assert.equal((await s.closed).code, 1009);
-  const next = await ready(alice.token);
+  const next = await system.readySocket(alice.token);
   assert.ok("pong" in (await request(next, { ping: {} })));
 });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type SignedUp, type System, startSystem } from "./harness.js";
+import { assertError as assertErrorResponse, type SignedUp, type System, startSystem } from "./harness.js";
 
 let system: System;
 let alice: SignedUp;
@@ -26,10 +26,7 @@ function assertError(
   code: string,
   reason?: string,
 ) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  const error = res.json.error as { code: string; message: string; reason: string };
-  assert.equal(error.code, code, JSON.stringify(res.json));
-  if (reason) assert.equal(error.reason, reason, JSON.stringify(res.json));
+  const error = assertErrorResponse(res, status, code, reason);
   assert.equal(typeof error.message, "string");
   assert.ok(error.message.length > 0);
   return error;

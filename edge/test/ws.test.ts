@@ -46,12 +46,6 @@ after(async () => {
   await Promise.all(sockets.map((s) => s.close()));
 });
 
-async function ready(token: string, edge?: { wsUrl: string }) {
-  const socket = await connect({ token, ...(edge ? { url: edge.wsUrl } : {}) });
-  await socket.next((f) => "ready" in f);
-  return socket;
-}
-
 async function createRoom(owner: SignedUp, opts: { memberIds?: string[]; visibility?: string } = {}) {
   const res = await system.api("POST", "/api/chats/rooms", { name: "room", ...opts }, owner.token);
   assert.equal(res.status, 201, JSON.stringify(res.json));
@@ -120,8 +114,8 @@ test("a socket that does not authenticate in time is closed 4401", async () => {
 
 test("subscribe, send and receive: each subscriber gets each message once, with its seq", async () => {
   const roomId = await createRoom(alice, { memberIds: [bob.id] });
-  const a = await ready(alice.token);
-  const b = await ready(bob.token);
+  const a = await system.readySocket(alice.token);
+  const b = await system.readySocket(bob.token);
   for (const s of [a, b]) {
     s.send({ ref: "sub", subscribe: { roomId } });
     const subscribed = (await s.next((f) => f.ref === "sub")).subscribed as Record<string, unknown>;
@@ -159,13 +153,13 @@ test("subscribe, send and receive: each subscriber gets each message once, with 
 
 test("resume with afterEventSeq replays exactly the missed events in order, then live ones", async () => {
   const roomId = await createRoom(alice);
-  const s0 = await ready(alice.token);
+  const s0 = await system.readySocket(alice.token);
   s0.send({ ref: "r", subscribe: { roomId } });
   const head0 = (await s0.next((f) => f.ref === "r")).subscribed as { headEventSeq?: string };
   const start = BigInt(head0.headEventSeq ?? "0");
   await s0.close();
   for (let i = 1; i <= 5; i++) await sendRest(alice, roomId, `m${i}`);
-  const s = await ready(alice.token);
+  const s = await system.readySocket(alice.token);
   // The client saw the first two messages' events: it resumes after the second.
   s.send({ ref: "r", subscribe: { roomId, afterEventSeq: String(start + 2n) } });
   const subscribed = await s.next((f) => f.ref === "r");
@@ -182,7 +176,7 @@ test("resume with afterEventSeq replays exactly the missed events in order, then
   assert.ok(s.frames.indexOf(subscribed) < s.frames.findIndex(isEvent(roomId)));
 
   // afterEventSeq 0: no replay, live only.
-  const live = await ready(alice.token);
+  const live = await system.readySocket(alice.token);
   live.send({ ref: "r0", subscribe: { roomId } });
   await live.next((f) => f.ref === "r0");
   await sendRest(alice, roomId, "m7");
@@ -192,7 +186,7 @@ test("resume with afterEventSeq replays exactly the missed events in order, then
 
 test("a non-member cannot subscribe to a private room: not_found", async () => {
   const roomId = await createRoom(alice, { visibility: "private" });
-  const s = await ready(bob.token);
+  const s = await system.readySocket(bob.token);
   s.send({ ref: "x", subscribe: { roomId } });
   const err = await s.next((f) => f.ref === "x");
   assert.deepEqual(err.error, { code: "not_found", message: "room not found", reason: "ROOM_NOT_FOUND" });
@@ -204,7 +198,7 @@ test("a non-member cannot subscribe to a private room: not_found", async () => {
 
 test("malformed and binary frames get an error frame and the socket keeps working", async () => {
   const roomId = await createRoom(alice);
-  const s = await ready(alice.token);
+  const s = await system.readySocket(alice.token);
   s.send("{not json");
   const e1 = await s.next((f) => "error" in f);
   assert.equal((e1.error as { code: string }).code, "invalid_argument");
@@ -312,7 +306,7 @@ test("events missed while the edge's stream was down are delivered once it recon
 test("presence: a user's socket opening and closing reaches the rooms they share", async () => {
   const carol = await system.signUp("carol_ws");
   const roomId = await createRoom(bob, { memberIds: [carol.id] });
-  const watcher = await ready(bob.token);
+  const watcher = await system.readySocket(bob.token);
   watcher.send({ ref: "sub", subscribe: { roomId } });
   await watcher.next((f) => f.ref === "sub");
   type PresenceFrame = Frame & { event: { roomId: string; presence?: { userId: string; online?: boolean } } };
@@ -321,7 +315,7 @@ test("presence: a user's socket opening and closing reaches the rooms they share
     return p?.userId === carol.id && (p.online ?? false) === online;
   };
 
-  const s = await ready(carol.token);
+  const s = await system.readySocket(carol.token);
   await watcher.next(presenceOf(true));
   await s.close();
   await watcher.next(presenceOf(false));
@@ -334,7 +328,7 @@ test("presence: an edge re-announces its users, so chat-svc's expiry never takes
   try {
     const dave = await system.signUp("dave_ws");
     const roomId = await createRoom(bob, { memberIds: [dave.id] });
-    const watcher = await ready(bob.token, edge);
+    const watcher = await system.readySocket(bob.token, edge);
     watcher.send({ ref: "sub", subscribe: { roomId } });
     await watcher.next((f) => f.ref === "sub");
     type PresenceFrame = Frame & { event: { roomId: string; presence?: { userId: string; online?: boolean } } };
@@ -342,7 +336,7 @@ test("presence: an edge re-announces its users, so chat-svc's expiry never takes
     const daves = () =>
       watcher.frames.filter((f) => presenceOf(f)?.userId === dave.id).map((f) => presenceOf(f)?.online ?? false);
 
-    const s = await ready(dave.token, edge);
+    const s = await system.readySocket(dave.token, edge);
     await waitUntil(() => daves().length > 0, 5_000, "dave online");
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     assert.deepEqual(daves(), [true], "three TTLs later, still online and never seen offline");
@@ -357,7 +351,7 @@ test("presence: an edge re-announces its users, so chat-svc's expiry never takes
 
 test("a member removed from a room stops receiving it at once", async () => {
   const roomId = await createRoom(alice, { memberIds: [bob.id] });
-  const s = await ready(bob.token);
+  const s = await system.readySocket(bob.token);
   s.send({ ref: "sub", subscribe: { roomId } });
   await s.next((f) => f.ref === "sub");
   const removed = await fetch(`${system.edge.url}/parley.chat.v1.ChatService/RemoveMember`, {
