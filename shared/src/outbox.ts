@@ -179,7 +179,7 @@ export function startOutboxRelay(opts: {
       const rows = await tx<OutboxRow[]>`
         select position::text, id, routing_key, type, payload, headers::text,
           to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
-        from outbox order by position limit ${batchSize} for update skip locked`;
+        from outbox order by outbox.position limit ${batchSize} for update skip locked`;
       if (rows.length === 0) return 0;
       const uncork = corkConnection(ch);
       // Uncorked whatever happens: a publish that throws must not leave the connection corked for good.

@@ -112,6 +112,31 @@ test("a rolled-back transaction emits nothing", async () => {
   assert.ok(!ids.includes("rolled-back"));
 });
 
+test("one relay publishes in commit order, also when positions gain a digit", async () => {
+  const before = received.length;
+  // Committed before the relay starts, so one batch holds positions on both sides of 9 → 10.
+  const ids: string[] = [];
+  for (let i = 0; i < 25; i++) {
+    ids.push(
+      await db().transaction((tx) =>
+        enqueueEvent(tx, "user.registered", { userId: `ordered-${i}`, email: "o@example.test", username: "o" }),
+      ),
+    );
+  }
+  const [span] = await sql<
+    { low: string; high: string }[]
+  >`select min(position)::text as low, max(position)::text as high from outbox`;
+  assert.ok(span && span.low.length < span.high.length, `positions ${span?.low}..${span?.high} cross a digit`);
+  await withRelay(async (relay) => {
+    await waitFor(() => (received.length - before >= ids.length ? true : undefined));
+    await relay.idle();
+  });
+  assert.deepEqual(
+    received.slice(before).map((m) => String(m.properties.messageId)),
+    ids,
+  );
+});
+
 test("events committed while no relay runs are all published, once each, when relays start", async () => {
   const before = received.length;
   const ids = new Set<string>();
