@@ -70,6 +70,8 @@ export interface Harness extends Instance {
   openStream(on?: Instance, signal?: AbortSignal): Promise<EventStream>;
   /** A user with a live session. */
   signIn(username?: string): Promise<User>;
+  /** A new (public) room of `owner`'s with `others` as members; its id. */
+  roomWith(owner: User, ...others: User[]): Promise<string>;
   /** Call options with a service token, as the edge presents for StreamEvents. */
   serviceCall(signal?: AbortSignal): Promise<CallOptions>;
   /** Another chat-svc instance on the same database, Redis prefix and AMQP namespace. */
@@ -210,6 +212,14 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
       await redis.set(sessionKey(config.REDIS_KEY_PREFIX, sessionId), userId, "EX", 3600);
       const token = await keys.issueAccess({ userId, sessionId, username }, 900);
       return { userId, username, sessionId, token, call: bearer(token) };
+    },
+    async roomWith(owner, ...others) {
+      const { room } = await first.client.createRoom(
+        { name: "room", memberIds: others.map((u) => u.userId) },
+        owner.call,
+      );
+      assert.ok(room);
+      return room.id;
     },
     async serviceCall(signal) {
       const token = await keys.issueService("edge", 900);

@@ -13,12 +13,6 @@ after(async () => {
   await h?.close();
 });
 
-async function roomWith(owner: User, ...others: User[]): Promise<string> {
-  const { room } = await h.client.createRoom({ name: "room", memberIds: others.map((u) => u.userId) }, owner.call);
-  assert.ok(room);
-  return room.id;
-}
-
 /** Events of `roomId` from the stream until `until` matches one (included). */
 async function eventsUntil(stream: EventStream, roomId: string, until: (e: RoomEvent) => boolean) {
   const got: RoomEvent[] = [];
@@ -34,7 +28,7 @@ describe("read markers", () => {
   test("MarkRead only moves forward, clamps to head_seq, and announces only real moves", async () => {
     const alice = await h.signIn();
     const bob = await h.signIn();
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     for (let i = 1; i <= 5; i++) await h.client.sendMessage({ roomId, text: `m${i}` }, alice.call);
     const controller = new AbortController();
     const stream = await h.openStream(h, controller.signal);
@@ -105,7 +99,7 @@ describe("typing", () => {
     const alice = await h.signIn("alice");
     const bob = await h.signIn("bob");
     const outsider = await h.signIn();
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     const controller = new AbortController();
     const stream = await h.openStream(h, controller.signal);
     await h.client.sendTyping({ roomId }, alice.call);
@@ -138,8 +132,8 @@ describe("presence", () => {
     const user = await h.signIn();
     const friend = await h.signIn();
     const marker = await h.signIn();
-    const roomA = await roomWith(user, friend);
-    const roomB = await roomWith(friend, user);
+    const roomA = await h.roomWith(user, friend);
+    const roomB = await h.roomWith(friend, user);
     const edge = await h.serviceCall();
     const set = (u: User, socketId: string, online: boolean) =>
       h.client.setPresence({ userId: u.userId, socketId, online }, edge);

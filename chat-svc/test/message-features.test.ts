@@ -14,12 +14,6 @@ after(async () => {
   await h?.close();
 });
 
-async function roomWith(owner: User, ...others: User[]): Promise<string> {
-  const { room } = await h.client.createRoom({ name: "room", memberIds: others.map((u) => u.userId) }, owner.call);
-  assert.ok(room);
-  return room.id;
-}
-
 async function send(roomId: string, from: User, text: string, parentId = ""): Promise<Message> {
   const { message } = await h.client.sendMessage({ roomId, text, parentId }, from.call);
   assert.ok(message);
@@ -40,8 +34,8 @@ async function drainEvents(roomId: string, sender: User): Promise<void> {
 describe("replies", () => {
   test("a reply names a message of the same room; anything else is PARENT_NOT_FOUND and takes no seq", async () => {
     const alice = await h.signIn();
-    const roomId = await roomWith(alice);
-    const otherRoom = await roomWith(alice);
+    const roomId = await h.roomWith(alice);
+    const otherRoom = await h.roomWith(alice);
     const parent = await send(roomId, alice, "question");
     const elsewhere = await send(otherRoom, alice, "elsewhere");
     const reply = await send(roomId, alice, "answer", parent.id.toUpperCase());
@@ -76,7 +70,7 @@ describe("mentions", () => {
 
     const alice = await h.signIn();
     const bob = await h.signIn("bob");
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     const message = await send(roomId, alice, "ping @BOB and @Carol, again @bob");
     assert.deepEqual(message.mentions, ["bob", "carol"]);
     const event = await waitFor(() => h.sentEvents.find((e) => e.messageId === message.id), 10_000, "message.sent");
@@ -90,7 +84,7 @@ describe("edit and delete", () => {
   test("only the author edits; an edit sets editedAt and re-parses mentions", async () => {
     const alice = await h.signIn();
     const bob = await h.signIn();
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     const original = await send(roomId, bob, "hello @alice");
     await rejectsWith(
       h.client.editMessage({ roomId, messageId: original.id, text: "hacked" }, alice.call),
@@ -124,7 +118,7 @@ describe("edit and delete", () => {
     const admin = await h.signIn();
     const bob = await h.signIn();
     const carol = await h.signIn();
-    const roomId = await roomWith(owner, admin, bob, carol);
+    const roomId = await h.roomWith(owner, admin, bob, carol);
     await h.client.setMemberRole({ roomId, userId: admin.userId, role: MemberRole.ADMIN }, owner.call);
     const bobs = await send(roomId, bob, "mine @carol");
     const carols = await send(roomId, carol, "carol's");
@@ -188,7 +182,7 @@ describe("reactions", () => {
   test("adding and removing are idempotent; reactions aggregate per emoji in first-reaction order", async () => {
     const alice = await h.signIn();
     const bob = await h.signIn();
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     const message = await send(roomId, alice, "react to me");
     const react = (by: User, emoji: string, added = true) =>
       (added ? h.client.addReaction : h.client.removeReaction)({ roomId, messageId: message.id, emoji }, by.call);
