@@ -17,7 +17,7 @@ export interface ClientContext {
 }
 
 /** An IPv4 client on a dual-stack socket ("::ffff:10.0.0.1") is named by its IPv4 address. */
-export function plainAddress(ip: string): string {
+function plainAddress(ip: string): string {
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }
 

@@ -78,8 +78,7 @@ export type OutFrame = string | BroadcastFrame;
 
 /** RFC 6455 §5.2: FIN and the text opcode, then the payload length in 7, 7+16 or 7+64 bits; no mask. */
 export function broadcastFrame(json: string): BroadcastFrame {
-  const payload = Buffer.from(json);
-  const n = payload.length;
+  const n = Buffer.byteLength(json);
   const headerLength = n < 126 ? 2 : n < 65_536 ? 4 : 10;
   const wire = Buffer.allocUnsafe(headerLength + n);
   wire[0] = 0x81;
@@ -92,7 +91,8 @@ export function broadcastFrame(json: string): BroadcastFrame {
     wire[1] = 127;
     wire.writeBigUInt64BE(BigInt(n), 2);
   }
-  payload.copy(wire, headerLength);
+  // Encoded straight into the frame: one UTF-8 pass, no copy.
+  wire.write(json, headerLength);
   return { payload: wire.subarray(headerLength), wire };
 }
 

@@ -20,7 +20,7 @@ import type { ServiceTokenSource } from "../service-token.js";
 import { createBatchedSends } from "./batched-sends.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
 import { encodeServerFrame, heartbeatFrame } from "./frame-codec.js";
-import { type PresenceReporter, startPresenceReporter } from "./presence.js";
+import { startPresenceReporter } from "./presence.js";
 import { RoomHub } from "./room-hub.js";
 import type { SendRate } from "./send-limiter.js";
 import { createSocketAuth } from "./socket-auth.js";
@@ -47,7 +47,6 @@ export interface RealtimeGatewayOptions {
 export interface RealtimeGateway {
   readonly hub: RoomHub;
   readonly events: EventStream;
-  readonly presence: Pick<PresenceReporter, "edgeId">;
   readonly sessionCount: number;
   accept(ws: WebSocket, req: UpgradeRequest): void;
   /** Closes (4401) this edge's sockets of sessions a logout has just ended. */
@@ -134,7 +133,6 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
       encodeServerFrame({ kind: { case: "heartbeat", value: { serverTime: timestampNow() } } }),
     );
     const now = Date.now();
-    auth.sweep();
     for (const session of slot) {
       try {
         session.tick(now, beat);
@@ -145,6 +143,10 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
       }
     }
   });
+
+  // Once per heartbeat interval, not per wheel slot: it walks the whole profile cache.
+  const profileSweep = setInterval(() => auth.sweep(), opts.heartbeatMs);
+  profileSweep.unref();
 
   // Runs only while some socket has yet to authenticate.
   let authSweep: NodeJS.Timeout | undefined;
@@ -169,7 +171,6 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
   return {
     hub,
     events,
-    presence,
     get sessionCount() {
       return sessions.size;
     },
@@ -200,6 +201,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     },
     async close() {
       heartbeat.stop();
+      clearInterval(profileSweep);
       if (authSweep) clearInterval(authSweep);
       for (const session of [...sessions]) session.closeWith(CLOSE_GOING_AWAY, "server shutting down");
       await Promise.all([presence.close(), events.close(), sends.close()]);

@@ -17,8 +17,6 @@ import type { ServiceTokenSource } from "../service-token.js";
 import { startTimerWheel } from "./timer-wheel.js";
 
 export interface PresenceReporter {
-  /** This edge's socket_id towards chat-svc. */
-  readonly edgeId: string;
   opened(userId: string): void;
   closed(userId: string): void;
   /** Reports every present user offline (the edge is stopping) and stops. */
@@ -67,7 +65,6 @@ export function startPresenceReporter(opts: {
   });
 
   return {
-    edgeId,
     opened(userId) {
       const count = present.get(userId) ?? 0;
       present.set(userId, count + 1);

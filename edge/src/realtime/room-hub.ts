@@ -22,7 +22,7 @@ export interface RoomListener {
 }
 
 /** How long an event that overtook an earlier one waits for it. */
-export const REORDER_WINDOW_MS = 50;
+const REORDER_WINDOW_MS = 50;
 /** Events held per room at most; more means the gap is not a reordering. */
 const MAX_HELD = 256;
 
@@ -54,7 +54,7 @@ export class RoomHub {
     if (!room) return;
     room.listeners.delete(listener);
     if (room.listeners.size === 0) {
-      if (room.timer) clearTimeout(room.timer);
+      this.stopWaiting(room);
       this.rooms.delete(listener.roomId);
     }
   }

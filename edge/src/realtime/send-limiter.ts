@@ -16,7 +16,7 @@ export interface SendRate {
   burst: number;
 }
 
-export type Verdict = "ok" | "limited" | "flood";
+type Verdict = "ok" | "limited" | "flood";
 
 /** Refusals drain at this multiple of the rate: flooding is trying at more than (1 + this) × the rate. */
 const FLOOD_FACTOR = 4;

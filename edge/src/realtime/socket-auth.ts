@@ -17,7 +17,7 @@ import type { Authenticator } from "@parley/shared/sessions.js";
 import type { UserClient } from "../clients.js";
 import { tokenClaims } from "../token-claims.js";
 
-export const PROFILE_TTL_MS = 10_000;
+const PROFILE_TTL_MS = 10_000;
 /** Profiles remembered at most; past it the cache starts over (it is only a cache). */
 const MAX_PROFILES = 100_000;
 

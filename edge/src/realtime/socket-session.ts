@@ -18,18 +18,8 @@
  */
 import type { Socket } from "node:net";
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
-import { MemberChanged_Change, type RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
-import type {
-  ClientFrame,
-  Delete,
-  Edit,
-  MarkRead,
-  React,
-  Send,
-  StartTyping,
-  Subscribe,
-  Unreact,
-} from "@parley/proto/realtime/v1/realtime_pb.js";
+import { MemberChanged_Change, type Message, type RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
+import type { ClientFrame, MarkRead, Send, StartTyping, Subscribe } from "@parley/proto/realtime/v1/realtime_pb.js";
 import { appError, errorReason, internal, unauthenticated } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
 import WebSocket, { type RawData } from "ws";
@@ -53,12 +43,12 @@ import type { WriteCoalescer } from "./write-coalescer.js";
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_POLICY_VIOLATION = 1008;
 
 /** Why the server ended a subscription (Unsubscribed.reason). */
-export const REASON_REMOVED = "REMOVED_FROM_ROOM";
-export const REASON_LEFT = "LEFT_ROOM";
-export const REASON_RESYNC = "RESYNC_REQUIRED";
+const REASON_REMOVED = "REMOVED_FROM_ROOM";
+const REASON_LEFT = "LEFT_ROOM";
+const REASON_RESYNC = "RESYNC_REQUIRED";
 
 /** Frames queued behind the one being handled before new ones are refused. */
 const MAX_QUEUED_FRAMES = 64;
@@ -390,14 +380,22 @@ export class SocketSession implements SubscriptionOwner {
         return this.reply(ref, { case: "unsubscribed", value: { roomId: kind.value.roomId } });
       case "send":
         return this.send(kind.value, ref, token);
-      case "edit":
-        return this.edit(kind.value, ref);
-      case "delete":
-        return this.delete(kind.value, ref);
-      case "react":
-        return this.react(kind.value, ref);
-      case "unreact":
-        return this.unreact(kind.value, ref);
+      case "edit": {
+        const { roomId, messageId, text } = kind.value;
+        return this.messageAck(ref, this.ctx.chat.editMessage({ roomId, messageId, text }, this.auth()));
+      }
+      case "delete": {
+        const { roomId, messageId } = kind.value;
+        return this.messageAck(ref, this.ctx.chat.deleteMessage({ roomId, messageId }, this.auth()));
+      }
+      case "react": {
+        const { roomId, messageId, emoji } = kind.value;
+        return this.messageAck(ref, this.ctx.chat.addReaction({ roomId, messageId, emoji }, this.auth()));
+      }
+      case "unreact": {
+        const { roomId, messageId, emoji } = kind.value;
+        return this.messageAck(ref, this.ctx.chat.removeReaction({ roomId, messageId, emoji }, this.auth()));
+      }
       case "typing":
         return this.typing(kind.value);
       case "markRead":
@@ -545,23 +543,9 @@ export class SocketSession implements SubscriptionOwner {
     this.reply(ref, { case: "ack", value: { message } });
   }
 
-  private async edit({ roomId, messageId, text }: Edit, ref: string): Promise<void> {
-    const { message } = await this.ctx.chat.editMessage({ roomId, messageId, text }, this.auth());
-    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
-  }
-
-  private async delete({ roomId, messageId }: Delete, ref: string): Promise<void> {
-    const { message } = await this.ctx.chat.deleteMessage({ roomId, messageId }, this.auth());
-    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
-  }
-
-  private async react({ roomId, messageId, emoji }: React, ref: string): Promise<void> {
-    const { message } = await this.ctx.chat.addReaction({ roomId, messageId, emoji }, this.auth());
-    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
-  }
-
-  private async unreact({ roomId, messageId, emoji }: Unreact, ref: string): Promise<void> {
-    const { message } = await this.ctx.chat.removeReaction({ roomId, messageId, emoji }, this.auth());
+  /** Edit, delete, react and unreact all answer with the message as it now is. */
+  private async messageAck(ref: string, call: Promise<{ message?: Message }>): Promise<void> {
+    const { message } = await call;
     this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
   }
 
