@@ -77,7 +77,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     prefix,
     logger,
     origin,
-    local: (payloads) => fanout.deliverLocal(payloads),
+    local: (events) => fanout.deliverLocal(events),
   });
   const db = createDb(deps.sql);
   const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };

@@ -15,7 +15,7 @@ import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { eventFeedInterrupted, streamOverflow } from "./errors.js";
-import { decodeEventRun, decodePayloads, originOfEventRun } from "./room-events.js";
+import { decodeEventRun, originOfEventRun } from "./room-events.js";
 
 export interface Fanout {
   /** Number of open subscriptions. */
@@ -31,7 +31,7 @@ export interface Fanout {
    */
   subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent[], void, undefined>;
   /** This instance's own events, published on the channel by it: delivered here without waiting for the echo. */
-  deliverLocal(payloads: readonly Uint8Array[]): void;
+  deliverLocal(events: readonly RoomEvent[]): void;
   /** Ends every subscription and closes the subscriber connection. */
   close(): Promise<void>;
 }
@@ -173,8 +173,8 @@ export function startFanout(opts: {
       return live;
     },
     subscribe,
-    deliverLocal(payloads) {
-      if (subscribers.size > 0) dispatch(decodePayloads(payloads));
+    deliverLocal(events) {
+      if (subscribers.size > 0) dispatch(events);
     },
     async close() {
       closed = true;

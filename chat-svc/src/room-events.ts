@@ -48,10 +48,6 @@ export function decodeEventRun(message: Uint8Array): RoomEvent[] {
   return decodeEvents(reader);
 }
 
-export function decodePayloads(payloads: readonly Uint8Array[]): RoomEvent[] {
-  return payloads.map((p) => fromBinary(RoomEventSchema, p));
-}
-
 function decodeEvents(reader: BinaryReader): RoomEvent[] {
   const events: RoomEvent[] = [];
   while (reader.pos < reader.len) events.push(fromBinary(RoomEventSchema, reader.bytes()));
@@ -68,6 +64,16 @@ export function encodeRoomEvent(event: RoomEvent): Buffer {
   return Buffer.from(toBinary(RoomEventSchema, event));
 }
 
+/** An event as it is published: the object, for this instance's own streams, and its bytes, for the channel. */
+export interface PublishedEvent {
+  event: RoomEvent;
+  payload: Uint8Array;
+}
+
+export function publishable(event: RoomEvent): PublishedEvent {
+  return { event, payload: encodeRoomEvent(event) };
+}
+
 /** An ephemeral kind as plain fields, e.g. `{ case: "typing", value: { userId, username } }`. */
 export type EphemeralInit = Extract<
   NonNullable<MessageInitShape<typeof RoomEventSchema>["kind"]>,
@@ -79,8 +85,8 @@ export function ephemeralEvent(roomId: string, kind: EphemeralInit): RoomEvent {
 }
 
 export interface RoomEventPublisher {
-  /** Queues encoded RoomEvents, published in the order given; never throws and never waits for Redis. */
-  publish(payloads: readonly Buffer[]): void;
+  /** Queues events, published in the order given; never throws and never waits for Redis. */
+  publish(events: readonly PublishedEvent[]): void;
   /** Publishes what is queued and waits for publishes in flight. */
   close(): Promise<void>;
 }
@@ -91,12 +97,12 @@ export function createRoomEventPublisher(opts: {
   logger: Logger;
   /** This instance's id on the channel. */
   origin: string;
-  /** This instance's own streams, handed every run as it is published. */
-  local?: (payloads: readonly Buffer[]) => void;
+  /** This instance's own streams, handed every run as it is published (no decoding of what was just encoded). */
+  local?: (events: readonly RoomEvent[]) => void;
 }): RoomEventPublisher {
   const { redis, logger, origin } = opts;
   const channel = roomEventsChannel(opts.prefix);
-  let pending: Buffer[] = [];
+  let pending: PublishedEvent[] = [];
   let scheduled = false;
   const inFlight = new Set<Promise<void>>();
 
@@ -109,7 +115,8 @@ export function createRoomEventPublisher(opts: {
     if (batch.length === 0) return;
     const pipeline = redis.pipeline();
     for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_MESSAGE) {
-      pipeline.publish(channel, encodeEventRun(origin, batch.slice(i, i + MAX_EVENTS_PER_MESSAGE)));
+      const run = batch.slice(i, i + MAX_EVENTS_PER_MESSAGE).map((e) => e.payload);
+      pipeline.publish(channel, encodeEventRun(origin, run));
     }
     const done = pipeline.exec().then(
       (results) => {
@@ -122,13 +129,13 @@ export function createRoomEventPublisher(opts: {
     );
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
-    opts.local?.(batch);
+    opts.local?.(batch.map((e) => e.event));
   }
 
   return {
-    publish(payloads) {
-      if (payloads.length === 0) return;
-      for (const p of payloads) pending.push(p);
+    publish(events) {
+      if (events.length === 0) return;
+      for (const e of events) pending.push(e);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { startFanout } from "../src/fanout.js";
-import { createRoomEventPublisher, encodeEventRun, roomEventsChannel } from "../src/room-events.js";
+import { createRoomEventPublisher, encodeEventRun, publishable, roomEventsChannel } from "../src/room-events.js";
 import { bearer, type EventStream, type Harness, rejectsWith, startHarness, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -157,11 +157,11 @@ describe("fanout", () => {
       prefix: `${h.config.REDIS_KEY_PREFIX}local:`,
       logger,
       origin: "me",
-      local: (payloads) => fanout.deliverLocal(payloads),
+      local: (events) => fanout.deliverLocal(events),
     });
     // What another instance's edges see of the same channel.
     const other = startFanout({ redis: h.infra.redis, channel, origin: "other", logger, queueLimit: 100 });
-    const event = (roomId: string) => Buffer.from(toBinary(RoomEventSchema, create(RoomEventSchema, { roomId })));
+    const event = (roomId: string) => publishable(create(RoomEventSchema, { roomId }));
     try {
       await waitUntil(() => fanout.live && other.live, 10_000, "fanouts subscribed");
       const mine = fanout.subscribe(new AbortController().signal);
@@ -180,7 +180,7 @@ describe("fanout", () => {
         "other instances get them through Redis",
       );
       // Another instance's run comes through Redis; the echo of ours never comes again.
-      await h.infra.redis.publish(channel, encodeEventRun("other", [event("c")]));
+      await h.infra.redis.publish(channel, encodeEventRun("other", [event("c").payload]));
       assert.deepEqual(
         (await mine.next()).value?.map((e) => e.roomId),
         ["c"],

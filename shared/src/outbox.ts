@@ -66,6 +66,24 @@ function newTraceparent(): string {
   return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
 }
 
+/** An outbox row's event fields: a fresh id, the routing key, the message type and the binary message. */
+export interface OutboxEvent {
+  id: string;
+  routingKey: RoutingKey;
+  type: string;
+  payload: Buffer;
+}
+
+export function outboxEvent<K extends RoutingKey>(key: K, payload: EventInit<K>): OutboxEvent {
+  const schema: DescMessage = eventSchemas[key];
+  return {
+    id: randomUUID(),
+    routingKey: key,
+    type: schema.typeName,
+    payload: Buffer.from(toBinary(schema, create(schema, payload as never))),
+  };
+}
+
 /** Adds an event to the outbox inside the caller's transaction; returns its id. */
 export async function enqueueEvent<K extends RoutingKey>(
   tx: Tx,
@@ -73,18 +91,11 @@ export async function enqueueEvent<K extends RoutingKey>(
   payload: EventInit<K>,
   opts: { traceparent?: string } = {},
 ): Promise<string> {
-  const schema: DescMessage = eventSchemas[key];
-  const id = randomUUID();
-  await tx.insert(outbox).values({
-    id,
-    routingKey: key,
-    type: schema.typeName,
-    payload: Buffer.from(toBinary(schema, create(schema, payload as never))),
-    headers: { traceparent: opts.traceparent ?? newTraceparent() },
-  });
+  const event = outboxEvent(key, payload);
+  await tx.insert(outbox).values({ ...event, headers: { traceparent: opts.traceparent ?? newTraceparent() } });
   // Delivered at commit, and only if the transaction commits.
   await tx.execute(dsql`select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
-  return id;
+  return event.id;
 }
 
 // Selected as text: drizzle replaces the driver's timestamp and json parsers

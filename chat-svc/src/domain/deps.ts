@@ -40,6 +40,6 @@ export async function inRoomTransaction<T>(
 ): Promise<T> {
   const logged: LoggedEvent[] = [];
   const result = await db.transaction((tx) => work(tx, logged));
-  events.publish(logged.map((e) => e.payload));
+  events.publish(logged);
   return result;
 }

@@ -1,6 +1,6 @@
 import type { Identity } from "@parley/shared/auth.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
-import { encodeRoomEvent, ephemeralEvent } from "../room-events.js";
+import { ephemeralEvent, publishable } from "../room-events.js";
 import { advanceReadMarker, findMember } from "../storage/rooms.js";
 import { loadRoomForMember } from "./access.js";
 import type { DomainDeps } from "./deps.js";
@@ -38,7 +38,7 @@ export async function markRead(
       case: "readMarker",
       value: { userId: caller.userId, lastReadSeq: result.lastReadSeq },
     });
-    events.publish([encodeRoomEvent(event)]);
+    events.publish([publishable(event)]);
   }
   const unread = result.headSeq - result.lastReadSeq;
   return { lastReadSeq: result.lastReadSeq, unreadCount: unread > 0n ? unread : 0n };

@@ -13,7 +13,7 @@
 import type { Logger } from "@parley/shared/logger.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { invalidField } from "../errors.js";
-import { encodeRoomEvent, ephemeralEvent } from "../room-events.js";
+import { ephemeralEvent, publishable } from "../room-events.js";
 import { createPresenceStore, type Transition } from "../storage/presence-store.js";
 import { roomIdsOf } from "../storage/rooms.js";
 import type { DomainDeps } from "./deps.js";
@@ -57,7 +57,7 @@ export function startPresence(
       return roomIdsOf(tx, userId);
     });
     deps.events.publish(
-      roomIds.map((roomId) => encodeRoomEvent(ephemeralEvent(roomId, { case: "presence", value: { userId, online } }))),
+      roomIds.map((roomId) => publishable(ephemeralEvent(roomId, { case: "presence", value: { userId, online } }))),
     );
   }
 

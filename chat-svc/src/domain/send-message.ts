@@ -21,22 +21,21 @@
 import { randomUUID } from "node:crypto";
 import type { Identity } from "@parley/shared/auth.js";
 import { type Batcher, createBatcher } from "@parley/shared/batcher.js";
+import { type OutboxEvent, outboxEvent } from "@parley/shared/outbox.js";
 import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { blankField, parentNotFound, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
 import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
 import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
-import { type OutboxEvent, outboxEvent } from "../storage/outbox-batch.js";
 import type { MessageRow } from "../storage/schema.js";
 import {
   type ClientKey,
-  checkSenders,
   findClientKeys,
   insertSent,
+  type LockedRoom,
   lockRooms,
   membersOfRooms,
   roomsOfMessages,
-  type SenderAccess,
 } from "../storage/send-batch.js";
 import { refusal } from "./access.js";
 import type { DomainDeps, MessageView } from "./deps.js";
@@ -114,7 +113,6 @@ export function createMessageSender(deps: DomainDeps, opts: BatchOptions): Messa
   };
 }
 
-const pairKey = (roomId: string, userId: string) => `${roomId} ${userId}`;
 const clientKey = (roomId: string, senderId: string, clientMessageId: string) =>
   `${roomId} ${senderId} ${clientMessageId}`;
 
@@ -165,9 +163,6 @@ async function attemptBatch(
     // sent together run in order, so the reads after the locks see every
     // earlier writer of these rooms committed, and no other transaction can
     // be storing a message under one of these idempotency keys meanwhile.
-    const pairs = new Map(
-      requests.map((r) => [pairKey(r.roomId, r.sender.userId), { roomId: r.roomId, userId: r.sender.userId }]),
-    );
     const parentIds = [...new Set(requests.flatMap((r) => (r.parentId ? [r.parentId] : [])))];
     const roomIds = [...new Set(requests.map((r) => r.roomId))];
     const keys = requests.flatMap((r) =>
@@ -175,16 +170,14 @@ async function attemptBatch(
         ? []
         : [{ roomId: r.roomId, senderId: r.sender.userId, clientMessageId: r.clientMessageId }],
     );
-    const [heads, access, parents, members, stored, sessions] = await Promise.all([
+    const [heads, parents, members, stored, sessions] = await Promise.all([
       lockRooms(tx, roomIds),
-      checkSenders(tx, [...pairs.values()]),
       roomsOfMessages(tx, parentIds),
       membersOfRooms(tx, roomIds),
       findClientKeys(tx, keys),
       Promise.allSettled(requests.map((r) => r.live)),
     ]);
-    const accessByPair = new Map<string, SenderAccess>(access.map((a) => [pairKey(a.roomId, a.userId), a]));
-    const accepted = validate(requests, sessions, accessByPair, parents, slots);
+    const accepted = validate(requests, sessions, heads, members, parents, slots);
     const fresh = deduplicate(accepted, stored, slots);
     if (fresh.length === 0) return;
 
@@ -217,7 +210,7 @@ async function attemptBatch(
       slots[index] = { kind: "new", row };
       const kind = { case: "messageCreated" as const, value: messageToProto(row) };
       logged.push(buildEvent(r.roomId, position.eventSeq++, createdAt, kind));
-      const room = accessByPair.get(pairKey(r.roomId, r.sender.userId))?.room;
+      const room = heads.get(r.roomId);
       outbox.push(
         outboxEvent("message.sent", {
           roomId: r.roomId,
@@ -240,7 +233,7 @@ async function attemptBatch(
     await commit(insertSent(tx, { rows, events: logged, outbox, heads: advanced }));
   });
 
-  deps.events.publish(logged.map((e) => e.payload));
+  deps.events.publish(logged);
   return settle(deps, slots);
 }
 
@@ -248,19 +241,30 @@ async function attemptBatch(
 function validate(
   requests: readonly SendRequest[],
   sessions: readonly PromiseSettledResult<void>[],
-  accessByPair: ReadonlyMap<string, SenderAccess>,
+  rooms: ReadonlyMap<string, LockedRoom>,
+  members: ReadonlyMap<string, readonly string[]>,
   parentRooms: ReadonlyMap<string, string>,
   slots: Slot[],
 ): Queued[] {
+  // Member sets built as rooms come up, so a large room is not scanned per request.
+  const memberSets = new Map<string, Set<string>>();
+  const isMember = (roomId: string, userId: string) => {
+    let set = memberSets.get(roomId);
+    if (!set) {
+      set = new Set(members.get(roomId));
+      memberSets.set(roomId, set);
+    }
+    return set.has(userId);
+  };
   const accepted: Queued[] = [];
   requests.forEach((request, index) => {
     const { roomId, sender, parentId } = request;
-    const a = accessByPair.get(pairKey(roomId, sender.userId));
+    const room = rooms.get(roomId);
     const session = sessions[index];
     let error: unknown;
     if (session?.status === "rejected") error = session.reason;
-    else if (!a?.room) error = roomNotFound(roomId);
-    else if (a.role === null) error = refusal({ id: roomId, visibility: a.room.visibility });
+    else if (!room) error = roomNotFound(roomId);
+    else if (!isMember(roomId, sender.userId)) error = refusal({ id: roomId, visibility: room.visibility });
     else if (parentId && parentRooms.get(parentId) !== roomId) error = parentNotFound(parentId);
     if (error === undefined) accepted.push({ index, request });
     else slots[index] = { kind: "failed", error };

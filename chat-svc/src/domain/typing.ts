@@ -1,5 +1,5 @@
 import type { Identity } from "@parley/shared/auth.js";
-import { encodeRoomEvent, ephemeralEvent } from "../room-events.js";
+import { ephemeralEvent, publishable } from "../room-events.js";
 import { loadRoomForMember } from "./access.js";
 import type { DomainDeps } from "./deps.js";
 
@@ -28,6 +28,6 @@ export async function sendTyping(
     case: "typing",
     value: { userId: caller.userId, username: caller.username },
   });
-  events.publish([encodeRoomEvent(event)]);
+  events.publish([publishable(event)]);
   return true;
 }

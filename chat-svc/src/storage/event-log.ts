@@ -8,12 +8,12 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { and, asc, eq, gt, lt, max, sql } from "drizzle-orm";
-import { type DurableKind, encodeRoomEvent } from "../room-events.js";
+import { type DurableKind, encodeRoomEvent, type PublishedEvent } from "../room-events.js";
 import type { Queryable } from "./db.js";
 import { type RoomRow, roomEvents, rooms } from "./schema.js";
 
-/** The binary RoomEvent with the room and seq it is stored under. */
-export interface LoggedEvent {
+/** A RoomEvent, with its bytes, and the room and seq it is stored under. */
+export interface LoggedEvent extends PublishedEvent {
   roomId: string;
   eventSeq: bigint;
   occurredAt: Date;
@@ -22,7 +22,7 @@ export interface LoggedEvent {
 
 export function buildEvent(roomId: string, eventSeq: bigint, occurredAt: Date, kind: DurableKind): LoggedEvent {
   const event = create(RoomEventSchema, { roomId, eventSeq, occurredAt: timestampFromDate(occurredAt), kind });
-  return { roomId, eventSeq, occurredAt, payload: encodeRoomEvent(event) };
+  return { roomId, eventSeq, occurredAt, event, payload: encodeRoomEvent(event) };
 }
 
 /** Reserves the next `n` event seqs of the room (head_event_seq - n + 1 .. head_event_seq of the returned row). */
@@ -99,9 +99,9 @@ export async function truncateLog(q: Queryable, roomId: string, upTo: bigint): P
     .update(rooms)
     .set({ minEventSeq: sql`greatest(${rooms.minEventSeq}, ${(upTo + 1n).toString()}::bigint)` })
     .where(eq(rooms.id, roomId));
+  // Counted, not returned: a first purge can delete a great many rows.
   const deleted = await q
     .delete(roomEvents)
-    .where(and(eq(roomEvents.roomId, roomId), sql`${roomEvents.eventSeq} <= ${upTo.toString()}::bigint`))
-    .returning({ eventSeq: roomEvents.eventSeq });
-  return deleted.length;
+    .where(and(eq(roomEvents.roomId, roomId), sql`${roomEvents.eventSeq} <= ${upTo.toString()}::bigint`));
+  return deleted.count;
 }

@@ -3,26 +3,8 @@
  * ones `enqueueEvent` (@parley/shared/outbox.js) writes one at a time, and
  * the shared relay publishes them alike.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
-import { type EventInit, eventSchemas, type RoutingKey } from "@parley/shared/events.js";
-
-export interface OutboxEvent {
-  id: string;
-  routingKey: RoutingKey;
-  type: string;
-  payload: Buffer;
-}
-
-export function outboxEvent<K extends RoutingKey>(key: K, payload: EventInit<K>): OutboxEvent {
-  const schema: DescMessage = eventSchemas[key];
-  return {
-    id: randomUUID(),
-    routingKey: key,
-    type: schema.typeName,
-    payload: Buffer.from(toBinary(schema, create(schema, payload as never))),
-  };
-}
+import { randomBytes } from "node:crypto";
+import type { OutboxEvent } from "@parley/shared/outbox.js";
 
 /** A fresh W3C traceparent per event, from one draw of randomness for the batch. */
 function traceparents(n: number): string[] {

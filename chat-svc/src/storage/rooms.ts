@@ -93,12 +93,8 @@ export async function addMembers(
     .returning();
 }
 
-export async function removeMember(q: Queryable, roomId: string, userId: string): Promise<boolean> {
-  const removed = await q
-    .delete(roomMembers)
-    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
-    .returning({ userId: roomMembers.userId });
-  return removed.length > 0;
+export async function removeMember(q: Queryable, roomId: string, userId: string): Promise<void> {
+  await q.delete(roomMembers).where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
 }
 
 export async function setMemberRole(q: Queryable, roomId: string, userId: string, role: MemberRole): Promise<void> {

@@ -9,53 +9,18 @@
  * list of uuids as one comma-separated string.
  */
 
+import type { OutboxEvent } from "@parley/shared/outbox.js";
 import { OUTBOX_NOTIFY_CHANNEL } from "@parley/shared/outbox.js";
 import type { PendingQuery, Row, Sql } from "postgres";
 import type { LoggedEvent } from "./event-log.js";
-import { type OutboxEvent, outboxJson } from "./outbox-batch.js";
-import type { MemberRole, MessageRow, RoomKind, Visibility } from "./schema.js";
+import { outboxJson } from "./outbox-batch.js";
+import type { MessageRow, RoomKind, Visibility } from "./schema.js";
 
 /** A transaction's connection (shared/pipelined-transaction.ts). */
 type Tx = Sql;
 
 /** uuids have no commas: one text parameter, split and cast in the query. */
 const uuidList = (ids: readonly string[]) => ids.join(",");
-
-export interface SenderAccess {
-  roomId: string;
-  userId: string;
-  /** Null when the room does not exist. */
-  room: { name: string; kind: RoomKind; visibility: Visibility } | null;
-  /** Null when the user is not a member. */
-  role: MemberRole | null;
-}
-
-/** The room and the sender's membership for each (room, sender) pair. */
-export async function checkSenders(
-  tx: Tx,
-  pairs: readonly { roomId: string; userId: string }[],
-): Promise<SenderAccess[]> {
-  const rows = await tx<
-    {
-      room_id: string;
-      user_id: string;
-      name: string | null;
-      kind: RoomKind;
-      visibility: Visibility;
-      role: MemberRole | null;
-    }[]
-  >`
-    select v."roomId" as room_id, v."userId" as user_id, r.name, r.kind, r.visibility, m.role
-    from json_to_recordset(${JSON.stringify(pairs)}::text::json) as v("roomId" uuid, "userId" uuid)
-    left join rooms r on r.id = v."roomId"
-    left join room_members m on m.room_id = v."roomId" and m.user_id = v."userId"`;
-  return rows.map((r) => ({
-    roomId: r.room_id,
-    userId: r.user_id,
-    room: r.name === null ? null : { name: r.name, kind: r.kind, visibility: r.visibility },
-    role: r.role,
-  }));
-}
 
 /** The room of each message in `ids` that exists. */
 export async function roomsOfMessages(tx: Tx, ids: readonly string[]): Promise<Map<string, string>> {
@@ -81,17 +46,38 @@ export interface RoomHeads {
   headEventSeq: bigint;
 }
 
+/** A room as the send path needs it: its heads, and what a message or a refusal says of it. */
+export interface LockedRoom extends RoomHeads {
+  name: string;
+  kind: RoomKind;
+  visibility: Visibility;
+}
+
 /**
- * Takes the row locks of the rooms in id order and reads their heads. Every
- * transaction that locks several rooms takes them in this order, so none
- * waits for another in a cycle; the others lock one room each.
+ * Takes the row locks of the rooms in id order and reads them; a room that
+ * does not exist is missing from the map. Every transaction that locks
+ * several rooms takes them in this order, so none waits for another in a
+ * cycle; the others lock one room each.
  */
-export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<Map<string, RoomHeads>> {
-  const rows = await tx<{ id: string; head_seq: string; head_event_seq: string }[]>`
-    select id, head_seq, head_event_seq from rooms
+export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<Map<string, LockedRoom>> {
+  const rows = await tx<
+    { id: string; head_seq: string; head_event_seq: string; name: string; kind: RoomKind; visibility: Visibility }[]
+  >`
+    select id, head_seq, head_event_seq, name, kind, visibility from rooms
     where id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])
     order by id for no key update`;
-  return new Map(rows.map((r) => [r.id, { headSeq: BigInt(r.head_seq), headEventSeq: BigInt(r.head_event_seq) }]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        headSeq: BigInt(r.head_seq),
+        headEventSeq: BigInt(r.head_event_seq),
+        name: r.name,
+        kind: r.kind,
+        visibility: r.visibility,
+      },
+    ]),
+  );
 }
 
 export interface ClientKey {
@@ -138,8 +124,7 @@ export interface SentBatch {
  * the socket writes and the server's per-statement work were a large part of
  * chat-svc's and PostgreSQL's CPU per message.
  */
-export function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBatch): PendingQuery<Row[]> | undefined {
-  if (rows.length === 0 && events.length === 0 && outbox.length === 0) return undefined;
+export function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBatch): PendingQuery<Row[]> {
   const headsJson = JSON.stringify(
     heads.map((h) => ({ id: h.id, headSeq: h.headSeq.toString(), headEventSeq: h.headEventSeq.toString() })),
   );
