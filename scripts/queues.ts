@@ -9,7 +9,7 @@
  * `npm run queues -- --limit 50` lists up to 50 dead letters (default 20).
  */
 import { loadConfig } from "@parley/shared/config.js";
-import { HEADERS, topology } from "@parley/shared/topology.js";
+import { formatDelay, HEADERS, topology } from "@parley/shared/topology.js";
 import { connect, type GetMessage } from "amqplib";
 import { configSpec } from "../mail-worker/src/config.js";
 
@@ -31,7 +31,7 @@ if (!Number.isInteger(limit) || limit < 0) {
 const t = topology(config.AMQP_NAMESPACE, { retryDelaysMs: config.MAIL_RETRY_DELAYS });
 const queues = [
   { name: t.mailQueue, role: "events to handle" },
-  ...t.mailRetryQueues.map((q, i) => ({ name: q.name, role: `retry ${i + 1}, waits ${q.name.split(".").at(-1)}` })),
+  ...t.mailRetryQueues.map((q, i) => ({ name: q.name, role: `retry ${i + 1}, waits ${formatDelay(q.delayMs)}` })),
   { name: t.mailDeadQueue, role: "dead letters" },
 ];
 

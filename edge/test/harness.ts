@@ -16,6 +16,7 @@ import {
   createRecorder,
   createTestDatabase,
   createTestTopology,
+  deleteRedisPrefix,
   randomName,
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
@@ -323,19 +324,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       for (const close of closers.reverse()) await close();
       for (const infra of infras) await infra.close();
       await listener.close();
-      const redis = infras[0]?.redis.duplicate();
-      if (redis) {
-        try {
-          let cursor = "0";
-          do {
-            const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-            cursor = next;
-            if (keys.length > 0) await redis.del(...keys);
-          } while (cursor !== "0");
-        } finally {
-          redis.disconnect();
-        }
-      }
+      const redis = infras[0]?.redis;
+      if (redis) await deleteRedisPrefix(redis, prefix);
       await topo.drop();
       for (const db of dbs) await db.drop();
     },

@@ -21,7 +21,7 @@ import {
   TEST_RABBITMQ_URL,
   type TestSmtpServer,
 } from "@parley/shared/testing.js";
-import { topology as defaultTopology, deleteTopology, type Topology } from "@parley/shared/topology.js";
+import { deleteTopology, type Topology } from "@parley/shared/topology.js";
 import { type ConfirmChannel, connect, type GetMessage, type Options } from "amqplib";
 import { type App, type AppDeps, startApp, workerTopology } from "../src/app.js";
 import { type Config, configSpec } from "../src/config.js";
@@ -32,13 +32,12 @@ export const FROM_ADDRESS = "mailer@parley.test";
 export const PUBLIC_URL = "https://chat.parley.test/";
 export const UNSUBSCRIBE_URL = "https://mail.parley.test/unsubscribe";
 
-/** Deletes the namespace's queues and exchanges, including the publishers' default retry queues. */
+/** Deletes the namespace's queues and exchanges. */
 async function dropTopology(t: Topology): Promise<void> {
   const conn = await connect(TEST_RABBITMQ_URL);
   try {
     const ch = await conn.createChannel();
     await deleteTopology(ch, t);
-    for (const retry of defaultTopology(t.namespace).mailRetryQueues) await ch.deleteQueue(retry.name);
   } finally {
     await conn.close();
   }

@@ -38,7 +38,10 @@ export function runGrpcService<C extends ServiceConfig>(opts: {
       migrationsFolder: fileURLToPath(opts.migrations),
       redisUrl: config.REDIS_URL,
       amqpUrl: config.RABBITMQ_URL,
-      topology: topology(config.AMQP_NAMESPACE),
+      // A publisher declares the exchanges and the worker's queue (so nothing it
+      // publishes before the worker's first start is lost) but not the retry
+      // queues: those are the worker's, named after its MAIL_RETRY_DELAYS.
+      topology: topology(config.AMQP_NAMESPACE, { retryDelaysMs: [] }),
       logger,
     });
     let app: Awaited<ReturnType<typeof opts.start>>;

@@ -14,7 +14,7 @@ import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
 import { errorReason } from "./errors.js";
-import { deleteTopology, type Topology, type TopologyOptions, topology } from "./topology.js";
+import { deleteTopology, type Topology, topology } from "./topology.js";
 
 // Test code is the one place besides config.ts that reads the environment:
 // where the real services are is a fact of the machine, not of a component.
@@ -54,13 +54,10 @@ export interface TestTopology {
   drop(): Promise<void>;
 }
 
-/**
- * A random AMQP namespace; drop() deletes whatever was declared under it,
- * including the default retry queues other components of the namespace declare.
- */
-export function createTestTopology(opts: TopologyOptions = {}): TestTopology {
+/** A random AMQP namespace (default retry delays); drop() deletes whatever that topology declares. */
+export function createTestTopology(): TestTopology {
   const namespace = randomName("test");
-  const t = topology(namespace, opts);
+  const t = topology(namespace);
   return {
     topology: t,
     async drop() {
@@ -68,7 +65,6 @@ export function createTestTopology(opts: TopologyOptions = {}): TestTopology {
       try {
         const ch = await conn.createChannel();
         await deleteTopology(ch, t);
-        for (const retry of topology(namespace).mailRetryQueues) await ch.deleteQueue(retry.name);
       } finally {
         await conn.close();
       }

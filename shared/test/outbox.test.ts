@@ -20,6 +20,7 @@ import {
   TEST_RABBITMQ_URL,
   type TestDatabase,
   type TestTopology,
+  waitFor,
 } from "../src/testing.js";
 
 const logger = createLogger("outbox-test", "silent");
@@ -57,16 +58,6 @@ after(async () => {
 });
 
 const db = () => drizzle(sql);
-
-async function waitFor<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function withRelay<T>(fn: (relay: OutboxRelay) => Promise<T>): Promise<T> {
   const relay = startOutboxRelay({ sql, amqp, topology: topo.topology, logger, pollMs: 200 });

@@ -71,7 +71,7 @@ export async function startFaultSystem(): Promise<FaultSystem> {
       ),
     async close() {
       await system.close();
-      // The worker's retry queues (its delays differ from the defaults the other components declare).
+      // The worker's retry queues: its test delays are not the default ones the system's topology drops.
       const conn = await connect(TEST_RABBITMQ_URL);
       try {
         const ch = await conn.createChannel();

@@ -1,7 +1,6 @@
 import type { MessageShape } from "@bufbuild/protobuf";
 import type { eventSchemas } from "@parley/shared/events.js";
 import type { MAIL_ROUTING_KEYS } from "@parley/shared/topology.js";
-import type { OutgoingMail } from "../mailer.js";
 
 /** Every routing key the worker consumes. */
 export type MailRoutingKey = (typeof MAIL_ROUTING_KEYS)[number];
@@ -19,12 +18,6 @@ export type MailEvent = {
 }[MailRoutingKey];
 
 export type EventOf<K extends MailRoutingKey> = Extract<MailEvent, { routingKey: K }>;
-
-/** One mail, to one user: the unit the ledger records. */
-export interface PlannedMail {
-  recipientId: string;
-  mail: OutgoingMail;
-}
 
 /** What the transport does with the delivery. */
 export type Outcome =

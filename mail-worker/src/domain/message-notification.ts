@@ -3,10 +3,12 @@
  * messages the user missed there, with a link to the room and an
  * unsubscribe link.
  */
+
 import type { MessageSent } from "@parley/proto/events/v1/events_pb.js";
+import type { OutgoingMail } from "../mailer.js";
 import type { RecipientPreferences } from "../storage/recipients.js";
 import { renderMessageNotification } from "../templates/render.js";
-import { isUuid, type MailContext, type PlannedMail, requireText } from "./mail-event.js";
+import { isUuid, type MailContext, requireText } from "./mail-event.js";
 
 const EXCERPT_CHARS = 280;
 /** A digest lists at most this many messages, then says how many more there are. */
@@ -48,7 +50,7 @@ export function planDigestMail(opts: {
   items: readonly DigestItem[];
   ctx: MailContext;
   unsubscribeUrl: string;
-}): PlannedMail {
+}): OutgoingMail {
   const { recipient: r, items } = opts;
   const first = items[0];
   const last = items.at(-1);
@@ -88,16 +90,13 @@ export function planDigestMail(opts: {
     unsubscribeUrl: opts.unsubscribeUrl,
   });
   return {
-    recipientId: r.userId,
-    mail: {
-      id: `digest-${opts.digestId}`,
-      to: { name: r.username, address: r.email },
-      headers: {
-        // RFC 2369 and RFC 8058: mail clients offer their own one-click unsubscribe button.
-        "List-Unsubscribe": `<${opts.unsubscribeUrl}>`,
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-      },
-      ...rendered,
+    id: `digest-${opts.digestId}`,
+    to: { name: r.username, address: r.email },
+    headers: {
+      // RFC 2369 and RFC 8058: mail clients offer their own one-click unsubscribe button.
+      "List-Unsubscribe": `<${opts.unsubscribeUrl}>`,
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     },
+    ...rendered,
   };
 }

@@ -1,7 +1,8 @@
 import type { UserOtpSend } from "@parley/proto/events/v1/events_pb.js";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
+import type { OutgoingMail } from "../mailer.js";
 import { renderOtpMail, type OtpPurpose as TemplatePurpose } from "../templates/render.js";
-import { type MailContext, type PlannedMail, requireText, requireUuid } from "./mail-event.js";
+import { type MailContext, requireText, requireUuid } from "./mail-event.js";
 
 const purposes: Record<OtpPurpose, TemplatePurpose> = {
   [OtpPurpose.VERIFY_EMAIL]: "verify-email",
@@ -20,8 +21,8 @@ export function planOtpMail(
   occurredAt: Date | undefined,
   now: Date,
   ctx: MailContext,
-): PlannedMail[] {
-  const recipientId = requireUuid(e.userId, "user_id");
+): OutgoingMail[] {
+  requireUuid(e.userId, "user_id");
   const address = requireText(e.email, "email");
   const code = requireText(e.otp, "otp");
   if (occurredAt && e.expiresIn > 0 && now.getTime() >= occurredAt.getTime() + e.expiresIn * 1000) return [];
@@ -33,5 +34,5 @@ export function planOtpMail(
     expiresInMinutes: Math.max(1, Math.floor(e.expiresIn / 60)),
     publicUrl: ctx.publicUrl,
   });
-  return [{ recipientId, mail: { id: `event-${eventId}`, to: { name: e.username, address }, ...rendered } }];
+  return [{ id: `event-${eventId}`, to: { name: e.username, address }, ...rendered }];
 }

@@ -49,10 +49,14 @@ export async function sendDueDigest(deps: DigestDeps, logger: Logger): Promise<D
       online: (await onlineUsers(tx, [digest.userId])).has(digest.userId),
       lastReadSeq: (await readMarkers(tx, digest.roomId, [digest.userId])).get(digest.userId),
     };
-    const keep = recipient
-      ? items.filter((i) => !deleted.has(i.messageId) && skipReason(recipient, i, state) === undefined)
-      : [];
-    const dropped = items.filter((i) => !keep.includes(i)).map((i) => i.messageId);
+    const keep: typeof items = [];
+    const dropped: string[] = [];
+    for (const i of items) {
+      const kept =
+        recipient !== undefined && !deleted.has(i.messageId) && skipReason(recipient, i, state) === undefined;
+      if (kept) keep.push(i);
+      else dropped.push(i.messageId);
+    }
     await settleNotifications(tx, digest.userId, dropped, "cancelled");
     if (!recipient || keep.length === 0) {
       await finishDigest(tx, digest.id, "cancelled");
@@ -60,7 +64,7 @@ export async function sendDueDigest(deps: DigestDeps, logger: Logger): Promise<D
       return "cancelled";
     }
 
-    const { mail } = planDigestMail({
+    const mail = planDigestMail({
       digestId: digest.id,
       recipient,
       roomId: digest.roomId,

@@ -8,23 +8,25 @@
  * the instant between acceptance and commit can send a second copy, which
  * carries the same Message-ID.
  */
+
 import type { Logger } from "@parley/shared/logger.js";
+import type { OutgoingMail } from "../mailer.js";
 import { classifySendError, type MailTransport } from "../mailer.js";
 import type { Db, Tx } from "../storage/db.js";
 import { isProcessed, lockEvent, markProcessed } from "../storage/ledger.js";
-import type { MailEvent, Outcome, PlannedMail } from "./mail-event.js";
+import type { MailEvent, Outcome } from "./mail-event.js";
 
 export async function sendEventMail(
   deps: { db: Db; transport: MailTransport },
   event: MailEvent,
   log: Logger,
-  plan: (tx: Tx) => Promise<PlannedMail[]>,
+  plan: (tx: Tx) => Promise<OutgoingMail[]>,
 ): Promise<Outcome> {
   return deps.db.transaction(async (tx) => {
     await lockEvent(tx, event.id);
     if (await isProcessed(tx, event.id)) return { action: "ack", result: "duplicate", mails: 0 };
     const planned = await plan(tx);
-    for (const { mail } of planned) {
+    for (const mail of planned) {
       try {
         await deps.transport.send(mail);
       } catch (err) {

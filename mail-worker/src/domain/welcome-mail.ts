@@ -1,7 +1,8 @@
 import type { UserRegistered } from "@parley/proto/events/v1/events_pb.js";
+import type { OutgoingMail } from "../mailer.js";
 import type { Recipient } from "../storage/recipients.js";
 import { renderWelcomeMail } from "../templates/render.js";
-import { type MailContext, type PlannedMail, requireText, requireUuid } from "./mail-event.js";
+import { type MailContext, requireText, requireUuid } from "./mail-event.js";
 
 /** user.registered names someone who can be mailed from now on. */
 export function recipientOf(e: UserRegistered): Recipient {
@@ -12,10 +13,7 @@ export function recipientOf(e: UserRegistered): Recipient {
   };
 }
 
-export function planWelcomeMail(eventId: string, r: Recipient, ctx: MailContext): PlannedMail {
+export function planWelcomeMail(eventId: string, r: Recipient, ctx: MailContext): OutgoingMail {
   const rendered = renderWelcomeMail({ username: r.username, publicUrl: ctx.publicUrl });
-  return {
-    recipientId: r.userId,
-    mail: { id: `event-${eventId}`, to: { name: r.username, address: r.email }, ...rendered },
-  };
+  return { id: `event-${eventId}`, to: { name: r.username, address: r.email }, ...rendered };
 }

@@ -4,7 +4,7 @@
  * an older event arriving after a newer one changes nothing.
  */
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { Db, Tx } from "./db.js";
+import { at, type Db, type Tx } from "./db.js";
 import { type NotificationLevel, recipients } from "./schema.js";
 
 export interface Recipient {
@@ -17,9 +17,6 @@ export interface RecipientPreferences extends Recipient {
   notificationLevel: NotificationLevel;
   unsubscribed: boolean;
 }
-
-// Raw SQL parameters bypass drizzle's column mapping (and postgres.js's Date serializer, which drizzle replaces).
-const at = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 const newer = (occurredAt: Date) =>
   sql`${recipients.profileAt} is null or ${recipients.profileAt} <= ${at(occurredAt)}`;

@@ -5,7 +5,7 @@
  * ledger: a redelivered or overtaken event changes nothing.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Tx } from "./db.js";
+import { at, type Tx } from "./db.js";
 import { deletedMessages, presence, roomReads } from "./schema.js";
 
 /** Applies a presence transition unless a later one was applied already. */
@@ -16,8 +16,7 @@ export async function setPresence(tx: Tx, userId: string, online: boolean, chang
     .onConflictDoUpdate({
       target: presence.userId,
       set: { online, changedAt },
-      // A raw parameter: drizzle's column mapping (Date → ISO string) does not apply here.
-      setWhere: sql`${presence.changedAt} <= ${changedAt.toISOString()}::timestamptz`,
+      setWhere: sql`${presence.changedAt} <= ${at(changedAt)}`,
     });
 }
 
