@@ -16,12 +16,13 @@ import { createLogger } from "@parley/shared/logger.js";
 import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
 import {
   createTestDatabase,
+  dropTopology,
   randomName,
   startSmtpServer,
   TEST_RABBITMQ_URL,
   type TestSmtpServer,
 } from "@parley/shared/testing.js";
-import { deleteTopology, type Topology } from "@parley/shared/topology.js";
+import type { Topology } from "@parley/shared/topology.js";
 import { type ConfirmChannel, connect, type GetMessage, type Options } from "amqplib";
 import { type App, type AppDeps, startApp, workerTopology } from "../src/app.js";
 import { type Config, configSpec } from "../src/config.js";
@@ -31,17 +32,6 @@ import { prepareDatabase } from "../src/storage/migrate.js";
 export const FROM_ADDRESS = "mailer@parley.test";
 export const PUBLIC_URL = "https://chat.parley.test/";
 export const UNSUBSCRIBE_URL = "https://mail.parley.test/unsubscribe";
-
-/** Deletes the namespace's queues and exchanges. */
-async function dropTopology(t: Topology): Promise<void> {
-  const conn = await connect(TEST_RABBITMQ_URL);
-  try {
-    const ch = await conn.createChannel();
-    await deleteTopology(ch, t);
-  } finally {
-    await conn.close();
-  }
-}
 
 export interface Harness {
   app: App;

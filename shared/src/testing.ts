@@ -56,20 +56,19 @@ export interface TestTopology {
 
 /** A random AMQP namespace (default retry delays); drop() deletes whatever that topology declares. */
 export function createTestTopology(): TestTopology {
-  const namespace = randomName("test");
-  const t = topology(namespace);
-  return {
-    topology: t,
-    async drop() {
-      const conn = await connect(TEST_RABBITMQ_URL);
-      try {
-        const ch = await conn.createChannel();
-        await deleteTopology(ch, t);
-      } finally {
-        await conn.close();
-      }
-    },
-  };
+  const t = topology(randomName("test"));
+  return { topology: t, drop: () => dropTopology(t) };
+}
+
+/** Deletes the topology's queues and exchanges from the test broker. */
+export async function dropTopology(t: Topology): Promise<void> {
+  const conn = await connect(TEST_RABBITMQ_URL);
+  try {
+    const ch = await conn.createChannel();
+    await deleteTopology(ch, t);
+  } finally {
+    await conn.close();
+  }
 }
 
 export interface ReceivedMail {
