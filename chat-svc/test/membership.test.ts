@@ -57,7 +57,10 @@ describe("direct rooms", () => {
     const { message } = await h.client.sendMessage({ roomId: room.id, text: "psst" }, alice.call);
     const sent = await waitFor(() => h.sentEvents.find((e) => e.messageId === message?.id), 10_000, "message.sent");
     assert.equal(sent.direct, true);
-    assert.deepEqual(sent.recipientIds, [bob.userId]);
+    assert.equal(sent.membersVersion, 1n, "sent under the membership the room was created with");
+    const changes = h.eventsOf("room.members").filter((e) => e.roomId === room.id);
+    assert.equal(changes.length, 1, "the racing calls published the pair's membership once");
+    assert.deepEqual([...(changes[0]?.joinedUserIds ?? [])].sort(), [alice.userId, bob.userId].sort());
   });
 
   test("a direct room cannot be joined, added to, left, renamed or managed", async () => {
@@ -351,5 +354,45 @@ describe("room lists", () => {
     );
     assert.equal(summary(first)?.lastReadSeq, 2n);
     assert.equal(summary(first)?.unreadCount, 2n);
+  });
+});
+
+describe("room.members events", () => {
+  test("every change of who is in a room is published once, numbered without gaps; nothing else is", async () => {
+    const owner = await h.signIn();
+    const bob = await h.signIn();
+    const carol = await h.signIn();
+    const dan = await h.signIn();
+    const roomId = await roomOf(owner, [bob], RoomVisibility.PUBLIC);
+    await h.client.addMembers({ roomId, userIds: [carol.userId] }, owner.call);
+    // Already members: no change, no event.
+    await h.client.addMembers({ roomId, userIds: [carol.userId, bob.userId] }, owner.call);
+    await h.client.joinRoom({ roomId }, dan.call);
+    await h.client.joinRoom({ roomId }, dan.call);
+    // A role change is not a membership change; a refused kick changes nothing.
+    await h.client.setMemberRole({ roomId, userId: carol.userId, role: MemberRole.ADMIN }, owner.call);
+    await rejectsWith(
+      h.client.removeMember({ roomId, userId: bob.userId }, dan.call),
+      Code.PermissionDenied,
+      "INSUFFICIENT_ROLE",
+    );
+    await h.client.removeMember({ roomId, userId: bob.userId }, owner.call);
+    await h.client.leaveRoom({ roomId }, carol.call);
+    const { message } = await h.client.sendMessage({ roomId, text: "who is left?" }, dan.call);
+
+    const sent = await waitFor(() => h.sentEvents.find((e) => e.messageId === message?.id), 10_000, "message.sent");
+    // Published in commit order: everything before the message has arrived by now.
+    const changes = h.eventsOf("room.members").filter((e) => e.roomId === roomId);
+    assert.deepEqual(
+      changes.map((e) => ({ v: Number(e.version), joined: [...e.joinedUserIds], left: [...e.leftUserIds] })),
+      [
+        { v: 1, joined: [owner.userId, bob.userId], left: [] },
+        { v: 2, joined: [carol.userId], left: [] },
+        { v: 3, joined: [dan.userId], left: [] },
+        { v: 4, joined: [], left: [bob.userId] },
+        { v: 5, joined: [], left: [carol.userId] },
+      ],
+    );
+    assert.equal(sent.membersVersion, 5n, "the message was sent under the latest membership");
   });
 });

@@ -105,15 +105,20 @@ async function measureWorker(): Promise<void> {
     await eventually("the welcome mails", () => smtp.mails.length >= MAILS + DIGESTS, 600_000);
     const [sender] = users;
     if (!sender) return;
+    const roomId = randomUUID();
+    const membersVersion = await h.setMembers(
+      roomId,
+      users.map((u) => u.userId),
+    );
     await h.publish("message.sent", {
-      roomId: randomUUID(),
+      roomId,
       roomName: "all-hands",
       messageId: randomUUID(),
       seq: 1n,
       senderId: sender.userId,
       senderUsername: sender.username,
       text: "hello everyone",
-      recipientIds: users.map((u) => u.userId),
+      membersVersion,
     });
     await eventually(
       "the digests to fall due",

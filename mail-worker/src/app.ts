@@ -10,6 +10,7 @@ import { sendDueDigest } from "./domain/send-digest.js";
 import { unsubscribe, unsubscribeTokens } from "./domain/unsubscribe.js";
 import { startHttpServer } from "./http-server.js";
 import type { MailTransport } from "./mailer.js";
+import { createRoomOrder } from "./room-order.js";
 import { createDb } from "./storage/db.js";
 import { countOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
 import { renderUnsubscribePage } from "./templates/render.js";
@@ -71,13 +72,16 @@ export async function startApp(deps: AppDeps): Promise<App> {
     return url.toString();
   };
 
+  const inRoomOrder = createRoomOrder();
   const consumer = startConsumer({
     amqp: deps.amqp,
     topology: topo,
     logger,
     prefetch: config.MAIL_PREFETCH,
     handle: (event, log) =>
-      processEvent({ db, transport, ctx, windowSeconds: config.NOTIFY_DIGEST_WINDOW }, event, log),
+      inRoomOrder(event, () =>
+        processEvent({ db, transport, ctx, windowSeconds: config.NOTIFY_DIGEST_WINDOW }, event, log),
+      ),
   });
   const scheduler = startDigestScheduler({
     sendDue: () =>

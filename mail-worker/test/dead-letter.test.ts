@@ -243,15 +243,17 @@ describe("mail-worker failures", () => {
     for (const u of [sender, reader]) await settled(h.app, 1, () => h.publish("user.registered", u));
     smtp().refuseAddress(reader.email, 452);
     try {
+      const roomId = randomUUID();
+      const membersVersion = await h.setMembers(roomId, [sender.userId, reader.userId]);
       await h.publish("message.sent", {
-        roomId: randomUUID(),
+        roomId,
         roomName: "ops",
         messageId: randomUUID(),
         seq: 1n,
         senderId: sender.userId,
         senderUsername: sender.username,
         text: "deploying",
-        recipientIds: [reader.userId],
+        membersVersion,
       });
       await eventually("the digest to be postponed", () => h.app.stats().digestsPostponed >= 1);
     } finally {

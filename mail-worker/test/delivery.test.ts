@@ -129,6 +129,7 @@ describe("mail-worker delivery over SMTP", () => {
     const reader = await register("erin");
     const stranger = randomUUID(); // never registered: skipped
     const roomId = randomUUID();
+    const membersVersion = await h.setMembers(roomId, [reader.userId, stranger, sender.userId]);
     await settled(h.app, 1, () =>
       h.publish("message.sent", {
         roomId,
@@ -138,7 +139,7 @@ describe("mail-worker delivery over SMTP", () => {
         senderId: sender.userId,
         senderUsername: sender.username,
         text: "Lunch at noon?\nBring snacks.",
-        recipientIds: [reader.userId, stranger, sender.userId],
+        membersVersion,
       }),
     );
     const mail = await smtp().waitFor(
@@ -220,15 +221,17 @@ describe("mail-worker delivery over SMTP", () => {
     assert.ok(html(welcome).includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert.ok(!html(welcome).includes(evil));
     const reader = await register("heidi");
+    const roomId = randomUUID();
+    const membersVersion = await h.setMembers(roomId, [sender.userId, reader.userId]);
     await h.publish("message.sent", {
-      roomId: randomUUID(),
+      roomId,
       roomName: `<img src=x onerror="alert(2)">`,
       messageId: randomUUID(),
       seq: 1n,
       senderId: sender.userId,
       senderUsername: evil,
       text: `<a href="javascript:alert(3)">click</a>`,
-      recipientIds: [reader.userId],
+      membersVersion,
     });
     const mail = await smtp().waitFor(
       (m) => m.envelopeTo.includes(reader.email) && m.parsed.subject !== "Welcome to Parley, heidi!",

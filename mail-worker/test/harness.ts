@@ -47,6 +47,12 @@ export interface Harness {
     payload: EventInit<K>,
     opts?: { messageId?: string; occurredAt?: Date },
   ): Promise<string>;
+  /**
+   * Makes `memberIds` the room's members in the worker's copy, through
+   * room.members as chat-svc would publish it, and waits until the worker has
+   * applied the change; returns the membership version to send messages under.
+   */
+  setMembers(roomId: string, memberIds: readonly string[]): Promise<bigint>;
   /** Publishes arbitrary bytes and properties to the events exchange (or a queue, via the default exchange). */
   publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish): Promise<void>;
   /** Waits for a dead-lettered message matching `match`; every dead letter seen is kept in `deadLetters`. */
@@ -120,6 +126,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     await ch.waitForConfirms();
   }
 
+  /** The membership each room was last given with setMembers. */
+  const rooms = new Map<string, { version: bigint; members: Set<string> }>();
   const harness: Harness = {
     app: await start(),
     sql,
@@ -144,6 +152,25 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       return messageId;
     },
     publishRaw,
+    async setMembers(roomId, memberIds) {
+      const room = rooms.get(roomId) ?? { version: 0n, members: new Set<string>() };
+      rooms.set(roomId, room);
+      const wanted = new Set(memberIds);
+      const joinedUserIds = [...wanted].filter((id) => !room.members.has(id));
+      const leftUserIds = [...room.members].filter((id) => !wanted.has(id));
+      if (joinedUserIds.length === 0 && leftUserIds.length === 0) return room.version;
+      room.version++;
+      room.members = wanted;
+      const version = room.version;
+      await harness.publish("room.members", { roomId, version, joinedUserIds, leftUserIds });
+      await eventually(`room ${roomId} to reach membership version ${version}`, async () => {
+        const [row] = await sql<
+          { version: string }[]
+        >`select version::text from room_membership where room_id = ${roomId}`;
+        return row !== undefined && BigInt(row.version) >= version;
+      });
+      return version;
+    },
     async waitForDeadLetter(match, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

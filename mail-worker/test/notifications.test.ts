@@ -41,6 +41,7 @@ describe("notification mail", () => {
   ) {
     seq++;
     const messageId = randomUUID();
+    const membersVersion = await h.setMembers(roomId, [from.userId, ...to.map((u) => u.userId)]);
     await settled(h.app, 1, () =>
       h.publish("message.sent", {
         roomId,
@@ -50,7 +51,7 @@ describe("notification mail", () => {
         senderId: from.userId,
         senderUsername: from.username,
         text,
-        recipientIds: to.map((u) => u.userId),
+        membersVersion,
         mentions: extra.mentions ?? [],
         direct: extra.direct ?? false,
       }),
@@ -275,6 +276,9 @@ describe("notification mail", () => {
       }, 0);
     const rooms = Array.from({ length: 5 }, () => randomUUID());
     const before = settledBoth();
+    // Each room's membership change, then its message: twice as many events as rooms.
+    const versions = [];
+    for (const room of rooms) versions.push(await h.setMembers(room, [alice.userId, ...readers.map((r) => r.userId)]));
     for (const [i, room] of rooms.entries()) {
       await h.publish("message.sent", {
         roomId: room,
@@ -284,10 +288,10 @@ describe("notification mail", () => {
         senderId: alice.userId,
         senderUsername: alice.username,
         text: `news ${i}`,
-        recipientIds: readers.map((r) => r.userId),
+        membersVersion: versions[i] ?? 0n,
       });
     }
-    await eventually("both instances to handle the events", () => settledBoth() >= before + rooms.length);
+    await eventually("both instances to handle the events", () => settledBoth() >= before + 2 * rooms.length);
     for (const r of readers) await digestsSettled(h, r.userId);
     for (const r of readers) {
       const subjects = notificationsTo(h, r.email).map((m) => m.parsed.subject);

@@ -109,15 +109,17 @@ describe("mail-worker shutdown", () => {
     const bob = await registerUser(h, "bob");
     smtp().stall(true);
     try {
+      const roomId = randomUUID();
+      const membersVersion = await h.setMembers(roomId, [alice.userId, bob.userId]);
       await h.publish("message.sent", {
-        roomId: randomUUID(),
+        roomId,
         roomName: "general",
         messageId: randomUUID(),
         seq: 1n,
         senderId: alice.userId,
         senderUsername: alice.username,
         text: "before the shutdown",
-        recipientIds: [bob.userId],
+        membersVersion,
       });
       await eventually("the digest to be held by the SMTP server", () => smtp().stalled() > 0);
       const closing = h.app.close();

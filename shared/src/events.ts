@@ -7,6 +7,7 @@ import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import {
   MessageDeletedSchema,
   MessageSentSchema,
+  RoomMembersChangedSchema,
   RoomReadSchema,
   UserOnlineSchema,
   UserOtpSendSchema,
@@ -20,6 +21,7 @@ export const eventSchemas = {
   "user.updated": UserUpdatedSchema,
   "message.sent": MessageSentSchema,
   "message.deleted": MessageDeletedSchema,
+  "room.members": RoomMembersChangedSchema,
   "room.read": RoomReadSchema,
   "user.online": UserOnlineSchema,
 } as const satisfies Record<string, DescMessage>;

@@ -22,6 +22,7 @@ export const MAIL_ROUTING_KEYS = [
   "message.sent",
   "message.deleted",
   "room.read",
+  "room.members",
 ] as const;
 
 /** 10 s, 1 min, 10 min: a short blip is retried soon, a long outage is not hammered. */

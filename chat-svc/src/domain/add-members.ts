@@ -2,9 +2,10 @@ import { MemberChanged_Change } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Identity } from "@parley/shared/auth.js";
 import { memberChanged } from "../mapping.js";
 import { appendEvents } from "../storage/event-log.js";
-import { addMembers as insertMembers, listMembers } from "../storage/rooms.js";
+import { listMembers } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
+import { admitMembers } from "./membership.js";
 
 /**
  * Adds users to a group room: in a private room owners and admins may, in a
@@ -22,7 +23,7 @@ export async function addMembers(
     requireGroupRoom(access.room);
     if (access.room.visibility === "private") requireRole(access, ["owner", "admin"], "add members");
     const userIds = [...new Set(input.userIds.map((id) => id.toLowerCase()))];
-    const added = await insertMembers(
+    const added = await admitMembers(
       tx,
       access.room.id,
       userIds.map((userId) => ({ userId, role: "member" as const })),

@@ -1,8 +1,9 @@
 import type { Identity } from "@parley/shared/auth.js";
 import { blankField } from "../errors.js";
-import { addMembers, insertRoom, listMembers } from "../storage/rooms.js";
+import { insertRoom, listMembers } from "../storage/rooms.js";
 import type { Visibility } from "../storage/schema.js";
 import type { DomainDeps, RoomView } from "./deps.js";
+import { admitMembers } from "./membership.js";
 
 /**
  * Creates a group room owned by the caller, with `memberIds` as its other
@@ -26,7 +27,7 @@ export async function createRoom(
     // PostgreSQL folds uuids to lower case; fold first so "A…" and "a…" are one member.
     const others = new Set(input.memberIds.map((id) => id.toLowerCase()));
     others.delete(caller.userId);
-    await addMembers(tx, room.id, [
+    await admitMembers(tx, room.id, [
       { userId: caller.userId, role: "owner" },
       ...[...others].map((userId) => ({ userId, role: "member" as const })),
     ]);

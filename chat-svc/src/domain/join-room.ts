@@ -2,9 +2,10 @@ import { MemberChanged_Change } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Identity } from "@parley/shared/auth.js";
 import { memberChanged } from "../mapping.js";
 import { appendEvents } from "../storage/event-log.js";
-import { addMembers, hasOwner, listMembers } from "../storage/rooms.js";
+import { hasOwner, listMembers } from "../storage/rooms.js";
 import { loadRoomToJoin } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
+import { admitMembers } from "./membership.js";
 
 /**
  * Adds the caller to a public room; joining a room one is in already changes
@@ -17,7 +18,7 @@ export async function joinRoom(deps: DomainDeps, caller: Identity, roomId: strin
     let room = found.room;
     if (found.role === null) {
       const role = (await hasOwner(tx, room.id)) ? "member" : "owner";
-      await addMembers(tx, room.id, [{ userId: caller.userId, role }]);
+      await admitMembers(tx, room.id, [{ userId: caller.userId, role }]);
       const appended = await appendEvents(tx, room.id, [
         memberChanged(caller.userId, MemberChanged_Change.JOINED, role, caller.userId),
       ]);

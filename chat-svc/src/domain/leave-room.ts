@@ -3,9 +3,10 @@ import type { Identity } from "@parley/shared/auth.js";
 import { memberChanged } from "../mapping.js";
 import type { DurableKind } from "../room-events.js";
 import { appendEvents } from "../storage/event-log.js";
-import { removeMember, setMemberRole, successorOf } from "../storage/rooms.js";
+import { setMemberRole, successorOf } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom } from "./access.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
+import { dismissMember } from "./membership.js";
 
 /**
  * The caller leaves a group room (a direct room cannot be left). An owner
@@ -20,7 +21,7 @@ export async function leaveRoom(deps: DomainDeps, caller: Identity, roomId: stri
     const access = await loadRoomForMember(tx, caller.userId, roomId, { lock: true });
     requireGroupRoom(access.room);
     const { room } = access;
-    await removeMember(tx, room.id, caller.userId);
+    await dismissMember(tx, room.id, caller.userId);
     const kinds: DurableKind[] = [memberChanged(caller.userId, MemberChanged_Change.LEFT, access.role, caller.userId)];
     if (access.role === "owner") {
       const successor = await successorOf(tx, room.id, caller.userId);

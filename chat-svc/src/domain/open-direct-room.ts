@@ -1,7 +1,8 @@
 import type { Identity } from "@parley/shared/auth.js";
 import { invalidField } from "../errors.js";
-import { addMembers, findDirectRoom, insertDirectRoom, listMembers } from "../storage/rooms.js";
+import { findDirectRoom, insertDirectRoom, listMembers } from "../storage/rooms.js";
 import type { DomainDeps, RoomView } from "./deps.js";
+import { admitMembers } from "./membership.js";
 
 /** The unique key of the direct room of a pair: the same whoever opens it. */
 export function directKey(a: string, b: string): string {
@@ -28,7 +29,7 @@ export async function openDirectRoom(
   return db.transaction(async (tx) => {
     const created = await insertDirectRoom(tx, { directKey: key, createdBy: caller.userId });
     if (created) {
-      await addMembers(tx, created.id, [
+      await admitMembers(tx, created.id, [
         { userId: caller.userId, role: "member" },
         { userId: other, role: "member" },
       ]);

@@ -3,9 +3,10 @@ import type { Identity } from "@parley/shared/auth.js";
 import { insufficientRole, memberNotFound, ownerProtected } from "../errors.js";
 import { memberChanged } from "../mapping.js";
 import { appendEvents } from "../storage/event-log.js";
-import { removeMember as deleteMember, findMember } from "../storage/rooms.js";
+import { findMember } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
+import { dismissMember } from "./membership.js";
 
 /**
  * Kicks a member: owners may remove anyone but themselves, admins only plain
@@ -25,7 +26,7 @@ export async function removeMember(
     if (!target) throw memberNotFound(access.room.id, userId);
     if (target.role === "owner") throw ownerProtected(access.room.id);
     if (access.role === "admin" && target.role === "admin") throw insufficientRole("remove an admin", access.room.id);
-    await deleteMember(tx, access.room.id, userId);
+    await dismissMember(tx, access.room.id, userId);
     const kind = memberChanged(userId, MemberChanged_Change.REMOVED, target.role, caller.userId);
     logged.push(...(await appendEvents(tx, access.room.id, [kind])).events);
   });

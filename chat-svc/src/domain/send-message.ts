@@ -31,10 +31,11 @@ import type { MessageRow } from "../storage/schema.js";
 import {
   type ClientKey,
   findClientKeys,
+  findMemberships,
   insertSent,
   type LockedRoom,
   lockRooms,
-  membersOfRooms,
+  membershipKey,
   roomsOfMessages,
 } from "../storage/send-batch.js";
 import { refusal } from "./access.js";
@@ -170,14 +171,20 @@ async function attemptBatch(
         ? []
         : [{ roomId: r.roomId, senderId: r.sender.userId, clientMessageId: r.clientMessageId }],
     );
-    const [heads, parents, members, stored, sessions] = await Promise.all([
+    const senders = new Map(
+      requests.map((r) => {
+        const m = { roomId: r.roomId, userId: r.sender.userId };
+        return [membershipKey(m), m];
+      }),
+    );
+    const [heads, parents, memberships, stored, sessions] = await Promise.all([
       lockRooms(tx, roomIds),
       roomsOfMessages(tx, parentIds),
-      membersOfRooms(tx, roomIds),
+      findMemberships(tx, [...senders.values()]),
       findClientKeys(tx, keys),
       Promise.allSettled(requests.map((r) => r.live)),
     ]);
-    const accepted = validate(requests, sessions, heads, members, parents, slots);
+    const accepted = validate(requests, sessions, heads, memberships, parents, slots);
     const fresh = deduplicate(accepted, stored, slots);
     if (fresh.length === 0) return;
 
@@ -220,9 +227,9 @@ async function attemptBatch(
           senderId: row.senderId,
           senderUsername: row.senderUsername,
           text: row.text,
-          recipientIds: (members.get(r.roomId) ?? []).filter((id) => id !== row.senderId),
           mentions: row.mentions,
           direct: room?.kind === "direct",
+          membersVersion: room?.membersVersion ?? 0n,
         }),
       );
     }
@@ -242,20 +249,10 @@ function validate(
   requests: readonly SendRequest[],
   sessions: readonly PromiseSettledResult<void>[],
   rooms: ReadonlyMap<string, LockedRoom>,
-  members: ReadonlyMap<string, readonly string[]>,
+  memberships: ReadonlySet<string>,
   parentRooms: ReadonlyMap<string, string>,
   slots: Slot[],
 ): Queued[] {
-  // Member sets built as rooms come up, so a large room is not scanned per request.
-  const memberSets = new Map<string, Set<string>>();
-  const isMember = (roomId: string, userId: string) => {
-    let set = memberSets.get(roomId);
-    if (!set) {
-      set = new Set(members.get(roomId));
-      memberSets.set(roomId, set);
-    }
-    return set.has(userId);
-  };
   const accepted: Queued[] = [];
   requests.forEach((request, index) => {
     const { roomId, sender, parentId } = request;
@@ -264,7 +261,8 @@ function validate(
     let error: unknown;
     if (session?.status === "rejected") error = session.reason;
     else if (!room) error = roomNotFound(roomId);
-    else if (!isMember(roomId, sender.userId)) error = refusal({ id: roomId, visibility: room.visibility });
+    else if (!memberships.has(membershipKey({ roomId, userId: sender.userId })))
+      error = refusal({ id: roomId, visibility: room.visibility });
     else if (parentId && parentRooms.get(parentId) !== roomId) error = parentNotFound(parentId);
     if (error === undefined) accepted.push({ index, request });
     else slots[index] = { kind: "failed", error };

@@ -93,8 +93,24 @@ export async function addMembers(
     .returning();
 }
 
-export async function removeMember(q: Queryable, roomId: string, userId: string): Promise<void> {
-  await q.delete(roomMembers).where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+/** Whether the user was a member. */
+export async function removeMember(q: Queryable, roomId: string, userId: string): Promise<boolean> {
+  const removed = await q
+    .delete(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .returning({ userId: roomMembers.userId });
+  return removed.length > 0;
+}
+
+/** Counts one more change of the room's members; returns the new version. */
+export async function bumpMembersVersion(q: Queryable, roomId: string): Promise<bigint> {
+  const [row] = await q
+    .update(rooms)
+    .set({ membersVersion: sql`${rooms.membersVersion} + 1` })
+    .where(eq(rooms.id, roomId))
+    .returning({ membersVersion: rooms.membersVersion });
+  if (!row) throw new Error(`room ${roomId} vanished while its members changed`);
+  return row.membersVersion;
 }
 
 export async function setMemberRole(q: Queryable, roomId: string, userId: string, role: MemberRole): Promise<void> {

@@ -45,6 +45,9 @@ export const rooms = pgTable(
     // The oldest event_seq still kept: retention deletes below it, and a
     // reader asking for anything older learns that the log was truncated.
     minEventSeq: bigint("min_event_seq", { mode: "bigint" }).notNull().default(sql`1`),
+    // Counts changes of who is a member (1 once created), each published as
+    // room.members with this number, so consumers apply them in order.
+    membersVersion: bigint("members_version", { mode: "bigint" }).notNull().default(sql`0`),
     // "<smaller user id>:<larger user id>" for a direct room: the unique key
     // that makes concurrent OpenDirectRoom calls for one pair meet in one room.
     directKey: text("direct_key"),

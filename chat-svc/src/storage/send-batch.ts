@@ -30,16 +30,22 @@ export async function roomsOfMessages(tx: Tx, ids: readonly string[]): Promise<M
   return new Map(rows.map((r) => [r.id, r.room_id]));
 }
 
-/** Member ids of each room. */
-export async function membersOfRooms(tx: Tx, roomIds: readonly string[]): Promise<Map<string, string[]>> {
-  const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
-  if (roomIds.length === 0) return byRoom;
-  const rows = await tx<{ room_id: string; user_id: string }[]>`
-    select room_id, user_id from room_members
-    where room_id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])`;
-  for (const r of rows) byRoom.get(r.room_id)?.push(r.user_id);
-  return byRoom;
+export interface Membership {
+  roomId: string;
+  userId: string;
 }
+
+/** Which of these (room, user) pairs are memberships, as `membershipKey`s: only the pairs, however large the rooms. */
+export async function findMemberships(tx: Tx, pairs: readonly Membership[]): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const rows = await tx<{ room_id: string; user_id: string }[]>`
+    select m.room_id, m.user_id
+    from json_to_recordset(${JSON.stringify(pairs)}::text::json) as v("roomId" uuid, "userId" uuid)
+    join room_members m on m.room_id = v."roomId" and m.user_id = v."userId"`;
+  return new Set(rows.map((r) => membershipKey({ roomId: r.room_id, userId: r.user_id })));
+}
+
+export const membershipKey = (m: Membership) => `${m.roomId}:${m.userId}`;
 
 export interface RoomHeads {
   headSeq: bigint;
@@ -51,6 +57,7 @@ export interface LockedRoom extends RoomHeads {
   name: string;
   kind: RoomKind;
   visibility: Visibility;
+  membersVersion: bigint;
 }
 
 /**
@@ -61,9 +68,17 @@ export interface LockedRoom extends RoomHeads {
  */
 export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<Map<string, LockedRoom>> {
   const rows = await tx<
-    { id: string; head_seq: string; head_event_seq: string; name: string; kind: RoomKind; visibility: Visibility }[]
+    {
+      id: string;
+      head_seq: string;
+      head_event_seq: string;
+      name: string;
+      kind: RoomKind;
+      visibility: Visibility;
+      members_version: string;
+    }[]
   >`
-    select id, head_seq, head_event_seq, name, kind, visibility from rooms
+    select id, head_seq, head_event_seq, name, kind, visibility, members_version from rooms
     where id = any(string_to_array(${uuidList(roomIds)}::text, ',')::uuid[])
     order by id for no key update`;
   return new Map(
@@ -75,6 +90,7 @@ export async function lockRooms(tx: Tx, roomIds: readonly string[]): Promise<Map
         name: r.name,
         kind: r.kind,
         visibility: r.visibility,
+        membersVersion: BigInt(r.members_version),
       },
     ]),
   );

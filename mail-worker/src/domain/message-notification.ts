@@ -4,22 +4,14 @@
  * unsubscribe link.
  */
 
-import type { MessageSent } from "@parley/proto/events/v1/events_pb.js";
 import type { OutgoingMail } from "../mailer.js";
 import type { RecipientPreferences } from "../storage/recipients.js";
 import { renderMessageNotification } from "../templates/render.js";
-import { isUuid, type MailContext, requireText } from "./mail-event.js";
+import type { MailContext } from "./mail-event.js";
 
 const EXCERPT_CHARS = 280;
 /** A digest lists at most this many messages, then says how many more there are. */
 export const LISTED_MESSAGES = 20;
-
-/** Who could hear of the message: the listed members, never the sender, each once. */
-export function notifiedUserIds(e: MessageSent): { valid: string[]; invalid: string[] } {
-  requireText(e.roomId, "room_id");
-  const ids = [...new Set(e.recipientIds)].filter((id) => id !== e.senderId);
-  return { valid: ids.filter(isUuid), invalid: ids.filter((id) => !isUuid(id)) };
-}
 
 export function excerpt(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();

@@ -1,7 +1,7 @@
 /**
  * Routes a decoded event to what it means for the worker: a mail now (OTP,
  * welcome), notifications for later (message.sent), or state that decides
- * later mail (presence, reads, deletions, profiles).
+ * later mail (presence, reads, deletions, profiles, room members).
  */
 import type { Logger } from "@parley/shared/logger.js";
 import type { MailTransport } from "../mailer.js";
@@ -11,6 +11,7 @@ import { InvalidEvent, type MailContext, type MailEvent, type Outcome } from "./
 import { planOtpMail } from "./otp-mail.js";
 import { queueNotifications } from "./queue-notifications.js";
 import { sendEventMail } from "./send-event-mail.js";
+import { trackMembership } from "./track-membership.js";
 import { trackDeletion, trackPresence, trackProfile, trackRead } from "./track-state.js";
 import { planWelcomeMail, recipientOf } from "./welcome-mail.js";
 
@@ -46,6 +47,8 @@ export async function processEvent(deps: ProcessDeps, event: MailEvent, log: Log
         return await trackDeletion(deps.db, event);
       case "room.read":
         return await trackRead(deps.db, event);
+      case "room.members":
+        return await trackMembership(deps.db, event);
       case "user.online":
         return await trackPresence(deps.db, event);
       case "user.updated":

@@ -3,15 +3,21 @@
  * the message, in their open digest for the room. No mail is sent here; the
  * digest scheduler mails it when the window ends. Marked processed in the
  * same transaction, so a redelivery queues nothing twice.
+ *
+ * The members are the worker's copy (room.members), which must have caught
+ * up with the membership the message was sent under: until it has, the event
+ * is retried. A copy that has moved on since counts its members now, so
+ * someone who left in the meantime hears nothing more from the room.
  */
 import type { Logger } from "@parley/shared/logger.js";
 import type { Db } from "../storage/db.js";
 import { addNotification, openDigest } from "../storage/digests.js";
 import { isProcessed, lockEvent, markProcessed } from "../storage/ledger.js";
+import { lockMembership, membersOf } from "../storage/membership.js";
 import { findRecipients } from "../storage/recipients.js";
 import { deletedAmong, onlineUsers, readMarkers } from "../storage/state.js";
 import { type EventOf, InvalidEvent, type Outcome, requireUuid } from "./mail-event.js";
-import { excerpt, notifiedUserIds } from "./message-notification.js";
+import { excerpt } from "./message-notification.js";
 import { isMentioned, skipReason } from "./notify-policy.js";
 
 export async function queueNotifications(
@@ -23,12 +29,19 @@ export async function queueNotifications(
   const roomId = requireUuid(e.roomId, "room_id");
   const messageId = requireUuid(e.messageId, "message_id");
   if (e.seq <= 0n) throw new InvalidEvent(`seq must be positive (got ${e.seq})`);
-  const { valid, invalid } = notifiedUserIds(e);
-  if (invalid.length > 0) log.warn({ invalid }, "message.sent lists recipient ids that are not UUIDs; skipped");
+  const senderId = e.senderId.toLowerCase();
 
-  return deps.db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx): Promise<Outcome> => {
     await lockEvent(tx, event.id);
     if (await isProcessed(tx, event.id)) return { action: "ack", result: "duplicate", mails: 0 };
+    const membersVersion = await lockMembership(tx, roomId);
+    if (membersVersion < e.membersVersion) {
+      return {
+        action: "retry",
+        reason: `the members of room ${roomId} are known up to change ${membersVersion}, the message was sent under ${e.membersVersion}`,
+      };
+    }
+    const valid = (await membersOf(tx, roomId)).filter((id) => id !== senderId);
     let queued = 0;
     if (!(await deletedAmong(tx, [messageId])).has(messageId)) {
       // In user order: concurrent messages to the same members lock their digests in the same order.

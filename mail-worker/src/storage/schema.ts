@@ -57,6 +57,27 @@ export const roomReads = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.roomId] })],
 );
 
+/**
+ * Each room's members, from room.members: message.sent names no recipients.
+ * `version` is the room's newest change applied (changes are applied in
+ * order, so the members are exactly those as of that version).
+ */
+export const roomMembership = pgTable("room_membership", {
+  roomId: uuid("room_id").primaryKey(),
+  version: bigint("version", { mode: "bigint" }).notNull(),
+});
+
+export const roomMembers = pgTable(
+  "room_members",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => roomMembership.roomId, { onDelete: "cascade" }),
+    userId: uuid("user_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] })],
+);
+
 /** Messages deleted (message.deleted), so a late message.sent for one of them notifies nobody. */
 export const deletedMessages = pgTable("deleted_messages", {
   messageId: uuid("message_id").primaryKey(),

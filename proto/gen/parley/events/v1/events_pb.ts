@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/events/v1/events.proto.
  */
 export const file_parley_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIpQBCgtVc2VyVXBkYXRlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI9ChJub3RpZmljYXRpb25fbGV2ZWwYBSABKA4yIS5wYXJsZXkudXNlci52MS5Ob3RpZmljYXRpb25MZXZlbCLFAQoLTWVzc2FnZVNlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglyb29tX25hbWUYAiABKAkSEgoKbWVzc2FnZV9pZBgDIAEoCRILCgNzZXEYBCABKAMSEQoJc2VuZGVyX2lkGAUgASgJEhcKD3NlbmRlcl91c2VybmFtZRgGIAEoCRIMCgR0ZXh0GAcgASgJEhUKDXJlY2lwaWVudF9pZHMYCCADKAkSEAoIbWVudGlvbnMYCSADKAkSDgoGZGlyZWN0GAogASgIIkIKDk1lc3NhZ2VEZWxldGVkEg8KB3Jvb21faWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRILCgNzZXEYAyABKAMiQwoIUm9vbVJlYWQSDwoHcm9vbV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhUKDWxhc3RfcmVhZF9zZXEYAyABKAMiQAoKVXNlck9ubGluZRIPCgd1c2VyX2lkGAEgASgJEhEKCXNvY2tldF9pZBgCIAEoCRIOCgZvbmxpbmUYAyABKAhiBnByb3RvMw", [file_parley_user_v1_user]);
+  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIpQBCgtVc2VyVXBkYXRlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI9ChJub3RpZmljYXRpb25fbGV2ZWwYBSABKA4yIS5wYXJsZXkudXNlci52MS5Ob3RpZmljYXRpb25MZXZlbCLcAQoLTWVzc2FnZVNlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglyb29tX25hbWUYAiABKAkSEgoKbWVzc2FnZV9pZBgDIAEoCRILCgNzZXEYBCABKAMSEQoJc2VuZGVyX2lkGAUgASgJEhcKD3NlbmRlcl91c2VybmFtZRgGIAEoCRIMCgR0ZXh0GAcgASgJEhAKCG1lbnRpb25zGAkgAygJEg4KBmRpcmVjdBgKIAEoCBIXCg9tZW1iZXJzX3ZlcnNpb24YCyABKANKBAgIEAlSDXJlY2lwaWVudF9pZHMiZgoSUm9vbU1lbWJlcnNDaGFuZ2VkEg8KB3Jvb21faWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAxIXCg9qb2luZWRfdXNlcl9pZHMYAyADKAkSFQoNbGVmdF91c2VyX2lkcxgEIAMoCSJCCg5NZXNzYWdlRGVsZXRlZBIPCgdyb29tX2lkGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSCwoDc2VxGAMgASgDIkMKCFJvb21SZWFkEg8KB3Jvb21faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDIkAKClVzZXJPbmxpbmUSDwoHdXNlcl9pZBgBIAEoCRIRCglzb2NrZXRfaWQYAiABKAkSDgoGb25saW5lGAMgASgIYgZwcm90bzM", [file_parley_user_v1_user]);
 
 /**
  * Routing key `user.otp.send`.
@@ -168,13 +168,6 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
   text: string;
 
   /**
-   * Members other than the sender at the time of sending.
-   *
-   * @generated from field: repeated string recipient_ids = 8;
-   */
-  recipientIds: string[];
-
-  /**
    * Usernames mentioned with @username.
    *
    * @generated from field: repeated string mentions = 9;
@@ -187,6 +180,14 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
    * @generated from field: bool direct = 10;
    */
   direct: boolean;
+
+  /**
+   * The room's membership version (RoomMembersChanged.version) the message
+   * was sent under: its recipients are the members as of that version.
+   *
+   * @generated from field: int64 members_version = 11;
+   */
+  membersVersion: bigint;
 };
 
 /**
@@ -195,6 +196,45 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
   messageDesc(file_parley_events_v1_events, 3);
+
+/**
+ * Routing key `room.members`: users became or stopped being members of a
+ * room (created with it, joined, were added, left or were removed).
+ *
+ * @generated from message parley.events.v1.RoomMembersChanged
+ */
+export type RoomMembersChanged = Message<"parley.events.v1.RoomMembersChanged"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * Counts the room's membership changes: 1 for its creation, one more for
+   * each change after it, with no gaps. A consumer that has applied version
+   * N knows the room's members exactly, and applies N + 1 next.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: repeated string joined_user_ids = 3;
+   */
+  joinedUserIds: string[];
+
+  /**
+   * @generated from field: repeated string left_user_ids = 4;
+   */
+  leftUserIds: string[];
+};
+
+/**
+ * Describes the message parley.events.v1.RoomMembersChanged.
+ * Use `create(RoomMembersChangedSchema)` to create a new message.
+ */
+export const RoomMembersChangedSchema: GenMessage<RoomMembersChanged> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 4);
 
 /**
  * Routing key `message.deleted`.
@@ -223,7 +263,7 @@ export type MessageDeleted = Message<"parley.events.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 4);
+  messageDesc(file_parley_events_v1_events, 5);
 
 /**
  * Routing key `room.read`: a member's read marker moved forward.
@@ -252,7 +292,7 @@ export type RoomRead = Message<"parley.events.v1.RoomRead"> & {
  * Use `create(RoomReadSchema)` to create a new message.
  */
 export const RoomReadSchema: GenMessage<RoomRead> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 5);
+  messageDesc(file_parley_events_v1_events, 6);
 
 /**
  * Routing key `user.online`: a user's first connection opened (online) or
@@ -282,5 +322,5 @@ export type UserOnline = Message<"parley.events.v1.UserOnline"> & {
  * Use `create(UserOnlineSchema)` to create a new message.
  */
 export const UserOnlineSchema: GenMessage<UserOnline> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 6);
+  messageDesc(file_parley_events_v1_events, 7);
 
