@@ -126,6 +126,28 @@ describe("room membership", () => {
     assert.deepEqual(await notifiedFor(second.messageId), [bob.userId]);
   });
 
+  it("notifies every member of a large room in one pass: a digest and a notification each", async () => {
+    const alice = await registerUser(h, "alice");
+    // The recipient directory, filled directly: 1,200 welcome mails would only slow the test down.
+    const members = Array.from({ length: 1_200 }, (_, i) => ({
+      user_id: randomUUID(),
+      email: `member-${i}-${randomUUID()}@example.com`,
+      username: `member${i}`,
+    }));
+    await h.sql`insert into recipients ${h.sql(members)}`;
+    const roomId = randomUUID();
+    const version = await h.setMembers(roomId, [alice.userId, ...members.map((m) => m.user_id)]);
+    const sent = message(roomId, alice, version, "all hands");
+    await settled(h.app, 1, () => h.publish("message.sent", sent));
+    const notified = await notifiedFor(sent.messageId);
+    assert.equal(notified.length, members.length);
+    assert.deepEqual(notified, sorted(...members.map((m) => m.user_id)));
+    // Whatever the scheduler has mailed of them by now: one digest per member.
+    const [digests] = await h.sql<{ n: number; users: number }[]>`
+      select count(*)::int as n, count(distinct user_id)::int as users from digests where room_id = ${roomId}`;
+    assert.deepEqual(digests, { n: members.length, users: members.length });
+  });
+
   it("dead-letters a change that names no room, a version below 1 or an id that is not a UUID", async () => {
     const cases = [
       { roomId: "", version: 1n, joinedUserIds: [randomUUID()], leftUserIds: [] },

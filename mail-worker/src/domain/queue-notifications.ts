@@ -11,7 +11,7 @@
  */
 import type { Logger } from "@parley/shared/logger.js";
 import type { Db } from "../storage/db.js";
-import { addNotification, openDigest } from "../storage/digests.js";
+import { addNotifications, openDigests } from "../storage/digests.js";
 import { isProcessed, lockEvent, markProcessed } from "../storage/ledger.js";
 import { lockMembership, membersOf } from "../storage/membership.js";
 import { findRecipients } from "../storage/recipients.js";
@@ -55,25 +55,36 @@ export async function queueNotifications(
       const online = await onlineUsers(tx, ids);
       const reads = await readMarkers(tx, roomId, ids);
       const text = excerpt(e.text);
-      for (const r of known) {
+      const wanted = known.flatMap((r) => {
         const facts = { seq: e.seq, mentioned: isMentioned(r.username, e.mentions), direct: e.direct };
         const skip = skipReason(r, facts, { online: online.has(r.userId), lastReadSeq: reads.get(r.userId) });
-        if (skip) {
-          log.debug({ userId: r.userId, skip }, "no notification");
-          continue;
-        }
-        const digestId = await openDigest(tx, r.userId, roomId, deps.windowSeconds);
-        const added = await addNotification(tx, digestId, {
-          userId: r.userId,
-          messageId,
-          roomId,
-          roomName: e.roomName,
-          senderUsername: e.senderUsername,
-          text,
-          ...facts,
-        });
-        if (added) queued++;
-      }
+        if (skip) log.debug({ userId: r.userId, skip }, "no notification");
+        return skip ? [] : [{ userId: r.userId, facts }];
+      });
+      // Two statements for the whole room, however many members it has.
+      const digestIds = await openDigests(
+        tx,
+        wanted.map((w) => w.userId),
+        roomId,
+        deps.windowSeconds,
+      );
+      queued = await addNotifications(
+        tx,
+        wanted.map((w) => {
+          const digestId = digestIds.get(w.userId);
+          if (!digestId) throw new Error(`no digest was opened for ${w.userId}`);
+          return {
+            userId: w.userId,
+            digestId,
+            messageId,
+            roomId,
+            roomName: e.roomName,
+            senderUsername: e.senderUsername,
+            text,
+            ...w.facts,
+          };
+        }),
+      );
     }
     await markProcessed(tx, event.id, event.routingKey);
     return { action: "ack", result: queued > 0 ? "queued" : "nothing-to-send", mails: 0 };

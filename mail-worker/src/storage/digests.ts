@@ -31,34 +31,61 @@ export interface DueDigest {
   attempts: number;
 }
 
-/**
- * The user's open digest for the room, opened now (due one window from now,
- * by the database's clock) if there is none. Blocks while a scheduler is
- * mailing the open one, and then opens the next.
- */
-export async function openDigest(tx: Tx, userId: string, roomId: string, windowSeconds: number): Promise<string> {
-  const [row] = await tx
-    .insert(digests)
-    .values({ userId, roomId, dueAt: sql`now() + make_interval(secs => ${windowSeconds})` })
-    .onConflictDoUpdate({
-      target: [digests.userId, digests.roomId],
-      targetWhere: sql`${digests.status} = 'open'`,
-      // A no-op update, so that the existing row is returned.
-      set: { userId: sql`excluded.user_id` },
-    })
-    .returning({ id: digests.id });
-  if (!row) throw new Error("opening a digest returned no row");
-  return row.id;
+/** Rows per statement: 11 parameters a notification stays far below PostgreSQL's 65,535. */
+const ROWS_PER_STATEMENT = 1_000;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
 }
 
-/** False when the user already has (or had) a notification for the message. */
-export async function addNotification(tx: Tx, digestId: string, n: NewNotification): Promise<boolean> {
-  const rows = await tx
-    .insert(notifications)
-    .values({ ...n, digestId })
-    .onConflictDoNothing()
-    .returning({ id: notifications.messageId });
-  return rows.length > 0;
+/**
+ * Each user's open digest for the room, opened now (due one window from now,
+ * by the database's clock) where there is none: one statement for a whole
+ * room's members, not one per member. Rows are locked in the order of
+ * `userIds` (callers sort them), so concurrent messages to the same members
+ * never wait for each other in a cycle. Blocks while a scheduler is mailing
+ * an open one, and then opens the next.
+ */
+export async function openDigests(
+  tx: Tx,
+  userIds: readonly string[],
+  roomId: string,
+  windowSeconds: number,
+): Promise<Map<string, string>> {
+  const byUser = new Map<string, string>();
+  for (const chunk of chunks(userIds)) {
+    const rows = await tx
+      .insert(digests)
+      .values(chunk.map((userId) => ({ userId, roomId, dueAt: sql`now() + make_interval(secs => ${windowSeconds})` })))
+      .onConflictDoUpdate({
+        target: [digests.userId, digests.roomId],
+        targetWhere: sql`${digests.status} = 'open'`,
+        // A no-op update, so that the existing rows are returned.
+        set: { userId: sql`excluded.user_id` },
+      })
+      .returning({ id: digests.id, userId: digests.userId });
+    for (const r of rows) byUser.set(r.userId, r.id);
+  }
+  return byUser;
+}
+
+/** Adds the notifications; returns how many were new (a user already notified of the message is skipped). */
+export async function addNotifications(
+  tx: Tx,
+  items: readonly (NewNotification & { digestId: string })[],
+): Promise<number> {
+  let added = 0;
+  for (const chunk of chunks(items)) {
+    const rows = await tx
+      .insert(notifications)
+      .values([...chunk])
+      .onConflictDoNothing()
+      .returning({ id: notifications.messageId });
+    added += rows.length;
+  }
+  return added;
 }
 
 /** room.read: whatever the user has now read needs no mail. */
