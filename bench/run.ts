@@ -67,7 +67,7 @@ interface FanoutResult {
   deliveriesPerSecond: number;
   p50: number;
   p99: number;
-  /** Length of the last frame delivered (UTF-16 code units; the frames here are ASCII). */
+  /** Length of the last frame delivered (bytes; the frames here are ASCII, so also characters). */
   frameLength: number;
 }
 
