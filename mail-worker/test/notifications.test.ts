@@ -292,7 +292,8 @@ describe("notification mail", () => {
       });
     }
     await eventually("both instances to handle the events", () => settledBoth() >= before + 2 * rooms.length);
-    for (const r of readers) await digestsSettled(h, r.userId);
+    // 100 digests between two instances: on a loaded two-core machine that takes a while.
+    for (const r of readers) await digestsSettled(h, r.userId, 30_000);
     for (const r of readers) {
       const subjects = notificationsTo(h, r.email).map((m) => m.parsed.subject);
       const digests = await h.sql`select status, last_error from digests where user_id = ${r.userId}`;
