@@ -12,6 +12,7 @@ import type { Logger } from "@parley/shared/logger.js";
 import { connectRedis, type Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import Fastify, { type FastifyBaseLogger, LogController } from "fastify";
+import { withAccountEvents } from "./account-events.js";
 import { createServiceClients, type ServiceClients } from "./clients.js";
 import type { EdgeConfig } from "./config.js";
 import { connectContextValues, connectRoutes } from "./connect.js";
@@ -153,12 +154,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     });
 
     const accountEvents = { sessionsEnded: realtime.endSessions, profileChanged: realtime.profileChanged };
-    userRoutes(app, clients.user, accountEvents);
+    const user = withAccountEvents(clients.user, accountEvents);
+    userRoutes(app, user);
     chatRoutes(app, clients.chat);
 
     // Its own plugin scope: it replaces the body parsers for Connect's content types there only.
     await app.register(fastifyConnectPlugin, {
-      routes: connectRoutes(clients, accountEvents),
+      routes: connectRoutes({ user, chat: clients.chat }),
       contextValues: connectContextValues,
       grpc: false,
       readMaxBytes: MAX_BODY_BYTES,

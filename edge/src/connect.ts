@@ -16,13 +16,10 @@ import {
 } from "@connectrpc/connect";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
-import { bearerToken } from "@parley/shared/auth.js";
 import { appError } from "@parley/shared/errors.js";
 import type { FastifyRequest } from "fastify";
 import type { ServiceClients } from "./clients.js";
 import { clientHeaders } from "./forwarding.js";
-import type { AccountEvents } from "./rest/users.js";
-import { tokenClaims } from "./token-claims.js";
 
 type UnaryCall = (request: Message, options: CallOptions) => Promise<Message>;
 type UnaryImpl = (request: Message, ctx: HandlerContext) => Promise<Message>;
@@ -41,25 +38,7 @@ export function connectContextValues(req: FastifyRequest): ContextValues {
   return createContextValues().set(clientIp, req.ip);
 }
 
-/** After a successful call, the realtime gateway learns what REST would have told it (logouts, profile changes). */
-function afterCall(events: AccountEvents | undefined, method: string, requestHeader: Headers): void {
-  if (!events || !ACCOUNT_CHANGES.has(method)) return;
-  // The service accepted the token, so its claims can be read as they are.
-  const token = bearerToken(requestHeader);
-  const claims = token === undefined ? undefined : tokenClaims(token);
-  if (!claims) return;
-  if (method.endsWith(".Logout")) events.sessionsEnded({ sessionId: claims.sessionId });
-  else if (method.endsWith(".LogoutAll")) events.sessionsEnded({ userId: claims.userId });
-  else events.profileChanged(claims.userId);
-}
-
-const ACCOUNT_CHANGES = new Set([
-  "parley.user.v1.UserService.Logout",
-  "parley.user.v1.UserService.LogoutAll",
-  "parley.user.v1.UserService.UpdateProfile",
-]);
-
-function proxy(service: DescService, client: object, events?: AccountEvents) {
+function proxy(service: DescService, client: object) {
   const calls = client as Record<string, UnaryCall>;
   const impl: Record<string, UnaryImpl | (() => never)> = {};
   for (const method of service.methods) {
@@ -75,7 +54,6 @@ function proxy(service: DescService, client: object, events?: AccountEvents) {
     }
     const call = calls[method.localName];
     if (!call) throw new Error(`no client method for ${method.name}`);
-    const name = `${service.typeName}.${method.name}`;
     impl[method.localName] = async (request, ctx) => {
       const timeoutMs = ctx.timeoutMs();
       const response = await call(request, {
@@ -87,20 +65,17 @@ function proxy(service: DescService, client: object, events?: AccountEvents) {
         signal: ctx.signal,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
-      afterCall(events, name, ctx.requestHeader);
       return response;
     };
   }
   return impl;
 }
 
-export function connectRoutes(
-  clients: Pick<ServiceClients, "user" | "chat">,
-  events?: AccountEvents,
-): (router: ConnectRouter) => void {
+/** `clients.user` is the client wrapped withAccountEvents, as for REST. */
+export function connectRoutes(clients: Pick<ServiceClients, "user" | "chat">): (router: ConnectRouter) => void {
   return (router) => {
     // The implementations are built from the descriptors, so their types are only known per method at run time.
-    router.service(UserService, proxy(UserService, clients.user, events) as never);
+    router.service(UserService, proxy(UserService, clients.user) as never);
     router.service(ChatService, proxy(ChatService, clients.chat) as never);
   };
 }

@@ -132,20 +132,45 @@ test("logout-all ends every session of the user and says how many", async () => 
   assert.equal(keeps.ws.readyState, keeps.ws.OPEN);
 });
 
-test("logout through Connect closes the session's sockets on this edge too", async () => {
-  const u = await system.signUp("conn_acc");
-  const s = await system.readySocket(u.token);
-  const res = await fetch(`${system.edge.url}/parley.user.v1.UserService/Logout`, {
+/** A unary UserService call with the Connect protocol (JSON), as Connect-Web makes it. */
+function connectCall(method: string, token: string, body: unknown = {}): Promise<Response> {
+  return fetch(`${system.edge.url}/parley.user.v1.UserService/${method}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
       "connect-protocol-version": "1",
-      authorization: `Bearer ${u.token}`,
+      authorization: `Bearer ${token}`,
     },
-    body: "{}",
+    body: JSON.stringify(body),
   });
+}
+
+test("logout through Connect closes the session's sockets on this edge too", async () => {
+  const u = await system.signUp("conn_acc");
+  const s = await system.readySocket(u.token);
+  const res = await connectCall("Logout", u.token);
   assert.equal(res.status, 200);
   assert.equal((await s.closed).code, 4401);
+});
+
+test("logout-all and profile changes through Connect reach this edge's sockets as through REST", async () => {
+  const u = await system.signUp("conn_all");
+  const second = await system.signIn(u);
+  const s1 = await system.readySocket(u.token);
+  const s2 = await system.readySocket(second.token);
+  const before = await system.readySocket(u.token);
+  const readyName = (s: typeof before) =>
+    ((s.frames.find((f) => "ready" in f) as Frame).ready as { user: { displayName?: string } }).user.displayName;
+  assert.equal(readyName(before), undefined);
+  const updated = await connectCall("UpdateProfile", u.token, { displayName: "Connie" });
+  assert.equal(updated.status, 200, await updated.clone().text());
+  // The edge caches profiles for new sockets; the change must not wait for the cache to expire.
+  const after = await system.readySocket(second.token);
+  assert.equal(readyName(after), "Connie");
+
+  const res = await connectCall("LogoutAll", second.token);
+  assert.equal(res.status, 200);
+  for (const s of [s1, s2, before, after]) assert.equal((await s.closed).code, 4401);
 });
 
 test("sessions: each sign-in with its address and user agent, the calling one marked current", async () => {

@@ -21,32 +21,17 @@ import {
   VerifyOtpRequestSchema,
   VerifyOtpResponseSchema,
 } from "@parley/proto/user/v1/user_pb.js";
-import { bearerToken } from "@parley/shared/auth.js";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { UserClient } from "../clients.js";
-import { type TokenClaims, tokenClaims } from "../token-claims.js";
 import { callOptions, decode, definedOnly, editObject, enumAlias, render } from "./codec.js";
-
-/** What the realtime gateway is told of account changes made through this edge. */
-export interface AccountEvents {
-  /** A logout ended sessions: their sockets here close at once. */
-  sessionsEnded(scope: { sessionId: string } | { userId: string }): void;
-  /** New sockets get the changed profile in `ready`. */
-  profileChanged(userId: string): void;
-}
-
-/** The caller's token claims; only read after a service accepted the token. */
-function callerClaims(req: FastifyRequest): TokenClaims | undefined {
-  const token = bearerToken(new Headers({ authorization: req.headers.authorization ?? "" }));
-  return token === undefined ? undefined : tokenClaims(token);
-}
 
 const otpPurpose = (body: unknown) =>
   editObject(body, (b) => {
     if (b.purpose !== undefined) b.purpose = enumAlias(b.purpose, "OTP_PURPOSE_");
   });
 
-export function userRoutes(app: FastifyInstance, user: UserClient, events: AccountEvents): void {
+/** `user` is the client wrapped withAccountEvents: the realtime gateway hears of logouts and profile changes. */
+export function userRoutes(app: FastifyInstance, user: UserClient): void {
   app.post("/api/users/register", async (req, reply) => {
     const res = await user.register(decode(RegisterRequestSchema, req.body), callOptions(req));
     return reply.code(201).send(render(RegisterResponseSchema, res));
@@ -74,15 +59,11 @@ export function userRoutes(app: FastifyInstance, user: UserClient, events: Accou
 
   app.post("/api/users/logout", async (req) => {
     const res = await user.logout({}, callOptions(req));
-    const claims = callerClaims(req);
-    if (claims) events.sessionsEnded({ sessionId: claims.sessionId });
     return render(LogoutResponseSchema, res);
   });
 
   app.post("/api/users/logout-all", async (req) => {
     const res = await user.logoutAll({}, callOptions(req));
-    const claims = callerClaims(req);
-    if (claims) events.sessionsEnded({ userId: claims.userId });
     return render(LogoutAllResponseSchema, res);
   });
 
@@ -102,7 +83,6 @@ export function userRoutes(app: FastifyInstance, user: UserClient, events: Accou
         b.notificationLevel = enumAlias(b.notificationLevel, "NOTIFICATION_LEVEL_");
     });
     const res = await user.updateProfile(decode(UpdateProfileRequestSchema, body), callOptions(req));
-    if (res.user) events.profileChanged(res.user.id);
     return render(UpdateProfileResponseSchema, res);
   });
 
