@@ -6,30 +6,27 @@
  * authenticator still checks on every call that the session is live in
  * Redis, so a logout takes effect at once.
  */
-import type { TokenKeys } from "@parley/shared/auth.js";
-import { decodeJwt } from "jose";
+import type { Expiry, TokenKeys } from "@parley/shared/auth.js";
 
-interface Entry<T> {
-  value: T;
-  expiresAtMs: number;
-}
-
-/** Verified tokens until their `exp`, oldest evicted first once `maxEntries` are held. */
-function verifiedTokens<T>(verify: (token: string) => Promise<T>, maxEntries: number): (token: string) => Promise<T> {
+/** Verified tokens until they expire, oldest evicted first once `maxEntries` are held. */
+function verifiedTokens<T extends Expiry>(
+  verify: (token: string) => Promise<T>,
+  maxEntries: number,
+): (token: string) => Promise<T> {
   // A Map iterates in insertion order: the first key is the oldest entry.
-  const verified = new Map<string, Entry<T>>();
+  const verified = new Map<string, T>();
   return async (token) => {
     const hit = verified.get(token);
-    if (hit && hit.expiresAtMs > Date.now()) return hit.value;
+    if (hit && hit.expiresAtMs > Date.now()) return hit;
     if (hit) verified.delete(token);
     const value = await verify(token);
-    const { exp } = decodeJwt(token);
-    if (typeof exp === "number") {
+    // A token without an expiry is checked every time rather than remembered for ever.
+    if (Number.isFinite(value.expiresAtMs)) {
       if (verified.size >= maxEntries) {
         const oldest = verified.keys().next().value;
         if (oldest !== undefined) verified.delete(oldest);
       }
-      verified.set(token, { value, expiresAtMs: exp * 1000 });
+      verified.set(token, value);
     }
     return value;
   };

@@ -30,9 +30,11 @@ function setup(opts: { ended?: Set<string>; redisDown?: boolean } = {}) {
       const claims = JSON.parse(Buffer.from(t.split(".")[1] ?? "", "base64url").toString()) as {
         sub: string;
         sid: string;
+        exp: number;
       };
       if (opts.ended?.has(claims.sid)) throw unauthenticated("the session has ended; sign in again");
-      return { userId: claims.sub, sessionId: claims.sid, username: claims.sub };
+      // As the real authenticator answers: the identity and the token's expiry.
+      return { userId: claims.sub, sessionId: claims.sid, username: claims.sub, expiresAtMs: claims.exp * 1000 };
     },
   } as unknown as Authenticator;
   const user = {

@@ -20,12 +20,22 @@ export interface ServiceIdentity {
   service: string;
 }
 
+/** What a verified token says of its own lifetime, so that nobody decodes it again to learn it. */
+export interface Expiry {
+  /** Epoch milliseconds; Infinity for a token without `exp`. */
+  expiresAtMs: number;
+}
+
 export interface TokenKeys {
   issueAccess(identity: Identity, ttlSeconds: number): Promise<string>;
   issueService(service: string, ttlSeconds: number): Promise<string>;
-  verifyAccess(token: string): Promise<Identity>;
-  verifyService(token: string): Promise<ServiceIdentity>;
+  verifyAccess(token: string): Promise<Identity & Expiry>;
+  verifyService(token: string): Promise<ServiceIdentity & Expiry>;
 }
+
+const expiryOf = (exp: number | undefined): Expiry => ({
+  expiresAtMs: typeof exp === "number" ? exp * 1000 : Number.POSITIVE_INFINITY,
+});
 
 export function createTokenKeys(secret: string): TokenKeys {
   // Imported once: handing jose the raw bytes makes it import the key into
@@ -76,12 +86,12 @@ export function createTokenKeys(secret: string): TokenKeys {
       if (typeof p.sub !== "string" || typeof p.sid !== "string" || typeof p.name !== "string") {
         throw unauthenticated("the access token is invalid");
       }
-      return { userId: p.sub, sessionId: p.sid, username: p.name };
+      return { userId: p.sub, sessionId: p.sid, username: p.name, ...expiryOf(p.exp) };
     },
     async verifyService(token) {
       const p = await verify(token, "parley:service");
       if (typeof p.sub !== "string") throw unauthenticated("the service token is invalid");
-      return { service: p.sub };
+      return { service: p.sub, ...expiryOf(p.exp) };
     },
   };
 }

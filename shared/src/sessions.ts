@@ -4,7 +4,7 @@
  * that authenticates a caller reads them through `createAuthenticator`.
  */
 import type { Redis } from "ioredis";
-import { bearerToken, type Identity, type TokenKeys } from "./auth.js";
+import { bearerToken, type Expiry, type Identity, type TokenKeys } from "./auth.js";
 import { unauthenticated } from "./errors.js";
 
 export function sessionKey(prefix: string, sessionId: string): string {
@@ -14,7 +14,7 @@ export function sessionKey(prefix: string, sessionId: string): string {
 export interface Authenticator {
   /** The caller's identity from a bearer token that verifies and whose session is live. */
   authenticate(headers: Headers): Promise<Identity>;
-  authenticateToken(token: string): Promise<Identity>;
+  authenticateToken(token: string): Promise<Identity & Expiry>;
   /**
    * Many callers' tokens: the signatures are checked now, and all their
    * sessions in one Redis round trip whose answer (`live`, settling as
@@ -35,11 +35,11 @@ export interface VerifiedToken {
 export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefix: string }): Authenticator {
   const { keys, redis, prefix } = opts;
   /** The identity if its session is still the user's, the refusal otherwise: the one session check. */
-  function checkLive(identity: Identity, owner: string | null | undefined): Identity {
+  function checkLive<T extends Identity>(identity: T, owner: string | null | undefined): T {
     if (owner !== identity.userId) throw unauthenticated("the session has ended; sign in again");
     return identity;
   }
-  async function authenticateToken(token: string): Promise<Identity> {
+  async function authenticateToken(token: string): Promise<Identity & Expiry> {
     const identity = await keys.verifyAccess(token);
     return checkLive(identity, await redis.get(sessionKey(prefix, identity.sessionId)));
   }

@@ -15,7 +15,6 @@ import type { User } from "@parley/proto/user/v1/user_pb.js";
 import { appError, Code, ConnectError, internal } from "@parley/shared/errors.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
 import type { UserClient } from "../clients.js";
-import { tokenClaims } from "../token-claims.js";
 
 const PROFILE_TTL_MS = 10_000;
 /** Profiles remembered at most; past it the cache starts over (it is only a cache). */
@@ -95,16 +94,15 @@ export function createSocketAuth(opts: {
     async authenticate(token, profileCall) {
       let userId: string;
       let sessionId: string;
+      let expiresAt: number;
       try {
-        ({ userId, sessionId } = await opts.authenticator.authenticateToken(token));
+        ({ userId, sessionId, expiresAtMs: expiresAt } = await opts.authenticator.authenticateToken(token));
       } catch (err) {
         if (err instanceof ConnectError) throw err;
         // Redis did not answer: not the client's fault, and worth trying again.
         throw appError(Code.Unavailable, "SESSIONS_UNAVAILABLE", "sessions cannot be checked right now; try again");
       }
       const user = await profileOf(userId, profileCall);
-      // Verified above, so its claims can be read as they are.
-      const expiresAt = tokenClaims(token)?.expiresAt ?? Number.POSITIVE_INFINITY;
       return { userId, sessionId, expiresAt, user };
     },
     forget(userId) {
