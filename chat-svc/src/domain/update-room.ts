@@ -2,7 +2,7 @@ import type { Identity } from "@parley/shared/auth.js";
 import { blankField } from "../errors.js";
 import { roomToProto } from "../mapping.js";
 import { advanceEventLog, storeEvents } from "../storage/event-log.js";
-import { listMembers, updateRoomFields } from "../storage/rooms.js";
+import { listMembers } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
 
@@ -30,8 +30,7 @@ export async function updateRoom(
     };
     let room = access.room;
     if (Object.keys(changes).length > 0) {
-      await advanceEventLog(tx, room.id, 1);
-      room = await updateRoomFields(tx, room.id, changes);
+      room = await advanceEventLog(tx, room.id, 1, changes);
       logged.push(
         ...(await storeEvents(tx, room.id, room.headEventSeq, [{ case: "roomUpdated", value: roomToProto(room) }])),
       );

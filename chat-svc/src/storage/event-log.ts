@@ -25,11 +25,20 @@ export function buildEvent(roomId: string, eventSeq: bigint, occurredAt: Date, k
   return { roomId, eventSeq, occurredAt, event, payload: encodeRoomEvent(event) };
 }
 
-/** Reserves the next `n` event seqs of the room (head_event_seq - n + 1 .. head_event_seq of the returned row). */
-export async function advanceEventLog(q: Queryable, roomId: string, n: number): Promise<RoomRow> {
+/**
+ * Reserves the next `n` event seqs of the room (head_event_seq - n + 1 ..
+ * head_event_seq of the returned row), changing `fields` of the room in the
+ * same update.
+ */
+export async function advanceEventLog(
+  q: Queryable,
+  roomId: string,
+  n: number,
+  fields: { name?: string; topic?: string } = {},
+): Promise<RoomRow> {
   const [room] = await q
     .update(rooms)
-    .set({ headEventSeq: sql`${rooms.headEventSeq} + ${n}` })
+    .set({ ...fields, headEventSeq: sql`${rooms.headEventSeq} + ${n}` })
     .where(eq(rooms.id, roomId))
     .returning();
   if (!room) throw new Error(`room ${roomId} vanished while appending events`);

@@ -69,16 +69,6 @@ export async function findDirectRoom(q: Queryable, directKey: string): Promise<R
   return room;
 }
 
-export async function updateRoomFields(
-  q: Queryable,
-  roomId: string,
-  fields: { name?: string; topic?: string },
-): Promise<RoomRow> {
-  const [room] = await q.update(rooms).set(fields).where(eq(rooms.id, roomId)).returning();
-  if (!room) throw new Error(`room ${roomId} vanished while updating`);
-  return room;
-}
-
 /** Adds members; returns those who were not members yet (someone who already is one keeps their role). */
 export async function addMembers(
   q: Queryable,
