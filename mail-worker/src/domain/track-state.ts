@@ -5,10 +5,10 @@
  * order-independent, so it needs no ledger.
  */
 import { NotificationLevel } from "@parley/proto/user/v1/user_pb.js";
+import { notificationLevelName } from "@parley/shared/notification-levels.js";
 import type { Db } from "../storage/db.js";
 import { cancelMessageNotifications, cancelReadNotifications } from "../storage/digests.js";
 import { applyProfile } from "../storage/recipients.js";
-import type { NotificationLevel as StoredLevel } from "../storage/schema.js";
 import { advanceReadMarker, markDeleted, setPresence } from "../storage/state.js";
 import { type EventOf, InvalidEvent, type Outcome, requireText, requireUuid } from "./mail-event.js";
 
@@ -51,17 +51,11 @@ export async function trackDeletion(db: Db, event: EventOf<"message.deleted">): 
   return applied;
 }
 
-const levels: Record<NotificationLevel, StoredLevel> = {
-  // Unset in the profile means the default.
-  [NotificationLevel.UNSPECIFIED]: "all",
-  [NotificationLevel.ALL]: "all",
-  [NotificationLevel.MENTIONS_AND_DIRECT]: "mentions_and_direct",
-  [NotificationLevel.NONE]: "none",
-};
-
 export async function trackProfile(db: Db, event: EventOf<"user.updated">): Promise<Outcome> {
   const e = event.payload;
-  const level = levels[e.notificationLevel];
+  // Unset in the profile means the default.
+  const level =
+    e.notificationLevel === NotificationLevel.UNSPECIFIED ? "all" : notificationLevelName(e.notificationLevel);
   if (level === undefined) throw new InvalidEvent(`unknown notification_level ${e.notificationLevel}`);
   const profile = {
     userId: requireUuid(e.userId, "user_id"),

@@ -1,3 +1,4 @@
+import type { NotificationLevelName } from "@parley/shared/notification-levels.js";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -19,7 +20,7 @@ export const processedEvents = pgTable("processed_events", {
   processedAt: timestamp("processed_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-export type NotificationLevel = "all" | "mentions_and_direct" | "none";
+export type NotificationLevel = NotificationLevelName;
 
 /**
  * Who can be mailed, and what they want: projected from user.registered and

@@ -7,12 +7,13 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NotificationLevel, UpdateProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { notificationLevelMessage, notificationLevelName } from "@parley/shared/notification-levels.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { avatarUrlScheme, textHasNul, userNotFound } from "../errors.js";
 import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
 import { authenticateCaller } from "./caller.js";
 import type { UserDomain } from "./context.js";
-import { notificationLevelMessage, notificationLevelName, userMessage } from "./user-message.js";
+import { userMessage } from "./user-message.js";
 
 export interface ProfileUpdate {
   displayName?: string | undefined;

@@ -1,22 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { NotificationLevel, type PublicProfileSchema, type UserSchema } from "@parley/proto/user/v1/user_pb.js";
-import type { NotificationLevelName, UserRow } from "../storage/schema.js";
-
-const LEVEL_TO_PROTO: Record<NotificationLevelName, NotificationLevel> = {
-  all: NotificationLevel.ALL,
-  mentions_and_direct: NotificationLevel.MENTIONS_AND_DIRECT,
-  none: NotificationLevel.NONE,
-};
-
-export function notificationLevelMessage(name: NotificationLevelName): NotificationLevel {
-  return LEVEL_TO_PROTO[name];
-}
-
-/** The stored name of a proto level; undefined for UNSPECIFIED (which proto validation refuses). */
-export function notificationLevelName(level: NotificationLevel): NotificationLevelName | undefined {
-  return (Object.keys(LEVEL_TO_PROTO) as NotificationLevelName[]).find((name) => LEVEL_TO_PROTO[name] === level);
-}
+import type { PublicProfileSchema, UserSchema } from "@parley/proto/user/v1/user_pb.js";
+import { notificationLevelMessage } from "@parley/shared/notification-levels.js";
+import type { UserRow } from "../storage/schema.js";
 
 /** The owner's view of an account: never the password hash. */
 export function userMessage(row: UserRow): MessageInitShape<typeof UserSchema> {

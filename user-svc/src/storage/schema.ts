@@ -2,13 +2,11 @@
  * user-svc tables. `outbox` is re-exported so drizzle-kit puts it in this
  * service's migrations: events are written in the same transaction as users.
  */
+import { NOTIFICATION_LEVELS } from "@parley/shared/notification-levels.js";
 import { sql } from "drizzle-orm";
 import { check, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export { outbox } from "@parley/shared/outbox.js";
-
-export const NOTIFICATION_LEVELS = ["all", "mentions_and_direct", "none"] as const;
-export type NotificationLevelName = (typeof NOTIFICATION_LEVELS)[number];
 
 export const users = pgTable(
   "users",

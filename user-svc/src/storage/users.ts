@@ -2,10 +2,12 @@
  * Queries on `users`. Callers pass the database or a transaction; emails and
  * username keys arrive already normalised (domain/identity.ts).
  */
+
+import type { NotificationLevelName } from "@parley/shared/notification-levels.js";
 import { and, eq, getTableColumns, isNotNull, isNull, like, or, sql } from "drizzle-orm";
 import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import type * as schema from "./schema.js";
-import { type NotificationLevelName, type UserRow, users } from "./schema.js";
+import { type UserRow, users } from "./schema.js";
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
