@@ -6,6 +6,7 @@
  * applied, and would then wait for a retry. Other rooms' events, and events
  * of no room, still run side by side.
  */
+import { serialByKey } from "@parley/shared/serial-by-key.js";
 import type { MailEvent } from "./domain/mail-event.js";
 
 export type RoomOrder = <T>(event: MailEvent, task: () => Promise<T>) => Promise<T>;
@@ -21,20 +22,9 @@ function roomOf(event: MailEvent): string | undefined {
 }
 
 export function createRoomOrder(): RoomOrder {
-  const tails = new Map<string, Promise<void>>();
+  const rooms = serialByKey();
   return (event, task) => {
     const room = roomOf(event);
-    if (room === undefined) return task();
-    const result = (tails.get(room) ?? Promise.resolve()).then(task);
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    tails.set(room, tail);
-    // The last in line removes the room, so the map holds only rooms with work queued.
-    void tail.then(() => {
-      if (tails.get(room) === tail) tails.delete(room);
-    });
-    return result;
+    return room === undefined ? task() : rooms.run(room, task);
   };
 }

@@ -12,6 +12,7 @@
  */
 import type { Logger } from "@parley/shared/logger.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
+import { serialByKey } from "@parley/shared/serial-by-key.js";
 import { invalidField } from "../errors.js";
 import { ephemeralEvent, publishable } from "../room-events.js";
 import { createPresenceStore, type Transition } from "../storage/presence-store.js";
@@ -34,21 +35,7 @@ export function startPresence(
   const store = createPresenceStore({ redis: deps.redis, prefix: deps.keyPrefix, ttlMs: opts.ttlMs });
   // One user's transitions are handled one at a time on this instance, so
   // their events are written in the order Redis decided them.
-  const chains = new Map<string, Promise<unknown>>();
-
-  function serially<T>(userId: string, work: () => Promise<T>): Promise<T> {
-    const previous = chains.get(userId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.then(
-      () => {},
-      () => {},
-    );
-    chains.set(userId, settled);
-    void settled.then(() => {
-      if (chains.get(userId) === settled) chains.delete(userId);
-    });
-    return next;
-  }
+  const transitions = serialByKey();
 
   async function announce(userId: string, socketId: string, transition: Exclude<Transition, null>): Promise<void> {
     const online = transition === "online";
@@ -65,7 +52,7 @@ export function startPresence(
     for (;;) {
       const users = await store.expiredUsers(SWEEP_BATCH);
       for (const userId of users) {
-        await serially(userId, async () => {
+        await transitions.run(userId, async () => {
           const transition = await store.sweep(userId);
           if (transition) await announce(userId, "", transition);
         });
@@ -89,7 +76,7 @@ export function startPresence(
     async set(userId, socketId, online) {
       if (socketId === "") throw invalidField("socket_id", "must not be empty");
       const user = userId.toLowerCase();
-      await serially(user, async () => {
+      await transitions.run(user, async () => {
         const transition = await store.update(user, socketId, online);
         if (transition) await announce(user, socketId, transition);
       });
@@ -98,7 +85,7 @@ export function startPresence(
     async close() {
       clearInterval(timer);
       await sweeping;
-      await Promise.all(chains.values());
+      await transitions.settled();
     },
   };
 }
