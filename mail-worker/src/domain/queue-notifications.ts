@@ -13,7 +13,7 @@ import type { Logger } from "@parley/shared/logger.js";
 import type { Db } from "../storage/db.js";
 import { addNotifications, openDigests } from "../storage/digests.js";
 import { isProcessed, lockEvent, markProcessed } from "../storage/ledger.js";
-import { lockMembership, membersOf } from "../storage/membership.js";
+import { readMembership } from "../storage/membership.js";
 import { findRecipients } from "../storage/recipients.js";
 import { deletedAmong, onlineUsers, readMarkers } from "../storage/state.js";
 import { type EventOf, InvalidEvent, type Outcome, requireUuid } from "./mail-event.js";
@@ -34,14 +34,14 @@ export async function queueNotifications(
   return deps.db.transaction(async (tx): Promise<Outcome> => {
     await lockEvent(tx, event.id);
     if (await isProcessed(tx, event.id)) return { action: "ack", result: "duplicate", mails: 0 };
-    const membersVersion = await lockMembership(tx, roomId);
-    if (membersVersion < e.membersVersion) {
+    const membership = await readMembership(tx, roomId);
+    if (membership.version < e.membersVersion) {
       return {
         action: "retry",
-        reason: `the members of room ${roomId} are known up to change ${membersVersion}, the message was sent under ${e.membersVersion}`,
+        reason: `the members of room ${roomId} are known up to change ${membership.version}, the message was sent under ${e.membersVersion}`,
       };
     }
-    const valid = (await membersOf(tx, roomId)).filter((id) => id !== senderId);
+    const valid = membership.members.filter((id) => id !== senderId);
     let queued = 0;
     if (!(await deletedAmong(tx, [messageId])).has(messageId)) {
       // In user order: concurrent messages to the same members lock their digests in the same order.

@@ -9,8 +9,8 @@ import { roomMembers, roomMembership } from "./schema.js";
 
 /**
  * The version applied so far (0 for a room never seen), with the room's row
- * locked until the transaction ends: concurrent handlers of one room's
- * events, on any worker instance, take turns.
+ * locked until the transaction ends: concurrent changes of one room, on
+ * any worker instance, take turns.
  */
 export async function lockMembership(tx: Tx, roomId: string): Promise<bigint> {
   await tx.insert(roomMembership).values({ roomId, version: 0n }).onConflictDoNothing();
@@ -45,8 +45,18 @@ export async function applyMembershipChange(
     .where(eq(roomMembership.roomId, roomId));
 }
 
-/** The room's members as of its applied version. */
-export async function membersOf(tx: Tx, roomId: string): Promise<string[]> {
-  const rows = await tx.select({ userId: roomMembers.userId }).from(roomMembers).where(eq(roomMembers.roomId, roomId));
-  return rows.map((r) => r.userId);
+/**
+ * The room's applied version (0 for a room never seen) and its members as of
+ * that version: one statement, so both come from one snapshot without a lock.
+ */
+export async function readMembership(tx: Tx, roomId: string): Promise<{ version: bigint; members: string[] }> {
+  const rows = await tx
+    .select({ version: roomMembership.version, userId: roomMembers.userId })
+    .from(roomMembership)
+    .leftJoin(roomMembers, eq(roomMembers.roomId, roomMembership.roomId))
+    .where(eq(roomMembership.roomId, roomId));
+  return {
+    version: rows[0]?.version ?? 0n,
+    members: rows.flatMap((r) => (r.userId === null ? [] : [r.userId])),
+  };
 }
