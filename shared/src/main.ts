@@ -5,6 +5,7 @@
  */
 import { ConfigError } from "./config.js";
 import type { Logger } from "./logger.js";
+import { useBufferUtf8Encoding } from "./protobuf-utf8.js";
 
 export interface Running {
   readonly logger: Logger;
@@ -12,6 +13,7 @@ export interface Running {
 }
 
 export async function runMain(name: string, start: () => Promise<Running>): Promise<void> {
+  useBufferUtf8Encoding();
   let running: Running;
   try {
     running = await start();
