@@ -38,11 +38,25 @@ export function cpuGroups(components: Record<string, number>): CpuGroups {
   for (const [name, pid] of Object.entries(components)) groups[name] = () => [pid];
   groups.postgres = () => pidsNamed("postgres");
   groups.redis = () => pidsNamed("redis-server");
+  groups.rabbitmq = () => pidsNamed("beam.smp");
   return groups;
+}
+
+/** Busy ticks of the whole machine (all cores), from the first line of /proc/stat. */
+function machineTicks(): number {
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+    .split("\n", 1)[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return [user, nice, system, irq, softirq, steal].reduce<number>((sum, t) => sum + (t ?? 0), 0);
 }
 
 export function sampleCpu(groups: CpuGroups): Map<string, number> {
   const out = new Map<string, number>();
+  out.set("machine", machineTicks());
   for (const [name, pids] of Object.entries(groups))
     out.set(
       name,
