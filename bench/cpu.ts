@@ -45,8 +45,7 @@ export function cpuGroups(components: Record<string, number>): CpuGroups {
 /** Busy ticks of the whole machine (all cores), from the first line of /proc/stat. */
 function machineTicks(): number {
   // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-  const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
-    .split("\n", 1)[0]
+  const [user, nice, system, , , irq, softirq, steal] = (readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "")
     .trim()
     .split(/\s+/)
     .slice(1)
