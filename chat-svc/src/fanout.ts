@@ -11,11 +11,10 @@
  */
 
 import type { ConnectError } from "@connectrpc/connect";
-import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { eventFeedInterrupted, streamOverflow } from "./errors.js";
-import { decodeEventRun, originOfEventRun } from "./room-events.js";
+import { eventRunPayloads, originOfEventRun } from "./room-events.js";
 
 export interface Fanout {
   /** Number of open subscriptions. */
@@ -24,14 +23,15 @@ export interface Fanout {
   readonly live: boolean;
   /**
    * Registers a subscription at once (throws ConnectError if the feed is not
-   * live) and returns every event published from now on until `signal`
+   * live) and returns every event (a binary RoomEvent: a stream passes the
+   * bytes on without decoding them) published from now on until `signal`
    * aborts, in runs of at most MAX_RUN: what queued while the reader was
    * busy comes out together. The generator throws (ConnectError) when the
    * feed is lost.
    */
-  subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent[], void, undefined>;
+  subscribe(signal: AbortSignal): AsyncGenerator<Uint8Array[], void, undefined>;
   /** This instance's own events, published on the channel by it: delivered here without waiting for the echo. */
-  deliverLocal(events: readonly RoomEvent[]): void;
+  deliverLocal(events: readonly Uint8Array[]): void;
   /** Ends every subscription and closes the subscriber connection. */
   close(): Promise<void>;
 }
@@ -40,7 +40,7 @@ export interface Fanout {
 const MAX_RUN = 256;
 
 interface Subscriber {
-  queue: RoomEvent[];
+  queue: Uint8Array[];
   failure: ConnectError | undefined;
   wake: (() => void) | undefined;
 }
@@ -97,10 +97,10 @@ export function startFanout(opts: {
   conn.on("messageBuffer", (_channel: Buffer, payload: Buffer) => {
     // Nobody to decode for (an instance no edge streams from).
     if (subscribers.size === 0) return;
-    let events: RoomEvent[];
+    let events: Uint8Array[];
     try {
       if (originOfEventRun(payload) === opts.origin) return;
-      events = decodeEventRun(payload);
+      events = eventRunPayloads(payload);
     } catch (err) {
       logger.warn({ err }, "dropping undecodable room events");
       return;
@@ -108,7 +108,7 @@ export function startFanout(opts: {
     dispatch(events);
   });
 
-  function dispatch(events: readonly RoomEvent[]): void {
+  function dispatch(events: readonly Uint8Array[]): void {
     for (const sub of subscribers) {
       if (sub.queue.length + events.length > queueLimit) {
         fail(sub, streamOverflow(queueLimit));
@@ -122,7 +122,7 @@ export function startFanout(opts: {
   // Registration happens in `subscribe` itself, not on the first pull of the
   // generator, so that a caller can tell its client "ready" knowing that
   // nothing published from then on can be missed.
-  function subscribe(signal: AbortSignal): AsyncGenerator<RoomEvent[], void, undefined> {
+  function subscribe(signal: AbortSignal): AsyncGenerator<Uint8Array[], void, undefined> {
     if (closed) throw eventFeedInterrupted("this chat-svc instance is stopping");
     if (!live) throw eventFeedInterrupted("not connected to Redis");
     const sub: Subscriber = { queue: [], failure: undefined, wake: undefined };
@@ -140,7 +140,7 @@ export function startFanout(opts: {
     sub: Subscriber,
     signal: AbortSignal,
     onAbort: () => void,
-  ): AsyncGenerator<RoomEvent[], void, undefined> {
+  ): AsyncGenerator<Uint8Array[], void, undefined> {
     try {
       while (!signal.aborted) {
         if (sub.failure) throw sub.failure;

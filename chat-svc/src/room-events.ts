@@ -7,10 +7,10 @@
  * ListEvents. Ephemeral events (typing, read markers, presence) are only
  * ever published.
  */
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { type RoomEvent, RoomEventSchema, StreamEventsResponseSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 
@@ -42,16 +42,27 @@ export function originOfEventRun(message: Uint8Array): string {
   return new BinaryReader(message).string();
 }
 
-export function decodeEventRun(message: Uint8Array): RoomEvent[] {
+/** The binary RoomEvents of a channel message, as views into it: nothing is decoded. */
+export function eventRunPayloads(message: Uint8Array): Uint8Array[] {
   const reader = new BinaryReader(message);
   reader.string();
-  return decodeEvents(reader);
+  const payloads: Uint8Array[] = [];
+  while (reader.pos < reader.len) payloads.push(reader.bytes());
+  return payloads;
 }
 
-function decodeEvents(reader: BinaryReader): RoomEvent[] {
-  const events: RoomEvent[] = [];
-  while (reader.pos < reader.len) events.push(fromBinary(RoomEventSchema, reader.bytes()));
-  return events;
+const EVENTS_FIELD = StreamEventsResponseSchema.field.events.number;
+
+/**
+ * A StreamEventsResponse carrying these binary RoomEvents, built from their
+ * bytes: a repeated message field is each element's bytes behind its tag and
+ * length, so events encoded once at commit (or received from another
+ * instance) reach every stream without being decoded or encoded again.
+ */
+export function encodeStreamEvents(payloads: readonly Uint8Array[]): Uint8Array {
+  const writer = new BinaryWriter();
+  for (const p of payloads) writer.tag(EVENTS_FIELD, WireType.LengthDelimited).bytes(p);
+  return writer.finish();
 }
 
 /** The kinds that are delivered live only: they carry event_seq 0 and are never stored. */
@@ -64,14 +75,13 @@ export function encodeRoomEvent(event: RoomEvent): Buffer {
   return Buffer.from(toBinary(RoomEventSchema, event));
 }
 
-/** An event as it is published: the object, for this instance's own streams, and its bytes, for the channel. */
+/** An event as it is published: its bytes, for the channel and for this instance's own streams alike. */
 export interface PublishedEvent {
-  event: RoomEvent;
   payload: Uint8Array;
 }
 
 export function publishable(event: RoomEvent): PublishedEvent {
-  return { event, payload: encodeRoomEvent(event) };
+  return { payload: encodeRoomEvent(event) };
 }
 
 /** An ephemeral kind as plain fields, e.g. `{ case: "typing", value: { userId, username } }`. */
@@ -97,8 +107,8 @@ export function createRoomEventPublisher(opts: {
   logger: Logger;
   /** This instance's id on the channel. */
   origin: string;
-  /** This instance's own streams, handed every run as it is published (no decoding of what was just encoded). */
-  local?: (events: readonly RoomEvent[]) => void;
+  /** This instance's own streams, handed every run's bytes as it is published. */
+  local?: (payloads: readonly Uint8Array[]) => void;
 }): RoomEventPublisher {
   const { redis, logger, origin } = opts;
   const channel = roomEventsChannel(opts.prefix);
@@ -129,7 +139,7 @@ export function createRoomEventPublisher(opts: {
     );
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
-    opts.local?.(batch.map((e) => e.event));
+    opts.local?.(batch.map((e) => e.payload));
   }
 
   return {

@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { RoomEventSchema, StreamEventsResponseSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { startFanout } from "../src/fanout.js";
-import { createRoomEventPublisher, encodeEventRun, publishable, roomEventsChannel } from "../src/room-events.js";
+import {
+  createRoomEventPublisher,
+  encodeEventRun,
+  encodeStreamEvents,
+  eventRunPayloads,
+  publishable,
+  roomEventsChannel,
+} from "../src/room-events.js";
 import { bearer, type EventStream, type Harness, rejectsWith, startHarness, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -15,6 +23,9 @@ before(async () => {
 after(async () => {
   await h?.close();
 });
+
+/** The room of a binary RoomEvent, as a stream's subscription hands it over. */
+const roomOf = (payload: Uint8Array) => fromBinary(RoomEventSchema, payload).roomId;
 
 async function nextMessage(stream: EventStream) {
   const event = await stream.next();
@@ -98,6 +109,32 @@ describe("StreamEvents", () => {
   });
 });
 
+describe("event bytes", () => {
+  test("a channel message's events are handed on as they were published, and a stream response built from them is what toBinary builds", () => {
+    const events = ["a", "b", "c"].map((roomId, i) =>
+      create(RoomEventSchema, {
+        roomId,
+        eventSeq: BigInt(i + 1),
+        occurredAt: timestampFromDate(new Date(1_700_000_000_000 + i)),
+        kind: { case: "messageDeleted", value: { messageId: `m-${i}`, seq: BigInt(i + 7), deletedBy: "u" } },
+      }),
+    );
+    const payloads = events.map((e) => publishable(e).payload);
+    const received = eventRunPayloads(encodeEventRun("instance", payloads));
+    assert.deepEqual(
+      received.map((p) => Buffer.from(p)),
+      payloads.map((p) => Buffer.from(p)),
+    );
+    const response = encodeStreamEvents(received);
+    assert.deepEqual(
+      Buffer.from(response),
+      Buffer.from(toBinary(StreamEventsResponseSchema, create(StreamEventsResponseSchema, { events }))),
+    );
+    assert.deepEqual(fromBinary(StreamEventsResponseSchema, response).events, events);
+    assert.equal(encodeStreamEvents([]).length, 0);
+  });
+});
+
 describe("fanout", () => {
   test("a subscriber that falls behind is ended with STREAM_OVERFLOW without holding up the others", async () => {
     const channel = roomEventsChannel(`${h.config.REDIS_KEY_PREFIX}overflow:`);
@@ -129,7 +166,7 @@ describe("fanout", () => {
         await publish(n);
         const r = n === 1 ? await fastFirst : await fast.next();
         assert.equal(r.done, false);
-        fastGot.push(...r.value.map((e) => e.roomId));
+        fastGot.push(...r.value.map(roomOf));
       }
       assert.deepEqual(
         fastGot,
@@ -139,10 +176,7 @@ describe("fanout", () => {
       await waitUntil(() => fanout.size === 1, 10_000, "slow subscriber dropped");
       const slowGot = await slowFirst;
       assert.equal(slowGot.done, false);
-      assert.deepEqual(
-        slowGot.value.map((e) => e.roomId),
-        ["room-1"],
-      );
+      assert.deepEqual(slowGot.value.map(roomOf), ["room-1"]);
       await rejectsWith(slow.next(), Code.ResourceExhausted, "STREAM_OVERFLOW");
     } finally {
       await fanout.close();
@@ -170,21 +204,11 @@ describe("fanout", () => {
       const theirsFirst = theirs.next();
       publisher.publish([event("a"), event("b")]);
       const got = await mineFirst;
-      assert.deepEqual(
-        got.value?.map((e) => e.roomId),
-        ["a", "b"],
-      );
-      assert.deepEqual(
-        (await theirsFirst).value?.map((e) => e.roomId),
-        ["a", "b"],
-        "other instances get them through Redis",
-      );
+      assert.deepEqual(got.value?.map(roomOf), ["a", "b"]);
+      assert.deepEqual((await theirsFirst).value?.map(roomOf), ["a", "b"], "other instances get them through Redis");
       // Another instance's run comes through Redis; the echo of ours never comes again.
       await h.infra.redis.publish(channel, encodeEventRun("other", [event("c").payload]));
-      assert.deepEqual(
-        (await mine.next()).value?.map((e) => e.roomId),
-        ["c"],
-      );
+      assert.deepEqual((await mine.next()).value?.map(roomOf), ["c"]);
       await publisher.close();
     } finally {
       await fanout.close();

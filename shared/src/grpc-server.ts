@@ -24,6 +24,7 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { appError, internal } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { encodeMessage } from "./pre-encoded.js";
 import { validationError } from "./validation.js";
 
 const require = createRequire(import.meta.url);
@@ -42,7 +43,10 @@ export function serviceDefinition(service: DescService): grpc.ServiceDefinition 
       responseStream: isStreaming(method.methodKind, "response"),
       requestSerialize: (msg: Message) => Buffer.from(toBinary(method.input, msg)),
       requestDeserialize: (buf: Buffer) => fromBinary(method.input, buf),
-      responseSerialize: (msg: Message) => Buffer.from(toBinary(method.output, msg)),
+      responseSerialize: (msg: Message) => {
+        const bytes = encodeMessage(method.output, msg);
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
       responseDeserialize: (buf: Buffer) => fromBinary(method.output, buf),
       originalName: method.name,
     };

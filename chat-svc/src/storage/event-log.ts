@@ -12,7 +12,7 @@ import { type DurableKind, encodeRoomEvent, type PublishedEvent } from "../room-
 import type { Queryable } from "./db.js";
 import { type RoomRow, roomEvents, rooms } from "./schema.js";
 
-/** A RoomEvent, with its bytes, and the room and seq it is stored under. */
+/** A RoomEvent's bytes, and the room and seq it is stored under. */
 export interface LoggedEvent extends PublishedEvent {
   roomId: string;
   eventSeq: bigint;
@@ -22,7 +22,7 @@ export interface LoggedEvent extends PublishedEvent {
 
 export function buildEvent(roomId: string, eventSeq: bigint, occurredAt: Date, kind: DurableKind): LoggedEvent {
   const event = create(RoomEventSchema, { roomId, eventSeq, occurredAt: timestampFromDate(occurredAt), kind });
-  return { roomId, eventSeq, occurredAt, event, payload: encodeRoomEvent(event) };
+  return { roomId, eventSeq, occurredAt, payload: encodeRoomEvent(event) };
 }
 
 /**

@@ -4,9 +4,15 @@
  * proto constraints (grpcHandlers).
  */
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { type ChatService, SendMessageRequestSchema, type SendMessagesResult } from "@parley/proto/chat/v1/chat_pb.js";
+import {
+  type ChatService,
+  SendMessageRequestSchema,
+  type SendMessagesResult,
+  StreamEventsResponseSchema,
+} from "@parley/proto/chat/v1/chat_pb.js";
 import { appError, Code, toItemStatus } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { preEncoded } from "@parley/shared/pre-encoded.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
 import { validationError } from "@parley/shared/validation.js";
 import { addMembers } from "../domain/add-members.js";
@@ -31,6 +37,7 @@ import { sendTyping } from "../domain/typing.js";
 import { updateRoom } from "../domain/update-room.js";
 import type { Fanout } from "../fanout.js";
 import { assignableRoleFromProto, messageToProto, roomToProto, visibilityFromProto } from "../mapping.js";
+import { encodeStreamEvents } from "../room-events.js";
 
 const room = (view: RoomView) => ({ room: roomToProto(view.room, view.members) });
 const message = (sent: MessageView) => ({ message: messageToProto(sent.row, sent.reactions) });
@@ -222,7 +229,7 @@ export function chatService(deps: {
       // edge sees it will be delivered on this stream.
       const events = fanout.subscribe(ctx.signal);
       yield { ready: true };
-      for await (const run of events) yield { events: run };
+      for await (const run of events) yield preEncoded(StreamEventsResponseSchema, encodeStreamEvents(run));
     },
   };
 }
