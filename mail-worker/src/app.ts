@@ -13,6 +13,7 @@ import type { MailTransport } from "./mailer.js";
 import { createRoomOrder } from "./room-order.js";
 import { createDb } from "./storage/db.js";
 import { countOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
+import { pruneProcessedEvents } from "./storage/ledger.js";
 import { renderUnsubscribePage } from "./templates/render.js";
 
 /** Finished digests are kept this long (for inspection), then pruned. */
@@ -29,6 +30,7 @@ export type AppConfig = Pick<
   | "NOTIFY_DIGEST_WINDOW"
   | "MAIL_RETRY_DELAYS"
   | "MAIL_PREFETCH"
+  | "PROCESSED_EVENTS_KEEP_DAYS"
 >;
 
 /** The topology the worker consumes, with its retry steps; main.ts connects with the same one. */
@@ -86,7 +88,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const scheduler = startDigestScheduler({
     sendDue: () =>
       sendDueDigest({ db, transport, ctx, retryDelaysMs: config.MAIL_RETRY_DELAYS, unsubscribeUrl }, logger),
-    prune: () => pruneFinishedDigests(db, KEEP_FINISHED_DIGESTS_DAYS),
+    prune: async () => ({
+      digests: await pruneFinishedDigests(db, KEEP_FINISHED_DIGESTS_DAYS),
+      processedEvents:
+        config.PROCESSED_EVENTS_KEEP_DAYS > 0 ? await pruneProcessedEvents(db, config.PROCESSED_EVENTS_KEEP_DAYS) : 0,
+    }),
     logger,
     pollMs: deps.digestPollMs ?? Math.min(1_000, Math.max(100, (config.NOTIFY_DIGEST_WINDOW * 1000) / 5)),
     concurrency: deps.digestConcurrency ?? 4,

@@ -65,6 +65,13 @@ export const configSpec = {
   MAIL_RETRY_DELAYS: durations(DEFAULT_RETRY_DELAYS_MS),
   /** Deliveries the worker handles at once. */
   MAIL_PREFETCH: int({ default: 16, min: 1, max: 1000 }),
+  /**
+   * Days the ids of handled events are kept, so that a redelivery is
+   * recognised and not handled twice; 0 keeps them forever. Redeliveries come
+   * within minutes (retries, a dropped channel), or when an operator replays
+   * dead letters: keep them longer than such a replay could come.
+   */
+  PROCESSED_EVENTS_KEEP_DAYS: int({ default: 30, min: 0, max: 36_500 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

@@ -2,7 +2,8 @@
  * Mails due digests: a few loops, each claiming one due digest at a time
  * (FOR UPDATE SKIP LOCKED, so instances and loops never share one) until
  * none is due, then polling. Stopping lets each loop finish the digest it
- * holds. Old finished digests are pruned now and then.
+ * holds. Old records (finished digests, ids of long-handled events) are
+ * pruned now and then.
  */
 import type { Logger } from "@parley/shared/logger.js";
 import type { DigestResult } from "./domain/send-digest.js";
@@ -30,7 +31,8 @@ const statOf: Record<Exclude<DigestResult, "idle">, keyof SchedulerStats> = {
 
 export function startDigestScheduler(opts: {
   sendDue: () => Promise<DigestResult>;
-  prune: () => Promise<number>;
+  /** Housekeeping, hourly by default: how many records of each kind went. */
+  prune: () => Promise<Record<string, number>>;
   logger: Logger;
   /** How often to look for due digests when none was due. */
   pollMs: number;
@@ -65,9 +67,9 @@ export function startDigestScheduler(opts: {
     while (!stop.stopped) {
       try {
         const pruned = await opts.prune();
-        if (pruned > 0) logger.info({ pruned }, "pruned old digests");
+        if (Object.values(pruned).some((n) => n > 0)) logger.info({ pruned }, "pruned old records");
       } catch (err) {
-        logger.warn({ err }, "pruning old digests failed");
+        logger.warn({ err }, "pruning old records failed");
       }
       await stop.sleep(every);
     }

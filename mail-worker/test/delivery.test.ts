@@ -4,6 +4,8 @@ import { after, before, describe, it } from "node:test";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import type { ReceivedMail } from "@parley/shared/testing.js";
 import type { AddressObject } from "mailparser";
+import { createDb } from "../src/storage/db.js";
+import { pruneProcessedEvents } from "../src/storage/ledger.js";
 import {
   digestsSettled,
   eventually,
@@ -193,6 +195,26 @@ describe("mail-worker delivery over SMTP", () => {
     assert.equal(sentTo(h, email).length, 1);
     const rows = await h.sql`select routing_key from processed_events where event_id = ${messageId}`;
     assert.deepEqual([...rows], [{ routing_key: "user.otp.send" }]);
+  });
+
+  it("forgets the ids of events handled longer ago than PROCESSED_EVENTS_KEEP_DAYS, in chunks, and keeps the rest", async () => {
+    const recent = randomUUID();
+    const old = randomUUID();
+    await h.sql`insert into processed_events (event_id, routing_key, processed_at) values
+      (${recent}, 'user.otp.send', now() - interval '29 days'),
+      (${old}, 'user.otp.send', now() - interval '31 days')`;
+    // More than one chunk's worth of old ids.
+    await h.sql`insert into processed_events (event_id, routing_key, processed_at)
+      select gen_random_uuid(), 'message.sent', now() - interval '40 days' from generate_series(1, 10005)`;
+    assert.equal(await pruneProcessedEvents(createDb(h.sql), 30), 10_006);
+    const left = await h.sql`select event_id from processed_events where event_id in (${recent}, ${old})`;
+    assert.deepEqual(
+      left.map((r) => r.event_id),
+      [recent],
+    );
+    const [stale] =
+      await h.sql`select count(*)::int as n from processed_events where processed_at < now() - interval '30 days'`;
+    assert.equal(stale?.n, 0);
   });
 
   it("sends one mail for an event delivered twice at once", async () => {

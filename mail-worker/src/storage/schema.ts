@@ -14,11 +14,16 @@ import {
 } from "drizzle-orm/pg-core";
 
 /** Events handled to the end, by AMQP message id: a redelivery of one of them sends nothing. */
-export const processedEvents = pgTable("processed_events", {
-  eventId: uuid("event_id").primaryKey(),
-  routingKey: text("routing_key").notNull(),
-  processedAt: timestamp("processed_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const processedEvents = pgTable(
+  "processed_events",
+  {
+    eventId: uuid("event_id").primaryKey(),
+    routingKey: text("routing_key").notNull(),
+    processedAt: timestamp("processed_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Rows arrive in processed_at order: a BRIN index finds the old ones to prune for almost nothing per insert.
+  (t) => [index("processed_events_processed_at_idx").using("brin", t.processedAt)],
+);
 
 export type NotificationLevel = NotificationLevelName;
 
