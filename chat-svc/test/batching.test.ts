@@ -6,11 +6,13 @@ import type { Status } from "@parley/proto/rpc/v1/error_pb.js";
 import { createBatcher } from "@parley/shared/batcher.js";
 import { errorReason, unauthenticated } from "@parley/shared/errors.js";
 import { createLogger } from "@parley/shared/logger.js";
+import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { sessionKey } from "@parley/shared/sessions.js";
 import type { DomainDeps, MessageView } from "../src/domain/deps.js";
 import { type SendRequest, writeMessages } from "../src/domain/send-message.js";
 import { createRoomEventPublisher } from "../src/room-events.js";
 import { createDb } from "../src/storage/db.js";
+import { findClientKeys, findMemberships } from "../src/storage/send-batch.js";
 import { type Harness, rejectsWith, startHarness, type User, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -184,6 +186,37 @@ describe("batched sends", () => {
     assert.equal(room?.headSeq, 4n);
     assert.equal(room?.headEventSeq, 4n);
     await deps.events.close();
+  });
+});
+
+describe("a batch's checks", () => {
+  test("probe the idempotency and membership indexes, whatever plan PostgreSQL cached while the tables were small", async () => {
+    const user = await h.signIn();
+    const { room } = await h.client.createRoom({ name: "plans" }, user.call);
+    assert.ok(room);
+    const keys = Array.from({ length: 100 }, (_, i) => ({
+      roomId: room.id,
+      senderId: user.userId,
+      clientMessageId: `k-${i}`,
+    }));
+    const pairs = [{ roomId: room.id, userId: user.userId }];
+    // The send path's own kind of transaction: pg_stat_xact_* counts this transaction's scans.
+    await pipelinedTransaction(h.infra.sql, async (tx) => {
+      // Past the first five executions PostgreSQL may settle on a generic plan and keep it.
+      for (let i = 0; i < 8; i++) {
+        await findClientKeys(tx, keys);
+        await findMemberships(tx, pairs);
+      }
+      const scans = async () => {
+        const rows = await tx<{ relname: string; seq_scan: string }[]>`
+          select relname, seq_scan::text from pg_stat_xact_user_tables where relname in ('messages', 'room_members')`;
+        return Object.fromEntries(rows.map((r) => [r.relname, Number(r.seq_scan)]));
+      };
+      const before = await scans();
+      assert.deepEqual(await findClientKeys(tx, keys), []);
+      assert.equal((await findMemberships(tx, pairs)).size, 1);
+      assert.deepEqual(await scans(), before, "no sequential scan of messages or room_members");
+    });
   });
 });
 

@@ -38,10 +38,13 @@ export interface Membership {
 /** Which of these (room, user) pairs are memberships, as `membershipKey`s: only the pairs, however large the rooms. */
 export async function findMemberships(tx: Tx, pairs: readonly Membership[]): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
+  // One primary-key probe per pair (see findClientKeys for why it is spelt out).
   const rows = await tx<{ room_id: string; user_id: string }[]>`
     select m.room_id, m.user_id
     from json_to_recordset(${JSON.stringify(pairs)}::text::json) as v("roomId" uuid, "userId" uuid)
-    join room_members m on m.room_id = v."roomId" and m.user_id = v."userId"`;
+    cross join lateral (
+      select room_id, user_id from room_members
+      where room_id = v."roomId" and user_id = v."userId" limit 1) m`;
   return new Set(rows.map((r) => membershipKey({ roomId: r.room_id, userId: r.user_id })));
 }
 
@@ -109,12 +112,18 @@ export interface ClientKey {
  */
 export async function findClientKeys(tx: Tx, keys: readonly ClientKey[]): Promise<(ClientKey & { id: string })[]> {
   if (keys.length === 0) return [];
+  // One probe of the idempotency index per key. As a plain join, the plan
+  // PostgreSQL cached for this statement while the table was small (a hash
+  // join over a sequential scan of messages) was kept as it grew: every
+  // batch read every message ever sent.
   const rows = await tx<{ id: string; room_id: string; sender_id: string; client_message_id: string }[]>`
     select m.id, m.room_id, m.sender_id, m.client_message_id
     from json_to_recordset(${JSON.stringify(keys)}::text::json)
       as v("roomId" uuid, "senderId" uuid, "clientMessageId" text)
-    join messages m on m.room_id = v."roomId" and m.sender_id = v."senderId"
-      and m.client_message_id = v."clientMessageId"`;
+    cross join lateral (
+      select id, room_id, sender_id, client_message_id from messages
+      where room_id = v."roomId" and sender_id = v."senderId" and client_message_id = v."clientMessageId"
+      limit 1) m`;
   return rows.map((r) => ({
     id: r.id,
     roomId: r.room_id,
