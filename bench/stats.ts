@@ -34,3 +34,25 @@ export function printTable(rows: string[][]): void {
   process.stdout.write(`${line(head)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n`);
   for (const r of body) process.stdout.write(`${line(r)}\n`);
 }
+
+/**
+ * Completions a second, measured from the first completion to the last: what
+ * a step sustained. Dividing by the whole step instead would count the time
+ * the last message took to arrive as time spent on all of them, and report a
+ * system that kept up with 5,000 a second as doing 4,900.
+ */
+export class CompletionRate {
+  private first = Number.NaN;
+  private last = Number.NaN;
+  count = 0;
+
+  record(at: number): void {
+    if (this.count === 0) this.first = at;
+    this.last = at;
+    this.count++;
+  }
+
+  perSecond(): number {
+    return this.count > 1 ? (this.count - 1) / ((this.last - this.first) / 1000) : 0;
+  }
+}
