@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: starts user-svc, chat-svc and the edge (the mail worker is
- * left out: it would run on other hardware and compete for these two cores),
+ * left out: it would run on other hardware and compete for these two cores;
+ * mail-drain.ts empties its queue as it would),
  * then measures, each against a bare baseline run in the same process on the
  * same machine:
  *  - fan-out: 1,000 subscribers in one room at 20 and 100 messages/s
@@ -24,6 +25,7 @@ import { startSystem } from "../test/support/system.js";
 import { type Client, closeAll, connectMany, hasPrefix, numberAfter, sleep, subscribeAll } from "./clients.js";
 import { coresUsed, cpuGroups, sampleCpu } from "./cpu.js";
 import { createUsers } from "./fixtures.js";
+import { startMailDrain } from "./mail-drain.js";
 import { CompletionRate, ms, printTable, ratio, summarize } from "./stats.js";
 
 const quick = process.argv.includes("--quick");
@@ -153,6 +155,7 @@ async function fanout(
 async function main() {
   log("starting user-svc, chat-svc and edge");
   const system = await startSystem({ components: ["user-svc", "chat-svc", "edge"], logLevel: "warn" });
+  const drain = await startMailDrain(system.env.AMQP_NAMESPACE as string);
   const rows: string[][] = [["measure", "Parley", "baseline", "ratio", "target"]];
   try {
     const startedPid = system.components.get("edge")?.process.pid;
@@ -434,6 +437,8 @@ async function main() {
       rows.push(["ingest: messages stored in total", String(stored?.n ?? "?"), "", "", ""]);
     }
   } finally {
+    log(`mail queue: ${drain.drained} events taken off it`);
+    await drain.close();
     await system.close();
   }
   process.stdout.write(`\nParley bench (${quick ? "quick" : "full"}), ${new Date().toISOString()}\n\n`);
