@@ -11,6 +11,7 @@ import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { type RoomEvent, RoomEventSchema, StreamEventsResponseSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { bufferView } from "@parley/shared/buffer-view.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 
@@ -34,7 +35,7 @@ export function encodeEventRun(origin: string, payloads: readonly Uint8Array[]):
   const writer = new BinaryWriter();
   writer.string(origin);
   for (const p of payloads) writer.bytes(p);
-  return Buffer.from(writer.finish());
+  return bufferView(writer.finish());
 }
 
 /** The publishing instance's id, read without decoding the events. */
@@ -72,7 +73,7 @@ export type EphemeralKind = Extract<RoomEvent["kind"], { case: "typing" | "readM
 export type DurableKind = Exclude<RoomEvent["kind"], EphemeralKind | { case: undefined }>;
 
 export function encodeRoomEvent(event: RoomEvent): Buffer {
-  return Buffer.from(toBinary(RoomEventSchema, event));
+  return bufferView(toBinary(RoomEventSchema, event));
 }
 
 /** An event as it is published: its bytes, for the channel and for this instance's own streams alike. */

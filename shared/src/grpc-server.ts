@@ -22,6 +22,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
+import { bufferView } from "./buffer-view.js";
 import { appError, internal } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { encodeMessage } from "./pre-encoded.js";
@@ -41,12 +42,9 @@ export function serviceDefinition(service: DescService): grpc.ServiceDefinition 
       path: `/${service.typeName}/${method.name}`,
       requestStream: isStreaming(method.methodKind, "request"),
       responseStream: isStreaming(method.methodKind, "response"),
-      requestSerialize: (msg: Message) => Buffer.from(toBinary(method.input, msg)),
+      requestSerialize: (msg: Message) => bufferView(toBinary(method.input, msg)),
       requestDeserialize: (buf: Buffer) => fromBinary(method.input, buf),
-      responseSerialize: (msg: Message) => {
-        const bytes = encodeMessage(method.output, msg);
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      },
+      responseSerialize: (msg: Message) => bufferView(encodeMessage(method.output, msg)),
       responseDeserialize: (buf: Buffer) => fromBinary(method.output, buf),
       originalName: method.name,
     };

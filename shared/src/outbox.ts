@@ -16,6 +16,7 @@ import type { PgDatabase } from "drizzle-orm/pg-core";
 import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import type { RecoveringChannelModel } from "./amqp.js";
+import { bufferView } from "./buffer-view.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
 import type { Logger } from "./logger.js";
 import { pipelinedTransaction } from "./pipelined-transaction.js";
@@ -80,7 +81,7 @@ export function outboxEvent<K extends RoutingKey>(key: K, payload: EventInit<K>)
     id: randomUUID(),
     routingKey: key,
     type: schema.typeName,
-    payload: Buffer.from(toBinary(schema, create(schema, payload as never))),
+    payload: bufferView(toBinary(schema, create(schema, payload as never))),
   };
 }
 
