@@ -3,13 +3,14 @@
  * ServerFrame. Whatever arrives, decoding yields a frame or an InvalidArgument
  * error (with the frame's `ref` when one can be read); it never throws.
  */
-import { create, fromJson, type JsonValue, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import { type ClientFrame, ClientFrameSchema, ServerFrameSchema } from "@parley/proto/realtime/v1/realtime_pb.js";
 import { appError, errorReason } from "@parley/shared/errors.js";
 import { validationError } from "@parley/shared/validation.js";
 import { codeName } from "../http-errors.js";
+import { jsonWriter } from "./compiled-json.js";
 
 export type DecodedFrame = { ok: true; frame: ClientFrame } | { ok: false; ref: string; error: ConnectError };
 
@@ -48,8 +49,11 @@ export function decodeClientFrame(text: string): DecodedFrame {
 
 export type ServerFrameInit = MessageInitShape<typeof ServerFrameSchema>;
 
+const writeServerFrame = jsonWriter(ServerFrameSchema);
+
+/** The frame's protobuf JSON (what toJsonString writes; compiled-json.ts). */
 export function encodeServerFrame(frame: ServerFrameInit): string {
-  return toJsonString(ServerFrameSchema, create(ServerFrameSchema, frame));
+  return writeServerFrame(create(ServerFrameSchema, frame));
 }
 
 export function encodeError(err: ConnectError, ref = ""): string {
