@@ -8,11 +8,12 @@
  * ever published.
  */
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { type RoomEvent, RoomEventSchema, StreamEventsResponseSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { bufferView } from "@parley/shared/buffer-view.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { embedded } from "@parley/shared/pre-encoded.js";
 import type { Redis } from "@parley/shared/redis.js";
 
 /**
@@ -52,8 +53,6 @@ export function eventRunPayloads(message: Uint8Array): Uint8Array[] {
   return payloads;
 }
 
-const EVENTS_FIELD = StreamEventsResponseSchema.field.events.number;
-
 /**
  * A StreamEventsResponse carrying these binary RoomEvents, built from their
  * bytes: a repeated message field is each element's bytes behind its tag and
@@ -61,9 +60,7 @@ const EVENTS_FIELD = StreamEventsResponseSchema.field.events.number;
  * instance) reach every stream without being decoded or encoded again.
  */
 export function encodeStreamEvents(payloads: readonly Uint8Array[]): Uint8Array {
-  const writer = new BinaryWriter();
-  for (const p of payloads) writer.tag(EVENTS_FIELD, WireType.LengthDelimited).bytes(p);
-  return writer.finish();
+  return embedded(StreamEventsResponseSchema.field.events, payloads);
 }
 
 /** The kinds that are delivered live only: they carry event_seq 0 and are never stored. */

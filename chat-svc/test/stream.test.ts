@@ -3,9 +3,18 @@ import { after, before, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { RoomEventSchema, StreamEventsResponseSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import {
+  MessageSchema,
+  RoomEventSchema,
+  SendMessagesResponseSchema,
+  StreamEventsResponseSchema,
+} from "@parley/proto/chat/v1/chat_pb.js";
+import { toItemStatus } from "@parley/shared/errors.js";
 import { createLogger } from "@parley/shared/logger.js";
+import { encodeMessage } from "@parley/shared/pre-encoded.js";
+import { roomNotFound } from "../src/errors.js";
 import { startFanout } from "../src/fanout.js";
+import { messageToProto } from "../src/mapping.js";
 import {
   createRoomEventPublisher,
   encodeEventRun,
@@ -14,6 +23,9 @@ import {
   publishable,
   roomEventsChannel,
 } from "../src/room-events.js";
+import { messageCreatedEvent } from "../src/storage/event-log.js";
+import type { MessageRow } from "../src/storage/schema.js";
+import { errorResult, messageResult, sendMessagesResponse } from "../src/transport/send-messages-response.js";
 import { bearer, type EventStream, type Harness, rejectsWith, startHarness, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -132,6 +144,55 @@ describe("event bytes", () => {
     );
     assert.deepEqual(fromBinary(StreamEventsResponseSchema, response).events, events);
     assert.equal(encodeStreamEvents([]).length, 0);
+  });
+
+  const row: MessageRow = {
+    id: "5f0c1c1e-3b7a-4f5e-9d4b-2f0e1a2b3c4d",
+    roomId: "0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d",
+    seq: 300n,
+    senderId: "1d0c1c1e-3b7a-4f5e-9d4b-2f0e1a2b3c4d",
+    senderUsername: "alice",
+    text: "hi @bob, é 👍",
+    clientMessageId: "c-1",
+    parentId: "6f0c1c1e-3b7a-4f5e-9d4b-2f0e1a2b3c4d",
+    mentions: ["bob"],
+    editedAt: null,
+    deletedAt: null,
+    createdAt: new Date(1_700_000_000_123),
+  };
+
+  test("a sent message's event, built around the message's bytes, is what toBinary builds", () => {
+    const message = messageToProto(row);
+    const logged = messageCreatedEvent(row.roomId, 4_242n, row.createdAt, toBinary(MessageSchema, message));
+    const event = create(RoomEventSchema, {
+      roomId: row.roomId,
+      eventSeq: 4_242n,
+      occurredAt: timestampFromDate(row.createdAt),
+      kind: { case: "messageCreated", value: message },
+    });
+    assert.deepEqual(Buffer.from(logged.payload), Buffer.from(toBinary(RoomEventSchema, event)));
+  });
+
+  test("a SendMessages answer built from stored bytes is what toBinary builds", () => {
+    const encoded = toBinary(MessageSchema, messageToProto(row));
+    const failure = toItemStatus(roomNotFound("0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d"));
+    const reactions = [{ emoji: "👍", userIds: ["u1"] }];
+    const response = sendMessagesResponse([
+      messageResult({ row, reactions: [], encoded }),
+      errorResult(failure),
+      // A message stored by an earlier send carries no bytes: mapped and encoded here.
+      messageResult({ row, reactions }),
+    ]);
+    const expected = create(SendMessagesResponseSchema, {
+      results: [
+        { outcome: { case: "message", value: messageToProto(row) } },
+        { outcome: { case: "error", value: failure } },
+        { outcome: { case: "message", value: messageToProto(row, reactions) } },
+      ],
+    });
+    const bytes = encodeMessage(SendMessagesResponseSchema, response);
+    assert.deepEqual(Buffer.from(bytes), Buffer.from(toBinary(SendMessagesResponseSchema, expected)));
+    assert.deepEqual(fromBinary(SendMessagesResponseSchema, bytes), expected);
   });
 });
 

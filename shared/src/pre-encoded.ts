@@ -7,7 +7,15 @@
  * serialized as them (grpc-server.ts); its fields are never decoded in this
  * process, so it must not be read, only sent.
  */
-import { create, type DescMessage, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescField,
+  type DescMessage,
+  type Message,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 
 const wireBytes = new WeakMap<Message, Uint8Array>();
 
@@ -21,4 +29,16 @@ export function preEncoded<Desc extends DescMessage>(schema: Desc, bytes: Uint8A
 /** The message's binary encoding: its registered bytes, or toBinary. */
 export function encodeMessage(schema: DescMessage, message: Message): Uint8Array {
   return wireBytes.get(message) ?? toBinary(schema, message);
+}
+
+/**
+ * Each payload as one occurrence of the message field `field`: its tag, its
+ * length and its bytes. That is what toBinary writes for a repeated message
+ * field holding messages with these encodings (or, given one payload, for a
+ * singular one), without decoding or encoding them again.
+ */
+export function embedded(field: DescField, payloads: readonly Uint8Array[]): Uint8Array {
+  const writer = new BinaryWriter();
+  for (const p of payloads) writer.tag(field.number, WireType.LengthDelimited).bytes(p);
+  return writer.finish();
 }

@@ -21,6 +21,8 @@ export interface DomainDeps {
 export interface MessageView {
   row: MessageRow;
   reactions: ReactionSummary[];
+  /** Its parley.chat.v1.Message binary encoding, when the send that stored it made one. */
+  encoded?: Uint8Array;
 }
 
 /** A room as callers see it: the row and who belongs to it, in member order. */

@@ -19,13 +19,15 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { toBinary } from "@bufbuild/protobuf";
+import { MessageSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Identity } from "@parley/shared/auth.js";
 import { type Batcher, createBatcher } from "@parley/shared/batcher.js";
 import { type OutboxEvent, outboxEvent } from "@parley/shared/outbox.js";
 import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { blankField, parentNotFound, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
-import { buildEvent, type LoggedEvent } from "../storage/event-log.js";
+import { type LoggedEvent, messageCreatedEvent } from "../storage/event-log.js";
 import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
 import type { MessageRow } from "../storage/schema.js";
 import {
@@ -139,7 +141,7 @@ export async function writeMessages(
 /** What becomes of each request of a batch. */
 type Slot =
   | { kind: "failed"; error: unknown }
-  | { kind: "new"; row: MessageRow }
+  | { kind: "new"; row: MessageRow; encoded: Uint8Array }
   // Answered by a message stored before this batch...
   | { kind: "existing"; messageId: string }
   // ...or by an earlier request of this batch with the same key.
@@ -214,9 +216,10 @@ async function attemptBatch(
         createdAt,
       };
       rows.push(row);
-      slots[index] = { kind: "new", row };
-      const kind = { case: "messageCreated" as const, value: messageToProto(row) };
-      logged.push(buildEvent(r.roomId, position.eventSeq++, createdAt, kind));
+      // Encoded once: inside its room event, and as it is, in the sender's answer.
+      const encoded = toBinary(MessageSchema, messageToProto(row));
+      slots[index] = { kind: "new", row, encoded };
+      logged.push(messageCreatedEvent(r.roomId, position.eventSeq++, createdAt, encoded));
       const room = heads.get(r.roomId);
       outbox.push(
         outboxEvent("message.sent", {
@@ -310,7 +313,7 @@ async function settle(deps: DomainDeps, slots: readonly Slot[]): Promise<Promise
       case "failed":
         return { status: "rejected", reason: slot.error };
       case "new":
-        return { status: "fulfilled", value: { row: slot.row, reactions: [] } };
+        return { status: "fulfilled", value: { row: slot.row, reactions: [], encoded: slot.encoded } };
       case "existing": {
         const found = existing.get(slot.messageId);
         return found

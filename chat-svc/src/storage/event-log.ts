@@ -4,9 +4,11 @@
  * transaction ends: events of one room are therefore numbered without gaps
  * and committed in seq order, so any snapshot sees a contiguous prefix.
  */
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { bufferView } from "@parley/shared/buffer-view.js";
 import { and, asc, eq, gt, lt, max, sql } from "drizzle-orm";
 import { type DurableKind, encodeRoomEvent, type PublishedEvent } from "../room-events.js";
 import type { Queryable } from "./db.js";
@@ -23,6 +25,31 @@ export interface LoggedEvent extends PublishedEvent {
 export function buildEvent(roomId: string, eventSeq: bigint, occurredAt: Date, kind: DurableKind): LoggedEvent {
   const event = create(RoomEventSchema, { roomId, eventSeq, occurredAt: timestampFromDate(occurredAt), kind });
   return { roomId, eventSeq, occurredAt, payload: encodeRoomEvent(event) };
+}
+
+const EVENT = RoomEventSchema.field;
+
+/**
+ * A messageCreated event around the message's binary encoding, written as
+ * toBinary writes the event (fields in number order) without encoding the
+ * message a second time: the send path already holds its bytes for the
+ * sender's answer.
+ */
+export function messageCreatedEvent(
+  roomId: string,
+  eventSeq: bigint,
+  occurredAt: Date,
+  message: Uint8Array,
+): LoggedEvent {
+  const writer = new BinaryWriter();
+  // Zero values are left out, as toBinary leaves them out.
+  if (roomId !== "") writer.tag(EVENT.roomId.number, WireType.LengthDelimited).string(roomId);
+  writer.tag(EVENT.messageCreated.number, WireType.LengthDelimited).bytes(message);
+  if (eventSeq !== 0n) writer.tag(EVENT.eventSeq.number, WireType.Varint).int64(eventSeq);
+  writer
+    .tag(EVENT.occurredAt.number, WireType.LengthDelimited)
+    .bytes(toBinary(TimestampSchema, timestampFromDate(occurredAt)));
+  return { roomId, eventSeq, occurredAt, payload: bufferView(writer.finish()) };
 }
 
 /**

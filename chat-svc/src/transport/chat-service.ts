@@ -7,7 +7,6 @@ import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc
 import {
   type ChatService,
   SendMessageRequestSchema,
-  type SendMessagesResult,
   StreamEventsResponseSchema,
 } from "@parley/proto/chat/v1/chat_pb.js";
 import { appError, Code, toItemStatus } from "@parley/shared/errors.js";
@@ -38,6 +37,7 @@ import { updateRoom } from "../domain/update-room.js";
 import type { Fanout } from "../fanout.js";
 import { assignableRoleFromProto, messageToProto, roomToProto, visibilityFromProto } from "../mapping.js";
 import { encodeStreamEvents } from "../room-events.js";
+import { errorResult, messageResult, sendMessagesResponse } from "./send-messages-response.js";
 
 const room = (view: RoomView) => ({ room: roomToProto(view.room, view.members) });
 const message = (sent: MessageView) => ({ message: messageToProto(sent.row, sent.reactions) });
@@ -154,17 +154,15 @@ export function chatService(deps: {
           return sender.send(caller.value.identity, input, caller.value.live);
         }),
       );
-      return {
-        results: outcomes.map((outcome): Omit<SendMessagesResult, "$typeName"> => {
-          if (outcome.status === "fulfilled") {
-            return { outcome: { case: "message", value: messageToProto(outcome.value.row, outcome.value.reactions) } };
-          }
+      return sendMessagesResponse(
+        outcomes.map((outcome) => {
+          if (outcome.status === "fulfilled") return messageResult(outcome.value);
           if (!(outcome.reason instanceof ConnectError)) {
             logger.error({ err: outcome.reason }, "unexpected error in a batched send");
           }
-          return { outcome: { case: "error", value: toItemStatus(outcome.reason) } };
+          return errorResult(toItemStatus(outcome.reason));
         }),
-      };
+      );
     },
 
     async editMessage(req, ctx) {
