@@ -49,8 +49,10 @@ const ingestRates = ratesArg
       })
   : quick
     ? [1000, 2000]
-    : // Fine steps at the low end: on a slow machine the sustained rate may be below 1,000/s.
-      [500, 750, 1000, 1500, 2000, 3000, 4000, 5000, 5500, 6000, 7000, 8000, 10000, 12000];
+    : // Fine steps at the low end (on a slow machine the sustained rate may be
+      // below 1,000/s) and 500 apart around the target, where a 1,000 step
+      // under-reported the sustained rate by up to a third.
+      [500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000, 7000, 8000, 10000, 12000];
 
 function rssKiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")
