@@ -3,7 +3,7 @@
  * streams each room event, encoded once at commit (or received from another
  * instance already encoded), to every edge: building the response objects
  * only for grpc-js to encode them again cost a RoomEvent's toBinary per event
- * per stream. Such a message is registered here with its bytes and is
+ * per stream. SendMessages answers with the Message bytes those events carry. Such a message is registered here with its bytes and is
  * serialized as them (grpc-server.ts); its fields are never decoded in this
  * process, so it must not be read, only sent.
  */
