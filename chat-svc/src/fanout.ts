@@ -95,7 +95,7 @@ export function startFanout(opts: {
     // Reported through "close"; ioredis keeps reconnecting.
   });
   conn.on("messageBuffer", (_channel: Buffer, payload: Buffer) => {
-    // Nobody to decode for (an instance no edge streams from).
+    // Nobody to hand events to (an instance no edge streams from).
     if (subscribers.size === 0) return;
     let events: Uint8Array[];
     try {

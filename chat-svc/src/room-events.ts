@@ -110,7 +110,7 @@ export function createRoomEventPublisher(opts: {
 }): RoomEventPublisher {
   const { redis, logger, origin } = opts;
   const channel = roomEventsChannel(opts.prefix);
-  let pending: PublishedEvent[] = [];
+  let pending: Uint8Array[] = [];
   let scheduled = false;
   const inFlight = new Set<Promise<void>>();
 
@@ -123,8 +123,7 @@ export function createRoomEventPublisher(opts: {
     if (batch.length === 0) return;
     const pipeline = redis.pipeline();
     for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_MESSAGE) {
-      const run = batch.slice(i, i + MAX_EVENTS_PER_MESSAGE).map((e) => e.payload);
-      pipeline.publish(channel, encodeEventRun(origin, run));
+      pipeline.publish(channel, encodeEventRun(origin, batch.slice(i, i + MAX_EVENTS_PER_MESSAGE)));
     }
     const done = pipeline.exec().then(
       (results) => {
@@ -137,13 +136,13 @@ export function createRoomEventPublisher(opts: {
     );
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
-    opts.local?.(batch.map((e) => e.payload));
+    opts.local?.(batch);
   }
 
   return {
     publish(events) {
       if (events.length === 0) return;
-      for (const e of events) pending.push(e);
+      for (const e of events) pending.push(e.payload);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

@@ -13,12 +13,6 @@ after(async () => {
   await h?.close();
 });
 
-async function roomWith(owner: User, ...others: User[]): Promise<string> {
-  const { room } = await h.client.createRoom({ name: "room", memberIds: others.map((u) => u.userId) }, owner.call);
-  assert.ok(room);
-  return room.id;
-}
-
 async function rowCount(roomId: string): Promise<number> {
   const [row] = await h.infra.sql<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${roomId}`;
   return row?.n ?? -1;
@@ -42,7 +36,7 @@ describe("messages", () => {
   test("send then list: ascending, gapless seqs from 1, with the sender's identity", async () => {
     const alice = await h.signIn("alice");
     const bob = await h.signIn("bob");
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     const texts = ["one", "two", "three", "four"];
     const sent: Message[] = [];
     for (const [i, text] of texts.entries()) {
@@ -73,7 +67,7 @@ describe("messages", () => {
   test("50 concurrent sends to one room get exactly seqs 1..50", async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => h.signIn()));
     const [owner, ...others] = users as [User, ...User[]];
-    const roomId = await roomWith(owner, ...others);
+    const roomId = await h.roomWith(owner, ...others);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         h.client.sendMessage({ roomId, text: `m${i}` }, (users[i % users.length] as User).call),
@@ -98,7 +92,7 @@ describe("messages", () => {
   test("a retried send with the same clientMessageId returns the first message and emits nothing new", async () => {
     const alice = await h.signIn();
     const bob = await h.signIn();
-    const roomId = await roomWith(alice, bob);
+    const roomId = await h.roomWith(alice, bob);
     const first = await h.client.sendMessage({ roomId, text: "hello", clientMessageId: "c-1" }, alice.call);
     const retry = await h.client.sendMessage({ roomId, text: "hello", clientMessageId: "c-1" }, alice.call);
     assert.ok(first.message);
@@ -153,7 +147,7 @@ describe("messages", () => {
 
   test("paging: newest page, backward with beforeSeq, forward with afterSeq, hasMore in the paging direction", async () => {
     const alice = await h.signIn();
-    const roomId = await roomWith(alice);
+    const roomId = await h.roomWith(alice);
     for (let i = 1; i <= 12; i++) await h.client.sendMessage({ roomId, text: `m${i}` }, alice.call);
     const list = (req: { beforeSeq?: bigint; afterSeq?: bigint; limit?: number }) =>
       h.client.listMessages({ roomId, ...req }, alice.call);
@@ -201,7 +195,7 @@ describe("messages", () => {
 
   test("invalid sends and listings are refused with InvalidArgument", async () => {
     const alice = await h.signIn();
-    const roomId = await roomWith(alice);
+    const roomId = await h.roomWith(alice);
     const bad: [() => Promise<unknown>, RegExp][] = [
       [() => h.client.sendMessage({ roomId: "nope", text: "x" }, alice.call), /^room_id:/],
       [() => h.client.sendMessage({ roomId, text: "" }, alice.call), /^text:/],

@@ -6,6 +6,7 @@ import { Code } from "@connectrpc/connect";
 import {
   MessageSchema,
   RoomEventSchema,
+  SendMessageResponseSchema,
   SendMessagesResponseSchema,
   StreamEventsResponseSchema,
 } from "@parley/proto/chat/v1/chat_pb.js";
@@ -25,7 +26,12 @@ import {
 } from "../src/room-events.js";
 import { messageCreatedEvent } from "../src/storage/event-log.js";
 import type { MessageRow } from "../src/storage/schema.js";
-import { errorResult, messageResult, sendMessagesResponse } from "../src/transport/send-messages-response.js";
+import {
+  errorResult,
+  messageResult,
+  sendMessageResponse,
+  sendMessagesResponse,
+} from "../src/transport/send-messages-response.js";
 import { bearer, type EventStream, type Harness, rejectsWith, startHarness, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -173,7 +179,7 @@ describe("event bytes", () => {
     assert.deepEqual(Buffer.from(logged.payload), Buffer.from(toBinary(RoomEventSchema, event)));
   });
 
-  test("a SendMessages answer built from stored bytes is what toBinary builds", () => {
+  test("SendMessages and SendMessage answers built from stored bytes are what toBinary builds", () => {
     const encoded = toBinary(MessageSchema, messageToProto(row));
     const failure = toItemStatus(roomNotFound("0b8a3e4c-5a51-4c41-9a0e-5a1f1a2b3c4d"));
     const reactions = [{ emoji: "👍", userIds: ["u1"] }];
@@ -193,6 +199,10 @@ describe("event bytes", () => {
     const bytes = encodeMessage(SendMessagesResponseSchema, response);
     assert.deepEqual(Buffer.from(bytes), Buffer.from(toBinary(SendMessagesResponseSchema, expected)));
     assert.deepEqual(fromBinary(SendMessagesResponseSchema, bytes), expected);
+
+    const single = encodeMessage(SendMessageResponseSchema, sendMessageResponse({ row, reactions: [], encoded }));
+    const expectedSingle = create(SendMessageResponseSchema, { message: messageToProto(row) });
+    assert.deepEqual(Buffer.from(single), Buffer.from(toBinary(SendMessageResponseSchema, expectedSingle)));
   });
 });
 

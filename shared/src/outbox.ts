@@ -63,8 +63,13 @@ function corkConnection(ch: ConfirmChannel): () => void {
   };
 }
 
-function newTraceparent(): string {
-  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+/** Fresh W3C traceparents, one per event, from one draw of randomness. */
+export function traceparents(n: number): string[] {
+  const random = randomBytes(24 * n).toString("hex");
+  return Array.from(
+    { length: n },
+    (_, i) => `00-${random.slice(i * 48, i * 48 + 32)}-${random.slice(i * 48 + 32, i * 48 + 48)}-01`,
+  );
 }
 
 /** An outbox row's event fields: a fresh id, the routing key, the message type and the binary message. */
@@ -93,7 +98,9 @@ export async function enqueueEvent<K extends RoutingKey>(
   opts: { traceparent?: string } = {},
 ): Promise<string> {
   const event = outboxEvent(key, payload);
-  await tx.insert(outbox).values({ ...event, headers: { traceparent: opts.traceparent ?? newTraceparent() } });
+  await tx
+    .insert(outbox)
+    .values({ ...event, headers: { traceparent: opts.traceparent ?? (traceparents(1)[0] as string) } });
   // Delivered at commit, and only if the transaction commits.
   await tx.execute(dsql`select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
   return event.id;
@@ -188,6 +195,7 @@ export function startOutboxRelay(opts: {
     const ch = await confirmChannel();
     // BEGIN travels with the SELECT, COMMIT with the DELETE: two round trips, not four.
     return pipelinedTransaction(sql, async (tx, commit) => {
+      // Ordered by the column, qualified: unqualified, `position` would be the text output column, where "10" < "9".
       const rows = await tx<OutboxRow[]>`
         select position::text, id, routing_key, type, payload, headers::text,
           to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at

@@ -9,11 +9,9 @@
  * list of uuids as one comma-separated string.
  */
 
-import type { OutboxEvent } from "@parley/shared/outbox.js";
-import { OUTBOX_NOTIFY_CHANNEL } from "@parley/shared/outbox.js";
+import { OUTBOX_NOTIFY_CHANNEL, type OutboxEvent, traceparents } from "@parley/shared/outbox.js";
 import type { PendingQuery, Row, Sql } from "postgres";
 import type { LoggedEvent } from "./event-log.js";
-import { outboxJson } from "./outbox-batch.js";
 import type { MessageRow, RoomKind, Visibility } from "./schema.js";
 
 /** A transaction's connection (shared/pipelined-transaction.ts). */
@@ -130,6 +128,24 @@ export async function findClientKeys(tx: Tx, keys: readonly ClientKey[]): Promis
     senderId: r.sender_id,
     clientMessageId: r.client_message_id,
   }));
+}
+
+/**
+ * Outbox events as one JSON text parameter, rows of (id, routingKey, type,
+ * payload base64, traceparent) in order: the rows `enqueueEvent`
+ * (@parley/shared/outbox.js) writes one at a time, relayed alike.
+ */
+function outboxJson(events: readonly OutboxEvent[]): string {
+  const tps = traceparents(events.length);
+  return JSON.stringify(
+    events.map((e, i) => ({
+      id: e.id,
+      routingKey: e.routingKey,
+      type: e.type,
+      payload: e.payload.toString("base64"),
+      traceparent: tps[i],
+    })),
+  );
 }
 
 export interface SentBatch {

@@ -37,7 +37,7 @@ import { updateRoom } from "../domain/update-room.js";
 import type { Fanout } from "../fanout.js";
 import { assignableRoleFromProto, messageToProto, roomToProto, visibilityFromProto } from "../mapping.js";
 import { encodeStreamEvents } from "../room-events.js";
-import { errorResult, messageResult, sendMessagesResponse } from "./send-messages-response.js";
+import { errorResult, messageResult, sendMessageResponse, sendMessagesResponse } from "./send-messages-response.js";
 
 const room = (view: RoomView) => ({ room: roomToProto(view.room, view.members) });
 const message = (sent: MessageView) => ({ message: messageToProto(sent.row, sent.reactions) });
@@ -135,7 +135,7 @@ export function chatService(deps: {
         clientMessageId: req.clientMessageId,
         parentId: req.parentId,
       });
-      return message(sent);
+      return sendMessageResponse(sent);
     },
 
     async sendMessages(req, ctx) {

@@ -1,12 +1,14 @@
 /**
- * SendMessages answers as bytes. A message the call just stored is answered
- * with the encoding its room event already carries (domain/send-message.ts)
- * instead of being mapped and encoded again; the gRPC server sends the
- * response as those bytes (shared/pre-encoded.ts).
+ * SendMessage and SendMessages answers as bytes. A message the call just
+ * stored is answered with the encoding its room event already carries
+ * (domain/send-message.ts) instead of being mapped and encoded again; the
+ * gRPC server sends the response as those bytes (shared/pre-encoded.ts).
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
   MessageSchema,
+  type SendMessageResponse,
+  SendMessageResponseSchema,
   type SendMessagesResponse,
   SendMessagesResponseSchema,
   SendMessagesResultSchema,
@@ -16,10 +18,19 @@ import { embedded, preEncoded } from "@parley/shared/pre-encoded.js";
 import type { MessageView } from "../domain/deps.js";
 import { messageToProto } from "../mapping.js";
 
+/** The message's encoding: the send's own, or (a message stored by an earlier send) mapped and encoded here. */
+function messageBytes(view: MessageView): Uint8Array {
+  return view.encoded ?? toBinary(MessageSchema, messageToProto(view.row, view.reactions));
+}
+
+/** SendMessage's response carrying the stored message. */
+export function sendMessageResponse(view: MessageView): SendMessageResponse {
+  return preEncoded(SendMessageResponseSchema, embedded(SendMessageResponseSchema.field.message, [messageBytes(view)]));
+}
+
 /** A SendMessagesResult carrying the stored message. */
 export function messageResult(view: MessageView): Uint8Array {
-  const message = view.encoded ?? toBinary(MessageSchema, messageToProto(view.row, view.reactions));
-  return embedded(SendMessagesResultSchema.field.message, [message]);
+  return embedded(SendMessagesResultSchema.field.message, [messageBytes(view)]);
 }
 
 /** A SendMessagesResult carrying the item's error. */
