@@ -90,8 +90,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       sendDueDigest({ db, transport, ctx, retryDelaysMs: config.MAIL_RETRY_DELAYS, unsubscribeUrl }, logger),
     prune: async () => ({
       digests: await pruneFinishedDigests(db, KEEP_FINISHED_DIGESTS_DAYS),
-      processedEvents:
-        config.PROCESSED_EVENTS_KEEP_DAYS > 0 ? await pruneProcessedEvents(db, config.PROCESSED_EVENTS_KEEP_DAYS) : 0,
+      processedEvents: await pruneProcessedEvents(db, config.PROCESSED_EVENTS_KEEP_DAYS),
     }),
     logger,
     pollMs: deps.digestPollMs ?? Math.min(1_000, Math.max(100, (config.NOTIFY_DIGEST_WINDOW * 1000) / 5)),

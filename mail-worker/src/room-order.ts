@@ -9,7 +9,7 @@
 import { serialByKey } from "@parley/shared/serial-by-key.js";
 import type { MailEvent } from "./domain/mail-event.js";
 
-export type RoomOrder = <T>(event: MailEvent, task: () => Promise<T>) => Promise<T>;
+type RoomOrder = <T>(event: MailEvent, task: () => Promise<T>) => Promise<T>;
 
 function roomOf(event: MailEvent): string | undefined {
   switch (event.routingKey) {

@@ -5,12 +5,12 @@
  * for: not while online, not once read, not beyond their notification level,
  * never after unsubscribing.
  */
-import type { NotificationLevel } from "../storage/schema.js";
+import type { NotificationLevelName } from "@parley/shared/notification-levels.js";
 
 export type SkipReason = "unsubscribed" | "level-none" | "not-mentioned-or-direct" | "online" | "read";
 
 export interface RecipientChoice {
-  notificationLevel: NotificationLevel;
+  notificationLevel: NotificationLevelName;
   unsubscribed: boolean;
 }
 

@@ -31,7 +31,7 @@ export interface DueDigest {
   attempts: number;
 }
 
-/** Rows per statement: 11 parameters a notification stays far below PostgreSQL's 65,535. */
+/** Rows per statement: 10 parameters a notification stays far below PostgreSQL's 65,535. */
 const ROWS_PER_STATEMENT = 1_000;
 
 function chunks<T>(items: readonly T[]): T[][] {
@@ -80,7 +80,7 @@ export async function addNotifications(
   for (const chunk of chunks(items)) {
     const rows = await tx
       .insert(notifications)
-      .values([...chunk])
+      .values(chunk)
       .onConflictDoNothing()
       .returning({ id: notifications.messageId });
     added += rows.length;

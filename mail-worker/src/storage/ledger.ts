@@ -30,10 +30,11 @@ export async function markProcessed(tx: Tx, eventId: string, routingKey: string)
 const PRUNE_CHUNK = 10_000;
 
 /**
- * Forgets events handled more than `days` days ago, in chunks (short
- * transactions however large the backlog); returns how many.
+ * Forgets events handled more than `days` days ago (0: keeps them all), in
+ * chunks (short transactions however large the backlog); returns how many.
  */
 export async function pruneProcessedEvents(db: Db, days: number): Promise<number> {
+  if (days <= 0) return 0;
   let pruned = 0;
   for (;;) {
     const rows = await db.execute<{ n: number }>(sql`

@@ -3,9 +3,10 @@
  * are applied strictly in version order (see domain/track-membership.ts), so
  * the stored version says exactly how current a room's member list is.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Tx } from "./db.js";
-import { roomMembers, roomMembership } from "./schema.js";
+import type { RecipientPreferences } from "./recipients.js";
+import { presence, recipients, roomMembers, roomMembership, roomReads } from "./schema.js";
 
 /**
  * The version applied so far (0 for a room never seen), with the room's row
@@ -45,18 +46,64 @@ export async function applyMembershipChange(
     .where(eq(roomMembership.roomId, roomId));
 }
 
-/**
- * The room's applied version (0 for a room never seen) and its members as of
- * that version: one statement, so both come from one snapshot without a lock.
- */
-export async function readMembership(tx: Tx, roomId: string): Promise<{ version: bigint; members: string[] }> {
-  const rows = await tx
-    .select({ version: roomMembership.version, userId: roomMembers.userId })
+/** The room's applied version (0 for a room never seen). */
+export async function membershipVersion(tx: Tx, roomId: string): Promise<bigint> {
+  const [row] = await tx
+    .select({ version: roomMembership.version })
     .from(roomMembership)
-    .leftJoin(roomMembers, eq(roomMembers.roomId, roomMembership.roomId))
     .where(eq(roomMembership.roomId, roomId));
-  return {
-    version: rows[0]?.version ?? 0n,
-    members: rows.flatMap((r) => (r.userId === null ? [] : [r.userId])),
-  };
+  return row?.version ?? 0n;
+}
+
+/** A member, with what decides whether they hear of a message in the room. */
+export interface Listener extends RecipientPreferences {
+  online: boolean;
+  /** Undefined: never read the room. */
+  lastReadSeq: bigint | undefined;
+}
+
+/**
+ * The room's members but one (the sender), in user order, each with their
+ * address and preferences, presence and read marker in the room, in one
+ * statement; `unknown`: members with no address known yet.
+ */
+export async function listenersOf(
+  tx: Tx,
+  roomId: string,
+  exceptUserId: string,
+): Promise<{ known: Listener[]; unknown: string[] }> {
+  const rows = await tx
+    .select({
+      userId: roomMembers.userId,
+      email: recipients.email,
+      username: recipients.username,
+      notificationLevel: recipients.notificationLevel,
+      unsubscribedAt: recipients.unsubscribedAt,
+      online: presence.online,
+      lastReadSeq: roomReads.lastReadSeq,
+    })
+    .from(roomMembers)
+    .leftJoin(recipients, eq(recipients.userId, roomMembers.userId))
+    .leftJoin(presence, eq(presence.userId, roomMembers.userId))
+    .leftJoin(roomReads, and(eq(roomReads.userId, roomMembers.userId), eq(roomReads.roomId, roomMembers.roomId)))
+    .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.userId, exceptUserId)))
+    .orderBy(roomMembers.userId);
+  const known: Listener[] = [];
+  const unknown: string[] = [];
+  for (const r of rows) {
+    if (r.email === null || r.username === null || r.notificationLevel === null) {
+      unknown.push(r.userId);
+      continue;
+    }
+    known.push({
+      userId: r.userId,
+      email: r.email,
+      username: r.username,
+      notificationLevel: r.notificationLevel,
+      unsubscribed: r.unsubscribedAt !== null,
+      online: r.online === true,
+      lastReadSeq: r.lastReadSeq ?? undefined,
+    });
+  }
+  return { known, unknown };
 }

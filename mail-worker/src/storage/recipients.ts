@@ -3,9 +3,11 @@
  * projected from user events. Each write carries when its event occurred;
  * an older event arriving after a newer one changes nothing.
  */
+
+import type { NotificationLevelName } from "@parley/shared/notification-levels.js";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { at, type Db, type Tx } from "./db.js";
-import { type NotificationLevel, recipients } from "./schema.js";
+import { recipients } from "./schema.js";
 
 export interface Recipient {
   userId: string;
@@ -14,7 +16,7 @@ export interface Recipient {
 }
 
 export interface RecipientPreferences extends Recipient {
-  notificationLevel: NotificationLevel;
+  notificationLevel: NotificationLevelName;
   unsubscribed: boolean;
 }
 
@@ -40,7 +42,7 @@ export async function upsertRecipient(tx: Tx, r: Recipient, occurredAt: Date): P
  */
 export async function applyProfile(
   tx: Tx,
-  r: Recipient & { notificationLevel: NotificationLevel },
+  r: Recipient & { notificationLevel: NotificationLevelName },
   occurredAt: Date,
 ): Promise<void> {
   await tx

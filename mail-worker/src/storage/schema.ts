@@ -25,8 +25,6 @@ export const processedEvents = pgTable(
   (t) => [index("processed_events_processed_at_idx").using("brin", t.processedAt)],
 );
 
-export type NotificationLevel = NotificationLevelName;
-
 /**
  * Who can be mailed, and what they want: projected from user.registered and
  * user.updated, since message.sent carries user ids only.
@@ -36,7 +34,7 @@ export const recipients = pgTable("recipients", {
   email: text("email").notNull(),
   username: text("username").notNull(),
   /** From the user's profile (user.updated); "all" until one says otherwise. */
-  notificationLevel: text("notification_level").$type<NotificationLevel>().notNull().default("all"),
+  notificationLevel: text("notification_level").$type<NotificationLevelName>().notNull().default("all"),
   /** Set by the unsubscribe link: no notification mail, whatever the level, until the level is changed in Parley. */
   unsubscribedAt: timestamp("unsubscribed_at", { withTimezone: true }),
   /** When the newest applied user event occurred: an older one arriving late changes nothing. */
