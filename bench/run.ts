@@ -25,7 +25,7 @@ import { startSystem } from "../test/support/system.js";
 import { type Client, closeAll, connectMany, hasPrefix, numberAfter, sleep, subscribeAll } from "./clients.js";
 import { coresUsed, cpuGroups, sampleCpu } from "./cpu.js";
 import { createUsers } from "./fixtures.js";
-import { startMailDrain } from "./mail-drain.js";
+import { type MailDrain, startMailDrain } from "./mail-drain.js";
 import { CompletionRate, ms, printTable, ratio, summarize } from "./stats.js";
 
 const quick = process.argv.includes("--quick");
@@ -157,9 +157,10 @@ async function fanout(
 async function main() {
   log("starting user-svc, chat-svc and edge");
   const system = await startSystem({ components: ["user-svc", "chat-svc", "edge"], logLevel: "warn" });
-  const drain = await startMailDrain(system.env.AMQP_NAMESPACE as string);
   const rows: string[][] = [["measure", "Parley", "baseline", "ratio", "target"]];
+  let drain: MailDrain | undefined;
   try {
+    drain = await startMailDrain(system.env.AMQP_NAMESPACE as string);
     const startedPid = system.components.get("edge")?.process.pid;
     if (!startedPid) throw new Error("edge did not start");
     const edgePid: number = startedPid;
@@ -439,8 +440,10 @@ async function main() {
       rows.push(["ingest: messages stored in total", String(stored?.n ?? "?"), "", "", ""]);
     }
   } finally {
-    log(`mail queue: ${drain.drained} events taken off it`);
-    await drain.close();
+    if (drain) {
+      log(`mail queue: ${drain.drained} events taken off it`);
+      await drain.close();
+    }
     await system.close();
   }
   process.stdout.write(`\nParley bench (${quick ? "quick" : "full"}), ${new Date().toISOString()}\n\n`);

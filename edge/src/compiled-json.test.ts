@@ -1,8 +1,23 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { create, type DescField, type DescMessage, ScalarType, toJsonString } from "@bufbuild/protobuf";
+import {
+  create,
+  createFileRegistry,
+  type DescField,
+  type DescMessage,
+  type Message,
+  ScalarType,
+  toJsonString,
+} from "@bufbuild/protobuf";
 import { type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+  file_google_protobuf_struct,
+  file_google_protobuf_wrappers,
+  timestampFromMs,
+} from "@bufbuild/protobuf/wkt";
 import { MessageSchema, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import { ServerFrameSchema } from "@parley/proto/realtime/v1/realtime_pb.js";
 import { jsonWriter } from "./realtime/compiled-json.js";
@@ -154,4 +169,33 @@ test("refuses a timestamp JSON cannot carry, as toJsonString does", () => {
   const event = create(RoomEventSchema, { roomId: "r", occurredAt: { seconds: 400_000_000_000n, nanos: 0 } });
   assert.throws(() => toJsonString(RoomEventSchema, event));
   assert.throws(() => jsonWriter(RoomEventSchema)(event), /out of range/);
+});
+
+test("hands a message holding wrapper or Struct fields (held unboxed) to toJson", () => {
+  const field = (name: string, number: number, typeName: string) => ({
+    name,
+    number,
+    jsonName: name,
+    type: FieldDescriptorProto_Type.MESSAGE,
+    label: FieldDescriptorProto_Label.OPTIONAL,
+    typeName,
+  });
+  const file = create(FileDescriptorProtoSchema, {
+    name: "unboxed.proto",
+    package: "unboxed",
+    syntax: "proto3",
+    dependency: ["google/protobuf/wrappers.proto", "google/protobuf/struct.proto"],
+    messageType: [
+      { name: "M", field: [field("w", 1, ".google.protobuf.StringValue"), field("s", 2, ".google.protobuf.Struct")] },
+    ],
+  });
+  const registry = createFileRegistry(file, (name) =>
+    name === "google/protobuf/wrappers.proto" ? file_google_protobuf_wrappers : file_google_protobuf_struct,
+  );
+  const desc: DescMessage | undefined = registry.getMessage("unboxed.M");
+  assert.ok(desc);
+  for (const init of [{ w: "hi" }, { s: { a: 1, b: [true, null] } }, {}]) {
+    const message: Message = create(desc, init);
+    assert.equal(jsonWriter(desc)(message), toJsonString(desc, message));
+  }
 });

@@ -56,7 +56,7 @@ function proxy(service: DescService, client: object) {
     if (!call) throw new Error(`no client method for ${method.name}`);
     impl[method.localName] = async (request, ctx) => {
       const timeoutMs = ctx.timeoutMs();
-      const response = await call(request, {
+      return call(request, {
         headers: clientHeaders({
           authorization: ctx.requestHeader.get("authorization") ?? undefined,
           ip: ctx.values.get(clientIp),
@@ -65,7 +65,6 @@ function proxy(service: DescService, client: object) {
         signal: ctx.signal,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
-      return response;
     };
   }
   return impl;

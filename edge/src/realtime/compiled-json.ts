@@ -6,10 +6,12 @@
  * (every ack and every event frame is one). A compiled writer reads the
  * fields directly and concatenates the text.
  *
- * What it does not handle itself it hands to `toJson` (well-known types
- * other than Timestamp, and messages with map fields, whose key order
- * `toJson` decides), so the output is always `toJsonString`'s; the tests
- * compare the two over every message type reachable from the frames.
+ * A message it does not handle itself it hands, whole, to `toJson`: one with
+ * a map field (whose key order `toJson` decides), a required field (whose
+ * absence `toJson` refuses), or a field of a well-known type other than
+ * Timestamp (wrappers and Struct are held unboxed, as plain values). So the
+ * output is always `toJsonString`'s; the tests compare the two over every
+ * message type reachable from the frames.
  */
 import { type DescField, type DescMessage, ScalarType, toJson } from "@bufbuild/protobuf";
 import { isScalarZeroValue } from "@bufbuild/protobuf/reflect";
@@ -40,7 +42,7 @@ export function jsonWriter(desc: DescMessage): JsonWriter {
 
 function compile(desc: DescMessage): JsonWriter {
   if (desc.typeName === "google.protobuf.Timestamp") return timestampJson as JsonWriter;
-  const generic = desc.typeName.startsWith("google.protobuf.") || desc.fields.some((f) => f.fieldKind === "map");
+  const generic = desc.typeName.startsWith("google.protobuf.") || desc.fields.some(needsToJson);
   if (generic) return (m) => JSON.stringify(toJson(desc, m as never));
   const fields = desc.fields
     .concat()
@@ -55,6 +57,15 @@ function compile(desc: DescMessage): JsonWriter {
     }
     return `{${out}}`;
   };
+}
+
+// google.protobuf.FeatureSet.FieldPresence.LEGACY_REQUIRED
+const LEGACY_REQUIRED = 3;
+
+function needsToJson(f: DescField): boolean {
+  if (f.fieldKind === "map" || f.presence === LEGACY_REQUIRED) return true;
+  const type = f.message?.typeName ?? "";
+  return type.startsWith("google.protobuf.") && type !== "google.protobuf.Timestamp";
 }
 
 function fieldWriter(f: DescField): FieldWriter {

@@ -95,7 +95,7 @@ export function broadcastFrame(json: string): BroadcastFrame {
     wire[1] = 127;
     wire.writeBigUInt64BE(BigInt(n), 2);
   }
-  // Encoded straight into the frame: one UTF-8 pass, no copy.
+  // Encoded straight into the frame: one encode, no copy.
   wire.write(json, headerLength);
   return { payload: wire.subarray(headerLength), wire };
 }

@@ -33,7 +33,7 @@ export interface SocketAuth {
   authenticate(token: string, profileCall: CallOptions): Promise<SocketIdentity>;
   /** The user's profile changed: the next socket fetches it again. */
   forget(userId: string): void;
-  /** Drops expired profiles (the gateway calls it on its heartbeat). */
+  /** Drops expired profiles (the gateway calls it once per heartbeat interval). */
   sweep(): void;
 }
 
