@@ -19,6 +19,7 @@ import { connectContextValues, connectRoutes } from "./connect.js";
 import { allowedOrigins, installCors } from "./cors.js";
 import { checkHealth } from "./health.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
+import { watchSessionEnds } from "./realtime/session-ends.js";
 import { chatRoutes } from "./rest/chats.js";
 import { installErrorHandlers } from "./rest/errors.js";
 import { userRoutes } from "./rest/users.js";
@@ -102,6 +103,15 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
     ...(deps.presenceIntervalMs !== undefined ? { presenceIntervalMs: deps.presenceIntervalMs } : {}),
   });
+  const sessionEnds = watchSessionEnds({
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    logger: wsLogger,
+    openSessions: () => realtime.openSessions(),
+    end: (sessionIds) => {
+      for (const sessionId of sessionIds) realtime.endSessions({ sessionId });
+    },
+  });
 
   try {
     await app.register(websocket, {
@@ -169,6 +179,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (err) {
     // Whatever started must stop, or the process would never exit.
+    await sessionEnds.close();
     await realtime.close();
     await app.close();
     await closeConnections();
@@ -180,6 +191,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     port,
     realtime,
     async close() {
+      await sessionEnds.close();
       await realtime.close();
       await app.close();
       await closeConnections();

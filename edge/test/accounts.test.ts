@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { TEST_REDIS_URL } from "@parley/shared/testing.js";
+import { Redis } from "ioredis";
+import { tokenClaims } from "../src/token-claims.js";
 import {
   type ApiOptions,
   assertError,
@@ -49,6 +52,20 @@ const api = (method: string, path: string, body?: unknown, token?: string, opts?
 
 const sockets: TestSocket[] = [];
 
+/** The socket is closed for its ended session (4401, after an `unauthenticated` error frame) within a few seconds. */
+async function assertEnded(socket: TestSocket, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still open 5 s after its session ended`)), 5_000);
+  });
+  try {
+    assert.equal((await Promise.race([socket.closed, late])).code, 4401, what);
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.equal((socket.frames.at(-1)?.error as { code?: string } | undefined)?.code, "unauthenticated", what);
+}
+
 test("refresh rotates; a reused refresh token ends the session for REST and WebSocket alike", async () => {
   const u = await system.signUp("rita_acc");
   const first = await api("POST", "/api/users/refresh", { refreshToken: u.refreshToken });
@@ -76,18 +93,15 @@ test("refresh rotates; a reused refresh token ends the session for REST and WebS
     "unauthenticated",
     "REFRESH_TOKEN_INVALID",
   );
-  // The socket opened with the session: its next call is refused and it is closed.
-  open.send({ ref: "s", subscribe: { roomId: crypto.randomUUID() } });
-  const refused = await open.next((f) => f.ref === "s");
-  assert.equal((refused.error as { code: string }).code, "unauthenticated");
-  assert.equal((await open.closed).code, 4401);
+  // The socket opened with the session is closed without waiting for its next call.
+  await assertEnded(open, "the socket of the reused session");
   // And a new socket with the token is refused at once.
   const again = await openSocket(system.edge.wsUrl, { headers: { authorization: `Bearer ${rotated.accessToken}` } });
   sockets.push(again);
   assert.equal((await again.closed).code, 4401);
 });
 
-test("logout ends the session at once: REST 401, this edge's sockets closed, other edges' on their next call", async () => {
+test("logout ends the session at once: REST 401, its sockets closed on this edge and on every other", async () => {
   const u = await system.signUp("lou_acc");
   const other = await system.startEdge();
   try {
@@ -96,19 +110,47 @@ test("logout ends the session at once: REST 401, this edge's sockets closed, oth
     const res = await api("POST", "/api/users/logout", undefined, u.token);
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.deepEqual(res.json, {});
-    const closed = await here.closed;
-    assert.equal(closed.code, 4401);
-    assert.equal((here.frames.at(-1)?.error as { code?: string } | undefined)?.code, "unauthenticated");
+    await assertEnded(here, "the socket on the edge that took the logout");
     assertError(await api("GET", "/api/users/profile", undefined, u.token), 401, "unauthenticated");
     assertError(await api("POST", "/api/users/logout", undefined, u.token), 401, "unauthenticated");
-
-    there.send({ ref: "s", subscribe: { roomId: crypto.randomUUID() } });
-    assert.equal(((await there.next((f) => f.ref === "s")).error as { code: string }).code, "unauthenticated");
-    assert.equal((await there.closed).code, 4401);
+    // The other edge hears of it from user-svc's notice, not at the socket's next call.
+    await assertEnded(there, "the socket on the other edge");
   } finally {
     await other.close();
   }
   assertError(await api("POST", "/api/users/logout"), 401, "unauthenticated");
+});
+
+test("a session that ends while an edge is cut off from Redis: its sockets close at their next call, or when the edge is back", async () => {
+  const u = await system.signUp("ava_acc");
+  const calling = await system.readySocket(u.token);
+  const quiet = await system.readySocket(u.token);
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    // The session goes with nobody told, as if its notice had been published while the edge was away.
+    const sessionId = tokenClaims(u.token)?.sessionId;
+    assert.ok(sessionId, "the access token names its session");
+    assert.equal(await redis.del(`${system.redisKeyPrefix}session:${sessionId}`), 1);
+    // A socket that calls is refused and closed...
+    calling.send({ ref: "s", subscribe: { roomId: crypto.randomUUID() } });
+    assert.equal(((await calling.next((f) => f.ref === "s")).error as { code: string }).code, "unauthenticated");
+    assert.equal((await calling.closed).code, 4401);
+    // ...one that does not is still open (pings need no session)...
+    quiet.send({ ref: "p", ping: {} });
+    await quiet.next((f) => f.ref === "p");
+    assert.equal(quiet.ws.readyState, quiet.ws.OPEN);
+    // ...until the edges' notice subscriptions come back and check the sessions of their open sockets.
+    const clients = (await redis.client("LIST")) as string;
+    const ids = clients
+      .split("\n")
+      .filter((line) => line.includes(` name=${system.redisKeyPrefix}edge:sessions-ended `))
+      .map((line) => /\bid=(\d+)/.exec(line)?.[1]);
+    assert.ok(ids.length >= 1, "every edge subscribes to the notices under its own name");
+    for (const id of ids) await redis.client("KILL", "ID", id as string);
+    await assertEnded(quiet, "the quiet socket after the edge's subscription came back");
+  } finally {
+    redis.disconnect();
+  }
 });
 
 test("logout-all ends every session of the user and says how many", async () => {

@@ -79,6 +79,8 @@ export interface System {
   userSvcUrl: string;
   chatSvcUrl: string;
   secret: string;
+  /** REDIS_KEY_PREFIX of every component. */
+  redisKeyPrefix: string;
   /** How many StreamEvents calls chat-svc is serving. */
   chatStreams(): number;
   /** Another chat-svc process on the same database, Redis prefix and AMQP namespace. */
@@ -309,6 +311,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     userSvcUrl,
     chatSvcUrl,
     secret,
+    redisKeyPrefix: prefix,
     chatStreams: () => chatSvc.fanout.size,
     startChatInstance,
     startEdge,

@@ -11,6 +11,11 @@ export function sessionKey(prefix: string, sessionId: string): string {
   return `${prefix}session:${sessionId}`;
 }
 
+/** The Redis channel of parley.user.v1.SessionsEnded notices: revoked sessions, for the edges to close their sockets. */
+export function sessionsEndedChannel(prefix: string): string {
+  return `${prefix}sessions:ended`;
+}
+
 export interface Authenticator {
   /** The caller's identity from a bearer token that verifies and whose session is live. */
   authenticate(headers: Headers): Promise<Identity>;

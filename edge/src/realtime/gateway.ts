@@ -51,6 +51,8 @@ export interface RealtimeGateway {
   accept(ws: WebSocket, req: UpgradeRequest): void;
   /** Closes (4401) this edge's sockets of sessions a logout has just ended. */
   endSessions(scope: { sessionId: string } | { userId: string }): void;
+  /** The sessions of this edge's authenticated sockets (session-ends.ts checks them after a reconnect). */
+  openSessions(): Iterable<string>;
   /** A user's profile changed through this edge: new sockets get it fresh in `ready`. */
   profileChanged(userId: string): void;
   close(): Promise<void>;
@@ -194,6 +196,11 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
             unauthenticated("the session has ended; sign in again"),
           );
         }
+      }
+    },
+    *openSessions() {
+      for (const session of sessions) {
+        if (session.sessionId !== undefined) yield session.sessionId;
       }
     },
     profileChanged(userId) {

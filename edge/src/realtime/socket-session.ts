@@ -121,7 +121,7 @@ export class SocketSession implements SubscriptionOwner {
   readonly openedAt: number;
   private token: string | undefined;
   private _userId: string | undefined;
-  private sessionId: string | undefined;
+  private _sessionId: string | undefined;
   /** Epoch milliseconds at which the token expires. */
   private tokenExpiresAt = Number.POSITIVE_INFINITY;
   private subscriptions: Map<string, RoomSubscription> | undefined;
@@ -161,10 +161,15 @@ export class SocketSession implements SubscriptionOwner {
     return this.closed;
   }
 
+  /** The session of the token the socket authenticated with; undefined until it has. */
+  get sessionId(): string | undefined {
+    return this.token === undefined ? undefined : this._sessionId;
+  }
+
   /** Whether a logout of `scope` ends this socket's session. */
   belongsTo(scope: { sessionId: string } | { userId: string }): boolean {
     if (this.token === undefined) return false;
-    return "sessionId" in scope ? scope.sessionId === this.sessionId : scope.userId === this._userId;
+    return "sessionId" in scope ? scope.sessionId === this._sessionId : scope.userId === this._userId;
   }
 
   /** Closes the socket with `code`, after an error frame when `err` is given. */
@@ -434,7 +439,7 @@ export class SocketSession implements SubscriptionOwner {
     const first = this._userId === undefined;
     this.token = token;
     this._userId = identity.userId;
-    this.sessionId = identity.sessionId;
+    this._sessionId = identity.sessionId;
     this.tokenExpiresAt = identity.expiresAt;
     this.reply(ref, {
       case: "ready",

@@ -14,7 +14,9 @@
  * a Redis dump useless without making lookups slow.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { sessionKey } from "@parley/shared/sessions.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { SessionsEndedSchema } from "@parley/proto/user/v1/user_pb.js";
+import { sessionKey, sessionsEndedChannel } from "@parley/shared/sessions.js";
 import type { Redis } from "ioredis";
 import type { ClientInfo } from "./client-info.js";
 
@@ -89,7 +91,8 @@ export async function createSession(
 }
 
 // KEYS: presented refresh, new refresh, session, session meta, user's session set.
-// ARGV: userId, sessionId, new digest, now (ms), ttl (s).
+// ARGV: userId, sessionId, new digest, now (ms), ttl (s), the SessionsEnded
+// channel and the notice to publish there should the session end.
 // Either rotates (presented → rotated, new → current, session extended), or,
 // for a token that was already rotated, ends the session on the spot: whoever
 // presents it holds a copy, and we cannot tell the thief from the owner.
@@ -99,6 +102,7 @@ if not state then return 'invalid' end
 if state ~= 'current' then
   redis.call('DEL', KEYS[3], KEYS[4])
   redis.call('SREM', KEYS[5], ARGV[2])
+  redis.call('PUBLISH', ARGV[6], ARGV[7])
   return 'reused'
 end
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'invalid' end
@@ -141,15 +145,23 @@ export async function rotateRefreshToken(
     next.digest,
     Date.now(),
     opts.ttlSeconds,
+    sessionsEndedChannel(prefix),
+    sessionsEndedNotice(userId, [sid]),
   )) as string;
   if (outcome === "ok") return { status: "ok", sessionId: sid, userId, refreshToken: next.token };
   if (outcome === "reused") return { status: "reused", sessionId: sid, userId };
   return { status: "invalid" };
 }
 
+/** What the edges hear on sessionsEndedChannel when sessions end: they close those sessions' sockets. */
+function sessionsEndedNotice(userId: string, sessionIds: string[]): Buffer {
+  return Buffer.from(toBinary(SessionsEndedSchema, create(SessionsEndedSchema, { userId, sessionIds })));
+}
+
 /**
  * Ends sessions of `userId`: their keys go at once, so every service refuses
- * their access tokens on the next call. Returns how many were still live.
+ * their access tokens on the next call, and the edges close their sockets.
+ * Returns how many were still live.
  */
 export async function revokeSessions(
   redis: Redis,
@@ -170,6 +182,8 @@ export async function revokeSessions(
     if (typeof digest === "string") multi.del(refreshKey(prefix, digest));
   }
   multi.srem(userSessionsKey(prefix, userId), ...sessionIds);
+  // In the same MULTI: no edge hears of a revocation that did not happen, and none that did goes unannounced.
+  multi.publish(sessionsEndedChannel(prefix), sessionsEndedNotice(userId, sessionIds));
   const results = await execOrThrow(multi);
   return results.slice(0, sessionIds.length).filter(([, deleted]) => deleted === 1).length;
 }
