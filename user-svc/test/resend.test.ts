@@ -92,6 +92,20 @@ test("a resend within the cooldown → ResourceExhausted OTP_RESEND_COOLDOWN wit
   assert.equal(h.otpEvents.filter((e) => e.email === email).length, 2);
 });
 
+test("the wait is rounded up: a client that waits retryAfterSeconds is not refused again", async () => {
+  const { email } = await registerPending("rudi");
+  const prefix = h.config.REDIS_KEY_PREFIX;
+  // 1.5 s of cooldown left: "1" would send the client back half a second too early.
+  await h.infra.redis.set(`${prefix}otp-resend-cooldown:${email}`, "1", "PX", 1_500);
+  const cooling = await rejectsWith(h.client.resendOtp({ email }), Code.ResourceExhausted, "OTP_RESEND_COOLDOWN");
+  assert.equal(retryAfterOf(cooling), 2);
+  // Likewise the hourly cap, 2.5 s before its window ends.
+  await endCooldown(email);
+  await h.infra.redis.set(`${prefix}otp-resends:${email}`, String(MAX_RESENDS), "PX", 2_500);
+  const capped = await rejectsWith(h.client.resendOtp({ email }), Code.ResourceExhausted, "OTP_RATE_LIMITED");
+  assert.equal(retryAfterOf(capped), 3);
+});
+
 test("an unknown email, or an account with no code pending, looks the same and is sent nothing", async () => {
   const user = await h.signUp("dora");
   await endCooldown(user.email);

@@ -34,12 +34,19 @@ function sendsKey(prefix: string, userId: string): string {
   return `${prefix}otp-sends:${userId}`;
 }
 
+// Whole seconds until a key expires, rounded up: TTL rounds down, and a
+// client told to come back when 0.9 s remain would be refused again.
+const SECONDS_LEFT = `
+local function seconds_left(key)
+  return math.ceil(redis.call('PTTL', key) / 1000)
+end`;
+
 // KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
 // Returns {1, 0} when stored, {0, seconds until allowed} when rate limited.
-const ISSUE = `
+const ISSUE = `${SECONDS_LEFT}
 local sends = redis.call('INCR', KEYS[2])
 if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if sends > tonumber(ARGV[3]) then return {0, redis.call('TTL', KEYS[2])} end
+if sends > tonumber(ARGV[3]) then return {0, seconds_left(KEYS[2])} end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempts', 0)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -50,20 +57,20 @@ return {1, 0}`;
 // out fresh guesses (only a password check does). Returns {0, 0} when no
 // usable code is pending (none, expired or burnt), {-1, seconds until allowed}
 // when rate limited, {1, 0} when replaced.
-const REISSUE = `
+const REISSUE = `${SECONDS_LEFT}
 if redis.call('HEXISTS', KEYS[1], 'digest') == 0 then return {0, 0} end
 local sends = redis.call('INCR', KEYS[2])
 if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if sends > tonumber(ARGV[3]) then return {-1, redis.call('TTL', KEYS[2])} end
+if sends > tonumber(ARGV[3]) then return {-1, seconds_left(KEYS[2])} end
 redis.call('HSET', KEYS[1], 'digest', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {1, 0}`;
 
 // KEYS: counter. ARGV: max, window. Returns 0 when counted, else seconds until allowed.
-const COUNT = `
+const COUNT = `${SECONDS_LEFT}
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-if n > tonumber(ARGV[1]) then return math.max(1, redis.call('TTL', KEYS[1])) end
+if n > tonumber(ARGV[1]) then return math.max(1, seconds_left(KEYS[1])) end
 return 0`;
 
 // KEYS: otp hash. ARGV: max attempts. Reserves an attempt and hands back the

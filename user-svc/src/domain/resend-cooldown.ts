@@ -29,5 +29,6 @@ export async function claimResendSlot(
   const key = cooldownKey(opts.prefix, opts.email);
   const claimed = await redis.set(key, "1", "EX", opts.seconds, "NX");
   if (claimed === "OK") return undefined;
-  return Math.max(1, await redis.ttl(key));
+  // Rounded up: TTL's whole seconds round down, and a client told to come back while 0.9 s remain is refused again.
+  return Math.max(1, Math.ceil((await redis.pttl(key)) / 1000));
 }
