@@ -17,8 +17,6 @@ import type { Redis } from "@parley/shared/redis.js";
 import { sessionKey, sessionsEndedChannel } from "@parley/shared/sessions.js";
 
 export interface SessionEnds {
-  /** Resolves once the sessions of the sockets open at the last (re)subscription have been checked. */
-  readonly audited: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,7 +35,6 @@ export function watchSessionEnds(opts: {
 }): SessionEnds {
   const { redis, prefix, logger } = opts;
   const channel = sessionsEndedChannel(prefix);
-  let audited: Promise<void> = Promise.resolve();
 
   async function audit(): Promise<void> {
     const ids = [...new Set(opts.openSessions())];
@@ -55,11 +52,13 @@ export function watchSessionEnds(opts: {
   // Subscribed by hand on every "ready" (not ioredis's autoResubscribe) so that the audit follows each confirmation.
   const conn = redis.duplicate({ autoResubscribe: false, connectionName: `${prefix}edge:sessions-ended` });
   conn.on("ready", () => {
-    audited = conn.subscribe(channel).then(audit, (err: unknown) => {
-      logger.warn({ err }, "could not subscribe to ended sessions; reconnecting");
-      conn.disconnect(true);
-    });
-    audited.catch((err: unknown) => logger.warn({ err }, "could not check the open sockets' sessions"));
+    conn.subscribe(channel).then(
+      () => audit().catch((err: unknown) => logger.warn({ err }, "could not check the open sockets' sessions")),
+      (err: unknown) => {
+        logger.warn({ err }, "could not subscribe to ended sessions; reconnecting");
+        conn.disconnect(true);
+      },
+    );
   });
   conn.on("error", () => {
     // ioredis keeps reconnecting; the main connection reports Redis trouble.
@@ -74,9 +73,6 @@ export function watchSessionEnds(opts: {
   });
 
   return {
-    get audited() {
-      return audited;
-    },
     async close() {
       conn.disconnect();
     },
