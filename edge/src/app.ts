@@ -87,14 +87,15 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   installCors(app, allowedOrigins(config.CORS_ORIGINS, config.NODE_ENV));
 
   const wsLogger = logger.child({ component: "ws" });
+  const authenticator = createAuthenticator({
+    keys: createTokenKeys(config.JWT_SECRET),
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+  });
   const realtime = createRealtimeGateway({
     user: clients.user,
     chat: clients.chat,
-    authenticator: createAuthenticator({
-      keys: createTokenKeys(config.JWT_SECRET),
-      redis,
-      prefix: config.REDIS_KEY_PREFIX,
-    }),
+    authenticator,
     serviceToken: createServiceTokenSource(config.JWT_SECRET),
     logger: wsLogger,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
@@ -106,11 +107,9 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const sessionEnds = watchSessionEnds({
     redis,
     prefix: config.REDIS_KEY_PREFIX,
+    authenticator,
+    gateway: realtime,
     logger: wsLogger,
-    openSessions: () => realtime.openSessions(),
-    end: (sessionIds) => {
-      for (const sessionId of sessionIds) realtime.endSessions({ sessionId });
-    },
   });
 
   try {
@@ -163,8 +162,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       });
     });
 
-    const accountEvents = { sessionsEnded: realtime.endSessions, profileChanged: realtime.profileChanged };
-    const user = withAccountEvents(clients.user, accountEvents);
+    const user = withAccountEvents(clients.user, { profileChanged: realtime.profileChanged });
     userRoutes(app, user);
     chatRoutes(app, clients.chat);
 

@@ -1,7 +1,7 @@
 /**
  * What an access token says about itself (user and session), read WITHOUT
  * verifying it: only ever used for a token that a service has just accepted,
- * to know which sockets a logout ends.
+ * to know whose profile an UpdateProfile changed.
  */
 import { decodeJwt } from "jose";
 

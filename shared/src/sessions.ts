@@ -29,7 +29,12 @@ export interface Authenticator {
   verifyTokens(tokens: readonly string[]): Promise<PromiseSettledResult<VerifiedToken>[]>;
   /** For internal callers (the edge) that present a service token. */
   authenticateService(headers: Headers): Promise<string>;
+  /** Which of these sessions have ended (the edge checks its sockets' after missing notices). */
+  endedSessions(sessionIds: readonly string[]): Promise<string[]>;
 }
+
+/** Session keys per MGET: one round trip per this many sessions. */
+const LOOKUP_CHUNK = 500;
 
 export interface VerifiedToken {
   identity: Identity;
@@ -48,15 +53,20 @@ export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefi
     const identity = await keys.verifyAccess(token);
     return checkLive(identity, await redis.get(sessionKey(prefix, identity.sessionId)));
   }
+  /** Each session's owner (its user id), or null once it has ended. */
+  async function ownersOf(sessionIds: readonly string[]): Promise<Map<string, string | null>> {
+    const owners = new Map<string, string | null>();
+    for (let i = 0; i < sessionIds.length; i += LOOKUP_CHUNK) {
+      const chunk = sessionIds.slice(i, i + LOOKUP_CHUNK);
+      const found = await redis.mget(chunk.map((id) => sessionKey(prefix, id)));
+      for (const [j, id] of chunk.entries()) owners.set(id, found[j] ?? null);
+    }
+    return owners;
+  }
   async function verifyTokens(tokens: readonly string[]): Promise<PromiseSettledResult<VerifiedToken>[]> {
     const verified = await Promise.allSettled(tokens.map((t) => keys.verifyAccess(t)));
     const sessionIds = [...new Set(verified.flatMap((v) => (v.status === "fulfilled" ? [v.value.sessionId] : [])))];
-    const owners =
-      sessionIds.length === 0
-        ? Promise.resolve(new Map<string, string | null>())
-        : redis
-            .mget(sessionIds.map((id) => sessionKey(prefix, id)))
-            .then((found) => new Map(sessionIds.map((id, i) => [id, found[i] ?? null])));
+    const owners = ownersOf(sessionIds);
     return verified.map((v): PromiseSettledResult<VerifiedToken> => {
       if (v.status === "rejected") return v;
       const live = owners.then((ownerOf) => {
@@ -79,6 +89,10 @@ export function createAuthenticator(opts: { keys: TokenKeys; redis: Redis; prefi
       const token = bearerToken(headers);
       if (!token) throw unauthenticated("a service token is required");
       return (await keys.verifyService(token)).service;
+    },
+    async endedSessions(sessionIds) {
+      const owners = await ownersOf(sessionIds);
+      return sessionIds.filter((id) => owners.get(id) === null);
     },
   };
 }

@@ -49,8 +49,8 @@ export interface RealtimeGateway {
   readonly events: EventStream;
   readonly sessionCount: number;
   accept(ws: WebSocket, req: UpgradeRequest): void;
-  /** Closes (4401) this edge's sockets of sessions a logout has just ended. */
-  endSessions(scope: { sessionId: string } | { userId: string }): void;
+  /** Closes (4401) this edge's sockets of these sessions, which have ended (session-ends.ts). */
+  endSessions(sessionIds: readonly string[]): void;
   /** The sessions of this edge's authenticated sockets (session-ends.ts checks them after a reconnect). */
   openSessions(): Iterable<string>;
   /** A user's profile changed through this edge: new sockets get it fresh in `ready`. */
@@ -187,9 +187,10 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
         authSweep.unref();
       }
     },
-    endSessions(scope) {
+    endSessions(sessionIds) {
+      const ended = new Set(sessionIds);
       for (const session of sessions) {
-        if (session.belongsTo(scope)) {
+        if (session.sessionId !== undefined && ended.has(session.sessionId)) {
           session.closeWith(
             CLOSE_UNAUTHENTICATED,
             "session ended",

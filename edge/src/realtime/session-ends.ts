@@ -1,58 +1,47 @@
 /**
  * Closes this edge's sockets of sessions ended anywhere: user-svc publishes
- * parley.user.v1.SessionsEnded on Redis in the MULTI that deletes them
- * (logout or logout-all through any edge, a reused refresh token), so a
- * socket on another edge than the one that took the logout no longer keeps
- * receiving its rooms' events until its next call or its token's expiry.
+ * parley.user.v1.SessionsEnded on Redis in the MULTI (or script) that deletes
+ * them, whether the logout, logout-all or refresh-token reuse came through
+ * this edge or another, so this is the one way a socket learns that its
+ * session is over before its next call.
  *
  * Pub/sub keeps nothing for a subscriber that is away: each time the
  * subscription is (re)established, the sessions of the open sockets are
- * looked up in Redis and the sockets of those gone are closed, so a notice
- * missed while Redis was unreachable is made up for on reconnect.
+ * looked up and the sockets of those gone are closed, so a notice missed
+ * while Redis was unreachable is made up for on reconnect.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { SessionsEndedSchema } from "@parley/proto/user/v1/user_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
-import { sessionKey, sessionsEndedChannel } from "@parley/shared/sessions.js";
+import { type Authenticator, sessionsEndedChannel } from "@parley/shared/sessions.js";
+import type { RealtimeGateway } from "./gateway.js";
 
 export interface SessionEnds {
   close(): Promise<void>;
 }
 
-/** Session keys per MGET during the audit: one round trip per this many sessions. */
-const AUDIT_CHUNK = 500;
-
 export function watchSessionEnds(opts: {
-  /** Duplicated for the subscriber; the audit's lookups run on it as it is. */
+  /** Duplicated for the subscriber. */
   redis: Redis;
   prefix: string;
+  authenticator: Pick<Authenticator, "endedSessions">;
+  gateway: Pick<RealtimeGateway, "openSessions" | "endSessions">;
   logger: Logger;
-  /** The sessions of this edge's authenticated sockets. */
-  openSessions(): Iterable<string>;
-  /** Closes the sockets of these sessions. */
-  end(sessionIds: readonly string[]): void;
 }): SessionEnds {
-  const { redis, prefix, logger } = opts;
-  const channel = sessionsEndedChannel(prefix);
+  const { prefix, gateway, logger } = opts;
 
   async function audit(): Promise<void> {
-    const ids = [...new Set(opts.openSessions())];
-    for (let i = 0; i < ids.length; i += AUDIT_CHUNK) {
-      const chunk = ids.slice(i, i + AUDIT_CHUNK);
-      const owners = await redis.mget(chunk.map((id) => sessionKey(prefix, id)));
-      const ended = chunk.filter((_, j) => owners[j] === null);
-      if (ended.length > 0) {
-        logger.info({ sessions: ended.length }, "closing sockets of sessions that ended while unsubscribed");
-        opts.end(ended);
-      }
-    }
+    const ended = await opts.authenticator.endedSessions([...new Set(gateway.openSessions())]);
+    if (ended.length === 0) return;
+    logger.info({ sessions: ended.length }, "closing sockets of sessions that ended while unsubscribed");
+    gateway.endSessions(ended);
   }
 
   // Subscribed by hand on every "ready" (not ioredis's autoResubscribe) so that the audit follows each confirmation.
-  const conn = redis.duplicate({ autoResubscribe: false, connectionName: `${prefix}edge:sessions-ended` });
+  const conn = opts.redis.duplicate({ autoResubscribe: false, connectionName: `${prefix}edge:sessions-ended` });
   conn.on("ready", () => {
-    conn.subscribe(channel).then(
+    conn.subscribe(sessionsEndedChannel(prefix)).then(
       () => audit().catch((err: unknown) => logger.warn({ err }, "could not check the open sockets' sessions")),
       (err: unknown) => {
         logger.warn({ err }, "could not subscribe to ended sessions; reconnecting");
@@ -64,12 +53,14 @@ export function watchSessionEnds(opts: {
     // ioredis keeps reconnecting; the main connection reports Redis trouble.
   });
   conn.on("messageBuffer", (_channel: Buffer, payload: Buffer) => {
+    let notice: ReturnType<typeof fromBinary<typeof SessionsEndedSchema>>;
     try {
-      const notice = fromBinary(SessionsEndedSchema, payload);
-      opts.end(notice.sessionIds);
+      notice = fromBinary(SessionsEndedSchema, payload);
     } catch (err) {
       logger.warn({ err }, "dropping an undecodable SessionsEnded notice");
+      return;
     }
+    gateway.endSessions(notice.sessionIds);
   });
 
   return {

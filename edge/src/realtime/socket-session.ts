@@ -166,12 +166,6 @@ export class SocketSession implements SubscriptionOwner {
     return this.token === undefined ? undefined : this._sessionId;
   }
 
-  /** Whether a logout of `scope` ends this socket's session. */
-  belongsTo(scope: { sessionId: string } | { userId: string }): boolean {
-    if (this.token === undefined) return false;
-    return "sessionId" in scope ? scope.sessionId === this._sessionId : scope.userId === this._userId;
-  }
-
   /** Closes the socket with `code`, after an error frame when `err` is given. */
   closeWith(code: number, reason: string, err?: ConnectError, ref = ""): void {
     if (this.closed) return;

@@ -30,7 +30,7 @@ const otpPurpose = (body: unknown) =>
     if (b.purpose !== undefined) b.purpose = enumAlias(b.purpose, "OTP_PURPOSE_");
   });
 
-/** `user` is the client wrapped withAccountEvents: the realtime gateway hears of logouts and profile changes. */
+/** `user` is the client wrapped withAccountEvents: the realtime gateway hears of profile changes. */
 export function userRoutes(app: FastifyInstance, user: UserClient): void {
   app.post("/api/users/register", async (req, reply) => {
     const res = await user.register(decode(RegisterRequestSchema, req.body), callOptions(req));
