@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import { otpRateLimited } from "../errors.js";
 import type { UserRow } from "../storage/schema.js";
 import type { Tx } from "../storage/users.js";
+import { SECONDS_LEFT } from "./seconds-left.js";
 
 export const MAX_ATTEMPTS = 5;
 // Codes sent per account per window, whatever the purpose. Bounds both the
@@ -33,13 +34,6 @@ export function otpKey(prefix: string, userId: string, purpose: OtpPurpose): str
 function sendsKey(prefix: string, userId: string): string {
   return `${prefix}otp-sends:${userId}`;
 }
-
-// Whole seconds until a key expires, rounded up: TTL rounds down, and a
-// client told to come back when 0.9 s remain would be refused again.
-const SECONDS_LEFT = `
-local function seconds_left(key)
-  return math.ceil(redis.call('PTTL', key) / 1000)
-end`;
 
 // KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
 // Returns {1, 0} when stored, {0, seconds until allowed} when rate limited.

@@ -8,6 +8,7 @@
  * accounts from unknown emails.
  */
 import type { Redis } from "ioredis";
+import { SECONDS_LEFT } from "./seconds-left.js";
 
 function cooldownKey(prefix: string, email: string): string {
   return `${prefix}otp-resend-cooldown:${email}`;
@@ -21,14 +22,16 @@ export async function startResendCooldown(
   await redis.set(cooldownKey(opts.prefix, opts.email), "1", "EX", opts.seconds);
 }
 
+// KEYS: the cooldown. ARGV: its length (s). 0 when the slot was taken, else the seconds to wait.
+const CLAIM = `${SECONDS_LEFT}
+if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then return 0 end
+return math.max(1, seconds_left(KEYS[1]))`;
+
 /** Takes the right to send now and starts the cooldown; returns the seconds to wait instead when it is running. */
 export async function claimResendSlot(
   redis: Redis,
   opts: { prefix: string; email: string; seconds: number },
 ): Promise<number | undefined> {
-  const key = cooldownKey(opts.prefix, opts.email);
-  const claimed = await redis.set(key, "1", "EX", opts.seconds, "NX");
-  if (claimed === "OK") return undefined;
-  // Rounded up: TTL's whole seconds round down, and a client told to come back while 0.9 s remain is refused again.
-  return Math.max(1, Math.ceil((await redis.pttl(key)) / 1000));
+  const wait = (await redis.eval(CLAIM, 1, cooldownKey(opts.prefix, opts.email), opts.seconds)) as number;
+  return wait === 0 ? undefined : wait;
 }

@@ -1,0 +1,9 @@
+/**
+ * A Lua helper for the scripts that answer "come back in N seconds": whole
+ * seconds until a key expires, rounded up. TTL rounds down, and a client
+ * told to come back while 0.9 s remain would be refused again.
+ */
+export const SECONDS_LEFT = `
+local function seconds_left(key)
+  return math.ceil(redis.call('PTTL', key) / 1000)
+end`;
