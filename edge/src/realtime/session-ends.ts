@@ -8,7 +8,10 @@
  * Pub/sub keeps nothing for a subscriber that is away: each time the
  * subscription is (re)established, the sessions of the open sockets are
  * looked up and the sockets of those gone are closed, so a notice missed
- * while Redis was unreachable is made up for on reconnect.
+ * while Redis was unreachable is made up for on reconnect. A lookup that
+ * fails (Redis is often still shaky right after it came back) is retried
+ * until one succeeds: otherwise the missed notices would wait for the next
+ * reconnect, which may never come.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { SessionsEndedSchema } from "@parley/proto/user/v1/user_pb.js";
@@ -28,8 +31,13 @@ export function watchSessionEnds(opts: {
   authenticator: Pick<Authenticator, "endedSessions">;
   gateway: Pick<RealtimeGateway, "openSessions" | "endSessions">;
   logger: Logger;
+  /** The first wait before a failed lookup is tried again; it doubles up to 30 s. */
+  retryMs?: number;
 }): SessionEnds {
   const { prefix, gateway, logger } = opts;
+  const retryMs = opts.retryMs ?? 500;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
 
   async function audit(): Promise<void> {
     const ended = await opts.authenticator.endedSessions([...new Set(gateway.openSessions())]);
@@ -38,11 +46,22 @@ export function watchSessionEnds(opts: {
     gateway.endSessions(ended);
   }
 
+  function auditUntilDone(attempt: number): void {
+    clearTimeout(retry);
+    retry = undefined;
+    audit().catch((err: unknown) => {
+      if (closed) return;
+      const wait = Math.min(30_000, retryMs * 2 ** Math.min(attempt, 10));
+      logger.warn({ err, attempt: attempt + 1, retryInMs: wait }, "could not check the open sockets' sessions");
+      retry = setTimeout(() => auditUntilDone(attempt + 1), wait);
+    });
+  }
+
   // Subscribed by hand on every "ready" (not ioredis's autoResubscribe) so that the audit follows each confirmation.
   const conn = opts.redis.duplicate({ autoResubscribe: false, connectionName: `${prefix}edge:sessions-ended` });
   conn.on("ready", () => {
     conn.subscribe(sessionsEndedChannel(prefix)).then(
-      () => audit().catch((err: unknown) => logger.warn({ err }, "could not check the open sockets' sessions")),
+      () => auditUntilDone(0),
       (err: unknown) => {
         logger.warn({ err }, "could not subscribe to ended sessions; reconnecting");
         conn.disconnect(true);
@@ -65,6 +84,8 @@ export function watchSessionEnds(opts: {
 
   return {
     async close() {
+      closed = true;
+      clearTimeout(retry);
       conn.disconnect();
     },
   };
