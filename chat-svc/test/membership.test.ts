@@ -247,6 +247,71 @@ describe("leaving", () => {
     assert.deepEqual(roles(room), { [owner.userId]: "OWNER", [late.userId]: "MEMBER" });
   });
 
+  test("a change that waited for the room's lock sees the roles as they are once it has it", async () => {
+    // Holds the room's lock while calls queue behind it, one at a time, then lets them through in that order.
+    async function queuedBehindLock(roomId: string, calls: (() => Promise<unknown>)[]): Promise<unknown[]> {
+      const outcomes: Promise<unknown>[] = [];
+      await h.infra.sql.begin(async (tx) => {
+        await tx`select 1 from rooms where id = ${roomId} for update`;
+        for (const [i, call] of calls.entries()) {
+          outcomes.push(
+            call().then(
+              (v) => v,
+              (err: unknown) => err,
+            ),
+          );
+          await waitFor(
+            async () => {
+              const [row] = await h.infra.sql<{ n: number }[]>`
+                select count(*)::int as n from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock'`;
+              return (row?.n ?? 0) > i || undefined;
+            },
+            10_000,
+            `call ${i + 1} to wait for the room's lock`,
+          );
+        }
+      });
+      return Promise.all(outcomes);
+    }
+
+    // The owner and the admin leave at once: the admin, owner by the time
+    // their leave runs, hands the room on rather than orphaning it.
+    const owner = await h.signIn();
+    const admin = await h.signIn();
+    const member = await h.signIn();
+    let roomId = await roomOf(owner, [admin, member]);
+    await h.client.setMemberRole({ roomId, userId: admin.userId, role: MemberRole.ADMIN }, owner.call);
+    await queuedBehindLock(roomId, [
+      () => h.client.leaveRoom({ roomId }, owner.call),
+      () => h.client.leaveRoom({ roomId }, admin.call),
+    ]);
+    let { room } = await h.client.getRoom({ roomId }, member.call);
+    assert.deepEqual(roles(room), { [member.userId]: "OWNER" });
+
+    // An admin demoted while their kick waited kicks no one.
+    roomId = await roomOf(owner, [admin, member]);
+    await h.client.setMemberRole({ roomId, userId: admin.userId, role: MemberRole.ADMIN }, owner.call);
+    const [, kick] = await queuedBehindLock(roomId, [
+      () => h.client.setMemberRole({ roomId, userId: admin.userId, role: MemberRole.MEMBER }, owner.call),
+      () => h.client.removeMember({ roomId, userId: member.userId }, admin.call),
+    ]);
+    await rejectsWith(Promise.reject(kick), Code.PermissionDenied, "INSUFFICIENT_ROLE");
+    ({ room } = await h.client.getRoom({ roomId }, owner.call));
+    assert.deepEqual(roles(room), { [owner.userId]: "OWNER", [admin.userId]: "MEMBER", [member.userId]: "MEMBER" });
+
+    // Two joins at once: one member, one JOINED event.
+    const { room: open } = await h.client.createRoom({ name: "open", visibility: RoomVisibility.PUBLIC }, owner.call);
+    assert.ok(open);
+    await queuedBehindLock(open.id, [
+      () => h.client.joinRoom({ roomId: open.id }, member.call),
+      () => h.client.joinRoom({ roomId: open.id }, member.call),
+    ]);
+    const { events } = await h.client.listEvents({ roomId: open.id }, owner.call);
+    const joined = events.filter((e) => e.kind.case === "memberChanged" && e.kind.value.userId === member.userId);
+    assert.equal(joined.length, 1);
+  });
+
   test("a member who leaves a private room cannot come back by themselves", async () => {
     const owner = await h.signIn();
     const member = await h.signIn();
@@ -354,6 +419,36 @@ describe("room lists", () => {
     );
     assert.equal(summary(first)?.lastReadSeq, 2n);
     assert.equal(summary(first)?.unreadCount, 2n);
+  });
+});
+
+describe("read markers of new members", () => {
+  test("a member who joins, is added or comes back has read up to the room's head", async () => {
+    const owner = await h.signIn();
+    const joiner = await h.signIn();
+    const added = await h.signIn();
+    const roomId = await roomOf(owner, [], RoomVisibility.PUBLIC);
+    for (const text of ["a", "b", "c"]) await h.client.sendMessage({ roomId, text }, owner.call);
+    const unread = async (who: User) => {
+      const { rooms } = await h.client.listRooms({}, who.call);
+      const entry = rooms.find((r) => r.room?.id === roomId);
+      assert.ok(entry);
+      return [entry.lastReadSeq, entry.unreadCount];
+    };
+
+    await h.client.joinRoom({ roomId }, joiner.call);
+    await h.client.addMembers({ roomId, userIds: [added.userId] }, owner.call);
+    assert.deepEqual(await unread(joiner), [3n, 0n]);
+    assert.deepEqual(await unread(added), [3n, 0n]);
+
+    await h.client.sendMessage({ roomId, text: "d" }, owner.call);
+    assert.deepEqual(await unread(joiner), [3n, 1n], "what is said after joining is unread");
+
+    // Away while two more were said: back, none of it is unread, and the marker never moved back.
+    await h.client.leaveRoom({ roomId }, joiner.call);
+    for (const text of ["e", "f"]) await h.client.sendMessage({ roomId, text }, owner.call);
+    await h.client.joinRoom({ roomId }, joiner.call);
+    assert.deepEqual(await unread(joiner), [6n, 0n]);
   });
 });
 

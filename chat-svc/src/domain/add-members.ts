@@ -25,7 +25,7 @@ export async function addMembers(
     const userIds = [...new Set(input.userIds.map((id) => id.toLowerCase()))];
     const added = await admitMembers(
       tx,
-      access.room.id,
+      access.room,
       userIds.map((userId) => ({ userId, role: "member" as const })),
     );
     let room = access.room;

@@ -27,7 +27,7 @@ export async function createRoom(
     // PostgreSQL folds uuids to lower case; fold first so "A…" and "a…" are one member.
     const others = new Set(input.memberIds.map((id) => id.toLowerCase()));
     others.delete(caller.userId);
-    await admitMembers(tx, room.id, [
+    await admitMembers(tx, room, [
       { userId: caller.userId, role: "owner" },
       ...[...others].map((userId) => ({ userId, role: "member" as const })),
     ]);

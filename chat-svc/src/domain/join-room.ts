@@ -18,12 +18,16 @@ export async function joinRoom(deps: DomainDeps, caller: Identity, roomId: strin
     let room = found.room;
     if (found.role === null) {
       const role = (await hasOwner(tx, room.id)) ? "member" : "owner";
-      await admitMembers(tx, room.id, [{ userId: caller.userId, role }]);
-      const appended = await appendEvents(tx, room.id, [
-        memberChanged(caller.userId, MemberChanged_Change.JOINED, role, caller.userId),
-      ]);
-      room = appended.room;
-      logged.push(...appended.events);
+      // The role was read under the room's lock, so the caller is added here;
+      // the event still follows the insert rather than that reading.
+      const added = await admitMembers(tx, room, [{ userId: caller.userId, role }]);
+      if (added.length > 0) {
+        const appended = await appendEvents(tx, room.id, [
+          memberChanged(caller.userId, MemberChanged_Change.JOINED, role, caller.userId),
+        ]);
+        room = appended.room;
+        logged.push(...appended.events);
+      }
     }
     return { room, members: await listMembers(tx, room.id) };
   });

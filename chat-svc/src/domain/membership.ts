@@ -8,7 +8,7 @@
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import type { Queryable } from "../storage/db.js";
 import { bumpMembersVersion, addMembers as insertMembers, removeMember } from "../storage/rooms.js";
-import type { MemberRole, MemberRow } from "../storage/schema.js";
+import type { MemberRole, MemberRow, RoomRow } from "../storage/schema.js";
 
 async function membersChanged(
   tx: Queryable,
@@ -24,14 +24,23 @@ async function membersChanged(
   });
 }
 
-/** Adds members; returns those who were not members yet (the others keep their role, and nothing changes for them). */
+/**
+ * Adds members; returns those who were not members yet (the others keep
+ * their role, and nothing changes for them). A new member has read up to the
+ * room's head (`room` as read under its lock): what was said before they
+ * joined, or while they were away, is history to them, not unread.
+ */
 export async function admitMembers(
   tx: Queryable,
-  roomId: string,
+  room: Pick<RoomRow, "id" | "headSeq">,
   members: readonly { userId: string; role: MemberRole }[],
 ): Promise<MemberRow[]> {
-  const added = await insertMembers(tx, roomId, members);
-  if (added.length > 0) await membersChanged(tx, roomId, { joined: added.map((m) => m.userId), left: [] });
+  const added = await insertMembers(
+    tx,
+    room.id,
+    members.map((m) => ({ ...m, lastReadSeq: room.headSeq })),
+  );
+  if (added.length > 0) await membersChanged(tx, room.id, { joined: added.map((m) => m.userId), left: [] });
   return added;
 }
 

@@ -29,7 +29,7 @@ export async function openDirectRoom(
   return db.transaction(async (tx) => {
     const created = await insertDirectRoom(tx, { directKey: key, createdBy: caller.userId });
     if (created) {
-      await admitMembers(tx, created.id, [
+      await admitMembers(tx, created, [
         { userId: caller.userId, role: "member" },
         { userId: other, role: "member" },
       ]);

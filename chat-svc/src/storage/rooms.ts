@@ -20,10 +20,9 @@ export interface RoomWithRole {
 }
 
 /**
- * The room and the user's membership in one round trip. With `lock`, the
- * room's row lock is taken first (the lock every change of the room, its
- * members or its event log takes), so what is read cannot change before
- * the transaction ends.
+ * The room and the user's role in it. With `lock`, the room's row lock is
+ * taken first (the lock every change of the room, its members or its event
+ * log takes), so what is read cannot change before the transaction ends.
  */
 export async function findRoomWithRole(
   q: Queryable,
@@ -31,14 +30,26 @@ export async function findRoomWithRole(
   userId: string,
   opts: { lock?: boolean } = {},
 ): Promise<RoomWithRole | undefined> {
-  const query = q
+  if (opts.lock) {
+    // Two statements, not one: a statement's snapshot is taken before it
+    // waits for a lock, so a role read by the locking statement itself is
+    // the role from before whatever change it waited for (only the locked
+    // row is re-read). FOR NO KEY UPDATE, like the UPDATE that advances the
+    // room's heads: it does not block the foreign key checks of concurrent inserts.
+    const [room] = await q.select().from(rooms).where(eq(rooms.id, roomId)).for("no key update");
+    if (!room) return undefined;
+    const [member] = await q
+      .select({ role: roomMembers.role })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+    return { room, role: member?.role ?? null };
+  }
+  // Unlocked, one round trip.
+  const [row] = await q
     .select({ room: rooms, role: roomMembers.role })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(eq(rooms.id, roomId));
-  // FOR NO KEY UPDATE, like the UPDATE that advances the room's heads: it
-  // does not block the foreign key checks of concurrent inserts.
-  const [row] = opts.lock ? await query.for("no key update", { of: rooms }) : await query;
   return row;
 }
 
@@ -73,7 +84,7 @@ export async function findDirectRoom(q: Queryable, directKey: string): Promise<R
 export async function addMembers(
   q: Queryable,
   roomId: string,
-  members: readonly { userId: string; role: MemberRole }[],
+  members: readonly { userId: string; role: MemberRole; lastReadSeq: bigint }[],
 ): Promise<MemberRow[]> {
   if (members.length === 0) return [];
   return q
