@@ -244,6 +244,10 @@ describe("SendMessages (the edge's batched sends)", () => {
           send(outsider, "let me in"),
           send(bob, "x".repeat(4001)),
           send(bob, "three"),
+          // PostgreSQL text cannot hold U+0000: refused alone, not failing the batch's transaction.
+          send(bob, "nul \u0000 inside"),
+          send(alice, "nul in the key", "k\u0000"),
+          send(bob, "four"),
         ],
       },
       await h.serviceCall(),
@@ -260,7 +264,7 @@ describe("SendMessages (the edge's batched sends)", () => {
       const status = o.value as Status;
       return { code: status.code, reason: status.info?.reason };
     };
-    assert.equal(results.length, 8);
+    assert.equal(results.length, 11);
     assert.equal(sent(0).text, "one");
     assert.equal(sent(1).senderId, bob.userId);
     assert.deepEqual(sent(2), sent(0), "a retry in the same call gets the stored message");
@@ -268,9 +272,13 @@ describe("SendMessages (the edge's batched sends)", () => {
     assert.deepEqual(failed(4), { code: Code.Unauthenticated, reason: "UNAUTHENTICATED" });
     assert.deepEqual(failed(5), { code: Code.PermissionDenied, reason: "NOT_A_MEMBER" });
     assert.equal(failed(6).code, Code.InvalidArgument);
+    assert.deepEqual(failed(8), { code: Code.InvalidArgument, reason: "INVALID_ARGUMENT" });
+    assert.deepEqual(failed(9), { code: Code.InvalidArgument, reason: "INVALID_ARGUMENT" });
+    const nul = outcome(8);
+    assert.equal(nul?.case === "error" && nul.value.message, "text: must not contain NUL characters");
     assert.deepEqual(
-      [sent(0).seq, sent(1).seq, sent(7).seq],
-      [1n, 2n, 3n],
+      [sent(0).seq, sent(1).seq, sent(7).seq, sent(10).seq],
+      [1n, 2n, 3n, 4n],
       "only the accepted sends took seqs, gaplessly",
     );
   });

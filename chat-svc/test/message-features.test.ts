@@ -101,6 +101,11 @@ describe("edit and delete", () => {
       Code.InvalidArgument,
       "INVALID_ARGUMENT",
     );
+    await rejectsWith(
+      h.client.editMessage({ roomId, messageId: original.id, text: "a\u0000" }, bob.call),
+      Code.InvalidArgument,
+      "INVALID_ARGUMENT",
+    );
     const { message: edited } = await h.client.editMessage(
       { roomId, messageId: original.id, text: "hello @carol" },
       bob.call,
@@ -231,6 +236,11 @@ describe("reactions", () => {
     );
     await rejectsWith(
       h.client.addReaction({ roomId, messageId: message.id, emoji: " " }, bob.call),
+      Code.InvalidArgument,
+      "INVALID_ARGUMENT",
+    );
+    await rejectsWith(
+      h.client.addReaction({ roomId, messageId: message.id, emoji: "\u0000" }, bob.call),
       Code.InvalidArgument,
       "INVALID_ARGUMENT",
     );

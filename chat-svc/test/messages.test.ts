@@ -208,6 +208,11 @@ describe("messages", () => {
       [() => h.client.listMessages({ roomId, limit: 500 }, alice.call), /^limit:/],
       [() => h.client.listMessages({ roomId, beforeSeq: -1n }, alice.call), /^before_seq:/],
       [() => h.client.listMessages({ roomId: "x" }, alice.call), /^room_id:/],
+      [() => h.client.sendMessage({ roomId, text: "a\u0000b" }, alice.call), /^text: must not contain NUL characters$/],
+      [
+        () => h.client.sendMessage({ roomId, text: "x", clientMessageId: "\u0000" }, alice.call),
+        /^client_message_id: must not contain NUL characters$/,
+      ],
     ];
     for (const [call, field] of bad) {
       const err = await rejectsWith(call(), Code.InvalidArgument, "INVALID_ARGUMENT");

@@ -144,10 +144,13 @@ describe("rooms", () => {
       () => h.client.createRoom({ name: "ok", visibility: 7 as RoomVisibility }, user.call),
       () => h.client.getRoom({ roomId: "not-a-uuid" }, user.call),
       () => h.client.joinRoom({ roomId: "" }, user.call),
+      () => h.client.createRoom({ name: "nul\u0000name" }, user.call),
+      () => h.client.updateRoom({ roomId: "00000000-0000-4000-8000-000000000000", name: "a\u0000" }, user.call),
     ];
     for (const call of bad) {
       const err = await rejectsWith(call(), Code.InvalidArgument, "INVALID_ARGUMENT");
       assert.match(err.rawMessage, /^(name|member_ids\[0\]|visibility|room_id):/);
+      assert.ok(!err.rawMessage.includes("\u0000"), "the message quotes no NUL");
     }
   });
 

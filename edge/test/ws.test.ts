@@ -208,8 +208,14 @@ test("malformed and binary frames get an error frame and the socket keeps workin
   s.send({ ref: "v", subscribe: { roomId: "not-a-uuid" } });
   const e3 = await s.next((f) => f.ref === "v");
   assert.match((e3.error as { message: string }).message, /room_id/);
+  s.send({ ref: "nul", send: { roomId, text: "a\u0000b" } });
+  const e4 = await s.next((f) => f.ref === "nul");
+  assert.deepEqual(
+    [(e4.error as { code: string }).code, (e4.error as { message: string }).message],
+    ["invalid_argument", "send.text: must not contain NUL characters"],
+  );
   s.ws.send(Buffer.from([1, 2, 3]));
-  await waitUntil(() => s.frames.filter((f) => "error" in f).length === 4);
+  await waitUntil(() => s.frames.filter((f) => "error" in f).length === 5);
   assert.equal((s.frames.at(-1)?.error as { reason?: string } | undefined)?.reason, "BINARY_FRAME");
 
   s.send({ ref: "ok", subscribe: { roomId } });

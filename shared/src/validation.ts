@@ -10,13 +10,23 @@ import { appError } from "./errors.js";
 
 const validator = createValidator();
 
+/**
+ * Violation messages quote the rule's own value; the one rule whose value is
+ * unprintable (free text refuses U+0000, which PostgreSQL text cannot hold)
+ * gets words instead.
+ */
+function describe(v: { ruleId: string; message: string }): string {
+  if (v.ruleId === "string.not_contains" && v.message.includes("\u0000")) return "must not contain NUL characters";
+  return v.message;
+}
+
 /** Returns an InvalidArgument error naming each violated field, or undefined. */
 export function validationError<D extends DescMessage>(schema: D, message: MessageShape<D>): ConnectError | undefined {
   const result = validator.validate(schema, message);
   if (result.kind === "valid") return undefined;
   if (result.kind === "error") throw result.error;
   const violations = result.violations.map((v) => {
-    return { field: pathToString(v.field) || "(message)", message: v.message };
+    return { field: pathToString(v.field) || "(message)", message: describe(v) };
   });
   const metadata: Record<string, string> = {};
   for (const v of violations) metadata[v.field] = v.message;

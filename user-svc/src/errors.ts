@@ -51,11 +51,6 @@ export function userNotFound(message = "the account no longer exists") {
 }
 
 /** Same shape as proto validation's errors (shared/validation.ts): the field is named in the message and metadata. */
-export function textHasNul(field: string) {
-  const message = "must not contain NUL characters";
-  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `${field}: ${message}`, { [field]: message });
-}
-
 export function avatarUrlScheme() {
   const message = "must be an http or https URL";
   return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `avatar_url: ${message}`, { avatar_url: message });

@@ -9,7 +9,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NotificationLevel, UpdateProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { notificationLevelMessage, notificationLevelName } from "@parley/shared/notification-levels.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
-import { avatarUrlScheme, textHasNul, userNotFound } from "../errors.js";
+import { avatarUrlScheme, userNotFound } from "../errors.js";
 import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
 import { authenticateCaller } from "./caller.js";
 import type { UserDomain } from "./context.js";
@@ -29,16 +29,6 @@ export async function updateProfile(
   update: ProfileUpdate,
 ): Promise<MessageInitShape<typeof UpdateProfileResponseSchema>> {
   const caller = await authenticateCaller(domain, headers);
-  const texts = {
-    display_name: update.displayName,
-    avatar_url: update.avatarUrl,
-    bio: update.bio,
-    status_text: update.statusText,
-  };
-  for (const [field, value] of Object.entries(texts)) {
-    // Anything else is stored as given; NUL is the one character PostgreSQL text cannot hold.
-    if (value?.includes("\u0000")) throw textHasNul(field);
-  }
   // Proto only asks for an absolute URI; javascript:, data: and the like would
   // run or track in whatever renders the avatar.
   if (update.avatarUrl && !/^https?:\/\//i.test(update.avatarUrl)) throw avatarUrlScheme();
