@@ -85,3 +85,34 @@ test("a call that neither fails nor answers counts as open once it settles", asy
   assert.equal(stream.connected, true);
   await stream.close();
 });
+
+test("a stream counted open on a guess catches up again once chat-svc confirms it", async () => {
+  let confirm: (() => void) | undefined;
+  const chat = {
+    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
+      // Slower to answer than the settle time: registered only when `ready` comes.
+      await new Promise<void>((resolve) => {
+        confirm = resolve;
+      });
+      yield create(StreamEventsResponseSchema, {});
+      yield create(StreamEventsResponseSchema, { events: [event("r1")] });
+      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+    },
+  } as unknown as ChatClient;
+  let opens = 0;
+  const events: string[] = [];
+  const stream = startEventStream({
+    chat,
+    serviceToken: { get: async () => "t" },
+    logger,
+    onEvent: (e) => events.push(e.roomId),
+    onOpen: () => opens++,
+    settleMs: 20,
+  });
+  await until(() => opens === 1 && confirm !== undefined);
+  confirm?.();
+  await until(() => events.length === 1);
+  assert.equal(opens, 2, "once on the guess, once when confirmed");
+  assert.equal(stream.connected, true);
+  await stream.close();
+});

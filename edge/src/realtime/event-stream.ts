@@ -68,7 +68,13 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
     const token = await opts.serviceToken.get();
     const started = Date.now();
     let received = false;
-    const settle = setTimeout(opened, settleMs);
+    /** Counted open on a guess (headers, or the settle timer) before chat-svc said so. */
+    let guessed = false;
+    const guess = () => {
+      if (!connected) guessed = true;
+      opened();
+    };
+    const settle = setTimeout(guess, settleMs);
     try {
       const stream = chat.streamEvents(
         {},
@@ -78,13 +84,17 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
           timeoutMs: 0,
           // A trailers-only response (an immediate error) is not an open stream.
           onHeader: (header) => {
-            if (!header.has("grpc-status")) opened();
+            if (!header.has("grpc-status")) guess();
           },
         },
       );
       for await (const res of stream) {
         // The first response says the stream is registered (`ready`); any response proves it is open.
-        opened();
+        if (!received && guessed && connected) {
+          // The catch-up run on the guess may have read the logs before the
+          // stream was registered: what committed in between reached no one.
+          opts.onOpen();
+        } else opened();
         received = true;
         for (const event of res.events) opts.onEvent(event);
       }
