@@ -50,10 +50,11 @@ export interface AppDeps {
   clients?: ServiceClients;
   /** Sessions; defaults to a connection to REDIS_URL, closed with the app. */
   redis?: Redis;
-  /** WebSocket timings; tests shorten them. Defaults: HEARTBEAT_INTERVAL, 10 s, 30 s. */
+  /** WebSocket timings; tests shorten them. Defaults: HEARTBEAT_INTERVAL, 10 s, 30 s, HEARTBEAT_INTERVAL. */
   heartbeatMs?: number;
   authTimeoutMs?: number;
   presenceIntervalMs?: number;
+  drainGraceMs?: number;
 }
 
 export interface RunningApp {
@@ -102,6 +103,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,
     sendRate: { rate: config.WS_SEND_RATE, burst: config.WS_SEND_BURST },
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
+    ...(deps.drainGraceMs !== undefined ? { drainGraceMs: deps.drainGraceMs } : {}),
     ...(deps.presenceIntervalMs !== undefined ? { presenceIntervalMs: deps.presenceIntervalMs } : {}),
   });
   const sessionEnds = watchSessionEnds({

@@ -45,6 +45,8 @@ function setup(opts: { events?: number; pageSize?: number; gate?: boolean; trunc
   const pageSize = opts.pageSize ?? 200;
   const delivered: string[] = [];
   const fetches: string[] = [];
+  /** The subscription's waits for its socket to take what it was sent. */
+  const waits = { count: 0 };
   let inFlight = 0;
   let maxInFlight = 0;
   const gates: (() => void)[] = [];
@@ -105,6 +107,9 @@ function setup(opts: { events?: number; pageSize?: number; gate?: boolean; trunc
       await gate();
       return readPage(after);
     },
+    async caughtUp() {
+      waits.count++;
+    },
     write(frame) {
       delivered.push(label(frame));
       return true;
@@ -125,6 +130,7 @@ function setup(opts: { events?: number; pageSize?: number; gate?: boolean; trunc
     log,
     delivered,
     fetches,
+    waits,
     commit,
     head,
     readPage,
@@ -282,6 +288,7 @@ test("resume pages through the log until done", async () => {
     Array.from({ length: 440 }, (_, i) => `m${i + 11}`),
   );
   assert.deepEqual(t.fetches, ["events>10", "events>210", "events>410"]);
+  assert.equal(t.waits.count, 440, "every replayed event waits for the socket to take it before the next");
 
   const u = setup({ events: 450, pageSize: 200 });
   u.sub.start(10n, u.readPage(10n));

@@ -226,8 +226,8 @@ test("malformed and binary frames get an error frame and the socket keeps workin
   assert.equal(s.ws.readyState, s.ws.OPEN);
 });
 
-test("a client that stops reading is closed with 1013 instead of being buffered for", async () => {
-  const edge = await system.startEdge({ WS_MAX_BUFFERED_BYTES: "65536" });
+test("a backlog far over the buffer bound reaches a reading client whole; one that stops reading is closed with 1013", async () => {
+  const edge = await system.startEdge({ WS_MAX_BUFFERED_BYTES: "65536" }, { drainGraceMs: 500 });
   try {
     const roomId = await createRoom(alice);
     // 16 KB of UTF-8 per message: replaying them outruns the kernel's socket buffers.
@@ -238,6 +238,19 @@ test("a client that stops reading is closed with 1013 instead of being buffered 
         Array.from({ length: batch }, () => system.api("POST", "/api/chats/messages", { roomId, text }, alice.token)),
       );
     }
+
+    // 6.4 MB through a 64 KiB bound, one page of the log at a time, as fast as the client reads.
+    const reader = await connect({ url: edge.wsUrl, token: alice.token });
+    await reader.next((f) => "ready" in f);
+    reader.send({ ref: "sub", subscribe: { roomId, afterEventSeq: "1" } });
+    await waitUntil(() => reader.frames.filter(isEvent(roomId)).length === 399, 20_000, "the whole backlog");
+    assert.deepEqual(
+      seqsIn(reader, roomId),
+      Array.from({ length: 399 }, (_, i) => String(i + 2)),
+    );
+    assert.equal(reader.ws.readyState, reader.ws.OPEN);
+    await reader.close();
+
     const s = await connect({ url: edge.wsUrl, token: alice.token });
     await s.next((f) => "ready" in f);
     s.ws.pause();
@@ -377,4 +390,39 @@ test("a member removed from a room stops receiving it at once", async () => {
   s.send({ ref: "p", ping: {} });
   await s.next((f) => f.ref === "p");
   assert.deepEqual(seqsIn(s, roomId), [], "no message after the removal");
+});
+
+test("resuming past one's own leave and return replays both and stays subscribed", async () => {
+  const roomId = await createRoom(alice, { visibility: "public" });
+  const join = () => system.api("POST", `/api/chats/rooms/${roomId}/join`, {}, bob.token);
+  assert.equal((await join()).status, 200);
+  const first = await system.readySocket(bob.token);
+  first.send({ ref: "r", subscribe: { roomId } });
+  const head = (await first.next((f) => f.ref === "r")).subscribed as { headEventSeq: string };
+  await first.close();
+
+  // Away: bob leaves and comes back, and a message is said after.
+  const left = await system.api("POST", `/api/chats/rooms/${roomId}/leave`, {}, bob.token);
+  assert.equal(left.status, 200, JSON.stringify(left.json));
+  assert.equal((await join()).status, 200);
+  await sendRest(alice, roomId, "while away");
+
+  const s = await system.readySocket(bob.token);
+  s.send({ ref: "r", subscribe: { roomId, afterEventSeq: head.headEventSeq } });
+  await s.next((f) => isEvent(roomId)(f));
+  await sendRest(alice, roomId, "live");
+  await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.text === "live");
+  const changes = s.frames.flatMap((f) => {
+    const change = "event" in f ? (f.event as { memberChanged?: { change: string } }).memberChanged : undefined;
+    return change ? [change.change] : [];
+  });
+  assert.deepEqual(changes, ["CHANGE_LEFT", "CHANGE_JOINED"]);
+  assert.equal(
+    s.frames.some((f) => "unsubscribed" in f),
+    false,
+  );
+  assert.deepEqual(
+    s.frames.filter(isEvent(roomId)).map((f) => (f as EventFrame).event.messageCreated.text),
+    ["while away", "live"],
+  );
 });

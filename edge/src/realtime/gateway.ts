@@ -42,6 +42,8 @@ export interface RealtimeGatewayOptions {
   sendRate: SendRate;
   authTimeoutMs?: number;
   presenceIntervalMs?: number;
+  /** How long a client may take nothing of a backlog before it is closed as not reading; defaults to heartbeatMs. */
+  drainGraceMs?: number;
 }
 
 export interface RealtimeGateway {
@@ -114,6 +116,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     hub,
     logger,
     maxBufferedBytes: opts.maxBufferedBytes,
+    drainGraceMs: opts.drainGraceMs ?? opts.heartbeatMs,
     heartbeatIntervalSeconds: Math.max(1, Math.round(opts.heartbeatMs / 1000)),
     sendRate: opts.sendRate,
     writes: createWriteCoalescer(),

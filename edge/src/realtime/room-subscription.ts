@@ -38,6 +38,8 @@ export interface SubscriptionOwner {
   fetchEvents(roomId: string, afterEventSeq: bigint): Promise<EventPage>;
   /** Writes a frame to the socket; false once the socket takes no more. */
   write(frame: OutFrame): boolean;
+  /** Resolves when the socket can take another page of a backlog. */
+  caughtUp(): Promise<void>;
   /** Told of every event delivered, after it was sent. */
   delivered(sub: RoomSubscription, event: RoomEvent): void;
   /** A catch-up failed; the next event or resync tries again unless the owner ends the subscription. */
@@ -158,6 +160,9 @@ export class RoomSubscription implements RoomListener {
             if (event.eventSeq !== (this.cursor ?? 0n) + 1n) break;
             this.cursor = event.eventSeq;
             this.deliver(event, encodeEvent(event));
+            if (this.closed) return;
+            // Within a page too: a page can be more than the socket may hold.
+            await this.owner.caughtUp();
             if (this.closed) return;
           }
           progressed = (this.cursor ?? 0n) > from;

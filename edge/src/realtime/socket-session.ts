@@ -82,6 +82,8 @@ export interface SessionContext {
   hub: RoomHub;
   logger: Logger;
   maxBufferedBytes: number;
+  /** How long a backlog waits for a client that takes nothing before it is closed as not reading. */
+  drainGraceMs: number;
   /** Told in `ready`. */
   heartbeatIntervalSeconds: number;
   sendRate: SendRate;
@@ -130,6 +132,14 @@ export class SocketSession implements SubscriptionOwner {
   private closed = false;
   private limiter: SendLimiter | undefined;
   private typingSentAt: Map<string, number> | undefined;
+  /** Shared by every subscription paging a backlog while the socket drains. */
+  private draining: Promise<void> | undefined;
+  /**
+   * Each subscription's room head when membership was checked for it: a
+   * left/removed event at or before it is history the client is replaying
+   * (they have come back since), not the end of the subscription.
+   */
+  private readonly memberAsOf = new WeakMap<RoomSubscription, bigint>();
 
   constructor(
     private readonly ws: WebSocket,
@@ -226,11 +236,9 @@ export class SocketSession implements SubscriptionOwner {
   /** Writes a frame unless the client has fallen too far behind, in which case it is disconnected. */
   write(frame: OutFrame): boolean {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
-    if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes) {
-      this.ctx.logger.info(
-        { buffered: this.ws.bufferedAmount, user: this._userId },
-        "closing a socket that is not keeping up",
-      );
+    const behind = this.raw ? this.ctx.writes.queuedBefore(this.raw) : this.ws.bufferedAmount;
+    if (behind > this.ctx.maxBufferedBytes) {
+      this.ctx.logger.info({ buffered: behind, user: this._userId }, "closing a socket that is not keeping up");
       this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
       return false;
     }
@@ -439,7 +447,45 @@ export class SocketSession implements SubscriptionOwner {
       case: "ready",
       value: { user: identity.user, heartbeatInterval: this.ctx.heartbeatIntervalSeconds },
     });
-    if (first) this.ctx.authenticated(this, identity.userId);
+    // Not for a socket that writing `ready` closed (a client far behind):
+    // its closing has been counted already, and nothing would undo this.
+    if (first && !this.closed) this.ctx.authenticated(this, identity.userId);
+  }
+
+  /**
+   * Resolves once the client has taken what it was sent, so that a backlog
+   * goes out no faster than the client reads it: the edge holds at most about
+   * WS_MAX_BUFFERED_BYTES for the socket and one page of the log, and a
+   * reading client is never cut off for being sent much at once. A client
+   * that takes nothing for `drainGraceMs` is not reading: closed with 1013,
+   * as a live write would close it.
+   */
+  caughtUp(): Promise<void> {
+    const raw = this.raw;
+    // writableNeedDrain: a write was refused room, so 'drain' is sure to come once the buffer empties.
+    if (this.closed || !raw?.writableNeedDrain || raw.writableLength <= this.ctx.maxBufferedBytes / 2) {
+      return Promise.resolve();
+    }
+    this.draining ??= new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        raw.off("drain", done);
+        raw.off("close", done);
+        this.draining = undefined;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.ctx.logger.info(
+          { buffered: raw.writableLength, user: this._userId },
+          "closing a socket that stopped reading",
+        );
+        this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
+        done();
+      }, this.ctx.drainGraceMs);
+      raw.on("drain", done);
+      raw.on("close", done);
+    });
+    return this.draining;
   }
 
   fetchEvents(roomId: string, afterEventSeq: bigint): Promise<EventPage> {
@@ -472,6 +518,7 @@ export class SocketSession implements SubscriptionOwner {
       ]);
       headSeq = got.headSeq;
       headEventSeq = got.headEventSeq;
+      this.memberAsOf.set(sub, got.headEventSeq);
       // The two reads are separate snapshots: the later head is the truer one.
       if (events?.headEventSeq !== undefined && events.headEventSeq > headEventSeq) headEventSeq = events.headEventSeq;
       page = events;
@@ -490,7 +537,7 @@ export class SocketSession implements SubscriptionOwner {
   delivered(sub: RoomSubscription, event: RoomEvent): void {
     if (event.kind.case !== "memberChanged") return;
     const { userId, change } = event.kind.value;
-    if (userId !== this._userId) return;
+    if (userId !== this._userId || event.eventSeq <= (this.memberAsOf.get(sub) ?? 0n)) return;
     if (change === MemberChanged_Change.REMOVED) this.endSubscription(sub, REASON_REMOVED);
     else if (change === MemberChanged_Change.LEFT) this.endSubscription(sub, REASON_LEFT);
   }

@@ -11,23 +11,31 @@ import type { Socket } from "node:net";
 
 export interface WriteCoalescer {
   write(socket: Socket, bytes: Buffer): void;
+  /**
+   * Bytes the socket held before this turn's writes: what the client has not
+   * taken yet. This turn's own writes have not been offered to the kernel, so
+   * counting them would call a client slow for being sent much at once.
+   */
+  queuedBefore(socket: Socket): number;
 }
 
 export function createWriteCoalescer(): WriteCoalescer {
-  let corked = new Set<Socket>();
+  /** Corked sockets, with what each held when it was corked. */
+  let corked = new Map<Socket, number>();
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     const sockets = corked;
-    corked = new Set();
+    corked = new Map();
     // A socket destroyed meanwhile has dropped its buffer; uncork is harmless.
-    for (const socket of sockets) socket.uncork();
+    for (const socket of sockets.keys()) socket.uncork();
   };
   return {
+    queuedBefore: (socket) => corked.get(socket) ?? socket.writableLength,
     write(socket, bytes) {
       if (!corked.has(socket)) {
+        corked.set(socket, socket.writableLength);
         socket.cork();
-        corked.add(socket);
         if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
