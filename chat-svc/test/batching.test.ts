@@ -283,6 +283,20 @@ describe("SendMessages (the edge's batched sends)", () => {
     );
   });
 
+  test("a call as large as the rules allow is taken, not refused for its size", async () => {
+    const alice = await h.signIn();
+    const { room } = await h.client.createRoom({ name: "long texts" }, alice.call);
+    assert.ok(room);
+    // 300 items of 16 KB of UTF-8 each: past grpc-js's default 4 MiB.
+    const text = "\u{1F600}".repeat(4000);
+    const items = Array.from({ length: 300 }, () => ({ accessToken: alice.token, request: { roomId: room.id, text } }));
+    const { results } = await h.client.sendMessages({ items }, await h.serviceCall());
+    assert.deepEqual(
+      results.map((r) => (r.outcome.case === "message" ? r.outcome.value.seq : r.outcome.case)),
+      Array.from({ length: 300 }, (_, i) => BigInt(i + 1)),
+    );
+  });
+
   test("SendMessages takes the edge's service token, not a user's", async () => {
     const alice = await h.signIn();
     const { room } = await h.client.createRoom({ name: "not yours" }, alice.call);

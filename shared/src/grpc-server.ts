@@ -192,6 +192,9 @@ export interface StartedGrpcServer {
 
 const descriptorSetPath = require.resolve("@parley/proto/descriptor-set");
 
+/** Above the largest request the protos' rules let through (see startGrpcServer). */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
 /**
  * Binds a grpc-js server on `host:port` (0 picks a free port) serving the given
  * services, grpc.health.v1 (each service and "" report SERVING once bound),
@@ -203,7 +206,14 @@ export async function startGrpcServer(opts: {
   bindings: GrpcServiceBinding[];
   logger: Logger;
 }): Promise<StartedGrpcServer> {
-  const server = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1 });
+  const server = new grpc.Server({
+    "grpc.keepalive_permit_without_calls": 1,
+    // grpc-js refuses requests over 4 MiB, below what the protos allow: a
+    // SendMessages call of 500 items, each up to 4,000 characters (16 KB of
+    // UTF-8) and a 4 KB token, is about 10 MiB. Refused by size, every
+    // user's send in the edge's batch would fail for one user's long text.
+    "grpc.max_receive_message_length": MAX_REQUEST_BYTES,
+  });
   for (const { service, handlers } of opts.bindings) server.addService(serviceDefinition(service), handlers);
 
   const statuses = Object.fromEntries(opts.bindings.map((b) => [b.service.typeName, "NOT_SERVING" as const]));
