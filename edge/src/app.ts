@@ -21,7 +21,7 @@ import { checkHealth } from "./health.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
 import { watchSessionEnds } from "./realtime/session-ends.js";
 import { chatRoutes } from "./rest/chats.js";
-import { installErrorHandlers } from "./rest/errors.js";
+import { acceptEmptyJsonBodies, frameworkError, installErrorHandlers } from "./rest/errors.js";
 import { userRoutes } from "./rest/users.js";
 import { createServiceTokenSource } from "./service-token.js";
 
@@ -83,6 +83,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     trustProxy: config.TRUST_PROXY,
     // Failures are logged where they are mapped; a line per request is noise at this level.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: frameworkError,
   });
   installErrorHandlers(app, logger);
   installCors(app, allowedOrigins(config.CORS_ORIGINS, config.NODE_ENV));
@@ -165,8 +166,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     });
 
     const user = withAccountEvents(clients.user, { profileChanged: realtime.profileChanged });
-    userRoutes(app, user);
-    chatRoutes(app, clients.chat);
+    // Their own scope, for the JSON parser that takes an empty body as {}
+    // (Connect's plugin sets its own parsers and may not meet a replaced one).
+    await app.register(async (rest) => {
+      acceptEmptyJsonBodies(rest);
+      userRoutes(rest, user);
+      chatRoutes(rest, clients.chat);
+    });
 
     // Its own plugin scope: it replaces the body parsers for Connect's content types there only.
     await app.register(fastifyConnectPlugin, {

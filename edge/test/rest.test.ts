@@ -141,9 +141,31 @@ test("joining a public room", async () => {
   assert.equal((await api("GET", `/api/chats/rooms/${roomId}/messages`, undefined, carol.token)).status, 200);
 });
 
-test("malformed JSON → 400 invalid_argument", async () => {
+test("malformed JSON or URL → 400 invalid_argument in the usual shape; a bodiless JSON request is {}", async () => {
   const res = await api("POST", "/api/users/register", '{"email": ');
   assertError(res, 400, "invalid_argument", "MALFORMED_JSON");
+
+  assertError(await api("GET", "/api/chats/rooms/%ZZ", undefined, alice.token), 400, "invalid_argument", "BAD_URL");
+
+  const both = await api("POST", "/api/users/login", {
+    email: "a@example.test",
+    username: "alice",
+    password: "whatever password",
+  });
+  assert.equal(
+    assertError(both, 400, "invalid_argument", "INVALID_ARGUMENT").message,
+    "identifier: give email or username, not both",
+  );
+
+  // Many clients label every request JSON, bodiless or not.
+  const created = await api("POST", "/api/chats/rooms", { name: "open door" }, alice.token);
+  const roomId = (created.json.room as { id: string }).id;
+  const carol = await system.signUp("carol_empty");
+  const joined = await system.api("POST", `/api/chats/rooms/${roomId}/join`, "", carol.token, {
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(joined.status, 200, JSON.stringify(joined.json));
+  assert.ok((joined.json.room as { memberIds: string[] }).memberIds.includes(carol.id));
 });
 
 test("validation → 400 naming the field", async () => {

@@ -20,6 +20,10 @@ function describeDecodeError(schema: DescMessage, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const field = /^cannot decode field (?:[\w]+\.)*(\w+) from JSON: (.*)$/s.exec(message);
   if (field) return `${field[1]}: ${field[2]}`;
+  const oneof = /^cannot decode oneof (?:[\w]+\.)*(\w+) from JSON: oneof set multiple times by (\w+) and (\w+)$/s.exec(
+    message,
+  );
+  if (oneof) return `${oneof[1]}: give ${oneof[2]} or ${oneof[3]}, not both`;
   const badEnum = /^cannot decode enum ([\w.]+) from JSON: (.*)$/s.exec(message);
   const holder = badEnum && schema.fields.find((f) => f.enum?.typeName === badEnum[1]);
   if (badEnum && holder?.enum) {

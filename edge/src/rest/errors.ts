@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@parley/shared/logger.js";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { codeName, type ErrorBody, errorBody, httpStatus, retryAfterSeconds } from "../http-errors.js";
 
 function body(code: Code, reason: string, message: string): ErrorBody {
@@ -27,6 +27,38 @@ const requestErrors: Record<string, { code: Code; reason: string; message?: stri
   FST_ERR_CTP_BODY_TOO_LARGE: { code: Code.ResourceExhausted, reason: "PAYLOAD_TOO_LARGE" },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: Code.InvalidArgument, reason: "UNSUPPORTED_MEDIA_TYPE" },
 };
+
+/**
+ * For Fastify's `frameworkErrors` option: what it raises before routing (a
+ * path with malformed percent-encoding) takes the same shape as the rest.
+ */
+export function frameworkError(err: FastifyError, _req: unknown, reply: FastifyReply): void {
+  const bad = err.code === "FST_ERR_BAD_URL";
+  reply
+    .code(400)
+    .send(
+      body(
+        Code.InvalidArgument,
+        bad ? "BAD_URL" : "BAD_REQUEST",
+        bad ? "the URL's percent-encoding is malformed" : err.message,
+      ),
+    );
+}
+
+/**
+ * A bodiless POST or DELETE that still says `content-type: application/json`
+ * (as many HTTP clients do by default) is an empty request, `{}`, rather than
+ * malformed JSON; anything else goes to Fastify's own JSON parser.
+ */
+export function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    const text = body.toString();
+    if (text.trim() === "") done(null, {});
+    else json(req, text, done);
+  });
+}
 
 export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError | ConnectError, req, reply) => {
