@@ -10,6 +10,7 @@ import { createAuthenticator } from "@parley/shared/sessions.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import { createBackground } from "./domain/background.js";
 import type { UserDomain } from "./domain/context.js";
 import { createOtpStore } from "./domain/otp.js";
 import { preparePasswordChecks } from "./domain/passwords.js";
@@ -46,12 +47,16 @@ export interface AppDeps {
 export interface App {
   readonly port: number;
   readonly server: StartedGrpcServer;
+  /** Resolves once the work calls left running after their replies (ResendOtp's mail) is done. */
+  settled(): Promise<void>;
+  /** Stops taking calls, then waits for that work, so the connections can close after it. */
   close(): Promise<void>;
 }
 
 export async function startApp(deps: AppDeps): Promise<App> {
   const { config, redis, logger } = deps;
   const tokens = createTokenKeys(config.JWT_SECRET);
+  const background = createBackground(logger);
   const domain: UserDomain = {
     db: drizzle(deps.sql, { schema }),
     redis,
@@ -77,6 +82,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         },
       },
     }),
+    background,
     tokens,
     authenticator: createAuthenticator({ keys: tokens, redis, prefix: config.REDIS_KEY_PREFIX }),
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
@@ -94,5 +100,13 @@ export async function startApp(deps: AppDeps): Promise<App> {
     ],
     logger,
   });
-  return { port: server.port, server, close: () => server.close() };
+  return {
+    port: server.port,
+    server,
+    settled: () => background.drain(),
+    async close() {
+      await server.close();
+      await background.drain();
+    },
+  };
 }

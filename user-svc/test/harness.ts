@@ -48,7 +48,7 @@ export interface Harness {
   registeredEvents: UserRegistered[];
   updatedEvents: UserUpdated[];
   /** Another user-svc instance on the same database, Redis and RabbitMQ, with its own connections. */
-  startSecondInstance(): Promise<{ client: Client<typeof UserService>; close(): Promise<void> }>;
+  startSecondInstance(): Promise<{ client: Client<typeof UserService>; port: number; close(): Promise<void> }>;
   /** Registers, reads the mailed code and verifies it: a signed-in, verified user. */
   signUp(username: string, password?: string): Promise<SignedUp>;
   close(): Promise<void>;
@@ -134,6 +134,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     const sessions = new Http2SessionManager(url);
     return {
       client: createClient(UserService, createGrpcTransport({ baseUrl: url, sessionManager: sessions })),
+      port: second.port,
+      // In service-main's order: the app, then its connections.
       async close() {
         sessions.abort();
         await second.close();

@@ -17,6 +17,7 @@ before(async () => {
     RATE_LIMIT_LOGIN_PER_ACCOUNT: "4/600",
     RATE_LIMIT_VERIFY_OTP_PER_ACCOUNT: "3/600",
     RATE_LIMIT_RESEND_OTP_PER_IP: "2/600",
+    RATE_LIMIT_RESEND_OTP_PER_ACCOUNT: "3/600",
     RATE_LIMIT_REGISTER_PER_ACCOUNT: "2/600",
   });
 });
@@ -124,4 +125,50 @@ test("limits are shared by every instance through Redis", async () => {
   } finally {
     await second.close();
   }
+});
+
+test("an IPv6 client is counted by its /64, an IPv4-mapped one as its IPv4 address", async () => {
+  await h.client.resendOtp({ email: "six1@example.test" }, from("2001:db8:aa:1::1"));
+  await h.client.resendOtp({ email: "six2@example.test" }, from("2001:db8:aa:1:ffff:ffff:ffff:fffe"));
+  // Another address, and another spelling, in the same /64.
+  await assertRateLimited(h.client.resendOtp({ email: "six3@example.test" }, from("2001:DB8:AA:1:0::3")), 600);
+  const prefix = h.config.REDIS_KEY_PREFIX;
+  assert.equal(await h.infra.redis.get(`${prefix}rate:resend_otp:ip:2001:db8:aa:1::/64`), "3");
+  // The next /64 is another client.
+  await h.client.resendOtp({ email: "six3@example.test" }, from("2001:db8:aa:2::1"));
+
+  await h.client.resendOtp({ email: "mapped1@example.test" }, from("::ffff:203.0.113.200"));
+  await h.client.resendOtp({ email: "mapped2@example.test" }, from("203.0.113.200"));
+  await assertRateLimited(h.client.resendOtp({ email: "mapped3@example.test" }, from("::FFFF:CB00:71C8")), 600);
+  assert.equal(await h.infra.redis.get(`${prefix}rate:resend_otp:ip:203.0.113.200`), "3");
+});
+
+test("ResendOtp's limits refuse a known and an unknown email at the same calls", async () => {
+  const known = "limits.known@example.test";
+  await h.client.register({ email: known, username: "limits_known", password: PASSWORD });
+  await h.takeOtp(known);
+  const answers = [];
+  for (const [i, email] of [known, "limits.unknown@example.test"].entries()) {
+    // Registering started the cooldown: both start from no cooldown running.
+    await h.infra.redis.del(`${h.config.REDIS_KEY_PREFIX}otp-resend-cooldown:${email}`);
+    const reasons = [];
+    // Three calls from one address (per address limit 2), then one from another (per account limit 3).
+    for (const ip of [`192.0.2.${60 + i}`, `192.0.2.${60 + i}`, `192.0.2.${60 + i}`, `192.0.2.${70 + i}`]) {
+      const reason = await h.client.resendOtp({ email }, from(ip)).then(
+        () => "OK",
+        (err: unknown) => {
+          const e = ConnectError.from(err);
+          return `${Code[e.code]} ${errorReason(e)} ${e.rawMessage}`;
+        },
+      );
+      reasons.push(reason);
+    }
+    answers.push(reasons);
+  }
+  const [forKnown, forUnknown] = answers;
+  assert.deepEqual(forKnown, forUnknown);
+  assert.deepEqual(
+    forKnown?.map((a) => a.split(" ").slice(0, 2).join(" ")),
+    ["OK", "ResourceExhausted OTP_RESEND_COOLDOWN", "ResourceExhausted RATE_LIMITED", "ResourceExhausted RATE_LIMITED"],
+  );
 });

@@ -3,11 +3,13 @@
  * an hourly cap, and indistinguishable for emails without an account.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, test } from "node:test";
-import { Code, type ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
-import { MAX_ATTEMPTS, MAX_RESENDS } from "../src/domain/otp.js";
-import { type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness } from "./harness.js";
+import { errorReason } from "@parley/shared/errors.js";
+import { MAX_ATTEMPTS, MAX_RESENDS, MAX_SENDS } from "../src/domain/otp.js";
+import { type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness, waitFor } from "./harness.js";
 
 let h: Harness;
 
@@ -33,6 +35,8 @@ async function registerPending(username: string) {
 
 /** Proves every event enqueued before now has been delivered, so counting them is final. */
 async function flushEvents(): Promise<void> {
+  // A resend's mail is enqueued after its reply: wait for that first.
+  await h.app.settled();
   const marker = await registerPending(`marker${Date.now()}`);
   assert.ok(marker.otp);
 }
@@ -194,4 +198,128 @@ test("ResendOtp validates its input", async () => {
     Code.InvalidArgument,
     "INVALID_ARGUMENT",
   );
+});
+
+/** What a caller can see of one ResendOtp call: the whole reply, or the error's code, reason, message and details. */
+async function outcome(call: Promise<unknown>) {
+  try {
+    return { reply: await call };
+  } catch (err) {
+    const e = ConnectError.from(err);
+    const { retryAfterSeconds, ...metadata } = e.findDetails(ErrorInfoSchema)[0]?.metadata ?? {};
+    // The wait counts down from call to call: that it is there and in range is what all must share.
+    const retryAfter = Number(retryAfterSeconds);
+    assert.ok(retryAfter > 0 && retryAfter <= 3600, `retryAfter ${retryAfter}`);
+    return { code: e.code, reason: errorReason(e), message: e.rawMessage, metadata };
+  }
+}
+
+test("known and unknown emails get the same answers, whatever state the account is in", async () => {
+  const pending = await registerPending("hugo");
+  const verified = await h.signUp("ines");
+  // A pending code, but the account's hourly code cap already used up by Register and Login.
+  const capped = await registerPending("jara");
+  await h.infra.redis.set(`${h.config.REDIS_KEY_PREFIX}otp-sends:${capped.userId}`, String(MAX_SENDS), "EX", 3600);
+  const subjects = ["nobody.at.all@example.test", pending.email, verified.email, capped.email];
+
+  const seen = [];
+  for (const email of subjects) {
+    await endCooldown(email);
+    const sent = await outcome(h.client.resendOtp({ email }));
+    const cooling = await outcome(h.client.resendOtp({ email, purpose: OtpPurpose.LOGIN }));
+    await endCooldown(email);
+    await h.infra.redis.set(`${h.config.REDIS_KEY_PREFIX}otp-resends:${email}`, String(MAX_RESENDS), "EX", 3600);
+    const capReached = await outcome(h.client.resendOtp({ email }));
+    seen.push([sent, cooling, capReached]);
+  }
+  const [unknown, ...known] = seen;
+  assert.deepEqual(
+    unknown?.map((o) => ("reply" in o ? o.reply : o.reason)),
+    [
+      {
+        $typeName: "parley.user.v1.ResendOtpResponse",
+        otpExpiresIn: h.config.OTP_EXPIRY,
+        retryAfter: h.config.OTP_RESEND_COOLDOWN,
+      },
+      "OTP_RESEND_COOLDOWN",
+      "OTP_RATE_LIMITED",
+    ],
+  );
+  for (const [i, answers] of known.entries()) assert.deepEqual(answers, unknown, subjects[i + 1]);
+
+  // Only the pending account below its cap was mailed.
+  await flushEvents();
+  const mails = (email: string) => h.otpEvents.filter((e) => e.email === email).length;
+  assert.deepEqual(
+    subjects.map(mails),
+    [0, 2, 1, 1],
+    "unknown: none; pending: sign-up + resend; verified: sign-up; capped: sign-up",
+  );
+});
+
+/** Holds the account's row lock, as a concurrent Login or Register would, until `work` is done. */
+async function withRowLocked(userId: string, work: () => Promise<void>): Promise<void> {
+  await h.infra.sql.begin(async (tx) => {
+    await tx`select id from users where id = ${userId} for update`;
+    await work();
+  });
+}
+
+/** Resolves once some session of this test's database waits for a lock: the resend's work, behind ours. */
+async function resendWaitsForLock(): Promise<void> {
+  await waitFor(async () => {
+    const [row] = await h.infra.sql`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`;
+    return (row?.n ?? 0) > 0 ? true : undefined;
+  });
+}
+
+// Deadlines on the calls below only turn a reply that waits for the row lock into a failure instead of a hang.
+const DEADLINE = { timeoutMs: 5_000 };
+
+test("the reply does not wait for the account's work, which still mails the code", async () => {
+  const { email, userId } = await registerPending("kira");
+  const unknown = "kira.unknown@example.test";
+  await endCooldown(email);
+  await withRowLocked(userId, async () => {
+    const known = await h.client.resendOtp({ email }, DEADLINE);
+    const stranger = await h.client.resendOtp({ email: unknown }, DEADLINE);
+    assert.deepEqual(known, stranger);
+    // Answered, while the work for the account cannot have got past its row lock.
+    await resendWaitsForLock();
+    assert.equal(h.otpEvents.filter((e) => e.email === email).length, 1, "only the sign-up's code so far");
+  });
+  const event = await h.takeOtp(email);
+  assert.equal(event.userId, userId);
+  assert.equal(event.purpose, OtpPurpose.VERIFY_EMAIL);
+  await h.client.verifyOtp({ email, otp: event.otp });
+});
+
+test("shutting down waits for the resends it has answered, so none is lost", async () => {
+  const { email, userId } = await registerPending("lena");
+  await endCooldown(email);
+  const second = await h.startSecondInstance();
+  let closing: Promise<void> | undefined;
+  await withRowLocked(userId, async () => {
+    await second.client.resendOtp({ email }, DEADLINE);
+    await resendWaitsForLock();
+    closing = second.close();
+    // Released only once the instance takes no more connections, so its close is under way.
+    await waitFor(
+      () =>
+        new Promise<true | undefined>((resolve) => {
+          const socket = connect(second.port, "127.0.0.1");
+          socket.once("connect", () => {
+            socket.destroy();
+            resolve(undefined);
+          });
+          socket.once("error", () => resolve(true));
+        }),
+    );
+  });
+  await closing;
+  const event = await h.takeOtp(email);
+  assert.equal(event.userId, userId);
+  await h.client.verifyOtp({ email, otp: event.otp });
 });

@@ -2,6 +2,7 @@ import type { TokenKeys } from "@parley/shared/auth.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
 import type { Redis } from "ioredis";
 import type { Db } from "../storage/users.js";
+import type { Background } from "./background.js";
 import type { OtpStore } from "./otp.js";
 import type { RateLimits } from "./rate-limits.js";
 
@@ -11,6 +12,8 @@ export interface UserDomain {
   redis: Redis;
   otp: OtpStore;
   rateLimits: RateLimits;
+  /** Work done after the reply (see background.ts); drained by App.close. */
+  background: Background;
   tokens: TokenKeys;
   authenticator: Authenticator;
   redisKeyPrefix: string;

@@ -102,7 +102,9 @@ export interface OtpStore {
   issue(userId: string, purpose: OtpPurpose): Promise<string>;
   /**
    * Replaces the pending code for (user, purpose) with a new one, keeping the
-   * guesses already used; undefined when no usable code is pending.
+   * guesses already used; undefined when no usable code is pending or the
+   * account's hourly cap is reached. Not an error past the cap: ResendOtp,
+   * its caller, has already answered, and answers every email alike.
    */
   reissue(userId: string, purpose: OtpPurpose): Promise<string | undefined>;
   /** Counts a ResendOtp call for `email`; throws OTP_RATE_LIMITED past MAX_RESENDS per window. */
@@ -142,8 +144,7 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
 
     async reissue(userId, purpose) {
       const code = newCode();
-      const [stored, retryAfter] = await store(REISSUE, userId, purpose, code);
-      if (stored === -1) throw otpRateLimited(Math.max(1, retryAfter));
+      const [stored] = await store(REISSUE, userId, purpose, code);
       return stored === 1 ? code : undefined;
     },
 

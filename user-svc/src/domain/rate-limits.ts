@@ -3,12 +3,14 @@
  * would hammer (guessing passwords or codes, mail bombing), counted in Redis
  * so that every user-svc instance shares them. rate-limiter-flexible's
  * RateLimiterRedis increments and expires a counter in one Lua call, so
- * concurrent calls cannot slip past a limit.
+ * concurrent calls cannot slip past a limit. An IPv6 client is counted by
+ * its /64 (see ip-address.ts).
  */
 import type { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { RateLimit } from "../config.js";
 import { rateLimited } from "../errors.js";
+import { ipBucket } from "./ip-address.js";
 
 export type LimitedOperation = "register" | "login" | "verify_otp" | "resend_otp";
 
@@ -16,7 +18,7 @@ export type RateLimitSettings = Record<LimitedOperation, { perIp: RateLimit; per
 
 export interface RateLimits {
   /**
-   * Counts one call by `ip` about `account` (a normalised email or username,
+   * Counts one call by `ip` (in its ipBucket) about `account` (a normalised email or username,
    * whether or not an account has it); throws RATE_LIMITED with
    * retryAfterSeconds when either bucket is over its limit.
    */
@@ -46,7 +48,7 @@ export function createRateLimits(opts: { redis: Redis; prefix: string; settings:
       const { ip, account } = limiters[operation];
       // Both buckets count every call, so spreading calls over accounts does
       // not spare the address's bucket and vice versa.
-      const results = await Promise.allSettled([ip.consume(key.ip), account.consume(key.account)]);
+      const results = await Promise.allSettled([ip.consume(ipBucket(key.ip)), account.consume(key.account)]);
       let waitMs = 0;
       for (const r of results) {
         if (r.status === "fulfilled") continue;

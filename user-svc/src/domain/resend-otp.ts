@@ -8,8 +8,12 @@
  *
  * Every call, whatever the email, passes the same gates in the same order:
  * rate limits (RATE_LIMITED), the per-email cooldown (OTP_RESEND_COOLDOWN),
- * the per-email hourly resend cap (OTP_RATE_LIMITED). A real send then also
- * counts toward the account's hourly code cap shared with Register and Login.
+ * the per-email hourly resend cap (OTP_RATE_LIMITED), all keyed by the email
+ * as typed and decided before the account is even looked up. It then answers,
+ * and only afterwards looks for the account and its pending code (see
+ * background.ts): done before the answer, that work would delay it for real
+ * accounts only. A real send also counts toward the account's hourly code cap
+ * shared with Register and Login; past that cap nothing is sent.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
@@ -37,25 +41,24 @@ export async function resendOtp(
   const wait = await claimResendSlot(domain.redis, cooldown);
   if (wait !== undefined) throw otpResendCooldown(wait);
   await domain.otp.countResend(email);
-
-  const found = await findUserByEmail(domain.db, email);
-  if (found) {
-    await domain.db.transaction(async (tx) => {
-      const user = await lockUserById(tx, found.id);
-      if (!user) return;
-      const purpose =
-        input.purpose !== OtpPurpose.UNSPECIFIED
-          ? input.purpose
-          : user.verifiedAt
-            ? OtpPurpose.LOGIN
-            : OtpPurpose.VERIFY_EMAIL;
-      const otp = await domain.otp.reissue(user.id, purpose);
-      if (otp === undefined) return;
-      // The new verify_email code is usable for OTP_EXPIRY: the pending
-      // account must hold its username that long too (see register.ts).
-      if (purpose === OtpPurpose.VERIFY_EMAIL && !user.verifiedAt) await touchPendingUser(tx, user.id);
-      await enqueueOtpMail(tx, user, otp, purpose, domain.otpTtlSeconds);
-    });
-  }
+  domain.background.start("resend_otp", () => reissuePendingCode(domain, email, input.purpose));
   return { otpExpiresIn: domain.otpTtlSeconds, retryAfter: domain.otpResendCooldownSeconds };
+}
+
+/** Mails a fresh code in place of the account's pending one; does nothing for an unknown email or no usable code. */
+async function reissuePendingCode(domain: UserDomain, email: string, requested: OtpPurpose): Promise<void> {
+  const found = await findUserByEmail(domain.db, email);
+  if (!found) return;
+  await domain.db.transaction(async (tx) => {
+    const user = await lockUserById(tx, found.id);
+    if (!user) return;
+    const purpose =
+      requested !== OtpPurpose.UNSPECIFIED ? requested : user.verifiedAt ? OtpPurpose.LOGIN : OtpPurpose.VERIFY_EMAIL;
+    const otp = await domain.otp.reissue(user.id, purpose);
+    if (otp === undefined) return;
+    // The new verify_email code is usable for OTP_EXPIRY: the pending
+    // account must hold its username that long too (see register.ts).
+    if (purpose === OtpPurpose.VERIFY_EMAIL && !user.verifiedAt) await touchPendingUser(tx, user.id);
+    await enqueueOtpMail(tx, user, otp, purpose, domain.otpTtlSeconds);
+  });
 }

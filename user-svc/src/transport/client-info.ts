@@ -8,9 +8,9 @@
  * and other internal services. A direct caller can pick its IP bucket that
  * way, but not escape the per-account limits.
  */
-import { isIP } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
 import type { ClientInfo } from "../domain/client-info.js";
+import { canonicalIp } from "../domain/ip-address.js";
 
 export const CLIENT_IP_HEADER = "x-client-ip";
 export const CLIENT_USER_AGENT_HEADER = "x-client-user-agent";
@@ -21,10 +21,8 @@ const MAX_USER_AGENT_LENGTH = 512;
 
 /** "127.0.0.1:5000" / "::1:5000" (grpc-js getPeer(), no brackets) → the address alone. */
 export function peerAddress(peer: string): string {
-  const withoutPort = peer.replace(/:\d+$/, "");
-  const address = isIP(withoutPort) ? withoutPort : peer;
-  // An IPv4 client on a dual-stack socket: count it with its plain IPv4 form.
-  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+  // An IPv4 client on a dual-stack socket comes out in its plain IPv4 form.
+  return canonicalIp(peer.replace(/:\d+$/, "")) ?? peer;
 }
 
 /**
@@ -46,7 +44,8 @@ export function withPeerAddress(handlers: grpc.UntypedServiceImplementation): gr
 
 export function clientInfo(headers: Headers): ClientInfo {
   const forwarded = headers.get(CLIENT_IP_HEADER)?.trim() ?? "";
-  const ip = isIP(forwarded) ? forwarded : headers.get(PEER_ADDRESS_HEADER) || "unknown-peer";
+  // One spelling per address, so that "::FFFF:192.0.2.1" and "192.0.2.1" are one client to the limits and the session list.
+  const ip = canonicalIp(forwarded) ?? (headers.get(PEER_ADDRESS_HEADER) || "unknown-peer");
   const userAgent = (headers.get(CLIENT_USER_AGENT_HEADER) ?? headers.get("user-agent") ?? "").slice(
     0,
     MAX_USER_AGENT_LENGTH,
