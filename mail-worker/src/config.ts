@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   type ConfigOf,
   common,
   int,
@@ -12,6 +13,7 @@ import {
   url,
 } from "@parley/shared/config.js";
 import { DEFAULT_RETRY_DELAYS_MS, formatDelay } from "@parley/shared/topology.js";
+import addressparser from "nodemailer/lib/addressparser";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
@@ -28,6 +30,31 @@ export function durations(defaultMs: readonly number[]): Parser<readonly number[
       throw invalid(`must be one of <a list of durations such as 10s,1m,10m> (got "${raw}")`);
     }
     return values;
+  };
+}
+
+// Deliberately loose (SMTP servers differ on the finer points of RFC 5321), but strict enough to
+// refuse what nodemailer would send as an empty or domain-less sender: "Parley", "<noreply>", "x@".
+const MAILBOX = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:".]+(\.[^\s@<>()[\]\\,;:".]+)*$/;
+
+/**
+ * One sender address, "noreply@example.com" or "Name <noreply@example.com>",
+ * judged by nodemailer's own parser because that is how every mail will read
+ * it: without an address it sends no From and `MAIL FROM:<>`, a bare name in
+ * angle brackets makes the server refuse every mail, and of a list it
+ * silently keeps the first. Found at start-up rather than one lost mail at a time.
+ */
+export function senderAddress(defaultValue: string): Parser<string> {
+  return (raw) => {
+    const value = raw === undefined || raw.trim() === "" ? defaultValue : raw;
+    const parsed = addressparser(value);
+    const address = parsed.length === 1 ? parsed[0]?.address : undefined;
+    if (address === undefined || !MAILBOX.test(address)) {
+      throw invalid(
+        `must be one email address, such as noreply@example.com or "Parley <noreply@example.com>" (got "${value}")`,
+      );
+    }
+    return value;
   };
 }
 
@@ -52,7 +79,7 @@ export const configSpec = {
   SMTP_PASSWORD: optionalStr(),
   /** Size of the SMTP connection pool. */
   SMTP_MAX_CONNECTIONS: int({ default: 5, min: 1, max: 100 }),
-  FROM_EMAIL: str({ default: "Parley <noreply@parley.local>" }),
+  FROM_EMAIL: senderAddress("Parley <noreply@parley.local>"),
   /** Where the web app is; links in mails point here. */
   PUBLIC_URL: url({ default: "http://localhost:3000", protocols: ["http", "https"] }),
   /** The worker's own unsubscribe endpoint as users reach it; `?token=…` is appended. */
@@ -76,8 +103,38 @@ export const configSpec = {
 
 export type Config = ConfigOf<typeof configSpec>;
 
-export function readConfig(): Config {
-  return loadConfig(configSpec, process.env);
+/**
+ * Rules between variables, which no single variable's parser can see; each
+ * problem reads "NAME <message>" like the parsers' own.
+ */
+function crossProblems(env: Record<string, string | undefined>): string[] {
+  const set = (name: string) => (env[name] ?? "").trim() !== "";
+  const problems: string[] = [];
+  // nodemailer authenticates only with both: a user alone fails every send (EAUTH), a password
+  // alone is silently not used, and a server that requires authentication then refuses every mail.
+  if (set("SMTP_USER") && !set("SMTP_PASSWORD")) problems.push("SMTP_PASSWORD is required when SMTP_USER is set");
+  if (set("SMTP_PASSWORD") && !set("SMTP_USER")) problems.push("SMTP_USER is required when SMTP_PASSWORD is set");
+  if (env.NODE_ENV === "production" && !set("SMTP_HOST")) {
+    problems.push(
+      "SMTP_HOST is required when NODE_ENV is production: without it no mail is sent, and every mail " +
+        "(sign-in codes included) is kept in the dev mailbox, readable by anyone at GET /mailbox",
+    );
+  }
+  return problems;
+}
+
+/** The environment as the worker runs with it; throws ConfigError naming every problem at once. */
+export function readConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems = crossProblems(env);
+  let config: Config;
+  try {
+    config = loadConfig(configSpec, env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError([...err.problems, ...problems]);
+    throw err;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 export function describeDelays(ms: readonly number[]): string {

@@ -64,7 +64,8 @@ describe("mail-worker delivery over SMTP", () => {
       username: "alice",
       otp: "482913",
       purpose: OtpPurpose.VERIFY_EMAIL,
-      expiresIn: 300,
+      // The mail states the time left, rounded down: 30 s to spare keep it at 5 minutes.
+      expiresIn: 330,
     });
     const mail = await smtp().waitFor((m) => m.envelopeTo.includes(email));
     assert.deepEqual(mail.envelopeTo, [email]);
@@ -88,12 +89,24 @@ describe("mail-worker delivery over SMTP", () => {
       username: "bob",
       otp: "000111",
       purpose: OtpPurpose.LOGIN,
-      expiresIn: 60,
+      expiresIn: 90,
     });
     const mail = await smtp().waitFor((m) => m.envelopeTo.includes(email));
     assert.match(text(mail), /sign in to Parley/);
     assert.doesNotMatch(text(mail), /verify your email/);
     assert.match(text(mail), /expires in 1 minute\b/);
+  });
+
+  it("states the time the code has left when mailed, not its whole lifetime", async () => {
+    const email = `${randomUUID()}@example.com`;
+    await h.publish(
+      "user.otp.send",
+      { userId: randomUUID(), email, username: "pia", otp: "246810", purpose: OtpPurpose.LOGIN, expiresIn: 300 },
+      { occurredAt: new Date(Date.now() - 150_000) },
+    );
+    const mail = await smtp().waitFor((m) => m.envelopeTo.includes(email));
+    assert.match(text(mail), /expires in 2 minutes\./);
+    assert.match(html(mail), /expires in 2 minutes\./);
   });
 
   it("drops an OTP that expired before it could be mailed", async () => {

@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { connectAmqp } from "@parley/shared/amqp.js";
-import { loadConfig } from "@parley/shared/config.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "@parley/shared/events.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
@@ -25,7 +24,7 @@ import {
 import type { Topology } from "@parley/shared/topology.js";
 import { type ConfirmChannel, connect, type GetMessage, type Options } from "amqplib";
 import { type App, type AppDeps, startApp, workerTopology } from "../src/app.js";
-import { type Config, configSpec } from "../src/config.js";
+import { type Config, readConfig } from "../src/config.js";
 import { createMailTransport, type MailTransport } from "../src/mailer.js";
 import { prepareDatabase } from "../src/storage/migrate.js";
 
@@ -89,7 +88,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const smtp = opts.mode === "smtp" ? await startSmtpServer() : undefined;
   const mailboxDir = opts.mode === "mailbox" ? await mkdtemp(join(tmpdir(), "parley-mailbox-")) : undefined;
   const namespace = randomName("test");
-  const config = loadConfig(configSpec, {
+  const config = readConfig({
     PORT: "0",
     HOST: "127.0.0.1",
     AMQP_NAMESPACE: namespace,

@@ -2,16 +2,20 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { UserRegisteredSchema } from "@parley/proto/events/v1/events_pb.js";
+import { UserOtpSendSchema, UserRegisteredSchema } from "@parley/proto/events/v1/events_pb.js";
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { ConfigError, loadConfig } from "@parley/shared/config.js";
 import { topology } from "@parley/shared/topology.js";
 import type { Message } from "amqplib";
-import { configSpec } from "../src/config.js";
+import { configSpec, readConfig } from "../src/config.js";
+import { InvalidEvent } from "../src/domain/mail-event.js";
 import { excerpt } from "../src/domain/message-notification.js";
 import { isMentioned, skipReason } from "../src/domain/notify-policy.js";
+import { planOtpMail } from "../src/domain/otp-mail.js";
 import { unsubscribeTokens } from "../src/domain/unsubscribe.js";
 import { decodeDelivery } from "../src/event-decoder.js";
 import { classifySendError, senderDomain } from "../src/mailer.js";
+import { describeTimeLeft } from "../src/templates/render.js";
 
 describe("classifySendError", () => {
   it("treats 5xx replies as permanent and the rest as transient", () => {
@@ -74,6 +78,165 @@ describe("config", () => {
     assert.deepEqual(delays("250ms, 2s,1m,1h"), [250, 2_000, 60_000, 3_600_000]);
     assert.throws(() => delays("0s"), /MAIL_RETRY_DELAYS must be one of <a list of durations/);
     assert.throws(() => delays("10"), ConfigError);
+  });
+
+  it("takes FROM_EMAIL only as one address, bare or with a name", () => {
+    const from = (raw: string) => readConfig({ ...required, FROM_EMAIL: raw }).FROM_EMAIL;
+    assert.equal(from("noreply@parley.example"), "noreply@parley.example");
+    assert.equal(from("Parley <noreply@parley.example>"), "Parley <noreply@parley.example>");
+    assert.equal(from('"Parley, Inc." <noreply@parley.example>'), '"Parley, Inc." <noreply@parley.example>');
+    assert.equal(from("Parley, Inc. <noreply@parley.example>"), "Parley, Inc. <noreply@parley.example>");
+    assert.equal(from("<noreply@localhost>"), "<noreply@localhost>");
+    for (const bad of [
+      "Parley",
+      "Parley <noreply>",
+      "Parley <noreply@>",
+      "@parley.example",
+      "noreply@parley..example",
+      "a@parley.example, b@parley.example",
+      "Team: a@parley.example;",
+    ]) {
+      assert.throws(
+        () => from(bad),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.problems.length === 1 &&
+          err.problems[0] ===
+            `FROM_EMAIL must be one email address, such as noreply@example.com or "Parley <noreply@example.com>" (got "${bad}")`,
+        bad,
+      );
+    }
+  });
+
+  it("takes SMTP_USER and SMTP_PASSWORD together or not at all", () => {
+    const smtp = { ...required, SMTP_HOST: "smtp.parley.example" };
+    const c = readConfig({ ...smtp, SMTP_USER: "worker", SMTP_PASSWORD: "secret" });
+    assert.equal(c.SMTP_USER, "worker");
+    assert.equal(c.SMTP_PASSWORD, "secret");
+    assert.equal(readConfig(smtp).SMTP_USER, undefined);
+    assert.throws(
+      () => readConfig({ ...smtp, SMTP_USER: "worker" }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        err.problems[0] === "SMTP_PASSWORD is required when SMTP_USER is set",
+    );
+    assert.throws(
+      () => readConfig({ ...smtp, SMTP_USER: " ", SMTP_PASSWORD: "secret" }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        err.problems[0] === "SMTP_USER is required when SMTP_PASSWORD is set",
+    );
+  });
+
+  it("refuses to run in production without SMTP_HOST, which would serve every mail at /mailbox", () => {
+    const production = { ...required, NODE_ENV: "production" };
+    assert.equal(readConfig({ ...production, SMTP_HOST: "smtp.parley.example" }).SMTP_HOST, "smtp.parley.example");
+    assert.equal(readConfig({ ...required, NODE_ENV: "development" }).SMTP_HOST, undefined);
+    assert.equal(readConfig({ ...required, NODE_ENV: "test" }).SMTP_HOST, undefined);
+    assert.throws(
+      () => readConfig(production),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        err.problems[0] ===
+          "SMTP_HOST is required when NODE_ENV is production: without it no mail is sent, and every mail " +
+            "(sign-in codes included) is kept in the dev mailbox, readable by anyone at GET /mailbox",
+    );
+  });
+
+  it("names the problems between variables with every other problem, in one error", () => {
+    assert.throws(
+      () => readConfig({ NODE_ENV: "production", SMTP_USER: "worker", FROM_EMAIL: "Parley", SMTP_PORT: "smtp" }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.problems.length, 5);
+        assert.match(err.message, /JWT_SECRET is required but missing/);
+        assert.match(err.message, /SMTP_PORT must be an integer from 0 to 65535 \(got "smtp"\)/);
+        assert.match(err.message, /FROM_EMAIL must be one email address/);
+        assert.match(err.message, /SMTP_PASSWORD is required when SMTP_USER is set/);
+        assert.match(err.message, /SMTP_HOST is required when NODE_ENV is production/);
+        return true;
+      },
+    );
+  });
+});
+
+describe("planOtpMail", () => {
+  const occurredAt = new Date("2030-01-01T12:00:00.000Z");
+  const event = (expiresIn: number) =>
+    create(UserOtpSendSchema, {
+      userId: randomUUID(),
+      email: "dana@parley.example",
+      username: "dana",
+      otp: "424242",
+      purpose: OtpPurpose.LOGIN,
+      expiresIn,
+    });
+  const after = (ms: number) => new Date(occurredAt.getTime() + ms);
+  const planAt = (expiresIn: number, now: Date, at: Date | undefined) =>
+    planOtpMail(randomUUID(), event(expiresIn), at, now, { publicUrl: "https://chat.parley.example" });
+  const plan = (expiresIn: number, now: Date) => planAt(expiresIn, now, occurredAt);
+  /** What the mail says, in both parts; undefined when nothing is mailed. */
+  const stated = (mails: ReturnType<typeof planOtpMail>) => {
+    assert.ok(mails.length <= 1);
+    const [mail] = mails;
+    if (!mail) return undefined;
+    const said = /This code expires in ([^.]+)\./.exec(mail.text)?.[1];
+    assert.ok(said, mail.text);
+    assert.ok(mail.html.includes(`This code expires in ${said}.`), "the HTML part says the same");
+    return said;
+  };
+
+  it("states the time left when it is rendered, rounded down to whole minutes", () => {
+    assert.equal(stated(plan(300, occurredAt)), "5 minutes");
+    assert.equal(stated(plan(300, after(1))), "4 minutes");
+    // Retried after 10 s and then 1 min more.
+    assert.equal(stated(plan(300, after(10_000))), "4 minutes");
+    assert.equal(stated(plan(300, after(70_000))), "3 minutes");
+    assert.equal(stated(plan(300, after(180_000))), "2 minutes");
+    assert.equal(stated(plan(300, after(181_000))), "1 minute");
+    assert.equal(stated(plan(300, after(240_000))), "1 minute");
+    assert.equal(stated(plan(600, occurredAt)), "10 minutes");
+  });
+
+  it("states the time left in seconds under a minute", () => {
+    assert.equal(stated(plan(300, after(240_001))), "59 seconds");
+    assert.equal(stated(plan(300, after(270_500))), "29 seconds");
+    assert.equal(stated(plan(300, after(299_000))), "1 second");
+    assert.equal(stated(plan(30, occurredAt)), "30 seconds");
+    assert.equal(stated(plan(60, after(1))), "59 seconds");
+  });
+
+  it("mails nothing once the code has expired, as on the 10 min retry", () => {
+    assert.equal(stated(plan(300, after(299_001))), undefined);
+    assert.equal(stated(plan(300, after(300_000))), undefined);
+    assert.equal(stated(plan(300, after(670_000))), undefined);
+  });
+
+  it("states the full lifetime when the publisher did not say when, or its clock runs ahead", () => {
+    assert.equal(stated(planAt(300, after(250_000), undefined)), "5 minutes");
+    assert.equal(stated(planAt(300, occurredAt, after(60_000))), "5 minutes");
+  });
+
+  it("refuses an event without an expiry: no honest time could be stated", () => {
+    assert.throws(
+      () => plan(0, occurredAt),
+      (err: unknown) => err instanceof InvalidEvent && /expires_in/.test(err.message),
+    );
+  });
+});
+
+describe("describeTimeLeft", () => {
+  it("rounds down to whole minutes, and says seconds under a minute", () => {
+    assert.equal(describeTimeLeft(1), "1 second");
+    assert.equal(describeTimeLeft(30), "30 seconds");
+    assert.equal(describeTimeLeft(59), "59 seconds");
+    assert.equal(describeTimeLeft(60), "1 minute");
+    assert.equal(describeTimeLeft(119), "1 minute");
+    assert.equal(describeTimeLeft(120), "2 minutes");
+    assert.equal(describeTimeLeft(3599), "59 minutes");
   });
 });
 

@@ -46,19 +46,26 @@ const otp = template<{ username: string; intro: string; code: string; expiresIn:
   "Your Parley code: {{code}}",
 );
 
+/** In whole minutes, rounded down (so 119 s is "1 minute"): a code must not die before the time stated. */
+export function describeTimeLeft(seconds: number): string {
+  if (seconds < 60) return `${seconds} ${seconds === 1 ? "second" : "seconds"}`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} ${minutes === 1 ? "minute" : "minutes"}`;
+}
+
 export function renderOtpMail(data: {
   username: string;
   purpose: OtpPurpose;
   code: string;
-  expiresInMinutes: number;
+  /** Whole seconds the code has left, at least 1. */
+  secondsLeft: number;
   publicUrl: string;
 }): RenderedMail {
-  const minutes = data.expiresInMinutes;
   return otp({
     username: data.username,
     intro: otpIntro[data.purpose],
     code: data.code,
-    expiresIn: `${minutes} ${minutes === 1 ? "minute" : "minutes"}`,
+    expiresIn: describeTimeLeft(data.secondsLeft),
     publicUrl: data.publicUrl,
   });
 }
