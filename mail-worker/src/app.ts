@@ -29,6 +29,7 @@ export type AppConfig = Pick<
   | "JWT_SECRET"
   | "NOTIFY_DIGEST_WINDOW"
   | "MAIL_RETRY_DELAYS"
+  | "MAIL_RETRY_FOR"
   | "MAIL_PREFETCH"
   | "PROCESSED_EVENTS_KEEP_DAYS"
 >;
@@ -80,6 +81,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     topology: topo,
     logger,
     prefetch: config.MAIL_PREFETCH,
+    retryForMs: config.MAIL_RETRY_FOR,
     handle: (event, log) =>
       inRoomOrder(event, () =>
         processEvent({ db, transport, ctx, windowSeconds: config.NOTIFY_DIGEST_WINDOW }, event, log),

@@ -17,19 +17,31 @@ import addressparser from "nodemailer/lib/addressparser";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
+/** "10s" → 10000 (units ms, s, m, h); NaN when it is not one. */
+function parseDuration(text: string): number {
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(text.trim());
+  return m ? Number(m[1]) * (UNITS[m[2] as string] ?? 0) : Number.NaN;
+}
+
 /** A comma-separated list of durations such as "10s,1m,10m" (units ms, s, m, h), in milliseconds. */
 export function durations(defaultMs: readonly number[]): Parser<readonly number[]> {
   return (raw) => {
     if (raw === undefined || raw.trim() === "") return defaultMs;
-    const parts = raw.split(",").map((p) => p.trim());
-    const values = parts.map((p) => {
-      const m = /^(\d{1,9})(ms|s|m|h)$/.exec(p);
-      return m ? Number(m[1]) * (UNITS[m[2] as string] ?? 0) : Number.NaN;
-    });
+    const values = raw.split(",").map(parseDuration);
     if (values.some((v) => !(v > 0))) {
       throw invalid(`must be one of <a list of durations such as 10s,1m,10m> (got "${raw}")`);
     }
     return values;
+  };
+}
+
+/** One duration such as "24h" (units ms, s, m, h), in milliseconds. */
+export function duration(defaultMs: number): Parser<number> {
+  return (raw) => {
+    if (raw === undefined || raw.trim() === "") return defaultMs;
+    const value = parseDuration(raw);
+    if (!(value > 0)) throw invalid(`must be a duration such as 30m or 24h (got "${raw}")`);
+    return value;
   };
 }
 
@@ -88,8 +100,15 @@ export const configSpec = {
   MAILBOX_DIR: str({ default: "./.mailbox" }),
   /** Seconds a user+room digest collects unread messages before it is mailed. */
   NOTIFY_DIGEST_WINDOW: int({ default: 300, min: 1, max: 86_400 }),
-  /** Waits before each retry of an event that failed transiently; after the last, it is dead-lettered. */
+  /** Waits before each retry of an event that failed transiently; the last is repeated (see MAIL_RETRY_FOR). */
   MAIL_RETRY_DELAYS: durations(DEFAULT_RETRY_DELAYS_MS),
+  /**
+   * How long an event that keeps failing transiently (SMTP down, the
+   * worker's database unreachable, a membership change not arrived yet) is
+   * retried, from its first failure, before it is dead-lettered: an outage
+   * shorter than this loses nothing and needs no one to replay dead letters.
+   */
+  MAIL_RETRY_FOR: duration(24 * 3_600_000),
   /** Deliveries the worker handles at once. */
   MAIL_PREFETCH: int({ default: 16, min: 1, max: 1000 }),
   /**

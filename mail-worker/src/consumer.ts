@@ -4,7 +4,8 @@
  * the domain, and settles it by the outcome:
  *  - ack;
  *  - retry: a copy goes to the next retry queue (it comes back after that
- *    step's delay) with the attempt count, or after the last step to the
+ *    step's delay) with the attempt count; past the last step, to the last
+ *    one again, until it has been failing for `retryForMs`, and then to the
  *    dead-letter queue;
  *  - dead-letter: a copy goes to the dead-letter queue with the reason.
  * A copy is acknowledged by the original only once the broker confirmed it,
@@ -38,6 +39,8 @@ export interface ConsumerOptions {
   handle: (event: MailEvent, log: Logger) => Promise<Outcome>;
   /** Deliveries in flight at once. */
   prefetch: number;
+  /** How long after its first failure an event that keeps failing transiently is still retried. */
+  retryForMs: number;
 }
 
 export interface ConsumerStats {
@@ -157,13 +160,21 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           return;
         case "retry": {
           const attempt = attemptOf(msg);
-          const step = topology.mailRetryQueues[attempt];
-          if (!step) {
-            await deadLetter(ch, msg, `gave up after ${attempt + 1} attempts: ${outcome.reason}`, log);
+          const firstFailedAt = firstFailureOf(msg) ?? Date.now();
+          const ladder = topology.mailRetryQueues;
+          const step = ladder[Math.min(attempt, ladder.length - 1)];
+          // An outage (SMTP, the worker's database) outlasting the ladder is
+          // waited out rather than dead-lettered: events after a dead-lettered
+          // room.members would wait on it forever, and replaying dead letters
+          // is a person's job.
+          if (!step || (attempt >= ladder.length && Date.now() - firstFailedAt >= opts.retryForMs)) {
+            const over = Math.round((Date.now() - firstFailedAt) / 1000);
+            await deadLetter(ch, msg, `gave up after ${attempt + 1} attempts over ${over} s: ${outcome.reason}`, log);
             return;
           }
           await publishCopy(ch, step.name, msg, {
             [HEADERS.attempt]: attempt + 1,
+            [HEADERS.firstFailedAt]: firstFailedAt,
             [HEADERS.reason]: truncate(outcome.reason),
           });
           ch.ack(msg);
@@ -222,6 +233,12 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
 function attemptOf(msg: ConsumeMessage): number {
   const n = Number(msg.properties.headers?.[HEADERS.attempt] ?? 0);
   return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+/** When the delivery's first attempt failed (epoch ms), on a retry copy. */
+function firstFailureOf(msg: ConsumeMessage): number | undefined {
+  const at = Number(msg.properties.headers?.[HEADERS.firstFailedAt]);
+  return Number.isFinite(at) && at > 0 ? at : undefined;
 }
 
 function truncate(text: string): string {

@@ -2,8 +2,8 @@
  * Failures at the mail-worker level, against the real broker and an SMTP
  * server told to misbehave: poison and unknown events go straight to the
  * dead-letter queue with the reason; a deferring server (4xx) is retried
- * through the retry queues until it accepts, or until the last step, and
- * then dead-lettered; a refused address (5xx) is dead-lettered; and through
+ * through the retry queues until it accepts, past the last step at the last
+ * delay for MAIL_RETRY_FOR, and then dead-lettered; a refused address (5xx) is dead-lettered; and through
  * all of it the worker goes on delivering everything else.
  */
 import assert from "node:assert/strict";
@@ -38,8 +38,8 @@ describe("mail-worker failures", () => {
   };
 
   before(async () => {
-    // Two retries, 300 ms then 600 ms apart, then the dead-letter queue.
-    h = await startHarness({ mode: "smtp", retryDelays: "300ms,600ms" });
+    // Retries 300 ms then 600 ms apart, then every 600 ms until 3 s after the first failure, then the dead-letter queue.
+    h = await startHarness({ mode: "smtp", retryDelays: "300ms,600ms", env: { MAIL_RETRY_FOR: "3s" } });
   });
   after(async () => {
     await h?.close();
@@ -195,17 +195,35 @@ describe("mail-worker failures", () => {
     await assert.rejects(h.waitForDeadLetter(byId(id), 500), /no matching dead letter/);
   });
 
-  it("dead-letters an event after its last retry, with the last failure as the reason", async () => {
+  it("goes on retrying at the last delay through an outage longer than the ladder, and delivers once it ends", async () => {
+    const email = `${randomUUID()}@example.com`;
+    const retried = h.app.stats().retried;
+    smtp().refuseAddress(email, 451);
+    const id = await h.publish("user.otp.send", otpEvent(email));
+    try {
+      // The ladder is two steps; a fourth retry is the last step again.
+      await eventually("the event to be retried four times", () => h.app.stats().retried >= retried + 4);
+    } finally {
+      smtp().refuseAddress(email, undefined);
+    }
+    await smtp().waitFor((m) => m.envelopeTo.includes(email));
+    assert.equal(mailsTo(h, email).length, 1);
+    await assert.rejects(h.waitForDeadLetter(byId(id), 500), /no matching dead letter/);
+  });
+
+  it("dead-letters an event failing for longer than MAIL_RETRY_FOR, with the last failure as the reason", async () => {
     const email = `${randomUUID()}@example.com`;
     smtp().refuseAddress(email, 421);
     try {
+      const started = Date.now();
       const id = await h.publish("user.otp.send", otpEvent(email));
       const dead = await h.waitForDeadLetter(byId(id));
+      assert.ok(Date.now() - started >= 3_000, "retried for MAIL_RETRY_FOR first");
       assert.match(
         String(header(dead, HEADERS.reason)),
-        new RegExp(`^gave up after 3 attempts: sending to ${email} failed: .*421`),
+        new RegExp(`^gave up after \\d+ attempts over \\d+ s: sending to ${email} failed: .*421`),
       );
-      assert.equal(header(dead, HEADERS.attempt), 2, "it went through both retry queues");
+      assert.ok(Number(header(dead, HEADERS.attempt)) >= 5, "the last step was repeated");
       assert.equal(header(dead, HEADERS.originalRoutingKey), "user.otp.send");
     } finally {
       smtp().refuseAddress(email, undefined);

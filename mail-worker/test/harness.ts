@@ -95,6 +95,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     JWT_SECRET,
     NOTIFY_DIGEST_WINDOW: String(opts.digestWindow ?? 1),
     MAIL_RETRY_DELAYS: opts.retryDelays ?? "200ms,400ms",
+    // Past the ladder, at once to the dead-letter queue unless a test says otherwise.
+    MAIL_RETRY_FOR: "1ms",
     UNSUBSCRIBE_URL: UNSUBSCRIBE_URL,
     DATABASE_URL: db.url,
     RABBITMQ_URL: TEST_RABBITMQ_URL,

@@ -80,6 +80,15 @@ describe("config", () => {
     assert.throws(() => delays("10"), ConfigError);
   });
 
+  it("reads MAIL_RETRY_FOR as one duration, 24 h by default", () => {
+    const retryFor = (raw: string | undefined) =>
+      loadConfig(configSpec, { ...required, MAIL_RETRY_FOR: raw }).MAIL_RETRY_FOR;
+    assert.equal(retryFor(undefined), 86_400_000);
+    assert.equal(retryFor("90m"), 5_400_000);
+    assert.throws(() => retryFor("1h,2h"), /MAIL_RETRY_FOR must be a duration such as 30m or 24h/);
+    assert.throws(() => retryFor("0s"), ConfigError);
+  });
+
   it("takes FROM_EMAIL only as one address, bare or with a name", () => {
     const from = (raw: string) => readConfig({ ...required, FROM_EMAIL: raw }).FROM_EMAIL;
     assert.equal(from("noreply@parley.example"), "noreply@parley.example");

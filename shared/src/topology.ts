@@ -38,6 +38,8 @@ export const HEADERS = {
   reason: "x-parley-reason",
   /** When it was dead-lettered (ISO 8601). */
   failedAt: "x-parley-failed-at",
+  /** When its first attempt failed (epoch milliseconds, on retry copies). */
+  firstFailedAt: "x-parley-first-failed-at",
 } as const;
 
 export interface RetryQueue {
