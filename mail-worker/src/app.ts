@@ -116,6 +116,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         ...stats(),
         openDigests: await countOpenDigests(db),
       }),
+      isUnsubscribeToken: (token) => tokens.verify(token) !== undefined,
       async unsubscribe(token) {
         const userId = tokens.verify(token);
         if (!userId) return false;
@@ -124,7 +125,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         // An unknown user gets no notification mail anyway: the link did what it promised.
         return true;
       },
-      unsubscribePage: (ok) => renderUnsubscribePage({ ok, publicUrl: ctx.publicUrl }),
+      unsubscribePage: (page) => renderUnsubscribePage(page, ctx.publicUrl),
       logger,
     });
   } catch (err) {

@@ -1,7 +1,9 @@
 /**
  * The worker's small HTTP surface: a health check; the unsubscribe link of
- * notification mails (GET /unsubscribe?token=…, and POST for mail clients'
- * one-click unsubscribe, RFC 8058); and in dev mailbox mode the mailbox
+ * notification mails (GET /unsubscribe?token=… asks, and only a POST, the
+ * page's button or a mail client's one-click unsubscribe of RFC 8058,
+ * unsubscribes: link scanners and prefetchers GET every link in a mail, and
+ * must not switch anyone's mail off); and in dev mailbox mode the mailbox
  * itself (GET /mailbox lists mails, GET /mailbox/:id returns one as raw .eml
  * text).
  */
@@ -9,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Mailbox } from "./mailbox.js";
+import type { UnsubscribePage } from "./templates/render.js";
 
 export interface HttpServer {
   port: number;
@@ -21,10 +24,12 @@ export async function startHttpServer(opts: {
   mailbox: Mailbox | undefined;
   /** What /healthz reports; unhealthy (503) while not consuming. */
   health: () => Promise<{ consuming: boolean } & Record<string, unknown>>;
+  /** Whether the token names a user, changing nothing. */
+  isUnsubscribeToken: (token: string) => boolean;
   /** Unsubscribes the user the token names; false for an invalid token. */
   unsubscribe: (token: string) => Promise<boolean>;
-  /** The HTML page answering an unsubscribe link. */
-  unsubscribePage: (ok: boolean) => string;
+  /** The HTML pages of the unsubscribe link. */
+  unsubscribePage: (page: UnsubscribePage) => string;
   logger: Logger;
 }): Promise<HttpServer> {
   const { mailbox, logger } = opts;
@@ -46,10 +51,16 @@ export async function startHttpServer(opts: {
         res.setHeader("allow", "GET, POST");
         return json(res, 405, { error: "method not allowed" });
       }
-      // One-click POSTs carry "List-Unsubscribe=One-Click" as their body; the token is in the URL either way.
+      const token = searchParams.get("token") ?? "";
+      // One-click POSTs carry "List-Unsubscribe=One-Click" as their body, the page's form none; the token is in the URL.
       req.resume();
-      const ok = await opts.unsubscribe(searchParams.get("token") ?? "");
-      return html(res, ok ? 200 : 400, opts.unsubscribePage(ok));
+      if (req.method === "GET") {
+        if (!opts.isUnsubscribeToken(token)) return html(res, 400, opts.unsubscribePage({ state: "invalid" }));
+        const action = `?${new URLSearchParams({ token })}`;
+        return html(res, 200, opts.unsubscribePage({ state: "confirm", action }));
+      }
+      const ok = await opts.unsubscribe(token);
+      return html(res, ok ? 200 : 400, opts.unsubscribePage({ state: ok ? "done" : "invalid" }));
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("allow", "GET, HEAD");

@@ -209,10 +209,28 @@ describe("notification mail", () => {
     assert.match(await bad.text(), /not valid/);
     assert.equal((await fetch(`${base}`)).status, 400);
 
+    // Following the link (as a link scanner would, too) only asks.
     const res = await fetch(`${base}?token=${link[1]}`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
-    assert.match(await res.text(), /You are unsubscribed/);
+    const page = await res.text();
+    assert.match(page, /Stop emails about new messages\?/);
+    // As a browser reads the attribute: Handlebars escapes "=" as &#x3D;.
+    const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1]?.replaceAll("&#x3D;", "=");
+    assert.equal(action, `?token=${link[1]}`);
+    const unsubscribedAt = async () =>
+      (
+        await h.sql<{ at: Date | null }[]>`select unsubscribed_at as at from recipients where user_id = ${ivan.userId}`
+      )[0]?.at ?? null;
+    assert.equal(await unsubscribedAt(), null, "a GET changes nothing");
+    // The page's button posts its form.
+    const confirmed = await fetch(new URL(action, `${base}?token=${link[1]}`), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(confirmed.status, 200);
+    assert.match(await confirmed.text(), /You are unsubscribed/);
+    assert.notEqual(await unsubscribedAt(), null);
     // Mail clients' one-click unsubscribe (RFC 8058) POSTs; twice is fine.
     const oneClick = await fetch(`${base}?token=${link[1]}`, { method: "POST", body: "List-Unsubscribe=One-Click" });
     assert.equal(oneClick.status, 200);

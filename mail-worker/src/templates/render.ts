@@ -88,16 +88,42 @@ export const renderMessageNotification = template<{
   unsubscribeUrl: string;
 }>("message-notification", "{{subject}}");
 
-const unsubscribePage = hbs.compile<{ title: string; message: string; publicUrl: string; preheader: string }>(
-  load("unsubscribe-page.html.hbs"),
-  { strict: true },
-);
+const unsubscribePage = hbs.compile<{
+  title: string;
+  message: string;
+  publicUrl: string;
+  preheader: string;
+  action: string;
+}>(load("unsubscribe-page.html.hbs"));
 
-/** The page the unsubscribe link opens (not a mail, but the same look). */
-export function renderUnsubscribePage(data: { ok: boolean; publicUrl: string }): string {
-  const title = data.ok ? "You are unsubscribed" : "This unsubscribe link is not valid";
-  const message = data.ok
-    ? "Parley will no longer email you about new messages. Sign-in codes still arrive by email. To get notification emails again, choose a notification level in your Parley settings."
-    : "The link may have been cut off by your mail program. Copy the whole link from the email into your browser, or change your notification level in your Parley settings.";
-  return unsubscribePage({ title, message, publicUrl: data.publicUrl, preheader: title });
+/**
+ * The pages of the unsubscribe link (not mails, but the same look): the
+ * question a followed link asks (`confirm`, whose form posts to `action`),
+ * the answer once unsubscribed (`done`), or a broken link (`invalid`).
+ */
+export type UnsubscribePage = { state: "confirm"; action: string } | { state: "done" } | { state: "invalid" };
+
+export function renderUnsubscribePage(page: UnsubscribePage, publicUrl: string): string {
+  const text = {
+    confirm: [
+      "Stop emails about new messages?",
+      "Parley will no longer email you about new messages. Sign-in codes still arrive by email.",
+    ],
+    done: [
+      "You are unsubscribed",
+      "Parley will no longer email you about new messages. Sign-in codes still arrive by email. To get notification emails again, choose a notification level in your Parley settings.",
+    ],
+    invalid: [
+      "This unsubscribe link is not valid",
+      "The link may have been cut off by your mail program. Copy the whole link from the email into your browser, or change your notification level in your Parley settings.",
+    ],
+  } as const;
+  const [title, message] = text[page.state];
+  return unsubscribePage({
+    title,
+    message,
+    publicUrl,
+    preheader: title,
+    action: page.state === "confirm" ? page.action : "",
+  });
 }
