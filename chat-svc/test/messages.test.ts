@@ -167,6 +167,10 @@ describe("messages", () => {
     assert.deepEqual(seqs(page.messages), [1, 2]);
     assert.equal(page.hasMore, false, "exactly the rest is not more");
 
+    // afterSeq 0 is a cursor too: a room read from its first message on.
+    page = await list({ limit: 5, afterSeq: 0n });
+    assert.deepEqual(seqs(page.messages), [1, 2, 3, 4, 5]);
+    assert.equal(page.hasMore, true);
     page = await list({ limit: 5, afterSeq: 2n });
     assert.deepEqual(seqs(page.messages), [3, 4, 5, 6, 7]);
     assert.equal(page.hasMore, true);

@@ -118,6 +118,12 @@ test("register → OTP → verify → profile → create room → send → list"
     (page.json.messages as { seq: string }[]).map((m) => m.seq),
     ["2"],
   );
+  const first = await api("GET", `/api/chats/rooms/${room.id}/messages?after=0&limit=1`, undefined, alice.token);
+  assert.deepEqual(
+    (first.json.messages as { seq: string }[]).map((m) => m.seq),
+    ["1"],
+    "after=0 reads from the first message",
+  );
   const older = await api("GET", `/api/chats/rooms/${room.id}/messages?before=2`, undefined, alice.token);
   assert.deepEqual(
     (older.json.messages as { seq: string }[]).map((m) => m.seq),

@@ -15,22 +15,23 @@ export interface MessagePage {
 }
 
 /**
- * A page of history. With `afterSeq` it pages forward (catching up after a
- * gap: oldest first from there); otherwise it pages backward from
+ * A page of history. With `afterSeq` (0 included: from the first message)
+ * it pages forward, oldest first from there, as a client catching up or
+ * reading a room from its start does; otherwise it pages backward from
  * `beforeSeq`, or from the newest message.
  */
 export async function listMessages(
   { db }: DomainDeps,
   caller: Identity,
-  input: { roomId: string; beforeSeq: bigint; afterSeq: bigint; limit: number },
+  input: { roomId: string; beforeSeq: bigint; afterSeq: bigint | undefined; limit: number },
 ): Promise<MessagePage> {
   const limit = Math.min(input.limit === 0 ? DEFAULT_PAGE_SIZE : input.limit, MAX_PAGE_SIZE);
   // One snapshot, so headSeq, messages and reactions agree.
   return db.transaction(
     async (tx) => {
       const { room } = await loadRoomForMember(tx, caller.userId, input.roomId);
-      const range = { afterSeq: input.afterSeq, beforeSeq: input.beforeSeq };
-      const page = await pageMessages(tx, room.id, range, input.afterSeq > 0n ? "oldest" : "newest", limit);
+      const range = { afterSeq: input.afterSeq ?? 0n, beforeSeq: input.beforeSeq };
+      const page = await pageMessages(tx, room.id, range, input.afterSeq === undefined ? "newest" : "oldest", limit);
       const reactions = await reactionsOf(
         tx,
         page.messages.map((m) => m.id),
