@@ -116,3 +116,27 @@ test("a stream counted open on a guess catches up again once chat-svc confirms i
   assert.equal(stream.connected, true);
   await stream.close();
 });
+
+test("headers followed by ready (as grpc-js sends them) open the stream once", async () => {
+  const chat = {
+    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
+      options.onHeader?.(new Headers({ "content-type": "application/grpc" }));
+      yield create(StreamEventsResponseSchema, {});
+      yield create(StreamEventsResponseSchema, { events: [event("r1")] });
+      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+    },
+  } as unknown as ChatClient;
+  let opens = 0;
+  const events: string[] = [];
+  const stream = startEventStream({
+    chat,
+    serviceToken: { get: async () => "t" },
+    logger,
+    onEvent: (e) => events.push(e.roomId),
+    onOpen: () => opens++,
+    settleMs: 10_000,
+  });
+  await until(() => events.length === 1);
+  assert.equal(opens, 1);
+  await stream.close();
+});

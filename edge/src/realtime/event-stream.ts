@@ -68,7 +68,7 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
     const token = await opts.serviceToken.get();
     const started = Date.now();
     let received = false;
-    /** Counted open on a guess (headers, or the settle timer) before chat-svc said so. */
+    /** Counted open by the settle timer before chat-svc said so. */
     let guessed = false;
     const guess = () => {
       if (!connected) guessed = true;
@@ -84,7 +84,7 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
           timeoutMs: 0,
           // A trailers-only response (an immediate error) is not an open stream.
           onHeader: (header) => {
-            if (!header.has("grpc-status")) guess();
+            if (!header.has("grpc-status")) opened();
           },
         },
       );
