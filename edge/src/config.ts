@@ -12,7 +12,8 @@ export const configSpec = {
   // Where sessions live: a socket is accepted only while its token's session is (see shared/sessions.ts).
   REDIS_URL: url({ default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"] }),
   REDIS_KEY_PREFIX: str({ default: "parley:" }),
-  WS_MAX_BUFFERED_BYTES: int({ default: 1024 * 1024, min: 1024 }),
+  // At least 64 KiB: half of it must pass Node's 16 KiB write buffer for backlog pacing (socket-session.ts).
+  WS_MAX_BUFFERED_BYTES: int({ default: 1024 * 1024, min: 64 * 1024 }),
   // Seconds between `heartbeat` frames (and protocol pings) on every socket.
   HEARTBEAT_INTERVAL: int({ default: 25, min: 1, max: 3600 }),
   // Per socket: frames per second that act (send, edit, delete, react, unreact, typing, markRead), and the burst.

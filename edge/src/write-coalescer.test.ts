@@ -63,6 +63,23 @@ test("writes to a socket within one turn are held and leave together, in order, 
   }
 });
 
+test("what a socket held before this turn is told apart from this turn's writes", async () => {
+  const a = await socketPair();
+  try {
+    const writes = createWriteCoalescer();
+    assert.equal(writes.queuedBefore(a.out), 0);
+    writes.write(a.out, Buffer.alloc(100_000));
+    writes.write(a.out, Buffer.alloc(100_000));
+    assert.equal(a.out.writableLength, 200_000, "held, corked");
+    assert.equal(writes.queuedBefore(a.out), 0, "none of it was there before this turn");
+    await nextTurn();
+    // Flushed: whatever the kernel has not taken yet is now what the socket held before.
+    assert.equal(writes.queuedBefore(a.out), a.out.writableLength);
+  } finally {
+    a.close();
+  }
+});
+
 test("a socket destroyed before the turn ends is dropped quietly", async () => {
   const a = await socketPair();
   try {

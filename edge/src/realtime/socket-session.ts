@@ -443,13 +443,13 @@ export class SocketSession implements SubscriptionOwner {
     this._userId = identity.userId;
     this._sessionId = identity.sessionId;
     this.tokenExpiresAt = identity.expiresAt;
+    // Counted before `ready` is written: writing it may close a client far
+    // behind, and that closing must find the count it takes away.
+    if (first) this.ctx.authenticated(this, identity.userId);
     this.reply(ref, {
       case: "ready",
       value: { user: identity.user, heartbeatInterval: this.ctx.heartbeatIntervalSeconds },
     });
-    // Not for a socket that writing `ready` closed (a client far behind):
-    // its closing has been counted already, and nothing would undo this.
-    if (first && !this.closed) this.ctx.authenticated(this, identity.userId);
   }
 
   /**
@@ -457,12 +457,14 @@ export class SocketSession implements SubscriptionOwner {
    * goes out no faster than the client reads it: the edge holds at most about
    * WS_MAX_BUFFERED_BYTES for the socket and one page of the log, and a
    * reading client is never cut off for being sent much at once. A client
-   * that takes nothing for `drainGraceMs` is not reading: closed with 1013,
-   * as a live write would close it.
+   * that has not taken it within `drainGraceMs` (a heartbeat interval) is
+   * too slow: closed with 1013, as a live write would close it.
    */
   caughtUp(): Promise<void> {
     const raw = this.raw;
-    // writableNeedDrain: a write was refused room, so 'drain' is sure to come once the buffer empties.
+    // writableNeedDrain: a write was refused room, so 'drain' is sure to come
+    // once the buffer empties (always so past half the bound, which config
+    // keeps above Node's 16 KiB write buffer).
     if (this.closed || !raw?.writableNeedDrain || raw.writableLength <= this.ctx.maxBufferedBytes / 2) {
       return Promise.resolve();
     }
