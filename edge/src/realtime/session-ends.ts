@@ -46,14 +46,17 @@ export function watchSessionEnds(opts: {
     gateway.endSessions(ended);
   }
 
-  function auditUntilDone(attempt: number): void {
+  /** Each (re)subscription starts a new chain of checks; an older one's failure retries nothing. */
+  let generation = 0;
+
+  function auditUntilDone(attempt: number, chain = ++generation): void {
     clearTimeout(retry);
     retry = undefined;
     audit().catch((err: unknown) => {
-      if (closed) return;
+      if (closed || chain !== generation) return;
       const wait = Math.min(30_000, retryMs * 2 ** Math.min(attempt, 10));
       logger.warn({ err, attempt: attempt + 1, retryInMs: wait }, "could not check the open sockets' sessions");
-      retry = setTimeout(() => auditUntilDone(attempt + 1), wait);
+      retry = setTimeout(() => auditUntilDone(attempt + 1, chain), wait);
     });
   }
 
