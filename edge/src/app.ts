@@ -21,7 +21,7 @@ import { checkHealth } from "./health.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
 import { watchSessionEnds } from "./realtime/session-ends.js";
 import { chatRoutes } from "./rest/chats.js";
-import { acceptEmptyJsonBodies, frameworkError, installErrorHandlers } from "./rest/errors.js";
+import { acceptEmptyJsonBodies, frameworkErrors, installErrorHandlers } from "./rest/errors.js";
 import { userRoutes } from "./rest/users.js";
 import { createServiceTokenSource } from "./service-token.js";
 
@@ -76,6 +76,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   };
 
   const httpLogger: FastifyBaseLogger = logger.child({ component: "http" });
+  const origins = allowedOrigins(config.CORS_ORIGINS, config.NODE_ENV);
   const app = Fastify({
     loggerInstance: httpLogger,
     bodyLimit: MAX_BODY_BYTES,
@@ -83,10 +84,10 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     trustProxy: config.TRUST_PROXY,
     // Failures are logged where they are mapped; a line per request is noise at this level.
     logController: new LogController({ disableRequestLogging: true }),
-    frameworkErrors: frameworkError,
+    frameworkErrors: frameworkErrors(origins),
   });
   installErrorHandlers(app, logger);
-  installCors(app, allowedOrigins(config.CORS_ORIGINS, config.NODE_ENV));
+  installCors(app, origins);
 
   const wsLogger = logger.child({ component: "ws" });
   const authenticator = createAuthenticator({

@@ -22,13 +22,23 @@ const allowHeaders = [...cors.allowedHeaders, "Authorization"].join(", ");
 // Retry-After so that a browser app can honour a 429.
 const exposeHeaders = [...cors.exposedHeaders, "Retry-After"].join(", ");
 
+/** Whether a request from `origin` may be answered to the page that sent it. */
+export function allows(origins: AllowedOrigins, origin: string | undefined): origin is string {
+  return origin !== undefined && origin !== "" && (origins === "*" || origins.has(origin));
+}
+
+/** The headers an actual (not preflight) response to an allowed origin carries. */
+export function corsResponseHeaders(origin: string): Record<string, string> {
+  return { "access-control-allow-origin": origin, vary: "Origin", "access-control-expose-headers": exposeHeaders };
+}
+
 export function installCors(app: FastifyInstance, origins: AllowedOrigins): void {
   app.addHook("onRequest", (req, reply, done) => {
     const origin = req.headers.origin;
-    if (!origin || (origins !== "*" && !origins.has(origin))) return done();
-    reply.header("access-control-allow-origin", origin);
-    reply.header("vary", "Origin");
+    if (!allows(origins, origin)) return done();
     if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+      reply.header("access-control-allow-origin", origin);
+      reply.header("vary", "Origin");
       reply
         .header("access-control-allow-methods", allowMethods)
         .header("access-control-allow-headers", allowHeaders)
@@ -37,7 +47,7 @@ export function installCors(app: FastifyInstance, origins: AllowedOrigins): void
         .send();
       return;
     }
-    reply.header("access-control-expose-headers", exposeHeaders);
+    reply.headers(corsResponseHeaders(origin));
     done();
   });
 }

@@ -151,7 +151,11 @@ test("malformed JSON or URL → 400 invalid_argument in the usual shape; a bodil
   const res = await api("POST", "/api/users/register", '{"email": ');
   assertError(res, 400, "invalid_argument", "MALFORMED_JSON");
 
-  assertError(await api("GET", "/api/chats/rooms/%ZZ", undefined, alice.token), 400, "invalid_argument", "BAD_URL");
+  const badUrl = await system.api("GET", "/api/chats/rooms/%ZZ", undefined, alice.token, {
+    headers: { origin: "http://app.example" },
+  });
+  assertError(badUrl, 400, "invalid_argument", "BAD_URL");
+  assert.equal(badUrl.headers.get("access-control-allow-origin"), "http://app.example", "readable by the page");
 
   const both = await api("POST", "/api/users/login", {
     email: "a@example.test",

@@ -5,7 +5,8 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@parley/shared/logger.js";
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type AllowedOrigins, allows, corsResponseHeaders } from "../cors.js";
 import { codeName, type ErrorBody, errorBody, httpStatus, retryAfterSeconds } from "../http-errors.js";
 
 function body(code: Code, reason: string, message: string): ErrorBody {
@@ -30,9 +31,17 @@ const requestErrors: Record<string, { code: Code; reason: string; message?: stri
 
 /**
  * For Fastify's `frameworkErrors` option: what it raises before routing (a
- * path with malformed percent-encoding) takes the same shape as the rest.
+ * path with malformed percent-encoding) takes the same shape as the rest,
+ * with the CORS headers the onRequest hook, not reached yet, would have added.
  */
-export function frameworkError(err: FastifyError, _req: unknown, reply: FastifyReply): void {
+export function frameworkErrors(origins: AllowedOrigins) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
+    if (allows(origins, req.headers.origin)) reply.headers(corsResponseHeaders(req.headers.origin));
+    frameworkError(err, reply);
+  };
+}
+
+function frameworkError(err: FastifyError, reply: FastifyReply): void {
   const bad = err.code === "FST_ERR_BAD_URL";
   reply
     .code(400)
