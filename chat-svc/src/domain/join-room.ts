@@ -18,8 +18,9 @@ export async function joinRoom(deps: DomainDeps, caller: Identity, roomId: strin
     let room = found.room;
     if (found.role === null) {
       const role = (await hasOwner(tx, room.id)) ? "member" : "owner";
-      // The role was read under the room's lock, so the caller is added here;
-      // the event still follows the insert rather than that reading.
+      // Read under the room's lock, the role cannot have changed since, so
+      // this always adds the caller; the check only keeps the log from ever
+      // saying JOINED for an insert that added no one.
       const added = await admitMembers(tx, room, [{ userId: caller.userId, role }]);
       if (added.length > 0) {
         const appended = await appendEvents(tx, room.id, [

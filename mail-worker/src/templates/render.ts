@@ -94,7 +94,7 @@ const unsubscribePage = hbs.compile<{
   publicUrl: string;
   preheader: string;
   action: string;
-}>(load("unsubscribe-page.html.hbs"));
+}>(load("unsubscribe-page.html.hbs"), { strict: true });
 
 /**
  * The pages of the unsubscribe link (not mails, but the same look): the

@@ -48,14 +48,15 @@ return {1, 0}`;
 
 // KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
 // Replaces a pending code, keeping its attempt count: a resend must not hand
-// out fresh guesses (only a password check does). Returns {0, 0} when no
-// usable code is pending (none, expired or burnt), {-1, seconds until allowed}
-// when rate limited, {1, 0} when replaced.
-const REISSUE = `${SECONDS_LEFT}
+// out fresh guesses (only a password check does). Returns {1, 0} when
+// replaced, {0, 0} when not: no usable code is pending (none, expired or
+// burnt), or the account's hourly cap is reached (ResendOtp has answered by
+// then, alike for every email, so there is no one to tell).
+const REISSUE = `
 if redis.call('HEXISTS', KEYS[1], 'digest') == 0 then return {0, 0} end
 local sends = redis.call('INCR', KEYS[2])
 if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if sends > tonumber(ARGV[3]) then return {-1, seconds_left(KEYS[2])} end
+if sends > tonumber(ARGV[3]) then return {0, 0} end
 redis.call('HSET', KEYS[1], 'digest', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {1, 0}`;
