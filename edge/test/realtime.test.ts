@@ -309,7 +309,7 @@ test("send rate: frames over the limit get RATE_LIMITED, the socket stays; a flo
         ["resource_exhausted", "RATE_LIMITED"],
       );
     }
-    // Pings and subscribes are not limited.
+    // Pings are not limited; subscribes have a bucket of their own.
     assert.ok("pong" in (await request(s, { ping: {} })));
     await subscribe(s, room.id);
     // The bucket refills at 5/s: a client that waits a token's time gets through (one that polls faster is flooding).
@@ -329,6 +329,32 @@ test("send rate: frames over the limit get RATE_LIMITED, the socket stays; a flo
   } finally {
     await edge.close();
   }
+});
+
+test("subscribes have their own bucket: a reconnect's 200 rooms at once pass, a stream of them is paced", async () => {
+  const room = await createRoom(alice);
+  const s = await system.readySocket(alice.token);
+  // Resubscribing one room over and over costs a head read each time, as many rooms would; sent 50 at a
+  // time, as a client keeping under the 64 frames a socket may have awaiting an answer does.
+  const total = 400;
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    s.send({ ref: `s${i}`, subscribe: { roomId: room.id } });
+    if (i % 50 === 49) await waitUntil(() => s.frames.filter((f) => f.ref?.startsWith("s")).length === i + 1);
+  }
+  await waitUntil(() => s.frames.filter((f) => f.ref?.startsWith("s")).length === total);
+  const seconds = (performance.now() - started) / 1000;
+  const answers = s.frames.filter((f) => f.ref?.startsWith("s"));
+  const subscribed = answers.filter((f) => "subscribed" in f).length;
+  const limited = answers.filter((f) => (f.error as { reason?: string } | undefined)?.reason === "RATE_LIMITED");
+  // A burst of 250, then 20 a second.
+  const allowed = 250 + Math.ceil(20 * seconds);
+  assert.ok(subscribed >= 250 && subscribed <= allowed, `${subscribed} subscribed in ${seconds.toFixed(1)} s`);
+  assert.equal(subscribed + limited.length, total);
+  const first = limited[0];
+  assert.ok(first, "some were refused");
+  assert.match((first.error as { message: string }).message, /at most 20 subscribes per second \(bursts of 250\)/);
+  assert.equal(s.ws.readyState, s.ws.OPEN);
 });
 
 test("a frame over 64 KiB closes the socket with 1009; the edge carries on", async () => {

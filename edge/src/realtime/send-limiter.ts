@@ -30,7 +30,7 @@ export class SendLimiter {
   private struckAt: number;
 
   constructor(
-    private readonly limit: SendRate,
+    readonly limit: SendRate,
     now: number,
   ) {
     this.tokens = limit.burst;

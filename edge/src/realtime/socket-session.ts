@@ -70,6 +70,13 @@ const RATE_LIMITED = new Set<ClientFrame["kind"]["case"]>([
   "markRead",
 ]);
 
+/**
+ * Subscribes have a bucket of their own: each costs a room head and maybe a
+ * page of the log, so they cannot be free, but a reconnecting client
+ * resubscribes every room it had (up to MAX_SUBSCRIPTIONS) at once.
+ */
+const SUBSCRIBE_RATE: SendRate = { rate: 20, burst: MAX_SUBSCRIPTIONS + 50 };
+
 /** ws options for every frame: always a text frame, also when given the bytes of one. */
 const AS_TEXT = { binary: false } as const;
 
@@ -131,6 +138,7 @@ export class SocketSession implements SubscriptionOwner {
   private queued = 0;
   private closed = false;
   private limiter: SendLimiter | undefined;
+  private subscribeLimiter: SendLimiter | undefined;
   private typingSentAt: Map<string, number> | undefined;
   /** Shared by every subscription paging a backlog while the socket drains. */
   private draining: Promise<void> | undefined;
@@ -314,14 +322,32 @@ export class SocketSession implements SubscriptionOwner {
       this.reply(frame.ref, { case: "pong", value: {} });
       return;
     }
-    if (RATE_LIMITED.has(frame.kind.case)) {
-      const verdict = this.sendLimiter().take(this.ctx.now());
+    const limiter = RATE_LIMITED.has(frame.kind.case)
+      ? this.sendLimiter()
+      : frame.kind.case === "subscribe"
+        ? this.subscribesLimiter()
+        : undefined;
+    if (limiter) {
+      const verdict = limiter.take(this.ctx.now());
       if (verdict !== "ok") {
-        this.refuse(verdict, frame.ref);
+        const { rate, burst } = limiter.limit;
+        const noun = frame.kind.case === "subscribe" ? "subscribes" : "frames";
+        this.refuse(
+          verdict,
+          frame.ref,
+          appError(Code.ResourceExhausted, "RATE_LIMITED", `at most ${rate} ${noun} per second (bursts of ${burst})`, {
+            retryAfterSeconds: "1",
+          }),
+        );
         return;
       }
     }
     this.enqueue(frame.ref, () => this.handle(frame));
+  }
+
+  private subscribesLimiter(): SendLimiter {
+    this.subscribeLimiter ??= new SendLimiter(SUBSCRIBE_RATE, this.ctx.now());
+    return this.subscribeLimiter;
   }
 
   private sendLimiter(): SendLimiter {
@@ -330,7 +356,7 @@ export class SocketSession implements SubscriptionOwner {
   }
 
   /** Answers a frame refused for the client's pace; a client that keeps at it is closed. */
-  private refuse(verdict: "limited" | "flood", ref: string, err?: ConnectError): void {
+  private refuse(verdict: "limited" | "flood", ref: string, err: ConnectError): void {
     if (verdict === "flood") {
       this.ctx.logger.info({ user: this._userId }, "closing a socket that keeps flooding");
       this.closeWith(
@@ -341,22 +367,14 @@ export class SocketSession implements SubscriptionOwner {
       );
       return;
     }
-    const { rate, burst } = this.ctx.sendRate;
-    this.sendError(
-      err ??
-        appError(Code.ResourceExhausted, "RATE_LIMITED", `at most ${rate} frames per second (bursts of ${burst})`, {
-          retryAfterSeconds: "1",
-        }),
-      ref,
-    );
+    this.sendError(err, ref);
   }
 
   /** Frames are handled one at a time, in arrival order, so replies and subscriptions never race. */
   private enqueue(ref: string, task: () => Promise<void>): void {
     if (this.queued >= MAX_QUEUED_FRAMES) {
-      const verdict = this.sendLimiter().strike(this.ctx.now());
       this.refuse(
-        verdict,
+        this.sendLimiter().strike(this.ctx.now()),
         ref,
         appError(Code.ResourceExhausted, "TOO_MANY_FRAMES", "too many frames awaiting an answer"),
       );
