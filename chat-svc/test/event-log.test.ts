@@ -105,10 +105,19 @@ function normalise(state: RoomState) {
   };
 }
 
+/** The room's events off the stream until there are this many of each kind; fails, saying what came, after 10 s. */
 async function collect(stream: EventStream, roomId: string, durable: number, ephemeral: number) {
   const got = { durable: [] as RoomEvent[], ephemeral: [] as RoomEvent[] };
+  const deadline = Date.now() + 10_000;
   while (got.durable.length < durable || got.ephemeral.length < ephemeral) {
-    const event = await stream.next();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const kinds = [...got.durable, ...got.ephemeral].map((e) => e.kind.case);
+        reject(new Error(`wanted ${durable} durable and ${ephemeral} ephemeral events, got ${kinds.join(", ")}`));
+      }, deadline - Date.now());
+    });
+    const event = await Promise.race([stream.next(), timeout]).finally(() => clearTimeout(timer));
     if (event.roomId !== roomId) continue;
     (event.eventSeq > 0n ? got.durable : got.ephemeral).push(event);
   }
