@@ -6,6 +6,7 @@
  * scarce and counts alone.
  */
 import { isIP, SocketAddress } from "node:net";
+import ipaddr from "ipaddr.js";
 
 // SocketAddress prints an IPv4-mapped address with its dotted tail.
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/;
@@ -34,24 +35,6 @@ export function ipBucket(ip: string): string {
   const canonical = canonicalIp(ip);
   if (canonical === undefined) return ip;
   if (isIP(canonical) === 4) return canonical;
-  const prefix = [...ipv6Groups(canonical).slice(0, 4), 0, 0, 0, 0].map((g) => g.toString(16)).join(":");
-  return `${new SocketAddress({ address: prefix, family: "ipv6" }).address}/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address without a zone. */
-function ipv6Groups(address: string): number[] {
-  const parse = (part: string): number[] =>
-    part === ""
-      ? []
-      : part.split(":").flatMap((group) => {
-          if (!group.includes(".")) return [Number.parseInt(group, 16)];
-          // An embedded IPv4 tail ("::1.2.3.4") is the last two groups.
-          const [a = 0, b = 0, c = 0, d = 0] = group.split(".").map(Number);
-          return [(a << 8) | b, (c << 8) | d];
-        });
-  const [head = "", tail] = address.split("::");
-  const left = parse(head);
-  if (tail === undefined) return left;
-  const right = parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const parts = ipaddr.IPv6.parse(canonical).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toRFC5952String()}/64`;
 }
