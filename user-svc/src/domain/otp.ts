@@ -65,7 +65,7 @@ return {1, 0}`;
 const COUNT = `${SECONDS_LEFT}
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-if n > tonumber(ARGV[1]) then return math.max(1, seconds_left(KEYS[1])) end
+if n > tonumber(ARGV[1]) then return seconds_left(KEYS[1]) end
 return 0`;
 
 // KEYS: otp hash. ARGV: max attempts. Reserves an attempt and hands back the
@@ -139,7 +139,7 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
     async issue(userId, purpose) {
       const code = newCode();
       const [stored, retryAfter] = await store(ISSUE, userId, purpose, code);
-      if (stored !== 1) throw otpRateLimited(Math.max(1, retryAfter));
+      if (stored !== 1) throw otpRateLimited(retryAfter);
       return code;
     },
 

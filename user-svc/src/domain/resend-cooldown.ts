@@ -25,7 +25,7 @@ export async function startResendCooldown(
 // KEYS: the cooldown. ARGV: its length (s). 0 when the slot was taken, else the seconds to wait.
 const CLAIM = `${SECONDS_LEFT}
 if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then return 0 end
-return math.max(1, seconds_left(KEYS[1]))`;
+return seconds_left(KEYS[1])`;
 
 /** Takes the right to send now and starts the cooldown; returns the seconds to wait instead when it is running. */
 export async function claimResendSlot(

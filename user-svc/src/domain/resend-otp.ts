@@ -10,10 +10,9 @@
  * rate limits (RATE_LIMITED), the per-email cooldown (OTP_RESEND_COOLDOWN),
  * the per-email hourly resend cap (OTP_RATE_LIMITED), all keyed by the
  * normalised email, account or not, and decided before the account is even
- * looked up. It then answers,
- * and only afterwards looks for the account and its pending code (see
- * background.ts): done before the answer, that work would delay it for real
- * accounts only. A real send also counts toward the account's hourly code cap
+ * looked up. It then answers, and only afterwards looks for the account and
+ * its pending code (see background.ts): done before the answer, that work
+ * would delay it for real accounts only. A real send also counts toward the account's hourly code cap
  * shared with Register and Login; past that cap nothing is sent.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
