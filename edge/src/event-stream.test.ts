@@ -30,6 +30,26 @@ async function until(check: () => boolean, timeoutMs = 5_000) {
   }
 }
 
+type StreamEvents = (req: unknown, options: CallOptions) => AsyncGenerator<StreamEventsResponse>;
+
+/** A stream over a scripted StreamEvents call, counting its opens and the rooms of its events. */
+function watch(streamEvents: StreamEvents, settleMs: number) {
+  const seen = { opens: 0, events: [] as string[] };
+  const stream = startEventStream({
+    chat: { streamEvents } as unknown as ChatClient,
+    serviceToken: { get: async () => "t" },
+    logger,
+    onEvent: (e) => seen.events.push(e.roomId),
+    onOpen: () => seen.opens++,
+    settleMs,
+  });
+  return { stream, seen };
+}
+
+/** Until the call is aborted (the stream closed). */
+const untilAborted = (options: CallOptions) =>
+  new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+
 test("reconnects after failures and ends, presents the service token, and reports each open", async () => {
   const tokens: string[] = [];
   let calls = 0;
@@ -41,7 +61,7 @@ test("reconnects after failures and ends, presents the service token, and report
       yield create(StreamEventsResponseSchema, { events: [event(`r${calls}`)] });
       if (calls === 2) return; // the server ended the stream
       // The third stream stays open until aborted.
-      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
+      await untilAborted(options);
     },
   } as unknown as ChatClient;
   const events: string[] = [];
@@ -66,77 +86,43 @@ test("reconnects after failures and ends, presents the service token, and report
 });
 
 test("a call that neither fails nor answers counts as open once it settles", async () => {
-  const chat = {
-    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
-      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
-    },
-  } as unknown as ChatClient;
-  let opens = 0;
-  const stream = startEventStream({
-    chat,
-    serviceToken: { get: async () => "t" },
-    logger,
-    onEvent: () => {},
-    onOpen: () => opens++,
-    settleMs: 20,
-  });
+  // biome-ignore lint/correctness/useYield: the call never answers, which is the point
+  const { stream, seen } = watch(async function* (_req, options) {
+    await untilAborted(options);
+  }, 20);
   assert.equal(stream.connected, false);
-  await until(() => opens === 1);
+  await until(() => seen.opens === 1);
   assert.equal(stream.connected, true);
   await stream.close();
 });
 
 test("a stream counted open on a guess catches up again once chat-svc confirms it", async () => {
   let confirm: (() => void) | undefined;
-  const chat = {
-    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
-      // Slower to answer than the settle time: registered only when `ready` comes.
-      await new Promise<void>((resolve) => {
-        confirm = resolve;
-      });
-      yield create(StreamEventsResponseSchema, {});
-      yield create(StreamEventsResponseSchema, { events: [event("r1")] });
-      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
-    },
-  } as unknown as ChatClient;
-  let opens = 0;
-  const events: string[] = [];
-  const stream = startEventStream({
-    chat,
-    serviceToken: { get: async () => "t" },
-    logger,
-    onEvent: (e) => events.push(e.roomId),
-    onOpen: () => opens++,
-    settleMs: 20,
-  });
-  await until(() => opens === 1 && confirm !== undefined);
+  const { stream, seen } = watch(async function* (_req, options) {
+    // Slower to answer than the settle time: registered only when `ready` comes.
+    await new Promise<void>((resolve) => {
+      confirm = resolve;
+    });
+    yield create(StreamEventsResponseSchema, {});
+    yield create(StreamEventsResponseSchema, { events: [event("r1")] });
+    await untilAborted(options);
+  }, 20);
+  await until(() => seen.opens === 1 && confirm !== undefined);
   confirm?.();
-  await until(() => events.length === 1);
-  assert.equal(opens, 2, "once on the guess, once when confirmed");
+  await until(() => seen.events.length === 1);
+  assert.equal(seen.opens, 2, "once on the guess, once when confirmed");
   assert.equal(stream.connected, true);
   await stream.close();
 });
 
 test("headers followed by ready (as grpc-js sends them) open the stream once", async () => {
-  const chat = {
-    async *streamEvents(_req: unknown, options: CallOptions): AsyncGenerator<StreamEventsResponse> {
-      options.onHeader?.(new Headers({ "content-type": "application/grpc" }));
-      yield create(StreamEventsResponseSchema, {});
-      yield create(StreamEventsResponseSchema, { events: [event("r1")] });
-      await new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve()));
-    },
-  } as unknown as ChatClient;
-  let opens = 0;
-  const events: string[] = [];
-  const stream = startEventStream({
-    chat,
-    serviceToken: { get: async () => "t" },
-    logger,
-    onEvent: (e) => events.push(e.roomId),
-    onOpen: () => opens++,
-    settleMs: 10_000,
-  });
-  await until(() => events.length === 1);
-  assert.equal(opens, 1);
+  const { stream, seen } = watch(async function* (_req, options) {
+    options.onHeader?.(new Headers({ "content-type": "application/grpc" }));
+    yield create(StreamEventsResponseSchema, {});
+    yield create(StreamEventsResponseSchema, { events: [event("r1")] });
+    await untilAborted(options);
+  }, 10_000);
+  await until(() => seen.events.length === 1);
+  assert.equal(seen.opens, 1);
   await stream.close();
 });
