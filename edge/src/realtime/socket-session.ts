@@ -246,8 +246,7 @@ export class SocketSession implements SubscriptionOwner {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
     const behind = this.raw ? this.ctx.writes.queuedBefore(this.raw) : this.ws.bufferedAmount;
     if (behind > this.ctx.maxBufferedBytes) {
-      this.ctx.logger.info({ buffered: behind, user: this._userId }, "closing a socket that is not keeping up");
-      this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
+      this.closeTooSlow(behind);
       return false;
     }
     try {
@@ -269,6 +268,12 @@ export class SocketSession implements SubscriptionOwner {
       return false;
     }
     return true;
+  }
+
+  /** 1013: the client is not taking what it is sent, and the edge will not hold more of it. */
+  private closeTooSlow(buffered: number): void {
+    this.ctx.logger.info({ buffered, user: this._userId }, "closing a socket that is not keeping up");
+    this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
   }
 
   private reply(ref: string, kind: ServerFrameInit["kind"]): void {
@@ -495,11 +500,7 @@ export class SocketSession implements SubscriptionOwner {
         resolve();
       };
       const timer = setTimeout(() => {
-        this.ctx.logger.info(
-          { buffered: raw.writableLength, user: this._userId },
-          "closing a socket that stopped reading",
-        );
-        this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
+        this.closeTooSlow(raw.writableLength);
         done();
       }, this.ctx.drainGraceMs);
       raw.on("drain", done);
