@@ -37,21 +37,10 @@ const requestErrors: Record<string, { code: Code; reason: string; message?: stri
 export function frameworkErrors(origins: AllowedOrigins) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
     if (allows(origins, req.headers.origin)) reply.headers(corsResponseHeaders(req.headers.origin));
-    frameworkError(err, reply);
+    const badUrl = err.code === "FST_ERR_BAD_URL";
+    const message = badUrl ? "the URL's percent-encoding is malformed" : err.message;
+    reply.code(400).send(body(Code.InvalidArgument, badUrl ? "BAD_URL" : "BAD_REQUEST", message));
   };
-}
-
-function frameworkError(err: FastifyError, reply: FastifyReply): void {
-  const bad = err.code === "FST_ERR_BAD_URL";
-  reply
-    .code(400)
-    .send(
-      body(
-        Code.InvalidArgument,
-        bad ? "BAD_URL" : "BAD_REQUEST",
-        bad ? "the URL's percent-encoding is malformed" : err.message,
-      ),
-    );
 }
 
 /**
