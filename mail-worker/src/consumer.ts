@@ -160,15 +160,16 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           return;
         case "retry": {
           const attempt = attemptOf(msg);
-          const firstFailedAt = firstFailureOf(msg) ?? Date.now();
+          const now = Date.now();
+          const firstFailedAt = firstFailureOf(msg) ?? now;
           const ladder = topology.mailRetryQueues;
           const step = ladder[Math.min(attempt, ladder.length - 1)];
           // An outage (SMTP, the worker's database) outlasting the ladder is
           // waited out rather than dead-lettered: events after a dead-lettered
           // room.members would wait on it forever, and replaying dead letters
           // is a person's job.
-          if (!step || (attempt >= ladder.length && Date.now() - firstFailedAt >= opts.retryForMs)) {
-            const over = Math.round((Date.now() - firstFailedAt) / 1000);
+          if (!step || (attempt >= ladder.length && now - firstFailedAt >= opts.retryForMs)) {
+            const over = Math.round((now - firstFailedAt) / 1000);
             await deadLetter(ch, msg, `gave up after ${attempt + 1} attempts over ${over} s: ${outcome.reason}`, log);
             return;
           }
