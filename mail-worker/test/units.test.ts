@@ -17,6 +17,10 @@ import { decodeDelivery } from "../src/event-decoder.js";
 import { classifySendError, senderDomain } from "../src/mailer.js";
 import { describeTimeLeft } from "../src/templates/render.js";
 
+/** assert.throws' check for a ConfigError naming this one problem and nothing else. */
+const onlyProblem = (problem: string) => (err: unknown) =>
+  err instanceof ConfigError && err.problems.length === 1 && err.problems[0] === problem;
+
 describe("classifySendError", () => {
   it("treats 5xx replies as permanent and the rest as transient", () => {
     assert.equal(classifySendError({ code: "EENVELOPE", responseCode: 550, permanent: true }), "permanent");
@@ -107,11 +111,9 @@ describe("config", () => {
     ]) {
       assert.throws(
         () => from(bad),
-        (err: unknown) =>
-          err instanceof ConfigError &&
-          err.problems.length === 1 &&
-          err.problems[0] ===
-            `FROM_EMAIL must be one email address, such as noreply@example.com or "Parley <noreply@example.com>" (got "${bad}")`,
+        onlyProblem(
+          `FROM_EMAIL must be one email address, such as noreply@example.com or "Parley <noreply@example.com>" (got "${bad}")`,
+        ),
         bad,
       );
     }
@@ -125,17 +127,11 @@ describe("config", () => {
     assert.equal(readConfig(smtp).SMTP_USER, undefined);
     assert.throws(
       () => readConfig({ ...smtp, SMTP_USER: "worker" }),
-      (err: unknown) =>
-        err instanceof ConfigError &&
-        err.problems.length === 1 &&
-        err.problems[0] === "SMTP_PASSWORD is required when SMTP_USER is set",
+      onlyProblem("SMTP_PASSWORD is required when SMTP_USER is set"),
     );
     assert.throws(
       () => readConfig({ ...smtp, SMTP_USER: " ", SMTP_PASSWORD: "secret" }),
-      (err: unknown) =>
-        err instanceof ConfigError &&
-        err.problems.length === 1 &&
-        err.problems[0] === "SMTP_USER is required when SMTP_PASSWORD is set",
+      onlyProblem("SMTP_USER is required when SMTP_PASSWORD is set"),
     );
   });
 
@@ -146,12 +142,10 @@ describe("config", () => {
     assert.equal(readConfig({ ...required, NODE_ENV: "test" }).SMTP_HOST, undefined);
     assert.throws(
       () => readConfig(production),
-      (err: unknown) =>
-        err instanceof ConfigError &&
-        err.problems.length === 1 &&
-        err.problems[0] ===
-          "SMTP_HOST is required when NODE_ENV is production: without it no mail is sent, and every mail " +
-            "(sign-in codes included) is kept in the dev mailbox, readable by anyone at GET /mailbox",
+      onlyProblem(
+        "SMTP_HOST is required when NODE_ENV is production: without it no mail is sent, and every mail " +
+          "(sign-in codes included) is kept in the dev mailbox, readable by anyone at GET /mailbox",
+      ),
     );
   });
 
