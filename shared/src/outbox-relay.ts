@@ -8,10 +8,12 @@
 import type { Writable } from "node:stream";
 import type { ConfirmChannel } from "amqplib";
 import type { RecoveringChannelModel } from "./amqp.js";
+import { createBackoff } from "./backoff.js";
 import type { Logger } from "./logger.js";
 import { OUTBOX_NOTIFY_CHANNEL } from "./outbox.js";
 import { pipelinedTransaction } from "./pipelined-transaction.js";
 import type { Sql } from "./postgres.js";
+import { createStopSignal } from "./stop-signal.js";
 import type { Topology } from "./topology.js";
 
 /**
@@ -46,12 +48,20 @@ interface OutboxRow {
   occurred_at: string;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/** `promise`, unless `ms` pass first or `abort` fires first: then an error. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string, abort?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let aborted = () => {};
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(message)), ms);
+    aborted = () => reject(new Error("the outbox relay stopped"));
+    if (abort?.aborted) aborted();
+    abort?.addEventListener("abort", aborted, { once: true });
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+    abort?.removeEventListener("abort", aborted);
+  });
 }
 
 export interface OutboxRelay {
@@ -80,7 +90,7 @@ export function startOutboxRelay(opts: {
   const gatherMs = opts.gatherMs ?? 20;
   const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
   let channel: Promise<ConfirmChannel> | undefined;
-  let closed = false;
+  const stop = createStopSignal();
   let wake: (() => void) | undefined;
   let idleWaiters: (() => void)[] = [];
 
@@ -95,8 +105,9 @@ export function startOutboxRelay(opts: {
       const opening = amqp.createConfirmChannel();
       // Opening waits for a connection, then for the broker to open the
       // channel; a broker that accepted the connection but never answers
-      // (seen right after a restart) must not stall the relay for good.
-      const created = withTimeout(opening, confirmTimeoutMs, "opening the outbox channel timed out");
+      // (seen right after a restart) must not stall the relay for good,
+      // and close() must not wait for a broker that is away.
+      const created = withTimeout(opening, confirmTimeoutMs, "opening the outbox channel timed out", stop.signal);
       created.catch(() =>
         opening.then(
           (late) => late.close().catch(() => {}),
@@ -155,12 +166,12 @@ export function startOutboxRelay(opts: {
   }
 
   const loop = (async () => {
-    let failures = 0;
-    while (!closed) {
+    const backoff = createBackoff(stop, { firstMs: 200, maxMs: 5_000 });
+    while (!stop.stopped) {
       let relayed = 0;
       try {
         relayed = await relayBatch();
-        failures = 0;
+        backoff.succeed();
       } catch (err) {
         // Never reuse a channel that failed: it may have closed before its
         // close listener was attached, and would fail every batch after.
@@ -170,16 +181,18 @@ export function startOutboxRelay(opts: {
           (ch) => ch.close().catch(() => {}),
           () => {},
         );
-        failures++;
+        if (stop.stopped) break;
+        const wait = backoff.fail();
+        const { failures } = backoff;
         if (failures === 1 || failures % 20 === 0) logger.warn({ err, failures }, "outbox relay failed; will retry");
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(failures, 6))));
+        await stop.sleep(wait);
         continue;
       }
       if (relayed === batchSize) continue;
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const w of waiters) w();
-      if (closed) break;
+      if (stop.stopped) break;
       const nudged = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), pollMs);
         wake = () => {
@@ -188,7 +201,7 @@ export function startOutboxRelay(opts: {
         };
       });
       wake = undefined;
-      if (nudged && !closed && gatherMs > 0) await new Promise((r) => setTimeout(r, gatherMs));
+      if (nudged && gatherMs > 0) await stop.sleep(gatherMs);
     }
   })();
 
@@ -199,7 +212,7 @@ export function startOutboxRelay(opts: {
         nudge();
       }),
     async close() {
-      closed = true;
+      stop.stop();
       nudge();
       await loop;
       const listener = await listening;

@@ -186,3 +186,40 @@ test("rows written in a statement of the caller's (as chat-svc's send batch does
   );
   assert.equal(new Set(published.map((m) => String(m.properties.headers?.traceparent))).size, published.length);
 });
+
+/** A relay whose broker is away: nothing listens on the port, so the connection retries for ever. */
+async function withBrokerAway(confirmTimeoutMs: number | undefined, fn: (relay: OutboxRelay) => Promise<void>) {
+  const away = await connectAmqp("amqp://guest:guest@127.0.0.1:1", topo.topology, logger);
+  const relay = startOutboxRelay({ sql, amqp: away, topology: topo.topology, logger, confirmTimeoutMs });
+  try {
+    await fn(relay);
+  } finally {
+    await relay.close();
+    await away.close().catch(() => {});
+  }
+}
+
+async function timeToClose(relay: OutboxRelay): Promise<number> {
+  const started = performance.now();
+  await relay.close();
+  return performance.now() - started;
+}
+
+test("close() does not wait for a channel from a broker that is away", async () => {
+  await withBrokerAway(undefined, async (relay) => {
+    // The relay is waiting for its channel (up to confirmTimeoutMs, 30 s).
+    await new Promise((r) => setTimeout(r, 300));
+    const ms = await timeToClose(relay);
+    assert.ok(ms < 2_000, `close took ${Math.round(ms)} ms`);
+  });
+});
+
+test("close() ends the relay's backoff instead of waiting it out", async () => {
+  await withBrokerAway(10, async (relay) => {
+    // Each channel open times out at once: after 2 s of failures the relay
+    // sleeps its 5th backoff step, 1.6 s, from about 1.4 s on.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const ms = await timeToClose(relay);
+    assert.ok(ms < 500, `close took ${Math.round(ms)} ms`);
+  });
+});
