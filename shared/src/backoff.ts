@@ -37,6 +37,11 @@ export interface Backoff {
   succeed(): void;
 }
 
+/** A wait drawn from the upper half of `ms` ("equal jitter"). */
+export function jittered(ms: number): number {
+  return ms / 2 + Math.random() * (ms / 2);
+}
+
 export function createBackoff(stop: StopSignal, opts: BackoffOptions): Backoff {
   const { firstMs, maxMs } = opts;
   if (!(firstMs > 0 && maxMs >= firstMs))
@@ -47,7 +52,7 @@ export function createBackoff(stop: StopSignal, opts: BackoffOptions): Backoff {
   const fail = () => {
     failures++;
     const step = Math.min(maxMs, firstMs * 2 ** Math.min(failures - 1, lastDoubling));
-    return opts.jitter ? step / 2 + Math.random() * (step / 2) : step;
+    return opts.jitter ? jittered(step) : step;
   };
   return {
     get failures() {
