@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createBackoff } from "../src/backoff.js";
+import { createBackoff, jittered } from "../src/backoff.js";
 import { createStopSignal } from "../src/stop-signal.js";
 
 test("waits double from the first to the cap, and a success starts over", () => {
@@ -35,6 +35,9 @@ test("with jitter each wait falls in the upper half of its step, and they differ
     });
   }
   assert.ok(new Set(draws.map((w) => w[0])).size > 100, "the first waits are spread out");
+  const single = Array.from({ length: 200 }, () => jittered(100));
+  assert.ok(single.every((w) => w >= 50 && w <= 100));
+  assert.ok(Math.min(...single) < 60 && Math.max(...single) > 90, "drawn across the whole upper half");
 });
 
 test("wait() counts the failure and sleeps its step, and ends as soon as the loop stops", async () => {
