@@ -5,7 +5,7 @@
  * holds. Old records (finished digests, ids of long-handled events) are
  * pruned now and then.
  */
-import { createBackoff } from "@parley/shared/backoff.js";
+import { type Backoff, createBackoff } from "@parley/shared/backoff.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { createStopSignal } from "@parley/shared/stop-signal.js";
 import type { DigestResult } from "./domain/send-digest.js";
@@ -45,10 +45,11 @@ export function startDigestScheduler(opts: {
   const counts: SchedulerStats = { digestsSent: 0, digestsCancelled: 0, digestsPostponed: 0, digestsFailed: 0 };
   const stop = createStopSignal();
 
-  async function loop(): Promise<void> {
-    // Twice the poll interval at first, doubling up to 64 times it, at most 30 s.
-    const maxMs = Math.min(30_000, 64 * opts.pollMs);
-    const backoff = createBackoff(stop, { firstMs: Math.min(2 * opts.pollMs, maxMs), maxMs });
+  // After a failure: twice the poll interval at first, doubling up to 64 times it, at most 30 s.
+  const maxMs = Math.min(30_000, 64 * opts.pollMs);
+  const steps = { firstMs: Math.min(2 * opts.pollMs, maxMs), maxMs };
+
+  async function loop(backoff: Backoff): Promise<void> {
     while (!stop.stopped) {
       let result: DigestResult;
       try {
@@ -79,7 +80,7 @@ export function startDigestScheduler(opts: {
     }
   }
 
-  const loops = [...Array.from({ length: opts.concurrency }, loop), pruneLoop()];
+  const loops = [...Array.from({ length: opts.concurrency }, () => loop(createBackoff(stop, steps))), pruneLoop()];
 
   return {
     stats: () => ({ ...counts }),

@@ -165,8 +165,8 @@ export function startOutboxRelay(opts: {
     });
   }
 
+  const backoff = createBackoff(stop, { firstMs: 200, maxMs: 5_000 });
   const loop = (async () => {
-    const backoff = createBackoff(stop, { firstMs: 200, maxMs: 5_000 });
     while (!stop.stopped) {
       let relayed = 0;
       try {

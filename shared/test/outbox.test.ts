@@ -1,7 +1,8 @@
 /**
  * The outbox against real PostgreSQL and RabbitMQ: committed events are
  * published once with their delivery properties, rolled-back ones never, and
- * events written while no relay runs are published when one starts.
+ * events written while no relay runs are published when one starts; a
+ * relay stops at once when closed, whatever the broker is doing.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";

@@ -97,14 +97,14 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
     }
   }
 
+  // Jittered: when chat-svc restarts, every edge reconnects at once.
+  // Each failed attempt in a row doubles the wait, from twice minBackoff.
+  const backoff = createBackoff(stop, {
+    firstMs: Math.min(2 * minBackoff, maxBackoff),
+    maxMs: maxBackoff,
+    jitter: true,
+  });
   const loop = (async () => {
-    // Jittered: when chat-svc restarts, every edge reconnects at once.
-    // Each failed attempt in a row doubles the wait, from twice minBackoff.
-    const backoff = createBackoff(stop, {
-      firstMs: Math.min(2 * minBackoff, maxBackoff),
-      maxMs: maxBackoff,
-      jitter: true,
-    });
     while (!stop.stopped) {
       try {
         await runOnce();

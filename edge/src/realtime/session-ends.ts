@@ -37,8 +37,8 @@ export function watchSessionEnds(opts: {
   retryMs?: number;
 }): SessionEnds {
   const { prefix, gateway, logger } = opts;
-  const retryMs = opts.retryMs ?? 500;
-  let closed = false;
+  const stop = createStopSignal();
+  const backoff = createBackoff(stop, { firstMs: opts.retryMs ?? 500, maxMs: 30_000 });
 
   async function audit(): Promise<void> {
     const ended = await opts.authenticator.endedSessions([...new Set(gateway.openSessions())]);
@@ -47,15 +47,15 @@ export function watchSessionEnds(opts: {
     gateway.endSessions(ended);
   }
 
-  /** The running chain of checks: each (re)subscription stops it and starts a new one; so does close(). */
+  /** The running chain of checks: the next (re)subscription stops it and starts its own; close() stops it. */
   let chain: StopSignal | undefined;
 
   async function auditUntilDone(): Promise<void> {
     chain?.stop();
-    if (closed) return;
+    if (stop.stopped) return;
     const mine = createStopSignal();
     chain = mine;
-    const backoff = createBackoff(mine, { firstMs: retryMs, maxMs: 30_000 });
+    backoff.succeed();
     while (!mine.stopped) {
       try {
         await audit();
@@ -97,7 +97,7 @@ export function watchSessionEnds(opts: {
 
   return {
     async close() {
-      closed = true;
+      stop.stop();
       chain?.stop();
       conn.disconnect();
     },
