@@ -50,6 +50,11 @@ export function userNotFound(message = "the account no longer exists") {
   return appError(Code.NotFound, "USER_NOT_FOUND", message);
 }
 
+/** A call presented a service token (the edge's) that does not verify: expired, or signed with another JWT_SECRET. */
+export function serviceTokenInvalid() {
+  return appError(Code.Unauthenticated, "SERVICE_TOKEN_INVALID", "the service token is invalid or has expired");
+}
+
 /** Same shape as proto validation's errors (shared/validation.ts): the field is named in the message and metadata. */
 export function avatarUrlScheme() {
   const message = "must be an http or https URL";

@@ -12,6 +12,7 @@ import {
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
 import { OtpPurpose, UserService } from "@parley/proto/user/v1/user_pb.js";
+import { createTokenKeys, SERVICE_TOKEN_HEADER } from "@parley/shared/auth.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
@@ -44,6 +45,8 @@ export interface Harness {
   app: App;
   /** The next user.otp.send event for `email` not taken yet. */
   takeOtp(email: string, timeoutMs?: number): Promise<UserOtpSend>;
+  /** Call options of a call forwarded by an edge: `headers` (x-client-ip, …) with the edge's service token. */
+  fromEdge(headers: Record<string, string>): { headers: Record<string, string> };
   otpEvents: UserOtpSend[];
   registeredEvents: UserRegistered[];
   updatedEvents: UserUpdated[];
@@ -122,6 +125,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     logger,
   });
   const app = await startApp({ config, sql: infra.sql, redis: infra.redis, logger });
+  const edgeToken = await createTokenKeys(config.JWT_SECRET).issueService("edge", 3600);
   const baseUrl = `http://127.0.0.1:${app.port}`;
   const sessionManager = new Http2SessionManager(baseUrl);
   const client = createClient(UserService, createGrpcTransport({ baseUrl, sessionManager }));
@@ -173,6 +177,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     infra,
     app,
     takeOtp,
+    fromEdge: (headers) => ({ headers: { ...headers, [SERVICE_TOKEN_HEADER]: edgeToken } }),
     otpEvents,
     registeredEvents,
     updatedEvents,
