@@ -12,10 +12,6 @@ export function weakPassword(rule: WeakPasswordRule) {
   });
 }
 
-export function emailTaken() {
-  return appError(Code.AlreadyExists, "EMAIL_TAKEN", "email: an account with this email already exists");
-}
-
 export function usernameTaken() {
   return appError(Code.AlreadyExists, "USERNAME_TAKEN", "username: this username is taken");
 }

@@ -8,6 +8,8 @@ import {
   UserOtpSendSchema,
   type UserRegistered,
   UserRegisteredSchema,
+  type UserRegistrationAttempted,
+  UserRegistrationAttemptedSchema,
   type UserUpdated,
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
@@ -50,6 +52,7 @@ export interface Harness {
   otpEvents: UserOtpSend[];
   registeredEvents: UserRegistered[];
   updatedEvents: UserUpdated[];
+  attemptEvents: UserRegistrationAttempted[];
   /** Another user-svc instance on the same database, Redis and RabbitMQ, with its own connections. */
   startSecondInstance(): Promise<{ client: Client<typeof UserService>; port: number; close(): Promise<void> }>;
   /** Registers, reads the mailed code and verifies it: a signed-in, verified user. */
@@ -99,9 +102,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   await channel.bindQueue(queue, topo.topology.exchange, "user.otp.send");
   await channel.bindQueue(queue, topo.topology.exchange, "user.registered");
   await channel.bindQueue(queue, topo.topology.exchange, "user.updated");
+  await channel.bindQueue(queue, topo.topology.exchange, "user.registration.attempted");
   const otpEvents: UserOtpSend[] = [];
   const registeredEvents: UserRegistered[] = [];
   const updatedEvents: UserUpdated[] = [];
+  const attemptEvents: UserRegistrationAttempted[] = [];
   await channel.consume(
     queue,
     (msg) => {
@@ -111,6 +116,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
         registeredEvents.push(fromBinary(UserRegisteredSchema, msg.content));
       }
       if (msg.fields.routingKey === "user.updated") updatedEvents.push(fromBinary(UserUpdatedSchema, msg.content));
+      if (msg.fields.routingKey === "user.registration.attempted") {
+        attemptEvents.push(fromBinary(UserRegistrationAttemptedSchema, msg.content));
+      }
     },
     { noAck: true },
   );
@@ -181,6 +189,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     otpEvents,
     registeredEvents,
     updatedEvents,
+    attemptEvents,
     startSecondInstance,
     signUp,
     async close() {
