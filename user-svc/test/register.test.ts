@@ -141,6 +141,10 @@ test("registering a verified email answers as a new email does, and so does ever
     // A resend is answered alike (the registration started the cooldown).
     const resend = await answerOf(h.client.resendOtp({ email }));
     answers.push(resend.split(" ").slice(0, 2).join(" "));
+    // The newest code burns after five wrong guesses, then stays burnt.
+    for (let guess = 0; guess < 6; guess++) {
+      answers.push(await answerOf(h.client.verifyOtp({ email, otp: `99999${guess}` })));
+    }
     journeys.push(answers.map((a) => a.replaceAll(`gwen_alt_${i}`, "NAME").replaceAll(`other${i}`, "OTHER")));
   }
   const [existing, fresh] = journeys;
@@ -157,6 +161,9 @@ test("registering a verified email answers as a new email does, and so does ever
       'ok {"userId":true,"otpExpiresIn":300,"fields":["$typeName","otpExpiresIn","userId"]}',
       'ok {"userId":true,"otpExpiresIn":300,"fields":["$typeName","otpExpiresIn","userId"]}',
       "ResourceExhausted OTP_RESEND_COOLDOWN",
+      ...Array<string>(4).fill("InvalidArgument OTP_INVALID"),
+      "ResourceExhausted OTP_LOCKED",
+      "ResourceExhausted OTP_LOCKED",
     ],
   );
 
@@ -271,4 +278,32 @@ test("malformed email, username, password and otp are refused naming the field",
     const info = err.findDetails(ErrorInfoSchema)[0];
     assert.ok(info && field in info.metadata, `${field} not named in ${JSON.stringify(info?.metadata)}`);
   }
+});
+
+test("a resend renews a verified email's decoy code and the name it holds, as it renews a pending registration, and mails nothing", async () => {
+  const owner = await h.signUp("hana");
+  const prefix = h.config.REDIS_KEY_PREFIX;
+  await h.client.register({ email: owner.email, username: "hana_alt", password: PASSWORD });
+  const keys = [
+    `${prefix}otp:${owner.userId}:verify_email`,
+    `${prefix}username-hold:hana_alt`,
+    `${prefix}username-hold-of:${owner.email}`,
+  ];
+  // Nearly expired, and the cooldown the registration started is over.
+  for (const key of keys) assert.equal(await h.infra.redis.pexpire(key, 3_000), 1, key);
+  await h.infra.redis.del(`${prefix}otp-resend-cooldown:${owner.email}`);
+  await h.client.resendOtp({ email: owner.email });
+  await h.app.settled();
+  for (const key of keys) {
+    const ttl = await h.infra.redis.pttl(key);
+    assert.ok(ttl > 290_000, `${key} renewed to OTP_EXPIRY (${ttl} ms left)`);
+  }
+  await rejectsWith(
+    h.client.register({ email: "someone.new@example.test", username: "hana_alt", password: PASSWORD }),
+    Code.AlreadyExists,
+    "USERNAME_TAKEN",
+  );
+  const marker = await h.signUp("hana_marker");
+  await waitFor(() => h.registeredEvents.find((e) => e.userId === marker.userId));
+  assert.equal(h.otpEvents.filter((e) => e.email === owner.email).length, 1, "only the sign-up's code");
 });
