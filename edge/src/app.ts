@@ -66,8 +66,10 @@ export interface RunningApp {
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const { config, logger } = deps;
   const ownClients = deps.clients === undefined;
+  const serviceToken = createServiceTokenSource(config.JWT_SECRET);
   const clients =
-    deps.clients ?? createServiceClients({ userSvcUrl: config.USER_SVC_URL, chatSvcUrl: config.CHAT_SVC_URL, logger });
+    deps.clients ??
+    createServiceClients({ userSvcUrl: config.USER_SVC_URL, chatSvcUrl: config.CHAT_SVC_URL, logger, serviceToken });
   const ownRedis = deps.redis === undefined;
   const redis = deps.redis ?? connectRedis(config.REDIS_URL, logger, "edge");
   const closeConnections = async () => {
@@ -99,7 +101,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     user: clients.user,
     chat: clients.chat,
     authenticator,
-    serviceToken: createServiceTokenSource(config.JWT_SECRET),
+    serviceToken,
     logger: wsLogger,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,

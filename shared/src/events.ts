@@ -12,12 +12,14 @@ import {
   UserOnlineSchema,
   UserOtpSendSchema,
   UserRegisteredSchema,
+  UserRegistrationAttemptedSchema,
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
 
 export const eventSchemas = {
   "user.otp.send": UserOtpSendSchema,
   "user.registered": UserRegisteredSchema,
+  "user.registration.attempted": UserRegistrationAttemptedSchema,
   "user.updated": UserUpdatedSchema,
   "message.sent": MessageSentSchema,
   "message.deleted": MessageDeletedSchema,

@@ -17,6 +17,7 @@ import type { Channel } from "amqplib";
 export const MAIL_ROUTING_KEYS = [
   "user.otp.send",
   "user.registered",
+  "user.registration.attempted",
   "user.updated",
   "user.online",
   "message.sent",

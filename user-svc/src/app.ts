@@ -16,6 +16,7 @@ import { createOtpStore } from "./domain/otp.js";
 import { preparePasswordChecks } from "./domain/passwords.js";
 import { createRateLimits } from "./domain/rate-limits.js";
 import * as schema from "./storage/schema.js";
+import { createUsernameHolds } from "./storage/username-holds.js";
 import { withPeerAddress } from "./transport/client-info.js";
 import { UserService, userServiceImpl } from "./transport/grpc.js";
 
@@ -29,6 +30,7 @@ export interface AppDeps {
     | "OTP_RESEND_COOLDOWN"
     | "ACCESS_TOKEN_TTL"
     | "SESSION_TTL"
+    | "REGISTER_NOTICE_INTERVAL"
     | "REDIS_KEY_PREFIX"
     | "RATE_LIMIT_REGISTER_PER_IP"
     | "RATE_LIMIT_REGISTER_PER_ACCOUNT"
@@ -82,6 +84,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         },
       },
     }),
+    usernameHolds: createUsernameHolds(redis, config.REDIS_KEY_PREFIX),
     background,
     tokens,
     authenticator: createAuthenticator({ keys: tokens, redis, prefix: config.REDIS_KEY_PREFIX }),
@@ -90,6 +93,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     otpResendCooldownSeconds: config.OTP_RESEND_COOLDOWN,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
     sessionTtlSeconds: config.SESSION_TTL,
+    registerNoticeIntervalSeconds: config.REGISTER_NOTICE_INTERVAL,
   };
   await preparePasswordChecks();
   const server = await startGrpcServer({
