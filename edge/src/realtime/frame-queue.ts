@@ -11,10 +11,11 @@ export class FrameQueue {
   constructor(private readonly max: number) {}
 
   /**
-   * Runs `task` once those queued before it have settled, and `failed` with
-   * what it throws; false, and nothing queued, when `max` are waiting.
+   * Runs `task` once those queued before it have settled (it may decline to
+   * start anything), and `failed` with what it throws; false, and nothing
+   * queued, when `max` are waiting.
    */
-  push(task: () => Promise<void>, failed: (err: unknown) => void): boolean {
+  push(task: () => Promise<void> | undefined, failed: (err: unknown) => void): boolean {
     if (this.length >= this.max) return false;
     this.length++;
     const next: Promise<void> = (this.tail ?? Promise.resolve())

@@ -337,9 +337,7 @@ export class SocketSession implements FrameScope {
   private enqueue(ref: string, handle: () => Promise<FrameAnswer | undefined>): void {
     this.queue ??= new FrameQueue(MAX_QUEUED_FRAMES);
     const queued = this.queue.push(
-      async () => {
-        if (!this.closed) this.answer(ref, await handle());
-      },
+      () => (this.closed ? undefined : handle().then((answer) => this.answer(ref, answer))),
       (err) => this.failed(err, ref),
     );
     if (!queued) {
