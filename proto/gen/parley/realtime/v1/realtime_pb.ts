@@ -22,7 +22,6 @@ export const file_parley_realtime_v1_realtime: GenFile = /*@__PURE__*/
 /**
  * WebSocket frames on GET /ws, sent as protobuf JSON in text frames.
  * A client's `ref` is echoed on the frame that answers it.
- * Free text that is stored refuses U+0000, as in chat.proto.
  *
  * @generated from message parley.realtime.v1.ClientFrame
  */
