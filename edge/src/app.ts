@@ -42,6 +42,8 @@ export interface AppDeps {
     | "HEARTBEAT_INTERVAL"
     | "WS_SEND_RATE"
     | "WS_SEND_BURST"
+    | "WS_AUTHENTICATE_BURST"
+    | "WS_AUTHENTICATE_INTERVAL"
     | "CORS_ORIGINS"
     | "TRUST_PROXY"
   >;
@@ -106,6 +108,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,
     sendRate: { rate: config.WS_SEND_RATE, burst: config.WS_SEND_BURST },
+    authenticateRate: { rate: 1 / config.WS_AUTHENTICATE_INTERVAL, burst: config.WS_AUTHENTICATE_BURST },
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
     ...(deps.drainGraceMs !== undefined ? { drainGraceMs: deps.drainGraceMs } : {}),
     ...(deps.presenceIntervalMs !== undefined ? { presenceIntervalMs: deps.presenceIntervalMs } : {}),

@@ -17,6 +17,8 @@ test("defaults", () => {
   assert.equal(config.HEARTBEAT_INTERVAL, 25);
   assert.equal(config.WS_SEND_RATE, 20);
   assert.equal(config.WS_SEND_BURST, 40);
+  assert.equal(config.WS_AUTHENTICATE_BURST, 5);
+  assert.equal(config.WS_AUTHENTICATE_INTERVAL, 10);
   assert.equal(config.TRUST_PROXY, false);
 });
 

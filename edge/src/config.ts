@@ -19,6 +19,9 @@ export const configSpec = {
   // Per socket: frames per second that act (send, edit, delete, react, unreact, typing, markRead), and the burst.
   WS_SEND_RATE: int({ default: 20, min: 1, max: 10_000 }),
   WS_SEND_BURST: int({ default: 40, min: 1, max: 100_000 }),
+  // Per socket: `authenticate` frames at once, then one per interval (seconds); each costs a Redis session lookup.
+  WS_AUTHENTICATE_BURST: int({ default: 5, min: 1, max: 1_000 }),
+  WS_AUTHENTICATE_INTERVAL: int({ default: 10, min: 1, max: 3600 }),
   // Comma-separated browser origins allowed to call the edge; unset allows any origin outside production.
   CORS_ORIGINS: optionalStr(),
   // Whose X-Forwarded-For to believe: unset/"false" nobody (the socket's peer is the client), "true" any
