@@ -4,6 +4,7 @@
  * properties and headers.
  */
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageProperties } from "amqplib";
 import {
   MessageDeletedSchema,
   MessageSentSchema,
@@ -32,4 +33,15 @@ export type EventInit<K extends RoutingKey> = MessageInitShape<(typeof eventSche
 
 export function isRoutingKey(key: string): key is RoutingKey {
   return Object.hasOwn(eventSchemas, key);
+}
+
+/** When a delivered event occurred: the relay's x-occurred-at header (ms precision), else the timestamp property (seconds). */
+export function occurredAtOf(msg: { properties: MessageProperties }): Date | undefined {
+  const header: unknown = msg.properties.headers?.["x-occurred-at"];
+  if (typeof header === "string") {
+    const ms = Date.parse(header);
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
+  const seconds: unknown = msg.properties.timestamp;
+  return typeof seconds === "number" && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }
