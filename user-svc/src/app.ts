@@ -18,6 +18,7 @@ import { createRateLimits } from "./domain/rate-limits.js";
 import * as schema from "./storage/schema.js";
 import { withPeerAddress } from "./transport/client-info.js";
 import { UserService, userServiceImpl } from "./transport/grpc.js";
+import { UserDirectoryService, userDirectoryImpl } from "./transport/user-directory.js";
 
 export interface AppDeps {
   config: Pick<
@@ -97,6 +98,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     port: config.PORT,
     bindings: [
       { service: UserService, handlers: withPeerAddress(grpcHandlers(UserService, userServiceImpl(domain), logger)) },
+      { service: UserDirectoryService, handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), logger) },
     ],
     logger,
   });
