@@ -4,7 +4,6 @@
  * properties and headers.
  */
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
-import type { MessageProperties } from "amqplib";
 import {
   MessageDeletedSchema,
   MessageSentSchema,
@@ -15,6 +14,7 @@ import {
   UserRegisteredSchema,
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
+import type { MessageProperties } from "amqplib";
 
 export const eventSchemas = {
   "user.otp.send": UserOtpSendSchema,

@@ -98,7 +98,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
     port: config.PORT,
     bindings: [
       { service: UserService, handlers: withPeerAddress(grpcHandlers(UserService, userServiceImpl(domain), logger)) },
-      { service: UserDirectoryService, handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), logger) },
+      {
+        service: UserDirectoryService,
+        handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), logger),
+      },
     ],
     logger,
   });
