@@ -35,6 +35,7 @@ import {
   type TestTopology,
   waitFor,
 } from "@parley/shared/testing.js";
+import type { Topology } from "@parley/shared/topology.js";
 import { type ChannelModel, connect } from "amqplib";
 import { startApp as startUserSvc, type App as UserSvc } from "../../user-svc/src/app.js";
 import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
@@ -67,6 +68,8 @@ export interface User {
 
 export interface Harness extends Instance {
   config: Config;
+  /** The AMQP namespace's exchanges and queues. */
+  topology: Topology;
   keys: TokenKeys;
   /** Every message.sent event published so far, in arrival order. */
   sentEvents: MessageSent[];
@@ -108,15 +111,12 @@ export interface EventStream {
   iterator: AsyncIterator<StreamEventsResponse>;
 }
 
-type InstanceOptions = Pick<AppDeps, "streamQueueLimit" | "presenceTtlMs" | "presenceSweepIntervalMs">;
-
-export interface HarnessOptions extends InstanceOptions {
+interface InstanceOptions extends Pick<AppDeps, "streamQueueLimit" | "presenceTtlMs" | "presenceSweepIntervalMs"> {
   /** chat-svc variables over the harness's. */
   env?: Record<string, string>;
 }
 
-export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const { env, ...instanceOptions } = opts;
+export async function startHarness(opts: InstanceOptions = {}): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase("chat_svc_test");
   const userDatabase: TestDatabase = await createTestDatabase("chat_svc_test_users");
   const topo: TestTopology = createTestTopology();
@@ -150,15 +150,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const userSvc = { infra: userInfra, app: userApp, url: `http://127.0.0.1:${userApp.port}` };
 
-  const config = readConfig({
+  const chatEnv = {
     ...common,
     DATABASE_URL: database.url,
     USER_SVC_URL: userSvc.url,
     // Several lanes here, so the service tests cover rooms written side by
     // side; the system tests run the default single lane.
     SEND_BATCH_CONCURRENCY: "3",
-    ...env,
-  });
+    ...opts.env,
+  };
+  const config = readConfig(chatEnv);
   const keys = createTokenKeys(config.JWT_SECRET);
 
   // Bound before anything is published, so no event is missed.
@@ -175,7 +176,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (!msg) return;
       const key = msg.fields.routingKey;
       if (!isRoutingKey(key)) return;
-      const payload = fromBinary(eventSchemas[key] as DescMessage, msg.content);
+      let payload: MessageShape<DescMessage>;
+      try {
+        payload = fromBinary(eventSchemas[key] as DescMessage, msg.content);
+      } catch {
+        return; // a malformed event a test published on purpose
+      }
       domainEvents.push({ key, payload });
       if (key === "message.sent") sentEvents.push(payload as MessageSent);
     },
@@ -183,7 +189,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   );
 
   const instances = new Set<Instance>();
-  async function startInstance(o: InstanceOptions = {}): Promise<Instance> {
+  async function startInstance({ env, ...o }: InstanceOptions = {}): Promise<Instance> {
+    const instanceConfig = env ? readConfig({ ...chatEnv, ...env }) : config;
     const infra = await openServiceInfrastructure({
       name: "chat-svc-test",
       databaseUrl: config.DATABASE_URL,
@@ -194,7 +201,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       logger,
     });
     const app = await startApp({
-      config,
+      config: instanceConfig,
       logger,
       sql: infra.sql,
       redis: infra.redis,
@@ -224,13 +231,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     return instance;
   }
 
-  const first = await startInstance(instanceOptions);
+  const first = await startInstance(opts);
   const redis = first.infra.redis;
   const directory = createDb(first.infra.sql);
 
   return {
     ...first,
     config,
+    topology: topo.topology,
     keys,
     sentEvents,
     domainEvents,

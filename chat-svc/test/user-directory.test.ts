@@ -6,13 +6,16 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { RoomVisibility } from "@parley/proto/chat/v1/chat_pb.js";
+import { UserRegisteredSchema } from "@parley/proto/events/v1/events_pb.js";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
 import { UserDirectoryService } from "@parley/proto/user/v1/user_directory_pb.js";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
-import { randomName } from "@parley/shared/testing.js";
+import { randomName, TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
+import { connect } from "amqplib";
 import { createDb } from "../src/storage/db.js";
 import { recordKnownUsers } from "../src/storage/known-users.js";
 import { bearer, type Harness, rejectsWith, startHarness, waitFor } from "./harness.js";
@@ -139,6 +142,45 @@ describe("how chat-svc learns of users", () => {
     const bob = await h.signIn();
     const { room } = await h.client.createRoom({ name: "old friends", memberIds: [bob.userId, ...more] }, alice.call);
     assert.deepEqual([...(room?.memberIds ?? [])].sort(), [alice.userId, bob.userId, ...more].sort());
+  });
+
+  test("an event that can never be recorded is set aside in the dead-letter queue, and the rest go on", async () => {
+    const conn = await connect(TEST_RABBITMQ_URL);
+    try {
+      const ch = await conn.createConfirmChannel();
+      const { exchange, chatUsersDeadQueue } = h.topology;
+      ch.publish(exchange, "user.registered", Buffer.from([0xff, 0xff, 0xff]), { messageId: randomUUID() });
+      const after = randomUUID();
+      const body = toBinary(UserRegisteredSchema, create(UserRegisteredSchema, { userId: after, username: "after" }));
+      ch.publish(exchange, "user.registered", Buffer.from(body), { messageId: randomUUID() });
+      await ch.waitForConfirms();
+      await waitFor(() => knownRow(after), 10_000, "the event after the bad one");
+      const dead = await waitFor(
+        async () => (await ch.get(chatUsersDeadQueue, { noAck: true })) || undefined,
+        10_000,
+        "the bad event dead-lettered",
+      );
+      assert.deepEqual([...dead.content], [0xff, 0xff, 0xff]);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test("while user-svc cannot be asked, an id the directory lacks is unavailable, never not_found", async () => {
+    const cut = await h.startInstance({ env: { USER_SVC_URL: "http://127.0.0.1:9" } });
+    try {
+      const alice = await h.signIn();
+      const known = await h.signIn();
+      await rejectsWith(
+        cut.client.openDirectRoom({ userId: await h.seedAccount() }, alice.call),
+        Code.Unavailable,
+        "USER_DIRECTORY_UNAVAILABLE",
+      );
+      const { created } = await cut.client.openDirectRoom({ userId: known.userId }, alice.call);
+      assert.equal(created, true, "users already known need no lookup");
+    } finally {
+      await cut.close();
+    }
   });
 
   test("an older or repeated event changes nothing", async () => {
