@@ -1,5 +1,5 @@
 /** The edge's own identity towards chat-svc (StreamEvents, SetPresence, SendMessages). */
-import { createServiceTokenSource as sourceFor, type ServiceTokenSource } from "@parley/shared/service-token.js";
+import { type ServiceTokenSource, createServiceTokenSource as sourceFor } from "@parley/shared/service-token.js";
 
 export type { ServiceTokenSource };
 
