@@ -132,7 +132,7 @@ export function startUserEventConsumer(opts: {
     }
   }
 
-  const running = run();
+  void run();
 
   return {
     consuming: () => active !== undefined,
@@ -143,7 +143,8 @@ export function startUserEventConsumer(opts: {
       active = undefined;
       await Promise.allSettled([...inFlight]);
       if (current) await current.ch.close().catch(() => {});
-      await running;
+      // Not awaiting the loop: it may be waiting for a connection that the
+      // caller closes next, and it closes whatever channel it gets after this.
     },
   };
 }
