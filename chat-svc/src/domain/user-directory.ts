@@ -2,7 +2,9 @@
  * Which users exist, as far as rooms are concerned: chat-svc's own copy of
  * the verified accounts (known_users), kept from user.registered and
  * user.updated (user-events.ts), so that a room never admits an id nobody
- * owns.
+ * owns. Both events mean a verified account: user-svc publishes
+ * user.registered at an account's first verification, and user.updated only
+ * for a signed-in user, who has verified.
  *
  * An id the copy lacks is asked of user-svc (LookupUsers) before it is
  * refused, and what user-svc finds is recorded. That one path covers every
