@@ -6,7 +6,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { UserDirectoryService } from "@parley/proto/user/v1/user_directory_pb.js";
+import { UserDirectoryService } from "@parley/proto/directory/v1/directory_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { createServiceTokenSource } from "@parley/shared/service-token.js";
 import { userDirectoryUnavailable } from "./errors.js";

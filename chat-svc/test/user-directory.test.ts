@@ -12,7 +12,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { RoomVisibility } from "@parley/proto/chat/v1/chat_pb.js";
 import { UserRegisteredSchema } from "@parley/proto/events/v1/events_pb.js";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
-import { UserDirectoryService } from "@parley/proto/user/v1/user_directory_pb.js";
+import { UserDirectoryService } from "@parley/proto/directory/v1/directory_pb.js";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import { randomName, TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
 import { connect } from "amqplib";

@@ -1,11 +1,11 @@
 /**
- * parley.user.v1.UserDirectoryService over gRPC, for other services only:
+ * parley.directory.v1.UserDirectoryService over gRPC, for other services only:
  * every call must carry a service token (the edge does not serve it to
  * clients, and a user's access token is refused here).
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { UserDirectoryService } from "@parley/proto/user/v1/user_directory_pb.js";
+import { UserDirectoryService } from "@parley/proto/directory/v1/directory_pb.js";
 import type { UserDomain } from "../domain/context.js";
 import { lookupUsers } from "../domain/lookup-users.js";
 
