@@ -15,8 +15,9 @@ import { requireKnownUsers } from "./user-directory.js";
 
 /**
  * What every call that makes others members checks before its transaction:
- * the caller's per-minute budget of users named (spent first, so a flood of
- * made-up ids never reaches user-svc), then that every one of them exists.
+ * the caller's per-minute budget of users named (spent first, so made-up ids
+ * reach user-svc no faster than that budget), then that every one of them
+ * exists.
  * `userIds` are lower case and exclude the caller.
  */
 export async function checkNewMembers(
