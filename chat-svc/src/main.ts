@@ -1,4 +1,5 @@
 import { runGrpcService } from "@parley/shared/service-main.js";
+import { topology } from "@parley/shared/topology.js";
 import { startApp } from "./app.js";
 import { readConfig } from "./config.js";
 
@@ -6,5 +7,13 @@ await runGrpcService({
   name: "chat-svc",
   readConfig,
   migrations: new URL("../drizzle", import.meta.url),
-  start: ({ config, logger, infra }) => startApp({ config, logger, sql: infra.sql, redis: infra.redis }),
+  start: ({ config, logger, infra }) =>
+    startApp({
+      config,
+      logger,
+      sql: infra.sql,
+      redis: infra.redis,
+      amqp: infra.amqp,
+      topology: topology(config.AMQP_NAMESPACE),
+    }),
 });

@@ -153,11 +153,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     logger: u.logger,
   });
   closers.push(() => userSvc.close());
-  const c = await service("chat-svc", "chat-svc", {});
+  const c = await service("chat-svc", "chat-svc", { USER_SVC_URL: `http://127.0.0.1:${userSvc.port}` });
   const chatSvc = await startChatSvc({
     config: readChatConfig(c.env),
     sql: c.infra.sql,
     redis: c.infra.redis,
+    amqp: c.infra.amqp,
+    topology: topo.topology,
     logger: c.logger,
   });
   closers.push(() => chatSvc.close());
@@ -177,6 +179,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       config: readChatConfig({ ...c.env, ...env, PORT: String(port) }),
       sql: infra.sql,
       redis: infra.redis,
+      amqp: infra.amqp,
+      topology: topo.topology,
       logger: c.logger,
     });
     let closed = false;

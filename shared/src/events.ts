@@ -15,6 +15,7 @@ import {
   UserRegistrationAttemptedSchema,
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
+import type { MessageProperties } from "amqplib";
 
 export const eventSchemas = {
   "user.otp.send": UserOtpSendSchema,
@@ -34,4 +35,15 @@ export type EventInit<K extends RoutingKey> = MessageInitShape<(typeof eventSche
 
 export function isRoutingKey(key: string): key is RoutingKey {
   return Object.hasOwn(eventSchemas, key);
+}
+
+/** When a delivered event occurred: the relay's x-occurred-at header (ms precision), else the timestamp property (seconds). */
+export function occurredAtOf(msg: { properties: MessageProperties }): Date | undefined {
+  const header: unknown = msg.properties.headers?.["x-occurred-at"];
+  if (typeof header === "string") {
+    const ms = Date.parse(header);
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
+  const seconds: unknown = msg.properties.timestamp;
+  return typeof seconds === "number" && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }

@@ -79,7 +79,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   };
   const envs: Record<ComponentName, Record<string, string>> = {
     "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: userDb.url, OTP_EXPIRY: "300" },
-    "chat-svc": { ...common, PORT: String(ports.chat), DATABASE_URL: chatDb.url },
+    "chat-svc": {
+      ...common,
+      PORT: String(ports.chat),
+      DATABASE_URL: chatDb.url,
+      USER_SVC_URL: `http://127.0.0.1:${ports.user}`,
+    },
     "mail-worker": {
       ...common,
       PORT: String(ports.mail),

@@ -19,6 +19,7 @@ import * as schema from "./storage/schema.js";
 import { createUsernameHolds } from "./storage/username-holds.js";
 import { withPeerAddress } from "./transport/client-info.js";
 import { UserService, userServiceImpl } from "./transport/grpc.js";
+import { UserDirectoryService, userDirectoryImpl } from "./transport/user-directory.js";
 
 export interface AppDeps {
   config: Pick<
@@ -101,6 +102,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
     port: config.PORT,
     bindings: [
       { service: UserService, handlers: withPeerAddress(grpcHandlers(UserService, userServiceImpl(domain), logger)) },
+      {
+        service: UserDirectoryService,
+        handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), logger),
+      },
     ],
     logger,
   });
