@@ -10,12 +10,13 @@
  * rejected into `<ns>.chat-svc.users.dead`. The channel is reopened whenever
  * it or the connection is lost.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { fromBinary } from "@bufbuild/protobuf";
 import { UserRegisteredSchema, UserUpdatedSchema } from "@parley/proto/events/v1/events_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
+import { createBackoff } from "@parley/shared/backoff.js";
 import { occurredAtOf } from "@parley/shared/events.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { createStopSignal } from "@parley/shared/stop-signal.js";
 import type { Topology } from "@parley/shared/topology.js";
 import type { Channel, ConsumeMessage } from "amqplib";
 import type { KnownUser } from "./storage/known-users.js";
@@ -52,10 +53,8 @@ export function decodeUserEvent(msg: ConsumeMessage): { user: KnownUser } | { in
   };
 }
 
-/** 250 ms doubling to 10 s. */
-function backoffMs(attempt: number): number {
-  return Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-}
+/** 250 ms doubling to 10 s, for reopening the channel and for each delivery's retries. */
+const BACKOFF = { firstMs: 250, maxMs: 10_000 };
 
 export function startUserEventConsumer(opts: {
   amqp: RecoveringChannelModel;
@@ -66,11 +65,9 @@ export function startUserEventConsumer(opts: {
 }): UserEventConsumer {
   const { amqp, logger } = opts;
   const queue = opts.topology.chatUsersQueue;
-  const stopping = new AbortController();
+  const stop = createStopSignal();
   const inFlight = new Set<Promise<void>>();
   let active: { ch: Channel; tag: string } | undefined;
-
-  const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal }).catch(() => {});
 
   async function handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
     const decoded = decodeUserEvent(msg);
@@ -79,22 +76,27 @@ export function startUserEventConsumer(opts: {
       ch.nack(msg, false, false);
       return;
     }
-    for (let attempt = 0; ; attempt++) {
+    const backoff = createBackoff(stop, BACKOFF);
+    for (;;) {
       try {
         await opts.record(decoded.user);
         ch.ack(msg);
         return;
       } catch (err) {
         // Left unacked: the broker hands it out again once the channel goes.
-        if (stopping.signal.aborted) return;
-        logger.warn({ err, attempt, userId: decoded.user.userId }, "could not record a user; retrying");
-        await pause(backoffMs(attempt));
+        if (stop.stopped) return;
+        logger.warn(
+          { err, attempt: backoff.failures, userId: decoded.user.userId },
+          "could not record a user; retrying",
+        );
+        await backoff.wait();
       }
     }
   }
 
   async function run(): Promise<void> {
-    for (let attempt = 0; !stopping.signal.aborted; attempt++) {
+    const backoff = createBackoff(stop, BACKOFF);
+    while (!stop.stopped) {
       let ch: Channel | undefined;
       try {
         ch = await amqp.createChannel(); // waits while the connection is down
@@ -109,26 +111,26 @@ export function startUserEventConsumer(opts: {
             .finally(() => inFlight.delete(task));
           inFlight.add(task);
         });
-        if (stopping.signal.aborted) {
+        if (stop.stopped) {
           await opened.close().catch(() => {});
           return;
         }
         active = { ch: opened, tag: consumerTag };
-        attempt = 0;
+        backoff.succeed();
         logger.info({ queue }, "consuming user events");
         await Promise.race([
           closed,
-          new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true })),
+          new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true })),
         ]);
         active = undefined;
-        if (stopping.signal.aborted) return;
+        if (stop.stopped) return;
         logger.warn("user events channel closed; reopening");
       } catch (err) {
         await ch?.close().catch(() => {});
-        if (stopping.signal.aborted) return;
-        logger.warn({ err, attempt }, "could not consume user events; retrying");
+        if (stop.stopped) return;
+        logger.warn({ err, attempt: backoff.failures }, "could not consume user events; retrying");
       }
-      await pause(backoffMs(attempt));
+      await backoff.wait();
     }
   }
 
@@ -138,7 +140,7 @@ export function startUserEventConsumer(opts: {
     consuming: () => active !== undefined,
     async close() {
       const current = active;
-      stopping.abort();
+      stop.stop();
       if (current) await current.ch.cancel(current.tag).catch(() => {});
       active = undefined;
       await Promise.allSettled([...inFlight]);
