@@ -1,12 +1,14 @@
-import { randomUUID } from "node:crypto";
 /**
  * Builds chat-svc from its dependencies: the gRPC server, the room event
  * publisher, the process's one room event subscriber, the send batcher,
- * presence tracking and the event log cleaner.
+ * presence tracking and the event log cleaner. main.ts listens; tests
+ * listen on port 0.
  */
+import { randomUUID } from "node:crypto";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
-import { grpcHandlers, startGrpcServer } from "@parley/shared/grpc-server.js";
+import type { Component } from "@parley/shared/component.js";
+import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import type { Redis } from "@parley/shared/redis.js";
@@ -33,8 +35,6 @@ const TOKEN_CACHE_ENTRIES = 50_000;
 export interface AppDeps {
   config: Pick<
     Config,
-    | "HOST"
-    | "PORT"
     | "JWT_SECRET"
     | "REDIS_KEY_PREFIX"
     | "EVENT_RETENTION_DAYS"
@@ -53,15 +53,13 @@ export interface AppDeps {
   presenceSweepIntervalMs?: number;
 }
 
-export interface App {
-  readonly port: number;
+export interface App extends Component {
   readonly fanout: Pick<Fanout, "size">;
   readonly presence: Pick<PresenceService, "sweep">;
   readonly eventCleaner: Pick<EventCleaner, "runOnce">;
-  close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<App> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, redis } = deps;
   const prefix = config.REDIS_KEY_PREFIX;
   const origin = randomUUID();
@@ -105,29 +103,12 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const auth = createAuthenticator({ keys, redis: sessions, prefix });
   const impl = chatService({ domain, sender, presence, auth, fanout, logger });
 
-  const stopWorkers = async () => {
-    await fanout.close();
-    await sender.close();
-    await presence.close();
-    await eventCleaner.close();
-    sessions.disconnect();
-  };
-
-  let server: Awaited<ReturnType<typeof startGrpcServer>>;
-  try {
-    server = await startGrpcServer({
-      host: config.HOST,
-      port: config.PORT,
-      bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, logger) }],
-      logger,
-    });
-  } catch (err) {
-    await stopWorkers();
-    throw err;
-  }
+  const server = createGrpcServer({
+    bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, { logger }) }],
+  });
 
   return {
-    port: server.port,
+    listen: server.listen,
     fanout,
     presence,
     eventCleaner,

@@ -24,6 +24,7 @@ import {
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
+  listening,
   randomName,
   rejectsWith,
   TEST_RABBITMQ_URL,
@@ -33,7 +34,7 @@ import {
   waitFor,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
-import { type App, type AppDeps, startApp } from "../src/app.js";
+import { type App, type AppDeps, build } from "../src/app.js";
 import { type Config, readConfig } from "../src/config.js";
 
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
@@ -43,7 +44,7 @@ export type ChatClient = Client<typeof ChatService>;
 /** One running chat-svc process's worth of state. */
 export interface Instance {
   infra: ServiceInfrastructure;
-  app: App;
+  app: App & { readonly port: number };
   client: ChatClient;
   close(): Promise<void>;
 }
@@ -147,7 +148,7 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
       topology: topo.topology,
       logger,
     });
-    const app = await startApp({ config, logger, sql: infra.sql, redis: infra.redis, ...o });
+    const app = await listening(await build({ config, logger, sql: infra.sql, redis: infra.redis, ...o }));
     const baseUrl = `http://127.0.0.1:${app.port}`;
     const sessionManager = new Http2SessionManager(baseUrl);
     const client = createClient(ChatService, createGrpcTransport({ baseUrl, sessionManager }));

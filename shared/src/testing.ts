@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
+import type { Component } from "./component.js";
 import { errorReason } from "./errors.js";
 import { deleteTopology, type Topology, topology } from "./topology.js";
 
@@ -24,6 +25,12 @@ export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:
 
 export function randomName(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;
+}
+
+/** A built app listening on 127.0.0.1 at `port` (a free one by default), with the port it got. */
+export async function listening<A extends Component>(app: A, port = 0): Promise<A & { readonly port: number }> {
+  const bound = await app.listen({ host: "127.0.0.1", port });
+  return Object.assign(app, { port: bound });
 }
 
 export interface TestDatabase {

@@ -8,7 +8,8 @@
  * and other internal services. A direct caller can pick its IP bucket that
  * way, but not escape the per-account limits.
  */
-import type * as grpc from "@grpc/grpc-js";
+import type { Interceptor } from "@connectrpc/connect";
+import { grpcPeer } from "@parley/shared/grpc-server.js";
 import type { ClientInfo } from "../domain/client-info.js";
 import { canonicalIp } from "../domain/ip-address.js";
 
@@ -26,21 +27,16 @@ export function peerAddress(peer: string): string {
 }
 
 /**
- * grpc-js handlers whose calls carry their peer address in the metadata.
- * Connect's HandlerContext (what shared/grpc-server hands our handlers) has no
- * peer, so it is passed through the one thing it does carry.
+ * Puts the call's peer address into its metadata (an interceptor in
+ * grpcHandlers' chain). Connect's HandlerContext has no peer, so it is passed
+ * to clientInfo through the one thing it does carry.
  */
-export function withPeerAddress(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
-  const wrapped: grpc.UntypedServiceImplementation = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    const inner = handler as (call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => void;
-    wrapped[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => {
-      call.metadata.set(PEER_ADDRESS_HEADER, peerAddress(call.getPeer()));
-      inner(call, ...rest);
-    }) as grpc.UntypedHandleCall;
-  }
-  return wrapped;
-}
+export const withPeerAddress: Interceptor = (next) => async (req) => {
+  const peer = req.contextValues.get(grpcPeer);
+  if (peer === undefined) req.header.delete(PEER_ADDRESS_HEADER);
+  else req.header.set(PEER_ADDRESS_HEADER, peerAddress(peer));
+  return next(req);
+};
 
 export function clientInfo(headers: Headers): ClientInfo {
   const forwarded = headers.get(CLIENT_IP_HEADER)?.trim() ?? "";
