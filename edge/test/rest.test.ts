@@ -350,3 +350,23 @@ test("/healthz reports both services; 503 when one does not answer", async () =>
     await edge.close();
   }
 });
+
+test("a JSON body that is not UTF-8 → 400 invalid_argument, and nothing is stored", async () => {
+  const created = await api("POST", "/api/chats/rooms", { name: "bytes" }, alice.token);
+  const roomId = (created.json.room as { id: string }).id;
+  const raw = Buffer.concat([
+    Buffer.from(`{"roomId":"${roomId}","clientMessageId":"${crypto.randomUUID()}","text":"`),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from(' bad"}'),
+  ]);
+  const res = await fetch(`${system.edge.url}/api/chats/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${alice.token}` },
+    body: raw,
+  });
+  const text = await res.text();
+  const error = assertError({ status: res.status, json: JSON.parse(text) }, 400, "invalid_argument", "MALFORMED_JSON");
+  assert.match(error.message, /UTF-8/);
+  const listed = await api("GET", `/api/chats/rooms/${roomId}/messages`, undefined, alice.token);
+  assert.deepEqual(listed.json.messages, [], "nothing was stored with U+FFFD in place of the bad bytes");
+});
