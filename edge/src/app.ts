@@ -17,6 +17,7 @@ import { withAccountEvents } from "./account-events.js";
 import { createServiceClients, type ServiceClients } from "./clients.js";
 import type { EdgeConfig } from "./config.js";
 import { connectContextValues, connectRoutes } from "./connect.js";
+import { strictJsonOptions } from "./connect-request-errors.js";
 import { allowedOrigins, installCors } from "./cors.js";
 import { checkHealth } from "./health.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
@@ -176,6 +177,7 @@ export async function build(deps: AppDeps): Promise<App> {
     await app.register(fastifyConnectPlugin, {
       routes: connectRoutes({ user, chat: clients.chat }),
       contextValues: connectContextValues,
+      jsonOptions: strictJsonOptions,
       grpc: false,
       readMaxBytes: MAX_BODY_BYTES,
     });

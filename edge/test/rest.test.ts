@@ -370,3 +370,39 @@ test("a JSON body that is not UTF-8 → 400 invalid_argument, and nothing is sto
   const listed = await api("GET", `/api/chats/rooms/${roomId}/messages`, undefined, alice.token);
   assert.deepEqual(listed.json.messages, [], "nothing was stored with U+FFFD in place of the bad bytes");
 });
+
+test("Connect: a body that is not the request message → 400 invalid_argument, with or without a token", async () => {
+  const call = (body: Buffer, contentType: string, token?: string) =>
+    fetch(`${system.edge.url}/parley.user.v1.UserService/Register`, {
+      method: "POST",
+      headers: {
+        "content-type": contentType,
+        "connect-protocol-version": "1",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body,
+    });
+  const cases: [string, Buffer, string, string][] = [
+    // Field number 0 does not exist: "illegal tag".
+    ["illegal tag", Buffer.from([0x00, 0x00]), "application/proto", "MALFORMED_PROTOBUF"],
+    // email (field 1, a string) holding bytes that are not UTF-8.
+    ["invalid UTF-8 in a string", Buffer.from([0x0a, 0x02, 0xff, 0xfe]), "application/proto", "MALFORMED_PROTOBUF"],
+    ["truncated", Buffer.from([0x0a, 0x0a, 0x61]), "application/proto", "MALFORMED_PROTOBUF"],
+    [
+      "JSON that is not UTF-8",
+      Buffer.concat([Buffer.from('{"email":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+      "application/json",
+      "MALFORMED_JSON",
+    ],
+    ["JSON that does not parse", Buffer.from('{"email": '), "application/json", "MALFORMED_JSON"],
+  ];
+  for (const token of [undefined, alice.token]) {
+    for (const [what, body, contentType, reason] of cases) {
+      const res = await call(body, contentType, token);
+      const err = (await res.json()) as { code: string; message: string; details?: { debug?: { reason: string } }[] };
+      assert.equal(res.status, 400, `${what}: ${JSON.stringify(err)}`);
+      assert.equal(err.code, "invalid_argument", what);
+      assert.equal(err.details?.[0]?.debug?.reason, reason, what);
+    }
+  }
+});
