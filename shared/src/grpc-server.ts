@@ -173,6 +173,10 @@ function requestCommon(ctx: CallContext, service: DescService) {
   };
 }
 
+function responseCommon(ctx: CallContext, service: DescService) {
+  return { service, header: ctx.responseHeader, trailer: ctx.responseTrailer };
+}
+
 async function single<T>(messages: AsyncIterable<T>): Promise<T> {
   for await (const message of messages) return message;
   throw appError(Code.InvalidArgument, "INVALID_ARGUMENT", "missing request message");
@@ -216,11 +220,9 @@ export function grpcHandlers<S extends DescService>(
             const invoke = chain(
               interceptors,
               async (req): Promise<UnaryResponse> => ({
+                ...responseCommon(ctx, service),
                 stream: false,
-                service,
                 method: method as DescMethodUnary,
-                header: ctx.responseHeader,
-                trailer: ctx.responseTrailer,
                 message: create(method.output, (await fn(req.message, handlerContext(ctx, req))) as never),
               }),
             );
@@ -248,11 +250,9 @@ export function grpcHandlers<S extends DescService>(
             const invoke = chain(
               interceptors,
               async (req): Promise<StreamResponse> => ({
+                ...responseCommon(ctx, service),
                 stream: true,
-                service,
                 method: method as DescMethodServerStreaming,
-                header: ctx.responseHeader,
-                trailer: ctx.responseTrailer,
                 message: mapOutput(
                   method,
                   fn(
