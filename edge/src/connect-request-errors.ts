@@ -47,7 +47,7 @@ async function bytesOf(body: AsyncIterable<Uint8Array> | undefined): Promise<Uin
 
 function malformed(handler: UniversalHandler, err: ConnectError, binary: boolean): ConnectError {
   const why = err.rawMessage.replace(/^parse binary: /, "");
-  const what = binary ? `a valid ${handler.method.input.typeName} message` : "valid JSON";
+  const what = `a valid ${handler.method.input.typeName}${binary ? "" : " in JSON"}`;
   return appError(
     Code.InvalidArgument,
     binary ? "MALFORMED_PROTOBUF" : "MALFORMED_JSON",

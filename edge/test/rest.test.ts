@@ -403,6 +403,7 @@ test("Connect: a body that is not the request message → 400 invalid_argument, 
       assert.equal(res.status, 400, `${what}: ${JSON.stringify(err)}`);
       assert.equal(err.code, "invalid_argument", what);
       assert.equal(err.details?.[0]?.debug?.reason, reason, what);
+      assert.match(err.message, /not a valid parley\.user\.v1\.RegisterRequest/, what);
     }
   }
 });
