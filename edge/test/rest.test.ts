@@ -371,7 +371,7 @@ test("a JSON body that is not UTF-8 → 400 invalid_argument, and nothing is sto
   assert.deepEqual(listed.json.messages, [], "nothing was stored with U+FFFD in place of the bad bytes");
 });
 
-test("Connect: a body that is not the request message → 400 invalid_argument, with or without a token", async () => {
+test("Connect and gRPC-web: a body that is not the request message → invalid_argument, with or without a token", async () => {
   const call = (body: Buffer, contentType: string, token?: string) =>
     fetch(`${system.edge.url}/parley.user.v1.UserService/Register`, {
       method: "POST",
@@ -405,5 +405,17 @@ test("Connect: a body that is not the request message → 400 invalid_argument, 
       assert.equal(err.details?.[0]?.debug?.reason, reason, what);
       assert.match(err.message, /not a valid parley\.user\.v1\.RegisterRequest/, what);
     }
+  }
+
+  // gRPC-web (binary) answers 200 with the status in a trailer envelope.
+  for (const [what, message] of cases.filter(([, , contentType]) => contentType === "application/proto")) {
+    const envelope = Buffer.alloc(5);
+    envelope.writeUInt32BE(message.byteLength, 1);
+    const res = await call(Buffer.concat([envelope, message]), "application/grpc-web+proto");
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(body.readUInt8(0) & 0x80, 0x80, `${what}: the answer is a trailer alone`);
+    const trailer = body.subarray(5).toString();
+    assert.match(trailer, /grpc-status: 3\r\n/, `${what}: ${trailer}`);
+    assert.match(decodeURIComponent(trailer), /not a valid parley\.user\.v1\.RegisterRequest/, what);
   }
 });
