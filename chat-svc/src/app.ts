@@ -1,13 +1,15 @@
-import { randomUUID } from "node:crypto";
 /**
  * Builds chat-svc from its dependencies: the gRPC server, the room event
  * publisher, the process's one room event subscriber, the send batcher,
  * presence tracking, the event log cleaner and the user directory's feed.
+ * main.ts listens; tests listen on port 0.
  */
+import { randomUUID } from "node:crypto";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
-import { grpcHandlers, startGrpcServer } from "@parley/shared/grpc-server.js";
+import type { Component } from "@parley/shared/component.js";
+import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import type { Redis } from "@parley/shared/redis.js";
@@ -39,8 +41,6 @@ const TOKEN_CACHE_ENTRIES = 50_000;
 export interface AppDeps {
   config: Pick<
     Config,
-    | "HOST"
-    | "PORT"
     | "JWT_SECRET"
     | "REDIS_KEY_PREFIX"
     | "EVENT_RETENTION_DAYS"
@@ -64,16 +64,14 @@ export interface AppDeps {
   presenceSweepIntervalMs?: number;
 }
 
-export interface App {
-  readonly port: number;
+export interface App extends Component {
   readonly fanout: Pick<Fanout, "size">;
   readonly presence: Pick<PresenceService, "sweep">;
   readonly eventCleaner: Pick<EventCleaner, "runOnce">;
   readonly userEvents: Pick<UserEventConsumer, "consuming">;
-  close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<App> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, redis } = deps;
   const prefix = config.REDIS_KEY_PREFIX;
   const origin = randomUUID();
@@ -132,31 +130,12 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const auth = createAuthenticator({ keys, redis: sessions, prefix });
   const impl = chatService({ domain, sender, presence, auth, fanout, logger });
 
-  const stopWorkers = async () => {
-    await fanout.close();
-    await sender.close();
-    await presence.close();
-    await eventCleaner.close();
-    await userEvents.close();
-    users.close();
-    sessions.disconnect();
-  };
-
-  let server: Awaited<ReturnType<typeof startGrpcServer>>;
-  try {
-    server = await startGrpcServer({
-      host: config.HOST,
-      port: config.PORT,
-      bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, logger) }],
-      logger,
-    });
-  } catch (err) {
-    await stopWorkers();
-    throw err;
-  }
+  const server = createGrpcServer({
+    bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, { logger }) }],
+  });
 
   return {
-    port: server.port,
+    listen: server.listen,
     fanout,
     presence,
     eventCleaner,

@@ -1,14 +1,14 @@
 import { runGrpcService } from "@parley/shared/service-main.js";
 import { topology } from "@parley/shared/topology.js";
-import { startApp } from "./app.js";
+import { build } from "./app.js";
 import { readConfig } from "./config.js";
 
 await runGrpcService({
   name: "chat-svc",
   readConfig,
   migrations: new URL("../drizzle", import.meta.url),
-  start: ({ config, logger, infra }) =>
-    startApp({
+  build: ({ config, logger, infra }) =>
+    build({
       config,
       logger,
       sql: infra.sql,

@@ -27,6 +27,7 @@ import {
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
+  listening,
   randomName,
   rejectsWith,
   TEST_RABBITMQ_URL,
@@ -37,9 +38,9 @@ import {
 } from "@parley/shared/testing.js";
 import type { Topology } from "@parley/shared/topology.js";
 import { type ChannelModel, connect } from "amqplib";
-import { startApp as startUserSvc, type App as UserSvc } from "../../user-svc/src/app.js";
+import { build as buildUserSvc, type App as UserSvcApp } from "../../user-svc/src/app.js";
 import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
-import { type App, type AppDeps, startApp } from "../src/app.js";
+import { type App, type AppDeps, build } from "../src/app.js";
 import { type Config, readConfig } from "../src/config.js";
 import { createDb } from "../src/storage/db.js";
 import { recordKnownUsers } from "../src/storage/known-users.js";
@@ -52,7 +53,7 @@ export type ChatClient = Client<typeof ChatService>;
 /** One running chat-svc process's worth of state. */
 export interface Instance {
   infra: ServiceInfrastructure;
-  app: App;
+  app: App & { readonly port: number };
   client: ChatClient;
   close(): Promise<void>;
 }
@@ -82,7 +83,7 @@ export interface Harness extends Instance {
   /** A user with a live session, known to chat-svc's user directory. */
   signIn(username?: string): Promise<User>;
   /** The user-svc beside chat-svc: its database and address. */
-  userSvc: { infra: ServiceInfrastructure; app: UserSvc; url: string };
+  userSvc: { infra: ServiceInfrastructure; app: UserSvcApp & { readonly port: number }; url: string };
   /**
    * A verified account written straight into user-svc's database, as one
    * verified before chat-svc had a directory: no user.registered event ever
@@ -142,12 +143,14 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
     topology: topo.topology,
     logger,
   });
-  const userApp = await startUserSvc({
-    config: readUserConfig({ ...common, DATABASE_URL: userDatabase.url }),
-    sql: userInfra.sql,
-    redis: userInfra.redis,
-    logger,
-  });
+  const userApp = await listening(
+    await buildUserSvc({
+      config: readUserConfig({ ...common, DATABASE_URL: userDatabase.url }),
+      sql: userInfra.sql,
+      redis: userInfra.redis,
+      logger,
+    }),
+  );
   const userSvc = { infra: userInfra, app: userApp, url: `http://127.0.0.1:${userApp.port}` };
 
   const chatEnv = {
@@ -200,15 +203,17 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
       topology: topo.topology,
       logger,
     });
-    const app = await startApp({
-      config: instanceConfig,
-      logger,
-      sql: infra.sql,
-      redis: infra.redis,
-      amqp: infra.amqp,
-      topology: topo.topology,
-      ...o,
-    });
+    const app = await listening(
+      await build({
+        config: instanceConfig,
+        logger,
+        sql: infra.sql,
+        redis: infra.redis,
+        amqp: infra.amqp,
+        topology: topo.topology,
+        ...o,
+      }),
+    );
     const baseUrl = `http://127.0.0.1:${app.port}`;
     const sessionManager = new Http2SessionManager(baseUrl);
     const client = createClient(ChatService, createGrpcTransport({ baseUrl, sessionManager }));

@@ -1,13 +1,14 @@
 /**
  * The edge, built from its dependencies: REST under /api, Connect for
  * browsers under /parley.*, the WebSocket at /ws and /healthz, all in one
- * Fastify server in front of user-svc and chat-svc.
+ * Fastify server in front of user-svc and chat-svc. main.ts listens; tests
+ * listen on port 0.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import websocket from "@fastify/websocket";
 import { createTokenKeys } from "@parley/shared/auth.js";
+import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { connectRedis, type Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
@@ -16,6 +17,7 @@ import { withAccountEvents } from "./account-events.js";
 import { createServiceClients, type ServiceClients } from "./clients.js";
 import type { EdgeConfig } from "./config.js";
 import { connectContextValues, connectRoutes } from "./connect.js";
+import { strictJsonOptions } from "./connect-request-errors.js";
 import { allowedOrigins, installCors } from "./cors.js";
 import { checkHealth } from "./health.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
@@ -30,8 +32,6 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export interface AppDeps {
   config: Pick<
     EdgeConfig,
-    | "PORT"
-    | "HOST"
     | "NODE_ENV"
     | "USER_SVC_URL"
     | "CHAT_SVC_URL"
@@ -59,13 +59,11 @@ export interface AppDeps {
   drainGraceMs?: number;
 }
 
-export interface RunningApp {
-  port: number;
+export interface App extends Component {
   realtime: RealtimeGateway;
-  close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<RunningApp> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const ownClients = deps.clients === undefined;
   const serviceToken = createServiceTokenSource(config.JWT_SECRET);
@@ -184,11 +182,11 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     await app.register(fastifyConnectPlugin, {
       routes: connectRoutes({ user, chat: clients.chat }),
       contextValues: connectContextValues,
+      jsonOptions: strictJsonOptions,
       grpc: false,
       readMaxBytes: MAX_BODY_BYTES,
     });
-
-    await app.listen({ port: config.PORT, host: config.HOST });
+    await app.ready();
   } catch (err) {
     // Whatever started must stop, or the process would never exit.
     await sessionEnds.close();
@@ -197,10 +195,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     await closeConnections();
     throw err;
   }
-  const port = (app.server.address() as AddressInfo).port;
 
   return {
-    port,
+    async listen({ host, port }) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      return typeof address === "object" && address !== null ? address.port : port;
+    },
     realtime,
     async close() {
       await sessionEnds.close();

@@ -12,6 +12,7 @@ import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import { SERVICE_TOKEN_HEADER } from "@parley/shared/auth.js";
 import { appError, internal } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { createServiceDialer, type ServiceDialer } from "./service-dialer.js";
 import type { ServiceTokenSource } from "./service-token.js";
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -78,10 +79,20 @@ function presentServiceToken(source: ServiceTokenSource): Interceptor {
   };
 }
 
+/** While the dialer backs off after failed connects, calls fail at once instead of each dialling again. */
+function backOff(service: string, dialer: ServiceDialer): Interceptor {
+  return (next) => async (req) => {
+    if (dialer.backOffMs() > 0) throw appError(Code.Unavailable, "SERVICE_UNAVAILABLE", `${service} is unavailable`);
+    return next(req);
+  };
+}
+
 function transportFor(service: string, baseUrl: string, logger: Logger, interceptors: Interceptor[] = []) {
-  // Our own session manager so that close() can end the HTTP/2 session.
-  // http2.connect hands its options to net.connect: no Nagle delay on small RPC writes, as grpc-js clients do.
-  const sessionOptions: ClientSessionOptions & { noDelay: boolean } = { noDelay: true };
+  // Our own session manager so that close() can end the HTTP/2 session, and
+  // our own dialer (see service-dialer.ts), which also turns Nagle's delay off
+  // for small RPC writes, as grpc-js clients do.
+  const dialer = createServiceDialer();
+  const sessionOptions: ClientSessionOptions = { createConnection: dialer.dial };
   const sessionManager = new Http2SessionManager(
     baseUrl,
     { pingIntervalMs: 30_000, pingIdleConnection: true },
@@ -90,7 +101,7 @@ function transportFor(service: string, baseUrl: string, logger: Logger, intercep
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager,
-    interceptors: [normaliseErrors(service, logger), ...interceptors],
+    interceptors: [normaliseErrors(service, logger), backOff(service, dialer), ...interceptors],
     // Unary calls never hang a request forever; StreamEvents opts out with timeoutMs 0.
     defaultTimeoutMs: CALL_TIMEOUT_MS,
   });

@@ -304,7 +304,7 @@ describe("mail-worker delivery over SMTP", () => {
   });
 
   it("reports health and has no mailbox in SMTP mode", async () => {
-    const base = `http://127.0.0.1:${h.app.httpPort}`;
+    const base = `http://127.0.0.1:${h.app.port}`;
     await eventually("the consumer to be up", async () => (await fetch(`${base}/healthz`)).status === 200);
     const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; transport: string };
     assert.equal(health.status, "ok");

@@ -6,11 +6,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import {
   createTestDatabase,
   createTestTopology,
+  freePort,
   randomName,
   startSmtpServer,
   TEST_RABBITMQ_URL,
@@ -21,15 +21,7 @@ import {
 
 const root = new URL("../..", import.meta.url).pathname;
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+export { freePort };
 
 export interface Component {
   name: string;

@@ -1,9 +1,10 @@
 /**
  * Builds user-svc from its connections: the gRPC server with UserService,
- * health and reflection. Tests start it exactly as main.ts does, on port 0.
+ * health and reflection. main.ts listens; tests listen on port 0.
  */
 import { createTokenKeys } from "@parley/shared/auth.js";
-import { grpcHandlers, type StartedGrpcServer, startGrpcServer } from "@parley/shared/grpc-server.js";
+import type { Component } from "@parley/shared/component.js";
+import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
@@ -24,8 +25,6 @@ import { UserDirectoryService, userDirectoryImpl } from "./transport/user-direct
 export interface AppDeps {
   config: Pick<
     Config,
-    | "HOST"
-    | "PORT"
     | "JWT_SECRET"
     | "OTP_EXPIRY"
     | "OTP_RESEND_COOLDOWN"
@@ -47,16 +46,14 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export interface App {
-  readonly port: number;
-  readonly server: StartedGrpcServer;
+export interface App extends Component {
   /** Resolves once the work calls left running after their replies (ResendOtp's mail) is done. */
   settled(): Promise<void>;
   /** Stops taking calls, then waits for that work, so the connections can close after it. */
   close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<App> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, redis, logger } = deps;
   const tokens = createTokenKeys(config.JWT_SECRET);
   const background = createBackground(logger);
@@ -97,21 +94,18 @@ export async function startApp(deps: AppDeps): Promise<App> {
     registerNoticeIntervalSeconds: config.REGISTER_NOTICE_INTERVAL,
   };
   await preparePasswordChecks();
-  const server = await startGrpcServer({
-    host: config.HOST,
-    port: config.PORT,
+  const handlers = grpcHandlers(UserService, userServiceImpl(domain), { logger, interceptors: [withPeerAddress] });
+  const server = createGrpcServer({
     bindings: [
-      { service: UserService, handlers: withPeerAddress(grpcHandlers(UserService, userServiceImpl(domain), logger)) },
+      { service: UserService, handlers },
       {
         service: UserDirectoryService,
-        handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), logger),
+        handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), { logger }),
       },
     ],
-    logger,
   });
   return {
-    port: server.port,
-    server,
+    listen: server.listen,
     settled: () => background.drain(),
     async close() {
       await server.close();

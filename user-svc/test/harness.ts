@@ -24,6 +24,7 @@ import {
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
+  listening,
   randomName,
   rejectsWith,
   TEST_RABBITMQ_URL,
@@ -33,7 +34,7 @@ import {
   waitFor,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
-import { type App, startApp } from "../src/app.js";
+import { type App, build } from "../src/app.js";
 import { type Config, rateLimitDefaults, readConfig } from "../src/config.js";
 
 export { OtpPurpose };
@@ -44,7 +45,7 @@ export interface Harness {
   config: Config;
   client: Client<typeof UserService>;
   infra: ServiceInfrastructure;
-  app: App;
+  app: App & { readonly port: number };
   /** The next user.otp.send event for `email` not taken yet. */
   takeOtp(email: string, timeoutMs?: number): Promise<UserOtpSend>;
   /** Call options of a call forwarded by an edge: `headers` (x-client-ip, …) with the edge's service token. */
@@ -132,7 +133,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     topology: topo.topology,
     logger,
   });
-  const app = await startApp({ config, sql: infra.sql, redis: infra.redis, logger });
+  const app = await listening(await build({ config, sql: infra.sql, redis: infra.redis, logger }));
   const edgeToken = await createTokenKeys(config.JWT_SECRET).issueService("edge", 3600);
   const baseUrl = `http://127.0.0.1:${app.port}`;
   const sessionManager = new Http2SessionManager(baseUrl);
@@ -141,7 +142,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   async function startSecondInstance() {
     const sql = connectPostgres(config.DATABASE_URL, { appName: "user-svc-test-2" });
     const redis = connectRedis(config.REDIS_URL, logger, "user-svc-test-2");
-    const second = await startApp({ config, sql, redis, logger });
+    const second = await listening(await build({ config, sql, redis, logger }));
     const url = `http://127.0.0.1:${second.port}`;
     const sessions = new Http2SessionManager(url);
     return {

@@ -11,8 +11,9 @@
  * back to the peer: a misconfigured edge (another JWT_SECRET) would otherwise
  * put every user behind it into the edge's one address bucket, silently.
  */
-import type * as grpc from "@grpc/grpc-js";
+import type { Interceptor } from "@connectrpc/connect";
 import { SERVICE_TOKEN_HEADER, type TokenKeys } from "@parley/shared/auth.js";
+import { grpcPeer } from "@parley/shared/grpc-server.js";
 import type { ClientInfo } from "../domain/client-info.js";
 import { canonicalIp } from "../domain/ip-address.js";
 import { serviceTokenInvalid } from "../errors.js";
@@ -31,21 +32,16 @@ export function peerAddress(peer: string): string {
 }
 
 /**
- * grpc-js handlers whose calls carry their peer address in the metadata.
- * Connect's HandlerContext (what shared/grpc-server hands our handlers) has no
- * peer, so it is passed through the one thing it does carry.
+ * Puts the call's peer address into its metadata (an interceptor in
+ * grpcHandlers' chain). Connect's HandlerContext has no peer, so it is passed
+ * to clientInfo through the one thing it does carry.
  */
-export function withPeerAddress(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
-  const wrapped: grpc.UntypedServiceImplementation = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    const inner = handler as (call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => void;
-    wrapped[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => {
-      call.metadata.set(PEER_ADDRESS_HEADER, peerAddress(call.getPeer()));
-      inner(call, ...rest);
-    }) as grpc.UntypedHandleCall;
-  }
-  return wrapped;
-}
+export const withPeerAddress: Interceptor = (next) => async (req) => {
+  const peer = req.contextValues.get(grpcPeer);
+  if (peer === undefined) req.header.delete(PEER_ADDRESS_HEADER);
+  else req.header.set(PEER_ADDRESS_HEADER, peerAddress(peer));
+  return next(req);
+};
 
 /** What the connection itself says: its peer address and the gRPC client's own user agent. */
 function directClient(headers: Headers): ClientInfo {
