@@ -8,10 +8,11 @@ import helmet from "@fastify/helmet";
 import type { FastifyInstance } from "fastify";
 
 /**
- * connect-src 'self' covers the app's own WebSocket: CSP Level 3 matches
- * ws:/wss: URLs on the page's host and port against 'self' (the "ws and wss
- * of self" rule of source-expression matching), as Chromium, Firefox and
- * Safari 15.4+ do; test/web-browser.test.ts checks it in Chromium.
+ * connect-src 'self' covers the app's own WebSocket: CSP Level 3 (§6.7.2.8,
+ * "Does url match expression in origin with redirect count?") lets 'self'
+ * match ws: and wss: URLs on the page's host and port. Browsers that predate
+ * that rule would need the ws(s) origin listed; edge/test/web-browser.test.ts
+ * checks Chromium.
  */
 export const CONTENT_SECURITY_POLICY = {
   defaultSrc: ["'self'"],
