@@ -6,6 +6,7 @@
  * refresh token rotates on every use exactly as on the JSON path, so a cookie
  * replayed after its rotation is refused and ends the session.
  */
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import fastifyCookie, { type CookieSerializeOptions } from "@fastify/cookie";
 import type { User } from "@parley/proto/user/v1/user_pb.js";
@@ -53,14 +54,9 @@ function isUnauthenticated(err: unknown): boolean {
 
 /** The JSON of verify-otp without its refresh token: {accessToken, expiresIn, user}. */
 function sessionBody(session: WebSession) {
-  const { refreshToken: _kept, ...rest } = render(VerifyOtpResponseSchema, {
-    $typeName: "parley.user.v1.VerifyOtpResponse",
-    accessToken: session.accessToken,
-    expiresIn: session.expiresIn,
-    user: session.user,
-    refreshToken: "",
-  }) as Record<string, unknown>;
-  return rest;
+  const json = render(VerifyOtpResponseSchema, create(VerifyOtpResponseSchema, session)) as Record<string, unknown>;
+  const { refreshToken: _inTheCookie, ...body } = json;
+  return body;
 }
 
 export async function webSessionRoutes(app: FastifyInstance, opts: WebSessionOptions): Promise<void> {
@@ -106,13 +102,13 @@ export async function webSessionRoutes(app: FastifyInstance, opts: WebSessionOpt
   app.post("/api/web/session", async (req, reply) => {
     const res = await user.verifyOtp(decode(VerifyOtpRequestSchema, otpPurpose(req.body)), callOptions(req));
     keep(reply, res.refreshToken);
-    return sessionBody(res);
+    return sessionBody({ accessToken: res.accessToken, expiresIn: res.expiresIn, user: res.user });
   });
 
   app.post("/api/web/refresh", async (req, reply) => {
     const tokens = await rotate(req, reply);
     const { user: profile } = await user.getProfile({}, withToken(req, tokens.accessToken));
-    return sessionBody({ ...tokens, user: profile });
+    return sessionBody({ accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, user: profile });
   });
 
   // Always ends with the cookie gone: a session already over (spent, expired, revoked) is as good as ended.
@@ -124,7 +120,7 @@ export async function webSessionRoutes(app: FastifyInstance, opts: WebSessionOpt
     } catch (err) {
       if (!isUnauthenticated(err)) throw err;
       forget(reply);
-      return render(LogoutResponseSchema, { $typeName: "parley.user.v1.LogoutResponse" });
+      return render(LogoutResponseSchema, create(LogoutResponseSchema));
     }
   });
 
