@@ -23,6 +23,7 @@ const INDEX = '<!doctype html><html><head><script type="module" src="/assets/app
 const CSP =
   "default-src 'self';script-src 'self';style-src 'self';connect-src 'self';img-src 'self' https: data:;" +
   "object-src 'none';base-uri 'none';frame-ancestors 'none';form-action 'self'";
+const BIG_SCRIPT = `${Array.from({ length: 2000 }, (_, i) => `export const v${i} = ${i};`).join("\n")}\n`;
 const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 let system: System;
@@ -35,6 +36,7 @@ before(async () => {
   await mkdir(join(dist, "assets"));
   await writeFile(join(dist, "index.html"), INDEX);
   await writeFile(join(dist, "assets", "app-abc123.js"), "console.log('app');\n");
+  await writeFile(join(dist, "assets", "vendor-def456.js"), BIG_SCRIPT);
   await writeFile(join(dist, "sw.js"), "self.addEventListener('fetch', () => {});\n");
   await writeFile(join(dist, "manifest.webmanifest"), '{"name":"Parley"}\n');
   web = await system.startEdge({ WEB_DIST_DIR: dist });
@@ -105,6 +107,19 @@ describe("the web app at /", () => {
     // A validator makes the no-cache files cheap to revalidate.
     const etag = (await get("/sw.js")).headers.get("etag") ?? "";
     assert.equal((await rawGet("/sw.js", { "if-none-match": etag })).status, 304);
+  });
+
+  test("text goes out compressed to clients that accept it, and whole to those that do not", async () => {
+    for (const encoding of ["br", "gzip"]) {
+      const res = await fetch(`${web.url}/assets/vendor-def456.js`, { headers: { "accept-encoding": encoding } });
+      assert.equal(res.headers.get("content-encoding"), encoding);
+      assert.match(res.headers.get("vary") ?? "", /accept-encoding/i);
+      assert.equal(res.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      assert.equal(await res.text(), BIG_SCRIPT);
+    }
+    const plain = await rawGet("/assets/vendor-def456.js", {});
+    assert.equal(plain.status, 200);
+    assert.equal(plain.text, BIG_SCRIPT);
   });
 
   test("the app's routes fall back to index.html for a browser", async () => {

@@ -10,9 +10,12 @@
  *   for HTML and names no file gets index.html; anything else that names no
  *   file keeps the JSON 404 of the API.
  * - Without a build, the app's pages answer 503 with what to run.
+ * - Text (scripts, styles, HTML) goes out compressed, brotli or gzip.
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
+import zlib from "node:zlib";
+import fastifyCompress from "@fastify/compress";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { installPageHeaders } from "./page-headers.js";
@@ -69,6 +72,11 @@ export async function webAppRoutes(app: FastifyInstance, opts: WebAppOptions): P
     app.log.warn(`no web app in ${root}: its pages answer 503 until \`npm run build -w web\` writes it`);
   }
   await installPageHeaders(app);
+  // Brotli at quality 5 compresses a bundle about as well as gzip -9 in a fraction of the time of the default 11.
+  await app.register(fastifyCompress, {
+    encodings: ["br", "gzip"],
+    brotliOptions: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } },
+  });
   await app.register(fastifyStatic, {
     root,
     // Only reply.sendFile: the route below decides what a path is.
