@@ -7,6 +7,8 @@ await runMain("edge", async () => {
   const config = loadEdgeConfig();
   const logger = createLogger("edge", config.LOG_LEVEL);
   const app = await startApp({ config, logger });
-  logger.info(`edge listening on http://${config.HOST}:${app.port} (REST /api, Connect /parley.*, WebSocket /ws)`);
+  logger.info(
+    `edge listening on http://${config.HOST}:${app.port} (web app /, REST /api, Connect /parley.*, WebSocket /ws)`,
+  );
   return { logger, close: app.close };
 });
