@@ -280,9 +280,16 @@ describe("the web session cookie", () => {
   });
 
   test("a wrong code is the JSON path's error, and no cookie", async () => {
-    const res = await webCall("/api/web/session", { body: { email: ada.email, otp: "000000" } });
-    assert.ok(res.status === 400 || res.status === 401, JSON.stringify(res.json));
+    const login = await system.api("POST", "/api/users/login", { email: ada.email, password: "correct horse battery" });
+    assert.equal(login.status, 200);
+    const otp = await system.takeOtp(ada.email);
+    const wrong = otp === "000000" ? "111111" : "000000";
+    const res = await webCall("/api/web/session", { body: { email: ada.email, otp: wrong, purpose: "login" } });
+    assertError(res, 400, "invalid_argument", "OTP_INVALID");
     assert.equal(res.setCookie, undefined);
+    const right = await webCall("/api/web/session", { body: { email: ada.email, otp, purpose: "login" } });
+    assert.equal(right.status, 200, JSON.stringify(right.json));
+    assert.ok(right.cookie);
     assertError(
       await webCall("/api/web/session", { body: { email: "not an email", otp: "1" } }),
       400,
