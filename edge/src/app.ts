@@ -26,6 +26,8 @@ import { chatRoutes } from "./rest/chats.js";
 import { acceptEmptyJsonBodies, frameworkErrors, installErrorHandlers } from "./rest/errors.js";
 import { userRoutes } from "./rest/users.js";
 import { createServiceTokenSource } from "./service-token.js";
+import { webSessionRoutes } from "./web/session-cookie.js";
+import { webAppRoutes } from "./web/static.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -46,6 +48,9 @@ export interface AppDeps {
     | "WS_AUTHENTICATE_INTERVAL"
     | "CORS_ORIGINS"
     | "TRUST_PROXY"
+    | "WEB_DIST_DIR"
+    | "WEB_COOKIE_SECURE"
+    | "WEB_COOKIE_MAX_AGE"
   >;
   logger: Logger;
   /** Defaults to gRPC clients for USER_SVC_URL and CHAT_SVC_URL. */
@@ -176,7 +181,14 @@ export async function build(deps: AppDeps): Promise<App> {
       acceptEmptyJsonBodies(rest);
       userRoutes(rest, user);
       chatRoutes(rest, clients.chat);
+      await rest.register(webSessionRoutes, {
+        user,
+        origins,
+        secure: config.WEB_COOKIE_SECURE ?? config.NODE_ENV === "production",
+        maxAgeSeconds: config.WEB_COOKIE_MAX_AGE,
+      });
     });
+    await app.register(webAppRoutes, { root: config.WEB_DIST_DIR });
 
     // Its own plugin scope: it replaces the body parsers for Connect's content types there only.
     await app.register(fastifyConnectPlugin, {

@@ -9,6 +9,8 @@ await runMain("edge", async () => {
   const logger = createLogger("edge", config.LOG_LEVEL);
   const app = await build({ config, logger });
   const port = await listenOrClose(app, { host: config.HOST, port: config.PORT });
-  logger.info(`edge listening on http://${config.HOST}:${port} (REST /api, Connect /parley.*, WebSocket /ws)`);
+  logger.info(
+    `edge listening on http://${config.HOST}:${port} (web app /, REST /api, Connect /parley.*, WebSocket /ws)`,
+  );
   return { logger, close: app.close };
 });
