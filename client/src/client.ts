@@ -241,9 +241,10 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     const room = snapshot().roomsById.get(roomId);
     if (!room || connection.status !== "open") return;
     updateRoom(roomId, (r) => (r.status === "live" ? { ...r, status: "syncing" } : r));
+    const cursor = room.eventSeq;
     let answer: ServerFrame;
     try {
-      answer = await connection.request(clientFrames.subscribe(roomId, room.eventSeq));
+      answer = await connection.request(clientFrames.subscribe(roomId, cursor));
     } catch (err) {
       const error = toParleyError(err);
       if (error.code === "not_found" || error.code === "permission_denied") {
@@ -255,8 +256,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       return;
     }
     if (answer.kind.case !== "subscribed") return;
-    if (answer.kind.value.truncated) {
-      // What this client missed is no longer kept: fetch the room as it is now.
+    // Truncated: what this client missed is no longer kept. A cursor of 0 (the room had no events when it
+    // was fetched) cannot ask for a replay, since 0 means "from the head": if events came meanwhile, they
+    // are fetched instead.
+    const { truncated, headEventSeq } = answer.kind.value;
+    if (truncated || (cursor === 0n && headEventSeq > 0n)) {
       await resync(roomId);
       return;
     }

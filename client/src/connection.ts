@@ -195,7 +195,7 @@ export class RealtimeConnection {
     this.heartbeatMs = ready.kind.value.heartbeatInterval * 1000;
     this.arm(2 * this.heartbeatMs, "heartbeat timeout");
     this.backoff.reset();
-    this.setState({ status: "open", attempt: 0 });
+    this.setState({ status: "open", attempt: 0, lastError: this.state.lastError });
     this.options.onReady(ready.kind.value.user);
   }
 
