@@ -5,11 +5,9 @@
  * clientMessageId it was given before the reload.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { build } from "esbuild";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium, type ServedPage, serveBundle } from "../../test/support/browser.js";
 import { api, signUp } from "../../test/support/users.js";
 import { type Harness, startHarness, until } from "./harness.js";
 
@@ -38,35 +36,18 @@ function call<K extends keyof PageApi>(
 
 let h: Harness;
 let browser: Browser;
-let site: Server;
-let siteUrl: string;
+let site: ServedPage;
 
 before(async () => {
-  const bundle = await build({
-    entryPoints: [new URL("./browser-page.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    write: false,
-  });
-  const script = bundle.outputFiles[0]?.text ?? "";
-  site = createServer((req, res) => {
-    if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(script);
-    else res.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><script src="/page.js"></script>');
-  });
-  await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-  siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+  site = await serveBundle(new URL("./browser-page.ts", import.meta.url).pathname);
   h = await startHarness();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   await h?.close();
-  await new Promise((resolve) => site?.close(resolve));
+  await site?.close();
 });
 
 test("a message sent offline is still sent, once, after the page is reloaded", async () => {
@@ -84,7 +65,7 @@ test("a message sent offline is still sent, once, after the page is reloaded", a
   const state = () => call(tab, "state", roomId);
 
   h.proxy.refuse(true);
-  await tab.goto(siteUrl);
+  await tab.goto(site.url);
   await call(tab, "open", options);
   const clientMessageId = await call(tab, "send", roomId, "written on a train");
   assert.deepEqual((await state()).pending, [{ clientMessageId, text: "written on a train", status: "queued" }]);
