@@ -116,6 +116,7 @@ function defaultWsUrl(baseUrl: string): string {
 }
 
 export function createParleyClient(options: ParleyClientOptions): ParleyClient {
+  const ownsAuth = !("token" in options.auth);
   const auth = "token" in options.auth ? options.auth : createAuth(options.auth);
   const { users, chats } = createRpcClients({ baseUrl: options.baseUrl, auth, fetch: options.fetch });
   const WebSocketImpl =
@@ -396,6 +397,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       if (typingSweep !== undefined) clearTimeout(typingSweep);
       outbox.close();
       connection.stop();
+      // An Auth handed in may be shared with other clients; one made here stops with this client.
+      if (ownsAuth) auth.close();
     },
     async refreshRooms() {
       const { rooms } = await chats.listRooms({});
