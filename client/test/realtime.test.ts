@@ -95,6 +95,7 @@ test("room state matches a fresh fetch after a sequence of actions by two users"
   const b = await started(bob);
   await b.client.loadTimeline(roomId);
   await until("bob live", () => room(b.client, roomId).status === "live");
+  await until("alice sees bob online", () => a.client.getSnapshot().presence.get(bob.id) === true);
 
   await a.client.send(roomId, "hello @bob");
   await until("alice's first message", () => texts(b, roomId).length === 1);
@@ -140,6 +141,8 @@ test("room state matches a fresh fetch after a sequence of actions by two users"
   await a.client.send(roomId, "bump");
   await until("bumped", () => a.client.getSnapshot().rooms[0]?.lastMessage?.text === "bump");
   assert.ok(a.client.getSnapshot().roomsById.has(other.room?.id ?? ""));
+  b.client.close();
+  await until("alice sees bob offline", () => a.client.getSnapshot().presence.get(bob.id) === false);
 });
 
 test("a client that missed a range resumes it without a gap or a duplicate", async () => {
@@ -330,4 +333,28 @@ test("a send refused for good is marked failed and does not hold up the next one
   await a.client.discardSend(tooLong.clientMessageId);
   assert.equal(room(a.client, roomId).pending.length, 0);
   assert.deepEqual(texts(a, roomId), ["fine"]);
+});
+
+test("sends beyond the socket's rate wait as told and still arrive once each, in order", async () => {
+  const alice = await newUser("alice");
+  const a = await started(alice);
+  const roomId = await roomWith(a);
+  const sent: string[] = [];
+  // More than the socket's burst (WS_SEND_BURST, 40) at once.
+  for (let i = 1; i <= 60; i++) {
+    sent.push(`burst ${i}`);
+    await a.client.send(roomId, `burst ${i}`);
+  }
+  await until("all delivered", () => room(a.client, roomId).pending.length === 0, 30_000);
+  const limited = a.frames.filter(
+    (f) => f.dir === "in" && (f.frame.error as { reason?: string } | undefined)?.reason === "RATE_LIMITED",
+  );
+  assert.ok(limited.length > 0, "the socket's rate limit was reached");
+  const { messages } = await a.client.chats.listMessages({ roomId, limit: 200 });
+  assert.deepEqual(
+    messages.map((m) => m.text),
+    sent,
+    "stored once each, in the order sent",
+  );
+  await assertMatchesServer(a.client, roomId);
 });
