@@ -88,10 +88,18 @@ async function offlineAfter(text: string) {
   return { bob, a, roomId };
 }
 
-test("room state matches a fresh fetch after a sequence of actions by two users", async () => {
-  const [alice, bob, carol] = await Promise.all([newUser("alice"), newUser("bob"), newUser("carol")]);
+test("room state and the room list match a fresh fetch after a sequence of actions", async () => {
+  const [alice, bob, carol, dave] = await Promise.all([
+    newUser("alice"),
+    newUser("bob"),
+    newUser("carol"),
+    newUser("dave"),
+  ]);
   const a = await started(alice);
-  const roomId = await roomWith(a, [bob.id]);
+  const roomId = await roomWith(a, [bob.id, dave.id]);
+  // Dave only has the room in his list (no timeline): the summary must follow the events too.
+  const d = await started(dave);
+  await until("dave live", () => room(d.client, roomId).status === "live");
   const b = await started(bob);
   await b.client.loadTimeline(roomId);
   await until("bob live", () => room(b.client, roomId).status === "live");
@@ -124,6 +132,8 @@ test("room state matches a fresh fetch after a sequence of actions by two users"
 
   await assertMatchesServer(a.client, roomId, { readMarkers: true });
   await assertMatchesServer(b.client, roomId, { readMarkers: true });
+  await assertMatchesServer(d.client, roomId, { timeline: false });
+  assert.equal(room(d.client, roomId).unreadCount, 4n);
   assert.deepEqual(texts(a, roomId), ["hello @bob, edited", "hi alice", "", "last word"]);
   const reactions = room(a.client, roomId).messages[0]?.reactions.map((r) => [r.emoji, r.userIds]);
   assert.deepEqual(reactions, [
