@@ -266,7 +266,8 @@ test("the heartbeat watchdog reconnects a connection that went silent", async ()
   const reconnected = a.frames.find((f) => f.socket > sockets)?.at ?? 0;
   const silence = reconnected - lastHeard;
   assert.ok(silence >= 2_000, `gave up after ${silence} ms of silence, before two heartbeat intervals`);
-  assert.ok(silence < 4_000, `gave up only after ${silence} ms of silence`);
+  // Two intervals, at most one backoff step (maxMs 1 s) and room for a loaded machine to open a socket.
+  assert.ok(silence < 6_000, `gave up only after ${silence} ms of silence`);
   assert.match(a.client.getSnapshot().connection.lastError ?? "", /heartbeat timeout/);
   await until("caught up", () => texts(a, roomId).length === 1);
   assert.deepEqual(texts(a, roomId), ["sent into the void"]);
