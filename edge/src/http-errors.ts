@@ -5,7 +5,7 @@
  */
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
-import { errorReason } from "@parley/shared/errors.js";
+import { codeName, errorReason } from "@parley/shared/errors.js";
 
 const httpStatusByCode: Record<Code, number> = {
   [Code.Canceled]: 499,
@@ -30,11 +30,7 @@ export function httpStatus(code: Code): number {
   return httpStatusByCode[code] ?? 500;
 }
 
-/** "not_found" for Code.NotFound: the names Connect uses on the wire. */
-export function codeName(code: Code): string {
-  const name = Code[code] ?? "Unknown";
-  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-}
+export { codeName };
 
 export interface ErrorBody {
   error: { code: string; message: string; reason: string };

@@ -25,6 +25,12 @@ export function errorReason(err: ConnectError): string {
   );
 }
 
+/** "not_found" for Code.NotFound: the names Connect (and the WebSocket's error frames) use on the wire. */
+export function codeName(code: Code): string {
+  const name = Code[code] ?? "Unknown";
+  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
 export function unauthenticated(message = "a valid access token is required"): ConnectError {
   return appError(Code.Unauthenticated, "UNAUTHENTICATED", message);
 }

@@ -29,7 +29,7 @@ export function otpFrom(text: string | undefined): string {
 export async function signUp(
   system: RunningSystem,
   username: string,
-): Promise<{ email: string; username: string; token: string; id: string }> {
+): Promise<{ email: string; username: string; token: string; refreshToken: string; id: string }> {
   const email = `${username}@example.test`;
   const reg = await api(system, "POST", "/api/users/register", { email, username, password: "correct horse battery" });
   assert.equal(reg.status, 201, JSON.stringify(reg.json));
@@ -41,5 +41,11 @@ export async function signUp(
   assert.equal(verified.status, 200, JSON.stringify(verified.json));
   const user = verified.json.user as { id: string; username: string };
   assert.equal(user.username, username);
-  return { email, username, token: verified.json.accessToken as string, id: user.id };
+  return {
+    email,
+    username,
+    token: verified.json.accessToken as string,
+    refreshToken: verified.json.refreshToken as string,
+    id: user.id,
+  };
 }

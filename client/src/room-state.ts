@@ -1,0 +1,310 @@
+/**
+ * A room as the app renders it, and how each event changes it. Pure
+ * functions over immutable values: every change returns a new RoomState and
+ * leaves the old one untouched, so a UI can compare by reference.
+ *
+ * Logged events apply strictly in `eventSeq` order from the room's cursor:
+ * one at or below it is a duplicate and changes nothing, one beyond the next
+ * is a gap the caller fills by resubscribing. Applying an event to state that
+ * already shows it (a fetch raced the event) changes nothing either, so a
+ * state fetched at any point and then fed the events after an earlier cursor
+ * ends up where the server is.
+ */
+import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  type Member,
+  MemberChanged_Change,
+  type Message,
+  type Reaction,
+  type Room,
+  type RoomEvent,
+  type RoomSummary,
+} from "@parley/proto/chat/v1/chat_pb.js";
+import type { PendingSend } from "./outbox.js";
+
+export interface TypingUser {
+  readonly userId: string;
+  readonly username: string;
+  /** ms since the epoch after which the indicator is dropped unless renewed. */
+  readonly until: number;
+}
+
+export type RoomStatus =
+  /** Subscribing, or reloading after the server said the resume point is gone. */
+  | "syncing"
+  /** Subscribed: events arrive as they happen. */
+  | "live"
+  /** The user left or was removed; nothing more arrives. */
+  | "left";
+
+export interface RoomState {
+  readonly roomId: string;
+  /** Name, topic, kind and members (members only once the room was fetched with GetRoom). */
+  readonly room: Room | undefined;
+  readonly status: RoomStatus;
+  /** Whether `messages` holds the room's latest messages (loadTimeline), or nothing yet. */
+  readonly timeline: "none" | "loading" | "loaded";
+  /** Loaded messages, ascending and contiguous by seq. */
+  readonly messages: readonly Message[];
+  /** Older messages exist before the first loaded one. */
+  readonly hasOlder: boolean;
+  readonly headSeq: bigint;
+  /** The last logged event applied: where a resume continues. */
+  readonly eventSeq: bigint;
+  /** The signed-in user's read marker. */
+  readonly lastReadSeq: bigint;
+  readonly unreadCount: bigint;
+  readonly lastMessage: Message | undefined;
+  /** ms since the epoch of the last message (or the room's creation): the room list's order. */
+  readonly lastActivity: number;
+  /** Every member's read marker that this client knows of. */
+  readonly readMarkers: ReadonlyMap<string, bigint>;
+  /** Others typing now. */
+  readonly typing: readonly TypingUser[];
+  /** The user's sends the server has not confirmed, in order (failed ones included). */
+  readonly pending: readonly PendingSend[];
+}
+
+/** How long a typing indicator lasts without a renewal. */
+export const TYPING_TTL_MS = 6_000;
+
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+const unread = (headSeq: bigint, lastReadSeq: bigint) => max(0n, headSeq - lastReadSeq);
+const ms = (t: Timestamp | undefined) => (t ? timestampMs(t) : 0);
+
+function markersOf(room: Room | undefined): ReadonlyMap<string, bigint> {
+  return new Map((room?.members ?? []).map((m) => [m.userId, m.lastReadSeq]));
+}
+
+export function emptyRoom(roomId: string): RoomState {
+  return {
+    roomId,
+    room: undefined,
+    status: "syncing",
+    timeline: "none",
+    messages: [],
+    hasOlder: false,
+    headSeq: 0n,
+    eventSeq: 0n,
+    lastReadSeq: 0n,
+    unreadCount: 0n,
+    lastMessage: undefined,
+    lastActivity: 0,
+    readMarkers: new Map(),
+    typing: [],
+    pending: [],
+  };
+}
+
+/** A room as ListRooms describes it; its events continue from the room's headEventSeq. */
+export function roomFromSummary(summary: RoomSummary, previous?: RoomState): RoomState {
+  const room = summary.room;
+  const base = previous ?? emptyRoom(room?.id ?? "");
+  const lastMessage = summary.lastMessage;
+  return {
+    ...base,
+    room: room && room.members.length === 0 && base.room ? { ...room, members: base.room.members } : room,
+    headSeq: room?.headSeq ?? 0n,
+    eventSeq: room?.headEventSeq ?? 0n,
+    lastReadSeq: summary.lastReadSeq,
+    unreadCount: summary.unreadCount,
+    lastMessage,
+    lastActivity: Math.max(ms(lastMessage?.createdAt), ms(room?.createdAt)),
+    readMarkers: room && room.members.length > 0 ? markersOf(room) : base.readMarkers,
+  };
+}
+
+/**
+ * The room as fetched (GetRoom, then ListMessages when the timeline is
+ * wanted): everything known before is replaced, and the events after
+ * `room.headEventSeq` (read before the messages) are replayed on top.
+ */
+export function roomFromFetch(
+  previous: RoomState,
+  me: string,
+  room: Room,
+  page: { messages: readonly Message[]; hasMore: boolean; headSeq: bigint } | undefined,
+): RoomState {
+  const mine = room.members.find((m) => m.userId === me);
+  const headSeq = max(room.headSeq, page?.headSeq ?? 0n);
+  const lastReadSeq = mine?.lastReadSeq ?? previous.lastReadSeq;
+  const newest = page?.messages.at(-1);
+  const lastMessage =
+    newest && (!previous.lastMessage || newest.seq >= previous.lastMessage.seq) ? newest : previous.lastMessage;
+  return {
+    ...previous,
+    room,
+    status: "syncing",
+    timeline: page ? "loaded" : previous.timeline,
+    messages: page ? page.messages : previous.messages,
+    hasOlder: page ? page.hasMore : previous.hasOlder,
+    headSeq,
+    eventSeq: room.headEventSeq,
+    lastReadSeq,
+    unreadCount: unread(headSeq, lastReadSeq),
+    lastMessage,
+    lastActivity: Math.max(ms(lastMessage?.createdAt), ms(room.createdAt)),
+    readMarkers: markersOf(room),
+  };
+}
+
+/** Older messages (ListMessages before the first loaded seq) put in front. */
+export function withOlder(state: RoomState, older: readonly Message[], hasMore: boolean): RoomState {
+  const first = state.messages[0]?.seq;
+  const fresh = first === undefined ? older : older.filter((m) => m.seq < first);
+  return { ...state, messages: [...fresh, ...state.messages], hasOlder: hasMore };
+}
+
+export type ApplyOutcome = "applied" | "duplicate" | "gap";
+
+export function applyEvent(
+  state: RoomState,
+  event: RoomEvent,
+  me: string,
+  now: number,
+): { state: RoomState; outcome: ApplyOutcome } {
+  if (event.eventSeq > 0n) {
+    if (state.eventSeq > 0n && event.eventSeq <= state.eventSeq) return { state, outcome: "duplicate" };
+    if (state.eventSeq > 0n && event.eventSeq > state.eventSeq + 1n) return { state, outcome: "gap" };
+  }
+  const next = change(state, event, me, now);
+  return { state: event.eventSeq > 0n ? { ...next, eventSeq: event.eventSeq } : next, outcome: "applied" };
+}
+
+function change(state: RoomState, event: RoomEvent, me: string, now: number): RoomState {
+  const kind = event.kind;
+  switch (kind.case) {
+    case "messageCreated": {
+      const m = kind.value;
+      return {
+        ...withMessage(state, m),
+        typing: state.typing.filter((t) => t.userId !== m.senderId),
+      };
+    }
+    case "messageEdited":
+      return replaceMessage(state, kind.value.id, () => kind.value);
+    case "messageDeleted":
+      return replaceMessage(state, kind.value.messageId, (m) => ({
+        ...m,
+        text: "",
+        mentions: [],
+        reactions: [],
+        deleted: true,
+      }));
+    case "reactionChanged": {
+      const { messageId, emoji, userId, added } = kind.value;
+      return replaceMessage(state, messageId, (m) => ({ ...m, reactions: react(m.reactions, emoji, userId, added) }));
+    }
+    case "memberChanged":
+      return memberChanged(state, kind.value, me);
+    case "roomUpdated": {
+      const updated = kind.value;
+      if (!state.room) return state;
+      return {
+        ...state,
+        room: { ...state.room, name: updated.name, topic: updated.topic, visibility: updated.visibility },
+      };
+    }
+    case "typing": {
+      const { userId, username } = kind.value;
+      if (userId === me) return state;
+      const others = state.typing.filter((t) => t.userId !== userId);
+      return { ...state, typing: [...others, { userId, username, until: now + TYPING_TTL_MS }] };
+    }
+    case "readMarker":
+      return withReadMarker(state, kind.value.userId, kind.value.lastReadSeq, me);
+    default:
+      // presence is the client's, not a room's; an unknown kind from a newer server changes nothing.
+      return state;
+  }
+}
+
+/** A message the server confirmed (an event, or the answer to our own send). */
+export function withMessage(state: RoomState, m: Message): RoomState {
+  const headSeq = max(state.headSeq, m.seq);
+  const newest = !state.lastMessage || m.seq >= state.lastMessage.seq;
+  const lastMessage = newest ? (state.lastMessage?.id === m.id ? state.lastMessage : m) : state.lastMessage;
+  return {
+    ...state,
+    messages: state.timeline === "none" ? state.messages : insertBySeq(state.messages, m),
+    headSeq,
+    unreadCount: unread(headSeq, state.lastReadSeq),
+    lastMessage,
+    lastActivity: newest ? Math.max(state.lastActivity, ms(m.createdAt)) : state.lastActivity,
+  };
+}
+
+/** Never regresses: a marker only moves forward. */
+export function withReadMarker(state: RoomState, userId: string, seq: bigint, me: string): RoomState {
+  const markers = new Map(state.readMarkers);
+  markers.set(userId, max(markers.get(userId) ?? 0n, seq));
+  if (userId !== me) return { ...state, readMarkers: markers };
+  const lastReadSeq = max(state.lastReadSeq, seq);
+  return { ...state, readMarkers: markers, lastReadSeq, unreadCount: unread(state.headSeq, lastReadSeq) };
+}
+
+export function withoutExpiredTyping(state: RoomState, now: number): RoomState {
+  const live = state.typing.filter((t) => t.until > now);
+  return live.length === state.typing.length ? state : { ...state, typing: live };
+}
+
+function insertBySeq(messages: readonly Message[], m: Message): readonly Message[] {
+  const last = messages.at(-1);
+  if (!last || m.seq > last.seq) return [...messages, m];
+  let i = messages.length - 1;
+  while (i >= 0 && (messages[i] as Message).seq > m.seq) i--;
+  // Already there: the confirmed copy we hold may be newer (edited since), so it stays.
+  if (i >= 0 && (messages[i] as Message).seq === m.seq) return messages;
+  // Older than the first loaded message: it belongs to history not loaded yet.
+  if (i < 0) return messages;
+  return [...messages.slice(0, i + 1), m, ...messages.slice(i + 1)];
+}
+
+function replaceMessage(state: RoomState, id: string, edit: (m: Message) => Message): RoomState {
+  const i = state.messages.findIndex((m) => m.id === id);
+  const messages = i < 0 ? state.messages : state.messages.map((m, j) => (j === i ? edit(m) : m));
+  const lastMessage = state.lastMessage?.id === id ? edit(state.lastMessage) : state.lastMessage;
+  return i < 0 && lastMessage === state.lastMessage ? state : { ...state, messages, lastMessage };
+}
+
+/** Reactions keep the server's order: emojis by their first reaction, users by when they reacted. */
+function react(reactions: readonly Reaction[], emoji: string, userId: string, added: boolean): Reaction[] {
+  const existing = reactions.find((r) => r.emoji === emoji);
+  if (added) {
+    if (existing?.userIds.includes(userId)) return [...reactions];
+    if (existing) return reactions.map((r) => (r === existing ? { ...r, userIds: [...r.userIds, userId] } : r));
+    return [...reactions, { $typeName: "parley.chat.v1.Reaction", emoji, userIds: [userId] }];
+  }
+  if (!existing) return [...reactions];
+  const userIds = existing.userIds.filter((u) => u !== userId);
+  return userIds.length === 0
+    ? reactions.filter((r) => r !== existing)
+    : reactions.map((r) => (r === existing ? { ...r, userIds } : r));
+}
+
+function memberChanged(
+  state: RoomState,
+  change: { userId: string; change: MemberChanged_Change; role: Member["role"] },
+  me: string,
+): RoomState {
+  const gone = change.change === MemberChanged_Change.LEFT || change.change === MemberChanged_Change.REMOVED;
+  const status = gone && change.userId === me ? "left" : state.status;
+  const room = state.room;
+  if (!room) return { ...state, status };
+  let members = room.members;
+  if (gone) members = members.filter((m) => m.userId !== change.userId);
+  else if (change.change === MemberChanged_Change.JOINED && !members.some((m) => m.userId === change.userId)) {
+    members = [
+      ...members,
+      { $typeName: "parley.chat.v1.Member", userId: change.userId, role: change.role, lastReadSeq: state.headSeq },
+    ];
+  } else if (change.change === MemberChanged_Change.ROLE) {
+    members = members.map((m) => (m.userId === change.userId ? { ...m, role: change.role } : m));
+  }
+  const memberIds = gone
+    ? room.memberIds.filter((id) => id !== change.userId)
+    : room.memberIds.includes(change.userId)
+      ? room.memberIds
+      : [...room.memberIds, change.userId];
+  return { ...state, status, room: { ...room, members, memberIds } };
+}
