@@ -6,12 +6,13 @@ import { randomUUID } from "node:crypto";
  */
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
-import { grpcHandlers, startGrpcServer } from "@parley/shared/grpc-server.js";
+import { grpcHandlers, type StartedGrpcServer, startGrpcServer } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Config } from "./config.js";
+import { watchDatabaseHealth } from "./database-health.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
 import { type PresenceService, startPresence } from "./domain/presence.js";
@@ -81,11 +82,22 @@ export async function startApp(deps: AppDeps): Promise<App> {
   });
   const db = createDb(deps.sql);
   const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };
-  const sender = createMessageSender(domain, {
-    maxBatch: config.SEND_BATCH_MAX,
-    lanes: config.SEND_BATCH_CONCURRENCY,
-    lingerMs: config.SEND_BATCH_LINGER_MS,
+  let server: StartedGrpcServer | undefined;
+  // Sends are ChatService's reason to be: while they cannot be written, the service is not serving.
+  const databaseHealth = watchDatabaseHealth({
+    sql: deps.sql,
+    logger,
+    onChange: (serving) => server && reportServing(server, serving),
   });
+  const sender = createMessageSender(
+    domain,
+    {
+      maxBatch: config.SEND_BATCH_MAX,
+      lanes: config.SEND_BATCH_CONCURRENCY,
+      lingerMs: config.SEND_BATCH_LINGER_MS,
+    },
+    databaseHealth,
+  );
   const presenceTtlMs = deps.presenceTtlMs ?? config.PRESENCE_TTL_SECONDS * 1000;
   const presence = startPresence(domain, {
     ttlMs: presenceTtlMs,
@@ -106,6 +118,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const impl = chatService({ domain, sender, presence, auth, fanout, logger });
 
   const stopWorkers = async () => {
+    databaseHealth.close();
     await fanout.close();
     await sender.close();
     await presence.close();
@@ -113,7 +126,6 @@ export async function startApp(deps: AppDeps): Promise<App> {
     sessions.disconnect();
   };
 
-  let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer({
       host: config.HOST,
@@ -125,16 +137,19 @@ export async function startApp(deps: AppDeps): Promise<App> {
     await stopWorkers();
     throw err;
   }
+  if (!databaseHealth.serving) reportServing(server, false);
+  const started = server;
 
   return {
-    port: server.port,
+    port: started.port,
     fanout,
     presence,
     eventCleaner,
     async close() {
+      databaseHealth.close();
       // Streams never end by themselves; end them first or shutdown would wait for them.
       await fanout.close();
-      await server.close();
+      await started.close();
       // After the server: calls that were finishing may still have sends queued and events to publish.
       await sender.close();
       await presence.close();
@@ -143,4 +158,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
       sessions.disconnect();
     },
   };
+}
+
+/** The health of the whole server ("") and of ChatService, as grpc-server.ts set them up. */
+function reportServing(server: StartedGrpcServer, serving: boolean): void {
+  const status = serving ? "SERVING" : "NOT_SERVING";
+  server.health.setStatus("", status);
+  server.health.setStatus(ChatService.typeName, status);
 }

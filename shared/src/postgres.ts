@@ -1,6 +1,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { appError, Code, type ConnectError } from "./errors.js";
 
 export type Sql = postgres.Sql;
 
@@ -28,6 +29,39 @@ export function connectPostgres(databaseUrl: string, opts: { max?: number; appNa
     onnotice: () => {},
     connection: { application_name: opts.appName },
   });
+}
+
+/**
+ * Errors that say the database cannot be reached right now, not that a
+ * statement was wrong: the connection was lost or refused (postgres.js's
+ * CONNECTION_* and CONNECT_TIMEOUT, the socket's errno codes), or the server
+ * is shutting down, starting up or out of connections (SQLSTATE classes 08
+ * and 57P, 53300). What failed with one may be tried again later.
+ */
+const UNREACHABLE_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "53300",
+]);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  return UNREACHABLE_CODES.has(code) || code.startsWith("08") || code.startsWith("57P");
+}
+
+/** What a caller gets for work the database could not take: `unavailable`, to be retried. */
+export function databaseUnavailable(): ConnectError {
+  return appError(Code.Unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; try again");
 }
 
 const MIGRATION_LOCK = 7_202_611;
