@@ -142,7 +142,7 @@ function logs(): string {
     .join("\n");
 }
 
-test("PostgreSQL restarts under many sending sockets: nothing acked is lost or doubled, sending resumes", async () => {
+test("PostgreSQL restarts under many sending sockets: nothing acked is lost or doubled, sending resumes", async (t) => {
   const users = [await signUp(system, "ada"), await signUp(system, "bob"), await signUp(system, "cyd")];
   const [owner] = users as [(typeof users)[0]];
   const rooms: string[] = [];
@@ -159,6 +159,9 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
   }
   const sockets: TestSocket[] = [];
   const senders: Sender[] = [];
+  const restAcked = new Map<string, Acked>();
+  /** Per restart, how long after the database was back the first send was acked (ms, at most). */
+  const resumedAfter: number[] = [];
   for (const [i, user] of users.entries()) {
     for (let k = 0; k < 2; k++) {
       const socket = await openSocket(system.wsUrl, { authorization: `Bearer ${user.token}` });
@@ -178,6 +181,7 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
         RESUME_WITHIN_MS,
         () => `restart ${i + 1}: no send acked within ${RESUME_WITHIN_MS} ms of the database being back\n${logs()}`,
       );
+      resumedAfter.push(Date.now() - back);
       componentsAlive();
       await new Promise((r) => setTimeout(r, 2_000));
     }
@@ -195,6 +199,13 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
       10_000,
       () => `no send answered unavailable while the database was down\n${logs()}`,
     );
+    // REST too: a prompt 503, not a 504 after the edge's deadline.
+    const restSend = { roomId: rooms[0], message: "sent over REST in the outage", clientMessageId: "rest-outage" };
+    const asked = Date.now();
+    const refused = await api(system, "POST", "/api/chats/messages", restSend, owner.token);
+    assert.equal(refused.status, 503, JSON.stringify(refused.json));
+    assert.equal((refused.json.error as { code?: string }).code, "unavailable");
+    assert.ok(Date.now() - asked < 5_000, `the REST send was answered after ${Date.now() - asked} ms`);
     componentsAlive();
     await pg.start();
     const back = Date.now();
@@ -208,6 +219,10 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
       RESUME_WITHIN_MS,
       () => `sending did not resume\n${logs()}`,
     );
+    const retried = await api(system, "POST", "/api/chats/messages", restSend, owner.token);
+    assert.equal(retried.status, 201, JSON.stringify(retried.json));
+    const restMessage = retried.json.message as { id: string; seq: string; roomId: string };
+    restAcked.set(restSend.clientMessageId, { ...restMessage, at: Date.now() });
     await new Promise((r) => setTimeout(r, 1_000));
   } finally {
     await Promise.all(senders.map((s) => s.stop()));
@@ -221,7 +236,10 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
   );
 
   // Every acked message stored exactly once, where its ack said; every room's seqs gapless.
-  const acked = new Map(senders.flatMap((s) => [...s.acked]));
+  const acked = new Map([...senders.flatMap((s) => [...s.acked]), ...restAcked]);
+  t.diagnostic(
+    `sending resumed within ${resumedAfter.join(", ")} ms of each restart; ${acked.size} messages acked; ${senders.reduce((n, s) => n + s.answers.unavailable, 0)} sends answered unavailable`,
+  );
   assert.ok(acked.size > 100, `only ${acked.size} messages were acked`);
   const stored = new Map<string, { id: string; seq: string }>();
   for (const roomId of rooms) {
