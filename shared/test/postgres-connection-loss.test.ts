@@ -10,10 +10,11 @@
  * shared server is never disturbed.
  */
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import { once } from "node:events";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import postgres from "postgres";
-import { isDatabaseUnavailable, type Sql } from "../src/postgres.js";
+import { connectPostgres, isDatabaseUnavailable, type Sql } from "../src/postgres.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing.js";
 
 let database: TestDatabase;
@@ -146,5 +147,118 @@ test("a socket closed with a write still queued leaves a connection that connect
     assert.equal(row?.one, 1);
   } finally {
     await sql.end({ timeout: 1 });
+  }
+});
+
+test("a reserve() waiting when a connection is lost gets that connection once it is back", async () => {
+  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const sleeping = sql`select pg_sleep(5)`.execute();
+    await new Promise((r) => setTimeout(r, 50));
+    // Waits for the pool's one connection, which the server then ends.
+    const reserving = sql.reserve();
+    await terminate(row?.pid ?? 0);
+    await assert.rejects(sleeping, isDatabaseUnavailable);
+    // Unpatched, the reconnect took the request off the queue to connect for it, and nothing handed it over.
+    const tx = await within(reserving, 5_000, "the reserve()");
+    const [one] = await tx<{ one: number }[]>`select 1 as one`;
+    assert.equal(one?.one, 1);
+    tx.release();
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test("a reserve() that could not connect leaves nothing behind that takes the next connection", async () => {
+  const url = new URL(database.url);
+  let refuse = true;
+  // The first connection attempt goes to a port nothing listens on (the database is down).
+  const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {
+    max: 1,
+    onnotice: () => {},
+    backoff: () => 0,
+    socket: () => {
+      const port = refuse ? 1 : Number(url.port || 5432);
+      refuse = false;
+      return connect(port, url.hostname);
+    },
+  };
+  const sql = postgres(database.url, options);
+  try {
+    const reserving = sql.reserve();
+    // Queued behind the reserve() while the pool's one connection is being made.
+    const query = sql<{ one: number }[]>`select 1 as one`.execute();
+    await assert.rejects(within(reserving, 5_000, "the failed reserve()"), isDatabaseUnavailable);
+    const [one] = await within(query, 5_000, "the query behind it");
+    assert.equal(one?.one, 1);
+    const tx = await within(sql.reserve(), 5_000, "a reserve() after");
+    tx.release();
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+/** A TCP proxy to the test server on a port of its own, which the test can take down and bring back. */
+async function startProxy() {
+  const target = new URL(database.url);
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on("close", () => open.delete(s));
+      s.on("error", () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const url = new URL(database.url);
+  url.host = `127.0.0.1:${port}`;
+  return {
+    url: url.toString(),
+    /** Like a database going away: connections cut, new ones refused. */
+    async down() {
+      for (const s of open) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+    async up() {
+      server.listen(port, "127.0.0.1");
+      await once(server, "listening");
+    },
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+test("after an outage of some seconds, the pool is back within about a second of the database", async () => {
+  const proxy = await startProxy();
+  const sql = connectPostgres(proxy.url, { appName: "reconnect-test", max: 2 });
+  try {
+    await sql`select 1`;
+    await proxy.down();
+    // Queries keep coming in the outage: each failed attempt lengthens the driver's wait before the next.
+    const outageEnds = Date.now() + 4_000;
+    while (Date.now() < outageEnds) {
+      await sql`select 1`.catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await proxy.up();
+    const back = Date.now();
+    for (;;) {
+      const ok = await sql`select 1`.then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      assert.ok(Date.now() - back < 5_000, "no query got through within 5 s of the database being back");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The driver's own backoff (up to 20 s) made this 5 s or more.
+    assert.ok(Date.now() - back < 2_000, `the first query got through ${Date.now() - back} ms after`);
+  } finally {
+    await sql.end({ timeout: 1 });
+    await proxy.close().catch(() => {});
   }
 });
