@@ -23,9 +23,22 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Longest wait, in seconds, before a closed connection tries again. The
+ * driver's own backoff grows with every failed attempt of the pool (not of
+ * the connection) to 20 s: after an outage of a few seconds, connections
+ * waited that long with the database back, and every query or reserve()
+ * given to them with them.
+ */
+export const RECONNECT_BACKOFF_MAX_S = 1;
+
+/** 50 ms after the first failure, doubling, at most RECONNECT_BACKOFF_MAX_S. */
+export const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S);
+
 export function connectPostgres(databaseUrl: string, opts: { max?: number; appName: string }): Sql {
   return postgres(databaseUrl, {
     max: opts.max ?? 10,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: opts.appName },
   });
