@@ -9,10 +9,11 @@
  * its clientMessageId until acked is stored exactly once, gapless in its room;
  * sending resumes within seconds of the database being back; while the
  * database is down chat-svc's health says NOT_SERVING (the edge's /healthz
- * shows it), and SERVING again after.
+ * shows it), and SERVING again after; the outbox relay drains what piled up.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import postgres from "postgres";
 import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
 import { type RunningSystem, startSystem, waitUntil } from "../support/system.js";
 import { api, signUp } from "../support/users.js";
@@ -260,5 +261,17 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
     const m = stored.get(clientMessageId);
     assert.ok(m, `acked ${clientMessageId} was not stored`);
     assert.deepEqual({ id: m.id, seq: m.seq }, { id: ack.id, seq: ack.seq }, `${clientMessageId} stored as acked`);
+  }
+
+  // The outbox relay recovered too: every message.sent event left for RabbitMQ.
+  const chatDb = postgres(system.databases.chat, { max: 1, onnotice: () => {} });
+  try {
+    await waitUntil(
+      async () => (await chatDb`select 1 from outbox limit 1`).length === 0,
+      15_000,
+      () => `chat-svc's outbox was not drained\n${logs()}`,
+    );
+  } finally {
+    await chatDb.end();
   }
 });
