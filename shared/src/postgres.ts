@@ -30,10 +30,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
  * waited that long with the database back, and every query or reserve()
  * given to them with them.
  */
-export const RECONNECT_BACKOFF_MAX_S = 1;
+const RECONNECT_BACKOFF_MAX_S = 1;
 
 /** 50 ms after the first failure, doubling, at most RECONNECT_BACKOFF_MAX_S. */
-export const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S);
+const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S);
 
 export function connectPostgres(databaseUrl: string, opts: { max?: number; appName: string }): Sql {
   return postgres(databaseUrl, {
