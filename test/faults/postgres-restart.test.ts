@@ -205,7 +205,10 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
     const asked = Date.now();
     const refused = await api(system, "POST", "/api/chats/messages", restSend, owner.token);
     assert.equal(refused.status, 503, JSON.stringify(refused.json));
-    assert.equal((refused.json.error as { code?: string }).code, "unavailable");
+    assert.deepEqual(
+      { ...(refused.json.error as { code?: string; reason?: string }), message: undefined },
+      { code: "unavailable", reason: "DATABASE_UNAVAILABLE", message: undefined },
+    );
     assert.ok(Date.now() - asked < 5_000, `the REST send was answered after ${Date.now() - asked} ms`);
     componentsAlive();
     await pg.start();
