@@ -10,6 +10,8 @@ COPY edge/package.json edge/
 COPY user-svc/package.json user-svc/
 COPY chat-svc/package.json chat-svc/
 COPY mail-worker/package.json mail-worker/
+# postinstall applies them (patch-package): fixes to dependencies, see README.
+COPY patches/ patches/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY proto/ proto/
 COPY shared/ shared/

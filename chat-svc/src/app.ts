@@ -16,6 +16,7 @@ import type { Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
+import { watchDatabaseHealth } from "./database-health.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
 import { type PresenceService, startPresence } from "./domain/presence.js";
@@ -106,11 +107,21 @@ export async function build(deps: AppDeps): Promise<App> {
     logger,
     record: (user) => recordUser(domain, user),
   });
-  const sender = createMessageSender(domain, {
-    maxBatch: config.SEND_BATCH_MAX,
-    lanes: config.SEND_BATCH_CONCURRENCY,
-    lingerMs: config.SEND_BATCH_LINGER_MS,
+  // Sends are ChatService's reason to be: while they cannot be written, the service is not serving.
+  const databaseHealth = watchDatabaseHealth({
+    sql: deps.sql,
+    logger,
+    onChange: (serving) => server.setServing(serving),
   });
+  const sender = createMessageSender(
+    domain,
+    {
+      maxBatch: config.SEND_BATCH_MAX,
+      lanes: config.SEND_BATCH_CONCURRENCY,
+      lingerMs: config.SEND_BATCH_LINGER_MS,
+    },
+    databaseHealth,
+  );
   const presenceTtlMs = deps.presenceTtlMs ?? config.PRESENCE_TTL_SECONDS * 1000;
   const presence = startPresence(domain, {
     ttlMs: presenceTtlMs,
@@ -133,6 +144,7 @@ export async function build(deps: AppDeps): Promise<App> {
   const server = createGrpcServer({
     bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, { logger }) }],
   });
+  server.setServing(databaseHealth.serving);
 
   return {
     listen: server.listen,
@@ -141,6 +153,7 @@ export async function build(deps: AppDeps): Promise<App> {
     eventCleaner,
     userEvents,
     async close() {
+      databaseHealth.close();
       // Streams never end by themselves; end them first or shutdown would wait for them.
       await fanout.close();
       await server.close();

@@ -305,6 +305,11 @@ export interface GrpcServiceBinding {
 
 export interface GrpcServer extends Component {
   readonly health: HealthImplementation;
+  /**
+   * Whether the service can do its work (a dependency it needs may be away).
+   * Health reports it from listen() until close(); it starts true.
+   */
+  setServing(serving: boolean): void;
 }
 
 const descriptorSetPath = require.resolve("@parley/proto/descriptor-set");
@@ -335,24 +340,33 @@ export function createGrpcServer(opts: { bindings: GrpcServiceBinding[] }): Grpc
   const descriptors = loadFileDescriptorSetFromBuffer(readFileSync(descriptorSetPath));
   new ReflectionService(descriptors).addToServer(server);
 
+  let listening = false;
+  let serving = true;
   const setHealth = (status: "SERVING" | "NOT_SERVING") => {
     health.setStatus("", status);
     for (const b of opts.bindings) health.setStatus(b.service.typeName, status);
   };
+  const report = () => setHealth(listening && serving ? "SERVING" : "NOT_SERVING");
 
   return {
     health,
+    setServing(value) {
+      serving = value;
+      report();
+    },
     async listen({ host, port }) {
       const bound = await new Promise<number>((resolve, reject) => {
         server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
           err ? reject(err) : resolve(p),
         );
       });
-      setHealth("SERVING");
+      listening = true;
+      report();
       return bound;
     },
     async close() {
-      setHealth("NOT_SERVING");
+      listening = false;
+      report();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.forceShutdown(), 5_000);
         server.tryShutdown(() => {

@@ -11,6 +11,16 @@
  * returns. A body that throws, or a statement that fails, leaves the
  * transaction rolled back before the connection is released (PostgreSQL
  * answers the COMMIT of a failed transaction by rolling it back).
+ *
+ * A connection lost on the way (a server restart ends every session) fails
+ * the transaction with the driver's connection error (`isDatabaseUnavailable`
+ * in postgres.ts), wherever the body was: the driver never writes a
+ * statement to a reserved connection once the pool has taken it back, and
+ * release() leaves such a connection to the pool (both from
+ * patches/postgres+3.4.9.patch; unpatched, the ROLLBACK below crashed the
+ * process). If the COMMIT had already been sent, it may have taken effect:
+ * the caller cannot tell, so it must not simply run the work again unless
+ * the work is idempotent.
  */
 import type { Sql } from "@parley/shared/postgres.js";
 import type { PendingQuery, ReservedSql, Row } from "postgres";

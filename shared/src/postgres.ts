@@ -1,6 +1,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { appError, Code, type ConnectError } from "./errors.js";
 
 export type Sql = postgres.Sql;
 
@@ -22,12 +23,58 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Longest wait, in seconds, before a closed connection tries again. The
+ * driver's own backoff grows with every failed attempt of the pool (not of
+ * the connection) to 20 s: after an outage of a few seconds, connections
+ * waited that long with the database back, and every query or reserve()
+ * given to them with them.
+ */
+const RECONNECT_BACKOFF_MAX_S = 1;
+
+/** 50 ms after the first failure, doubling, at most RECONNECT_BACKOFF_MAX_S. */
+const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S);
+
 export function connectPostgres(databaseUrl: string, opts: { max?: number; appName: string }): Sql {
   return postgres(databaseUrl, {
     max: opts.max ?? 10,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: opts.appName },
   });
+}
+
+/**
+ * Errors that say the database cannot be reached right now, not that a
+ * statement was wrong: the connection was lost or refused (postgres.js's
+ * CONNECTION_* and CONNECT_TIMEOUT, the socket's errno codes), or the server
+ * is shutting down, starting up or out of connections (SQLSTATE classes 08
+ * and 57P, 53300). What failed with one may be tried again later.
+ */
+const UNREACHABLE_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "53300",
+]);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  return UNREACHABLE_CODES.has(code) || code.startsWith("08") || code.startsWith("57P");
+}
+
+/** What a caller gets for work the database could not take: `unavailable`, to be retried. */
+export function databaseUnavailable(): ConnectError {
+  return appError(Code.Unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; try again");
 }
 
 const MIGRATION_LOCK = 7_202_611;

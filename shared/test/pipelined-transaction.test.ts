@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { pipelinedTransaction } from "../src/pipelined-transaction.js";
-import { connectPostgres, type Sql } from "../src/postgres.js";
+import { connectPostgres, isDatabaseUnavailable, type Sql } from "../src/postgres.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing.js";
 
 let database: TestDatabase;
@@ -62,4 +62,30 @@ test("a body that throws is rolled back; one that never calls commit is committe
     await tx`insert into pipelined_probe values (5, 'kept')`;
   });
   assert.deepEqual(await notes(), ["1:first", "2:second", "5:kept"]);
+});
+
+test("a connection lost between the round trips fails the transaction; nothing is stored and the pool goes on", async () => {
+  const killer = connectPostgres(database.url, { appName: "pipelined-killer", max: 1 });
+  try {
+    await assert.rejects(
+      pipelinedTransaction(sql, async (tx, commit) => {
+        const [row] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        await tx`insert into pipelined_probe values (6, 'lost')`;
+        // The server ends the session (as a restart does) while the body awaits something else.
+        await killer`select pg_terminate_backend(${row?.pid ?? 0})`;
+        const gone = async () =>
+          (await killer`select 1 from pg_stat_activity where pid = ${row?.pid ?? 0}`).length === 0;
+        while (!(await gone())) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 100));
+        await commit(tx`insert into pipelined_probe values (7, 'after the loss')`);
+      }),
+      isDatabaseUnavailable,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await notes(), ["1:first", "2:second", "5:kept"]);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => sql<{ one: number }[]>`select 1 as one`));
+    assert.ok(answers.every(([r]) => r?.one === 1));
+  } finally {
+    await killer.end();
+  }
 });

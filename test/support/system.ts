@@ -47,15 +47,32 @@ export interface SystemOptions {
   /** Which components to start (default: all four). */
   components?: readonly ComponentName[];
   logLevel?: string;
+  /**
+   * The PostgreSQL server for the components' databases (a server URL, e.g. a
+   * test's private-postgres.ts): they create their databases there on start,
+   * and the server's owner throws them away. Default: fresh databases on the
+   * shared test server, dropped on close.
+   */
+  postgresUrl?: string;
+}
+
+/** The URL of database `name` on the server at `serverUrl`. */
+function databaseOn(serverUrl: string, name: string): TestDatabase {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: async () => {} };
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const smtp = await startSmtpServer();
-  const dbs: TestDatabase[] = await Promise.all([
-    createTestDatabase("e2e_user"),
-    createTestDatabase("e2e_chat"),
-    createTestDatabase("e2e_mail"),
-  ]);
+  const server = options.postgresUrl;
+  const dbs: TestDatabase[] = server
+    ? ["e2e_user", "e2e_chat", "e2e_mail"].map((name) => databaseOn(server, name))
+    : await Promise.all([
+        createTestDatabase("e2e_user"),
+        createTestDatabase("e2e_chat"),
+        createTestDatabase("e2e_mail"),
+      ]);
   const [userDb, chatDb, mailDb] = dbs as [TestDatabase, TestDatabase, TestDatabase];
   const topo = createTestTopology();
   const ports = { edge: await freePort(), user: await freePort(), chat: await freePort(), mail: await freePort() };

@@ -16,6 +16,13 @@
  * A send whose `clientMessageId` the sender already used in the room, in an
  * earlier batch or earlier in the same one, answers with that stored
  * message: no new seq, no second event.
+ *
+ * A batch that fails because the database cannot be reached (a lost
+ * connection, a server restarting) answers each of its sends `unavailable`:
+ * its COMMIT may or may not have happened, so it is not tried again here (a
+ * send without a clientMessageId would be stored twice); the client retries
+ * with the same clientMessageId and gets the stored message if there is one.
+ * The lane goes on with its next batch, which reconnects.
  */
 
 import { randomUUID } from "node:crypto";
@@ -25,6 +32,7 @@ import type { Identity } from "@parley/shared/auth.js";
 import { type Batcher, createBatcher } from "@parley/shared/batcher.js";
 import { type OutboxEvent, outboxEvent } from "@parley/shared/outbox.js";
 import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
+import { databaseUnavailable, isDatabaseUnavailable } from "@parley/shared/postgres.js";
 import { blankField, parentNotFound, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
 import { type LoggedEvent, messageCreatedEvent } from "../storage/event-log.js";
@@ -80,20 +88,34 @@ export interface BatchOptions {
   lingerMs: number;
 }
 
+/** Told how each batch's write went, for chat-svc's health (database-health.ts). */
+export interface WriteHealth {
+  /** A batch failed because the database cannot be reached. */
+  lost(err: unknown): void;
+  /** A batch was written. */
+  confirmed(): void;
+}
+
 /** The lane of a room: its id's last 32 bits (uuid v4 is random there) modulo the lane count. */
 function laneOf(roomId: string, lanes: number): number {
   const tail = Number.parseInt(roomId.slice(-8), 16);
   return Number.isNaN(tail) ? 0 : tail % lanes;
 }
 
-export function createMessageSender(deps: DomainDeps, opts: BatchOptions): MessageSender {
+export function createMessageSender(deps: DomainDeps, opts: BatchOptions, health?: WriteHealth): MessageSender {
+  const write = async (batch: SendRequest[]) => {
+    try {
+      const outcomes = await writeMessages(deps, batch);
+      health?.confirmed();
+      return outcomes;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      health?.lost(err);
+      throw databaseUnavailable();
+    }
+  };
   const lanes: Batcher<SendRequest, MessageView>[] = Array.from({ length: opts.lanes }, () =>
-    createBatcher({
-      maxBatch: opts.maxBatch,
-      maxInFlight: 1,
-      lingerMs: opts.lingerMs,
-      write: (batch) => writeMessages(deps, batch),
-    }),
+    createBatcher({ maxBatch: opts.maxBatch, maxInFlight: 1, lingerMs: opts.lingerMs, write }),
   );
   return {
     send(caller, input, live) {
