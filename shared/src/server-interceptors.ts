@@ -8,11 +8,13 @@
 import { Code, ConnectError, type Interceptor, type StreamRequest } from "@connectrpc/connect";
 import { internal } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { databaseUnavailable, isDatabaseUnavailable } from "./postgres.js";
 import { assertValid } from "./validation.js";
 
 /**
- * Anything a handler throws that is not a ConnectError becomes `internal` with
- * a generic message; the cause is logged, never sent. Errors raised while a
+ * A database that cannot be reached is `unavailable` (the client may retry);
+ * anything else a handler throws that is not a ConnectError becomes `internal`
+ * with a generic message, the cause logged, never sent. Errors raised while a
  * server stream is being read are mapped the same way.
  */
 export function mapErrors(logger: Logger): Interceptor {
@@ -21,6 +23,11 @@ export function mapErrors(logger: Logger): Interceptor {
       if (err instanceof ConnectError) return err;
       // A call the client gave up on often ends in whatever its abort caused: nothing to report.
       if (req.signal.aborted) return new ConnectError("call ended", Code.Canceled);
+      // drizzle wraps the driver's error as its cause.
+      if (isDatabaseUnavailable(err) || isDatabaseUnavailable((err as { cause?: unknown } | null)?.cause)) {
+        logger.warn({ err, method: req.method.name }, "database unavailable");
+        return databaseUnavailable();
+      }
       logger.error({ err, method: req.method.name }, "unexpected error in handler");
       return internal();
     };

@@ -210,6 +210,10 @@ test("PostgreSQL restarts under many sending sockets: nothing acked is lost or d
       { code: "unavailable", reason: "DATABASE_UNAVAILABLE", message: undefined },
     );
     assert.ok(Date.now() - asked < 5_000, `the REST send was answered after ${Date.now() - asked} ms`);
+    // Every other call that needs the database says the same, rather than `internal`.
+    const listed = await api(system, "GET", `/api/chats/rooms/${rooms[0]}/messages`, undefined, owner.token);
+    assert.equal(listed.status, 503, JSON.stringify(listed.json));
+    assert.equal((listed.json.error as { reason?: string }).reason, "DATABASE_UNAVAILABLE");
     componentsAlive();
     await pg.start();
     const back = Date.now();
