@@ -35,6 +35,7 @@ export interface RunningSystem {
   wsUrl: string;
   smtp: TestSmtpServer;
   env: Record<string, string>;
+  ports: { edge: number; user: number; chat: number; mail: number };
   components: Map<string, Component>;
   start(name: ComponentName, extraEnv?: Record<string, string>): Promise<Component>;
   stop(name: ComponentName, signal?: NodeJS.Signals): Promise<void>;
@@ -47,6 +48,8 @@ export interface SystemOptions {
   /** Which components to start (default: all four). */
   components?: readonly ComponentName[];
   logLevel?: string;
+  /** Run the bundles `npm run build` wrote (`node dist/main.js`, no tsx) instead of the sources. */
+  built?: boolean;
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
@@ -100,7 +103,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   async function start(name: ComponentName, extraEnv: Record<string, string> = {}): Promise<Component> {
     // For profiling the components under the bench, e.g. PARLEY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.PARLEY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+    const entry = options.built ? ["dist/main.js"] : ["--import", "tsx", "src/main.ts"];
+    const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: `${root}${name}`,
       env: {
         PATH: process.env.PATH ?? "",
@@ -141,6 +145,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     wsUrl: `ws://127.0.0.1:${ports.edge}/ws`,
     smtp,
     env: common,
+    ports,
     components,
     start,
     stop,
