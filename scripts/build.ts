@@ -50,7 +50,10 @@ function sourceFileUrls(outfile: string): Plugin {
         if (!source.includes("import.meta.url")) return undefined;
         const fromBundle = relative(outDir, args.path).split(sep).join("/");
         return {
-          contents: source.replaceAll("import.meta.url", `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`),
+          contents: source.replaceAll(
+            "import.meta.url",
+            `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`,
+          ),
           loader: "ts",
         };
       });

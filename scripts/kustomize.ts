@@ -44,7 +44,9 @@ function envPairs(text: string): [string, string][] {
     });
 }
 
-function podSpec(o: K8sObject): { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined {
+function podSpec(
+  o: K8sObject,
+): { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined {
   const spec = o.spec as { template?: { spec?: object }; jobTemplate?: { spec?: { template?: { spec?: object } } } };
   return (spec?.template?.spec ?? spec?.jobTemplate?.spec?.template?.spec) as ReturnType<typeof podSpec>;
 }

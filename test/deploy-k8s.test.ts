@@ -67,7 +67,8 @@ test("each component runs as a Deployment with probes, requests and a disruption
   const expected = { edge: 3, "user-svc": 2, "chat-svc": 2, "mail-worker": 2 };
   for (const [name, replicas] of Object.entries(expected)) {
     const deployment = find("Deployment", name);
-    assert.equal((deployment?.spec as { replicas: number }).replicas, replicas, `${name}'s replicas`);
+    assert.ok(deployment, `${name}'s Deployment`);
+    assert.equal((deployment.spec as { replicas: number }).replicas, replicas, `${name}'s replicas`);
     const [c] = containers(deployment);
     assert.ok(c, name);
     assert.equal(c.image, `registry.example.com/parley/${name}:1.0.0`);
@@ -85,7 +86,8 @@ test("replicas do not migrate; the migration Job migrates each database with its
   const config = find("ConfigMap", "parley-config") as K8sObject & { data: Record<string, string> };
   assert.equal(config.data.MIGRATE_ON_START, "false");
   const job = find("Job", "parley-migrate");
-  const steps = (job?.spec as { template: { spec: { containers: (Container & { command: string[] })[] } } }).template
+  assert.ok(job, "the migration Job");
+  const steps = (job.spec as { template: { spec: { containers: (Container & { command: string[] })[] } } }).template
     .spec.containers;
   assert.deepEqual(
     steps.map((c) => c.command.join(" ")),

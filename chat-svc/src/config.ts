@@ -1,7 +1,7 @@
 /**
  * chat-svc configuration: the only module that reads the environment.
  */
-import { type ConfigOf, common, int, migrations, loadConfig, port, str, url } from "@parley/shared/config.js";
+import { type ConfigOf, common, int, loadConfig, migrations, port, str, url } from "@parley/shared/config.js";
 
 export const configSpec = {
   PORT: port(50052),

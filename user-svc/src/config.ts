@@ -1,7 +1,18 @@
 /**
  * user-svc configuration: the only module that reads the environment.
  */
-import { type ConfigOf, common, int, migrations, invalid, loadConfig, type Parser, port, str, url } from "@parley/shared/config.js";
+import {
+  type ConfigOf,
+  common,
+  int,
+  invalid,
+  loadConfig,
+  migrations,
+  type Parser,
+  port,
+  str,
+  url,
+} from "@parley/shared/config.js";
 
 const DAY = 24 * 60 * 60;
 
