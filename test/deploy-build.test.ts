@@ -12,7 +12,13 @@ import { createInterface } from "node:readline";
 import { before, test } from "node:test";
 import { promisify } from "node:util";
 import { ConfigError } from "@parley/shared/config.js";
-import { createTestDatabase, freePort, randomName, TEST_POSTGRES_URL } from "@parley/shared/testing.js";
+import {
+  createTestDatabase,
+  createTestTopology,
+  freePort,
+  randomName,
+  TEST_POSTGRES_URL,
+} from "@parley/shared/testing.js";
 import postgres from "postgres";
 import { readConfig as readChatConfig } from "../chat-svc/src/config.js";
 import { readConfig as readMailConfig } from "../mail-worker/src/config.js";
@@ -124,7 +130,7 @@ async function startedUntil(child: ChildProcess, pattern: RegExp): Promise<strin
 
 test("with MIGRATE_ON_START=false a built service starts on its database without migrating it", async (t) => {
   const db = await createTestDatabase("deploy_nomigrate");
-  t.after(() => db.drop());
+  const topo = createTestTopology();
   const child = spawn(process.execPath, ["dist/main.js"], {
     cwd: `${root}user-svc`,
     env: {
@@ -133,7 +139,7 @@ test("with MIGRATE_ON_START=false a built service starts on its database without
       PORT: "0",
       JWT_SECRET: SECRET,
       DATABASE_URL: db.url,
-      AMQP_NAMESPACE: randomName("deploy"),
+      AMQP_NAMESPACE: topo.topology.namespace,
       MIGRATE_ON_START: "false",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -143,6 +149,7 @@ test("with MIGRATE_ON_START=false a built service starts on its database without
       child.kill("SIGTERM");
       await once(child, "exit");
     }
+    await Promise.all([db.drop(), topo.drop()]);
   });
   const lines = await startedUntil(child, /gRPC listening/);
   assert.equal(child.exitCode, null, lines.join("\n"));
