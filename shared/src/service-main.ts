@@ -15,6 +15,7 @@ export interface ServiceConfig {
   readonly PORT: number;
   readonly LOG_LEVEL: string;
   readonly DATABASE_URL: string;
+  readonly MIGRATE_ON_START: boolean;
   readonly REDIS_URL: string;
   readonly RABBITMQ_URL: string;
   readonly AMQP_NAMESPACE: string;
@@ -34,7 +35,8 @@ export function runGrpcService<C extends ServiceConfig>(opts: {
     const infra = await openServiceInfrastructure({
       name,
       databaseUrl: config.DATABASE_URL,
-      migrationsFolder: fileURLToPath(opts.migrations),
+      // Off: `npm run migrate` (the migration Job) has migrated the database.
+      migrationsFolder: config.MIGRATE_ON_START ? fileURLToPath(opts.migrations) : undefined,
       redisUrl: config.REDIS_URL,
       amqpUrl: config.RABBITMQ_URL,
       // A publisher declares the exchanges and the worker's queue (so nothing it

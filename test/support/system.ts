@@ -35,6 +35,7 @@ export interface RunningSystem {
   wsUrl: string;
   smtp: TestSmtpServer;
   env: Record<string, string>;
+  ports: { edge: number; user: number; chat: number; mail: number };
   components: Map<string, Component>;
   start(name: ComponentName, extraEnv?: Record<string, string>): Promise<Component>;
   stop(name: ComponentName, signal?: NodeJS.Signals): Promise<void>;
@@ -54,6 +55,8 @@ export interface SystemOptions {
    * shared test server, dropped on close.
    */
   postgresUrl?: string;
+  /** Run the bundles `npm run build` wrote (`node dist/main.js`, no tsx) instead of the sources. */
+  built?: boolean;
 }
 
 /** The URL of database `name` on the server at `serverUrl`. */
@@ -117,7 +120,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   async function start(name: ComponentName, extraEnv: Record<string, string> = {}): Promise<Component> {
     // For profiling the components under the bench, e.g. PARLEY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.PARLEY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+    const entry = options.built ? ["dist/main.js"] : ["--import", "tsx", "src/main.ts"];
+    const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: `${root}${name}`,
       env: {
         PATH: process.env.PATH ?? "",
@@ -158,6 +162,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     wsUrl: `ws://127.0.0.1:${ports.edge}/ws`,
     smtp,
     env: common,
+    ports,
     components,
     start,
     stop,

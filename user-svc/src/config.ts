@@ -1,7 +1,18 @@
 /**
  * user-svc configuration: the only module that reads the environment.
  */
-import { type ConfigOf, common, int, invalid, loadConfig, type Parser, port, str, url } from "@parley/shared/config.js";
+import {
+  type ConfigOf,
+  common,
+  int,
+  invalid,
+  loadConfig,
+  migrations,
+  type Parser,
+  port,
+  str,
+  url,
+} from "@parley/shared/config.js";
 
 const DAY = 24 * 60 * 60;
 
@@ -74,6 +85,7 @@ export const configSpec = {
     default: "postgres://postgres@127.0.0.1:5432/parley_user",
     protocols: ["postgres", "postgresql"],
   }),
+  ...migrations,
   REDIS_URL: url({ default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"] }),
   RABBITMQ_URL: url({ default: "amqp://guest:guest@127.0.0.1:5672", protocols: ["amqp", "amqps"] }),
   // No default: a guessable signing key must never reach production by omission.
