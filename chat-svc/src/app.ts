@@ -12,6 +12,7 @@ import type { Sql } from "@parley/shared/postgres.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Config } from "./config.js";
+import { budgetSettings, createActionBudgets } from "./domain/action-budgets.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
 import { type PresenceService, startPresence } from "./domain/presence.js";
@@ -43,6 +44,16 @@ export interface AppDeps {
     | "SEND_BATCH_MAX"
     | "SEND_BATCH_CONCURRENCY"
     | "SEND_BATCH_LINGER_MS"
+    | "USER_SEND_RATE"
+    | "USER_SEND_BURST"
+    | "USER_EDIT_RATE"
+    | "USER_EDIT_BURST"
+    | "USER_REACT_RATE"
+    | "USER_REACT_BURST"
+    | "USER_READ_RATE"
+    | "USER_READ_BURST"
+    | "MAX_REACTIONS_PER_MESSAGE"
+    | "MAX_REACTIONS_PER_USER"
   >;
   logger: Logger;
   sql: Sql;
@@ -80,7 +91,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
     local: (events) => fanout.deliverLocal(events),
   });
   const db = createDb(deps.sql);
-  const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };
+  const budgets = createActionBudgets({ redis, prefix, settings: budgetSettings(config) });
+  const reactionLimits = { perMessage: config.MAX_REACTIONS_PER_MESSAGE, perUser: config.MAX_REACTIONS_PER_USER };
+  const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events, budgets, reactionLimits };
   const sender = createMessageSender(domain, {
     maxBatch: config.SEND_BATCH_MAX,
     lanes: config.SEND_BATCH_CONCURRENCY,

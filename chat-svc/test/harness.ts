@@ -35,6 +35,7 @@ import {
 import { type ChannelModel, connect } from "amqplib";
 import { type App, type AppDeps, startApp } from "../src/app.js";
 import { type Config, readConfig } from "../src/config.js";
+import { UNLIMITED_BUDGETS } from "./unlimited-budgets.js";
 
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -94,7 +95,8 @@ export interface EventStream {
 
 type InstanceOptions = Pick<AppDeps, "streamQueueLimit" | "presenceTtlMs" | "presenceSweepIntervalMs">;
 
-export async function startHarness(opts: InstanceOptions = {}): Promise<Harness> {
+/** `env`: chat-svc variables over the harness's. */
+export async function startHarness(opts: InstanceOptions = {}, env: Record<string, string> = {}): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase("chat_svc_test");
   const topo: TestTopology = createTestTopology();
   const config = readConfig({
@@ -111,6 +113,8 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
     // Several lanes here, so the service tests cover rooms written side by
     // side; the system tests run the default single lane.
     SEND_BATCH_CONCURRENCY: "3",
+    ...UNLIMITED_BUDGETS,
+    ...env,
   });
   const logger = createLogger("chat-svc-test", config.LOG_LEVEL);
   const keys = createTokenKeys(config.JWT_SECRET);

@@ -27,6 +27,7 @@ import { type ChannelModel, connect } from "amqplib";
 import WebSocket from "ws";
 import { startApp as startChatSvc } from "../../chat-svc/src/app.js";
 import { readConfig as readChatConfig } from "../../chat-svc/src/config.js";
+import { UNLIMITED_BUDGETS } from "../../chat-svc/test/unlimited-budgets.js";
 import { startApp as startUserSvc } from "../../user-svc/src/app.js";
 import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
 import { type AppDeps, type RunningApp, startApp } from "../src/app.js";
@@ -72,6 +73,8 @@ export interface ApiOptions {
 export interface SystemOptions {
   /** user-svc variables (e.g. tiny rate limits) over the harness's. */
   userEnv?: Record<string, string>;
+  /** chat-svc variables over the harness's (which lift the per-user budgets). */
+  chatEnv?: Record<string, string>;
 }
 
 export interface System {
@@ -153,7 +156,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     logger: u.logger,
   });
   closers.push(() => userSvc.close());
-  const c = await service("chat-svc", "chat-svc", {});
+  const c = await service("chat-svc", "chat-svc", { ...UNLIMITED_BUDGETS, ...options.chatEnv });
   const chatSvc = await startChatSvc({
     config: readChatConfig(c.env),
     sql: c.infra.sql,

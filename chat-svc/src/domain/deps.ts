@@ -5,6 +5,7 @@ import type { Db, Queryable } from "../storage/db.js";
 import type { LoggedEvent } from "../storage/event-log.js";
 import type { ReactionSummary } from "../storage/messages.js";
 import type { MemberRow, MessageRow, RoomRow } from "../storage/schema.js";
+import type { ActionBudgets } from "./action-budgets.js";
 
 /** What domain actions run against. */
 export interface DomainDeps {
@@ -15,6 +16,15 @@ export interface DomainDeps {
   /** REDIS_KEY_PREFIX. */
   keyPrefix: string;
   events: RoomEventPublisher;
+  /** Each user's budget for sends, edits, reactions and read markers. */
+  budgets: ActionBudgets;
+  /** Different reactions a message takes, and one user may put on it. */
+  reactionLimits: ReactionLimits;
+}
+
+export interface ReactionLimits {
+  perMessage: number;
+  perUser: number;
 }
 
 /** A message as callers see it: the row and its reactions. */
