@@ -13,6 +13,7 @@ import { errorReason, fromItemStatus } from "@parley/shared/errors.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { deleteRedisPrefix, randomName } from "@parley/shared/testing.js";
 import { createActionBudgets } from "../src/domain/action-budgets.js";
+import { createBudgetStore } from "../src/storage/budget-store.js";
 import { type Harness, startHarness } from "./harness.js";
 
 const BURSTS = { send: 4, edit: 2, react: 3, read: 2 };
@@ -139,6 +140,28 @@ describe("send budget", () => {
           "each user's first three sends fit the burst, in the order they came",
         );
       }
+    } finally {
+      await deleteRedisPrefix(h.infra.redis, prefix);
+    }
+  });
+});
+
+describe("budget store", () => {
+  test("a bucket holds its burst, refills at its rate and says how long until the next token", async () => {
+    const prefix = `${randomName("budget_test")}:`;
+    const store = createBudgetStore({ redis: h.infra.redis, prefix });
+    const take = (wanted: number) => store.take([{ bucket: "b", ratePerSecond: 10, burst: 3, wanted }]);
+    try {
+      assert.deepEqual(await take(2), [{ granted: 2, retryAfterMs: 0 }]);
+      const [short] = await take(2);
+      assert.equal(short?.granted, 1, "the last token of the burst");
+      assert.ok(short && short.retryAfterMs > 0 && short.retryAfterMs <= 100, `next in ${short?.retryAfterMs} ms`);
+      const [none] = await take(1);
+      assert.equal(none?.granted, 0);
+      await new Promise((r) => setTimeout(r, (none?.retryAfterMs ?? 100) + 20));
+      assert.equal((await take(1))[0]?.granted, 1, "one token back after the wait it named");
+      const ttl = await h.infra.redis.pttl(`${prefix}budget:b`);
+      assert.ok(ttl > 0 && ttl <= 300, `the key lives until the bucket is full again (${ttl} ms)`);
     } finally {
       await deleteRedisPrefix(h.infra.redis, prefix);
     }
