@@ -17,6 +17,7 @@ import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
 import { watchDatabaseHealth } from "./database-health.js";
+import { budgetSettings, createActionBudgets } from "./domain/action-budgets.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
 import { type PresenceService, startPresence } from "./domain/presence.js";
@@ -52,6 +53,16 @@ export interface AppDeps {
     | "SEND_BATCH_LINGER_MS"
     | "USER_SVC_URL"
     | "MEMBER_ADDS_PER_MINUTE"
+    | "USER_SEND_RATE"
+    | "USER_SEND_BURST"
+    | "USER_EDIT_RATE"
+    | "USER_EDIT_BURST"
+    | "USER_REACT_RATE"
+    | "USER_REACT_BURST"
+    | "USER_READ_RATE"
+    | "USER_READ_BURST"
+    | "MAX_REACTIONS_PER_MESSAGE"
+    | "MAX_REACTIONS_PER_USER"
   >;
   logger: Logger;
   sql: Sql;
@@ -100,6 +111,8 @@ export async function build(deps: AppDeps): Promise<App> {
     events,
     users,
     memberAdds: createMemberAddBudget({ redis, prefix, perMinute: config.MEMBER_ADDS_PER_MINUTE }),
+    budgets: createActionBudgets({ redis, prefix, settings: budgetSettings(config) }),
+    reactionLimits: { perMessage: config.MAX_REACTIONS_PER_MESSAGE, perUser: config.MAX_REACTIONS_PER_USER },
   };
   const userEvents = startUserEventConsumer({
     amqp: deps.amqp,

@@ -38,6 +38,25 @@ export const configSpec = {
   // Users one caller may name per minute in CreateRoom, AddMembers and
   // OpenDirectRoom together; at least 100, what one call may name.
   MEMBER_ADDS_PER_MINUTE: int({ default: 300, min: 100, max: 100_000 }),
+  // Each user's budget per action, whichever door and instance a call
+  // reaches (domain/action-budgets.ts): actions a second, sustained, and at
+  // once. Sends match the edge's per-socket pace (WS_SEND_RATE, _BURST), so
+  // a user's sockets together send as fast as one may; the bench sends 12 a
+  // second per user at its top ingest step.
+  USER_SEND_RATE: int({ default: 20, min: 1, max: 1_000_000 }),
+  USER_SEND_BURST: int({ default: 40, min: 1, max: 1_000_000 }),
+  // Edits and deletions.
+  USER_EDIT_RATE: int({ default: 10, min: 1, max: 1_000_000 }),
+  USER_EDIT_BURST: int({ default: 30, min: 1, max: 1_000_000 }),
+  // Adding and removing reactions.
+  USER_REACT_RATE: int({ default: 10, min: 1, max: 1_000_000 }),
+  USER_REACT_BURST: int({ default: 30, min: 1, max: 1_000_000 }),
+  // Read markers: a client coming back may mark many rooms read at once.
+  USER_READ_RATE: int({ default: 20, min: 1, max: 1_000_000 }),
+  USER_READ_BURST: int({ default: 100, min: 1, max: 1_000_000 }),
+  // Different reactions on one message, and by one user on one message.
+  MAX_REACTIONS_PER_MESSAGE: int({ default: 20, min: 1, max: 1_000 }),
+  MAX_REACTIONS_PER_USER: int({ default: 10, min: 1, max: 1_000 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

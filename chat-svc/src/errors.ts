@@ -116,3 +116,23 @@ export function memberAddsLimited(retryAfterSeconds: number) {
     retryAfterSeconds: String(retryAfterSeconds),
   });
 }
+
+/** A message takes at most this many different reactions; more people may still add one of them. */
+export function tooManyReactions(messageId: string, limit: number) {
+  return appError(
+    Code.FailedPrecondition,
+    "TOO_MANY_REACTIONS",
+    `the message already has ${limit} different reactions; add one of those instead`,
+    { messageId, limit: String(limit) },
+  );
+}
+
+/** One user puts at most this many different reactions on one message. */
+export function tooManyOwnReactions(messageId: string, limit: number) {
+  return appError(
+    Code.FailedPrecondition,
+    "TOO_MANY_OWN_REACTIONS",
+    `you already reacted to this message with ${limit} different reactions; remove one first`,
+    { messageId, limit: String(limit) },
+  );
+}

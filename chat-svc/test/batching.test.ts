@@ -8,6 +8,7 @@ import { errorReason, unauthenticated } from "@parley/shared/errors.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { sessionKey } from "@parley/shared/sessions.js";
+import { budgetSettings, createActionBudgets } from "../src/domain/action-budgets.js";
 import type { DomainDeps, MessageView } from "../src/domain/deps.js";
 import { type SendRequest, writeMessages } from "../src/domain/send-message.js";
 import { createRoomEventPublisher } from "../src/room-events.js";
@@ -136,6 +137,12 @@ describe("batched sends", () => {
         prefix: h.config.REDIS_KEY_PREFIX,
         perMinute: h.config.MEMBER_ADDS_PER_MINUTE,
       }),
+      budgets: createActionBudgets({
+        redis: h.infra.redis,
+        prefix: h.config.REDIS_KEY_PREFIX,
+        settings: budgetSettings(h.config),
+      }),
+      reactionLimits: { perMessage: h.config.MAX_REACTIONS_PER_MESSAGE, perUser: h.config.MAX_REACTIONS_PER_USER },
     };
     const alice = await h.signIn();
     const bob = await h.signIn();

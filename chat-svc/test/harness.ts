@@ -44,6 +44,7 @@ import { type App, type AppDeps, build } from "../src/app.js";
 import { type Config, readConfig } from "../src/config.js";
 import { createDb } from "../src/storage/db.js";
 import { recordKnownUsers } from "../src/storage/known-users.js";
+import { UNLIMITED_BUDGETS } from "./unlimited-budgets.js";
 
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 const userMigrationsFolder = fileURLToPath(new URL("../../user-svc/drizzle", import.meta.url));
@@ -117,7 +118,8 @@ interface InstanceOptions extends Pick<AppDeps, "streamQueueLimit" | "presenceTt
   env?: Record<string, string>;
 }
 
-export async function startHarness(opts: InstanceOptions = {}): Promise<Harness> {
+/** `env`: chat-svc variables over the harness's. */
+export async function startHarness(opts: InstanceOptions = {}, env: Record<string, string> = {}): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase("chat_svc_test");
   const userDatabase: TestDatabase = await createTestDatabase("chat_svc_test_users");
   const topo: TestTopology = createTestTopology();
@@ -160,7 +162,9 @@ export async function startHarness(opts: InstanceOptions = {}): Promise<Harness>
     // Several lanes here, so the service tests cover rooms written side by
     // side; the system tests run the default single lane.
     SEND_BATCH_CONCURRENCY: "3",
+    ...UNLIMITED_BUDGETS,
     ...opts.env,
+    ...env,
   };
   const config = readConfig(chatEnv);
   const keys = createTokenKeys(config.JWT_SECRET);

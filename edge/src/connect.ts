@@ -2,17 +2,20 @@
  * UserService and ChatService for browsers over the Connect protocol (and
  * gRPC-web): a generic proxy that forwards each unary call to the service's
  * gRPC client with the caller's `authorization` header and address. The
- * edge-only methods (StreamEvents, SetPresence) are refused.
+ * edge-only methods (StreamEvents, SetPresence) are refused. A rate limit's
+ * wait goes out as Retry-After, as over REST.
  */
 import type { DescService, Message } from "@bufbuild/protobuf";
 import {
   type CallOptions,
   Code,
+  ConnectError,
   type ConnectRouter,
   type ContextValues,
   createContextKey,
   createContextValues,
   type HandlerContext,
+  type Interceptor,
 } from "@connectrpc/connect";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
@@ -21,6 +24,7 @@ import type { FastifyRequest } from "fastify";
 import type { ServiceClients } from "./clients.js";
 import { answerMalformedRequests, markReached, withReachedMarker } from "./connect-request-errors.js";
 import { clientHeaders } from "./forwarding.js";
+import { retryAfterSeconds } from "./http-errors.js";
 
 type UnaryCall = (request: Message, options: CallOptions) => Promise<Message>;
 type UnaryImpl = (request: Message, ctx: HandlerContext) => Promise<Message>;
@@ -73,12 +77,25 @@ function proxy(service: DescService, client: object) {
   return impl;
 }
 
+/** An error's metadata goes out as response headers: a rate limit's carries Retry-After. */
+const retryAfterHeader: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (err) {
+    const error = ConnectError.from(err);
+    const seconds = retryAfterSeconds(error);
+    if (seconds !== undefined) error.metadata.set("retry-after", String(seconds));
+    throw error;
+  }
+};
+
 /** `clients.user` is the client wrapped withAccountEvents, as for REST. */
 export function connectRoutes(clients: Pick<ServiceClients, "user" | "chat">): (router: ConnectRouter) => void {
+  const options = { interceptors: [retryAfterHeader] };
   return (router) => {
     // The implementations are built from the descriptors, so their types are only known per method at run time.
-    router.service(UserService, proxy(UserService, clients.user) as never);
-    router.service(ChatService, proxy(ChatService, clients.chat) as never);
+    router.service(UserService, proxy(UserService, clients.user) as never, options);
+    router.service(ChatService, proxy(ChatService, clients.chat) as never, options);
     answerMalformedRequests(router);
   };
 }

@@ -42,8 +42,9 @@ export function errorBody(err: ConnectError): ErrorBody {
 
 /**
  * Whole seconds to wait before retrying, from a ResourceExhausted error's
- * ErrorInfo metadata `retryAfterSeconds` (user-svc's RATE_LIMITED,
- * OTP_RESEND_COOLDOWN, OTP_RATE_LIMITED): what REST sends as Retry-After.
+ * ErrorInfo metadata `retryAfterSeconds` (RATE_LIMITED from user-svc and
+ * chat-svc, user-svc's OTP_RESEND_COOLDOWN and OTP_RATE_LIMITED): what REST
+ * and Connect send as Retry-After.
  */
 export function retryAfterSeconds(err: ConnectError): number | undefined {
   if (err.code !== Code.ResourceExhausted) return undefined;

@@ -28,6 +28,7 @@ import { type ChannelModel, connect } from "amqplib";
 import WebSocket from "ws";
 import { build as buildChatSvc } from "../../chat-svc/src/app.js";
 import { readConfig as readChatConfig } from "../../chat-svc/src/config.js";
+import { UNLIMITED_BUDGETS } from "../../chat-svc/test/unlimited-budgets.js";
 import { build as buildUserSvc } from "../../user-svc/src/app.js";
 import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
 import { type App, type AppDeps, build } from "../src/app.js";
@@ -73,6 +74,8 @@ export interface ApiOptions {
 export interface SystemOptions {
   /** user-svc variables (e.g. tiny rate limits) over the harness's. */
   userEnv?: Record<string, string>;
+  /** chat-svc variables over the harness's (which lift the per-user budgets). */
+  chatEnv?: Record<string, string>;
 }
 
 export interface System {
@@ -151,7 +154,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await buildUserSvc({ config: readUserConfig(u.env), sql: u.infra.sql, redis: u.infra.redis, logger: u.logger }),
   );
   closers.push(() => userSvc.close());
-  const c = await service("chat-svc", "chat-svc", { USER_SVC_URL: `http://127.0.0.1:${userSvc.port}` });
+  const c = await service("chat-svc", "chat-svc", {
+    USER_SVC_URL: `http://127.0.0.1:${userSvc.port}`,
+    ...UNLIMITED_BUDGETS,
+    ...options.chatEnv,
+  });
   const chatSvc = await listening(
     await buildChatSvc({
       config: readChatConfig(c.env),

@@ -227,7 +227,7 @@ test("membership is enforced on subscribe and on every frame that acts", async (
     [{ subscribe: { roomId: pub.id } }, "permission_denied"],
     [{ send: { roomId: priv.id, text: "x" } }, "not_found"],
     [{ send: { roomId: pub.id, text: "x" } }, "permission_denied"],
-    [{ react: { roomId: pub.id, messageId: sent.id, emoji: "x" } }, "permission_denied"],
+    [{ react: { roomId: pub.id, messageId: sent.id, emoji: "👍" } }, "permission_denied"],
     [{ edit: { roomId: pub.id, messageId: sent.id, text: "x" } }, "permission_denied"],
     [{ delete: { roomId: pub.id, messageId: sent.id } }, "permission_denied"],
   ] as const) {

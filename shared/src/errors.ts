@@ -35,6 +35,14 @@ export function unauthenticated(message = "a valid access token is required"): C
   return appError(Code.Unauthenticated, "UNAUTHENTICATED", message);
 }
 
+/**
+ * Too many calls: ResourceExhausted with the whole seconds to wait in
+ * `retryAfterSeconds`, which the edge turns into Retry-After (REST, Connect).
+ */
+export function rateLimited(retryAfterSeconds: number, message = "too many requests; try again later"): ConnectError {
+  return appError(Code.ResourceExhausted, "RATE_LIMITED", message, { retryAfterSeconds: String(retryAfterSeconds) });
+}
+
 export function internal(): ConnectError {
   return appError(Code.Internal, "INTERNAL", "internal error");
 }

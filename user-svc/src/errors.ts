@@ -57,13 +57,6 @@ export function avatarUrlScheme() {
   return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `avatar_url: ${message}`, { avatar_url: message });
 }
 
-/** Too many calls from one client address or about one account; the edge answers 429 + Retry-After. */
-export function rateLimited(retryAfterSeconds: number) {
-  return appError(Code.ResourceExhausted, "RATE_LIMITED", "too many requests; try again later", {
-    retryAfterSeconds: String(retryAfterSeconds),
-  });
-}
-
 export function otpResendCooldown(retryAfterSeconds: number) {
   return appError(
     Code.ResourceExhausted,

@@ -14,12 +14,14 @@ import { type DomainDeps, inRoomTransaction } from "./deps.js";
  * message keeps its seq and stays listed, with no text, mentions or
  * reactions and `deleted` set. Appends message_deleted and writes the
  * message.deleted domain event; deleting a deleted message changes nothing.
+ * Counts against the caller's edit budget.
  */
 export async function deleteMessage(
   deps: DomainDeps,
   caller: Identity,
   input: { roomId: string; messageId: string },
 ): Promise<MessageView> {
+  await deps.budgets.charge("edit", caller.userId);
   return inRoomTransaction(deps, async (tx, logged) => {
     const access = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
     const message = await findMessageInRoom(tx, access.room.id, input.messageId);

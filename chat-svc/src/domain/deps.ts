@@ -7,6 +7,7 @@ import type { MemberAddBudget } from "../storage/member-add-budget.js";
 import type { ReactionSummary } from "../storage/messages.js";
 import type { MemberRow, MessageRow, RoomRow } from "../storage/schema.js";
 import type { UserLookup } from "../user-lookup.js";
+import type { ActionBudgets } from "./action-budgets.js";
 
 /** What domain actions run against. */
 export interface DomainDeps {
@@ -21,6 +22,15 @@ export interface DomainDeps {
   users: Pick<UserLookup, "lookup">;
   /** MEMBER_ADDS_PER_MINUTE per caller. */
   memberAdds: MemberAddBudget;
+  /** Each user's budget for sends, edits, reactions and read markers. */
+  budgets: ActionBudgets;
+  /** Different reactions a message takes, and one user may put on it. */
+  reactionLimits: ReactionLimits;
+}
+
+export interface ReactionLimits {
+  perMessage: number;
+  perUser: number;
 }
 
 /** A message as callers see it: the row and its reactions. */

@@ -11,7 +11,7 @@ import { parseMentions } from "./mentions.js";
 /**
  * Replaces the text of one's own message (mentions are parsed again) and
  * sets edited_at; appends message_edited with the whole message. The same
- * text again changes nothing.
+ * text again changes nothing. Counts against the caller's edit budget.
  */
 export async function editMessage(
   deps: DomainDeps,
@@ -19,6 +19,7 @@ export async function editMessage(
   input: { roomId: string; messageId: string; text: string },
 ): Promise<MessageView> {
   if (input.text.trim() === "") throw blankField("text");
+  await deps.budgets.charge("edit", caller.userId);
   return inRoomTransaction(deps, async (tx, logged) => {
     const { room } = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
     const message = await findMessageInRoom(tx, room.id, input.messageId);

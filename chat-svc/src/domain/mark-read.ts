@@ -15,13 +15,15 @@ export interface ReadState {
  * Moves the caller's read marker to min(seq, head_seq) unless it is already
  * there or further: it never moves back. Only a move writes the room.read
  * domain event (in the same transaction) and publishes a read marker
- * (ephemeral, not in the room's log).
+ * (ephemeral, not in the room's log). Counts against the caller's read
+ * marker budget.
  */
 export async function markRead(
-  { db, events }: DomainDeps,
+  { db, events, budgets }: DomainDeps,
   caller: Identity,
   input: { roomId: string; seq: bigint },
 ): Promise<ReadState> {
+  await budgets.charge("read", caller.userId);
   const result = await db.transaction(async (tx) => {
     const { room } = await loadRoomForMember(tx, caller.userId, input.roomId);
     const moved = await advanceReadMarker(tx, room.id, caller.userId, input.seq);

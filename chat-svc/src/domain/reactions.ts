@@ -1,30 +1,42 @@
 import { create } from "@bufbuild/protobuf";
 import { ReactionChangedSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Identity } from "@parley/shared/auth.js";
-import { blankField, messageDeleted, messageNotFound } from "../errors.js";
+import { messageDeleted, messageNotFound, tooManyOwnReactions, tooManyReactions } from "../errors.js";
 import { appendEvents } from "../storage/event-log.js";
-import { deleteReaction, findMessageInRoom, insertReaction, reactionsOf } from "../storage/messages.js";
+import { deleteReaction, findMessageInRoom, insertReaction, reactionsOf, reactionTally } from "../storage/messages.js";
 import { loadRoomForMember } from "./access.js";
 import type { MessageView } from "./deps.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
+import { reactionKey, storedReactionKey } from "./reaction-emoji.js";
 
 /**
- * Adds (`added`) or removes the caller's reaction with `emoji`. Idempotent:
- * only an actual change appends a reaction_changed event. Deleted messages
- * take no new reactions.
+ * Adds (`added`) or removes the caller's reaction with `emoji` (one emoji or
+ * a :shortcode:, reaction-emoji.ts). Idempotent: only an actual change
+ * appends a reaction_changed event. Deleted messages take no new reactions.
+ * A message takes at most `reactionLimits.perMessage` different reactions,
+ * at most `perUser` of them from one user; both are counted under the
+ * room's lock, which every reaction change to the room takes, so two
+ * reactions arriving together cannot both take the last place.
  */
 export async function setReaction(
   deps: DomainDeps,
   caller: Identity,
   input: { roomId: string; messageId: string; emoji: string; added: boolean },
 ): Promise<MessageView> {
-  const emoji = input.emoji.trim();
-  if (emoji === "") throw blankField("emoji");
+  const emoji = input.added ? reactionKey(input.emoji) : storedReactionKey(input.emoji);
+  await deps.budgets.charge("react", caller.userId);
   return inRoomTransaction(deps, async (tx, logged) => {
     const { room } = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
     const message = await findMessageInRoom(tx, room.id, input.messageId);
     if (!message) throw messageNotFound(input.messageId);
     if (input.added && message.deletedAt) throw messageDeleted(message.id);
+    if (input.added) {
+      const { perMessage, perUser } = deps.reactionLimits;
+      const tally = await reactionTally(tx, message.id, caller.userId, emoji);
+      // Reacting again as one already has changes nothing, and so is never over a cap.
+      if (!tally.emojiPresent && tally.emojis >= perMessage) throw tooManyReactions(message.id, perMessage);
+      if (!tally.emojiMine && tally.mine >= perUser) throw tooManyOwnReactions(message.id, perUser);
+    }
     const changed = input.added
       ? await insertReaction(tx, message.id, emoji, caller.userId)
       : await deleteReaction(tx, message.id, emoji, caller.userId);

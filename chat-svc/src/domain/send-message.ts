@@ -123,7 +123,8 @@ export function createMessageSender(deps: DomainDeps, opts: BatchOptions, health
       const roomId = input.roomId.toLowerCase();
       return (lanes[laneOf(roomId, lanes.length)] as Batcher<SendRequest, MessageView>).submit({
         sender: caller,
-        live,
+        // The sender's send budget is charged while the batch's first round trip runs, as the session is checked.
+        live: deps.budgets.chargeAlong("send", caller.userId, live),
         // PostgreSQL prints uuids in lower case; requests are matched to rows by them.
         roomId,
         text: input.text,

@@ -1,5 +1,5 @@
 /** Queries on messages and their reactions (inserts of new messages are in send-batch.ts). */
-import { and, asc, desc, eq, gt, inArray, lt, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Queryable } from "./db.js";
 import { type MessageRow, messageReactions, messages } from "./schema.js";
 
@@ -59,6 +59,35 @@ export async function insertReaction(q: Queryable, messageId: string, emoji: str
     .onConflictDoNothing()
     .returning({ userId: messageReactions.userId });
   return rows.length > 0;
+}
+
+/** What a new reaction to a message would add to: its reactions so far, as counted against their caps. */
+export interface ReactionTally {
+  /** Different emoji on the message. */
+  emojis: number;
+  /** Different emoji `userId` has put on it. */
+  mine: number;
+  /** Whether `emoji` is already on it: by anyone, and by `userId`. */
+  emojiPresent: boolean;
+  emojiMine: boolean;
+}
+
+export async function reactionTally(
+  q: Queryable,
+  messageId: string,
+  userId: string,
+  emoji: string,
+): Promise<ReactionTally> {
+  const [row] = await q
+    .select({
+      emojis: sql<number>`count(distinct ${messageReactions.emoji})::int`,
+      mine: sql<number>`(count(*) filter (where ${messageReactions.userId} = ${userId}))::int`,
+      emojiPresent: sql<boolean>`coalesce(bool_or(${messageReactions.emoji} = ${emoji}), false)`,
+      emojiMine: sql<boolean>`coalesce(bool_or(${messageReactions.emoji} = ${emoji} and ${messageReactions.userId} = ${userId}), false)`,
+    })
+    .from(messageReactions)
+    .where(eq(messageReactions.messageId, messageId));
+  return row ?? { emojis: 0, mine: 0, emojiPresent: false, emojiMine: false };
 }
 
 /** Removes a reaction; false when there was none. */

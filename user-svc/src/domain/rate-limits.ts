@@ -6,10 +6,10 @@
  * concurrent calls cannot slip past a limit. An IPv6 client is counted by
  * its /64 (see ip-address.ts).
  */
+import { rateLimited } from "@parley/shared/errors.js";
 import type { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { RateLimit } from "../config.js";
-import { rateLimited } from "../errors.js";
 import { ipBucket } from "./ip-address.js";
 
 export type LimitedOperation = "register" | "login" | "verify_otp" | "resend_otp";
