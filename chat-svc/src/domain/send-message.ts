@@ -62,7 +62,11 @@ export interface SendInput {
 /** One validated send, as queued for a batch. */
 export interface SendRequest {
   sender: Identity;
-  /** The sender's session check, still under way when the batch starts; none: already checked. */
+  /**
+   * What must still pass before the send counts, settled while the batch's
+   * first round trip runs: the sender's send budget, and their session check
+   * when it had not finished yet (none in tests that drive a batch by hand).
+   */
   live: Promise<void> | undefined;
   roomId: string;
   text: string;
