@@ -142,12 +142,17 @@ async function main(browser: Browser): Promise<void> {
   await a.getByRole("link", { name: "Sessions" }).click();
   await a.getByText("This browser").waitFor();
   await shoot(a, "12-sessions");
+  await a.setViewportSize({ width: 390, height: 844 });
   await a.goto(`${app}/`);
   await a.getByRole("navigation", { name: "Rooms" }).waitFor();
-  await a.setViewportSize({ width: 390, height: 844 });
-  await shoot(a, "13-home");
+  await a.screenshot({ path: `${out}13-home-phone-light.png` });
+  await a.emulateMedia({ colorScheme: "dark" });
+  await a.screenshot({ path: `${out}13-home-phone-dark.png` });
+  await a.emulateMedia({ colorScheme: "light" });
+  await a.setViewportSize({ width: 1280, height: 800 });
 
   await a.getByRole("link", { name: /Design review/ }).click();
+  await a.getByRole("log").getByText("Agreed, fixing it now").waitFor();
   await a.context().setOffline(true);
   await composerA.fill("Sent while offline");
   await composerA.press("Enter");

@@ -60,16 +60,19 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
     const body = text.trim();
     if (!body) return;
     setError(undefined);
+    // Cleared at once, so what is typed next is never wiped when this send settles; given back if it fails.
+    setText("");
+    onDraft(undefined);
     try {
       if (draft?.kind === "edit") {
         if (body !== draft.message.text) await client.edit(room.roomId, draft.message.id, body);
       } else {
         await client.send(room.roomId, body, draft?.kind === "reply" ? { parentId: draft.message.id } : undefined);
       }
-      setText("");
-      onDraft(undefined);
     } catch (err) {
       setError(messageOf(err));
+      setText((current) => current || body);
+      onDraft(draft);
     }
   };
 

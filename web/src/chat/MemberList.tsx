@@ -71,12 +71,12 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
           const online = m.userId === me?.id ? true : presence.get(m.userId);
           return (
             <li key={m.userId} className="member">
-              <Avatar name={name} seed={m.userId} url={profile?.avatarUrl} online={online ?? false} />
+              <Avatar name={name} seed={m.userId} url={profile?.avatarUrl} online={online} />
               <span className="member-text">
                 <span className="member-name">
                   {name}
                   {m.userId === me?.id && " (you)"}
-                  <span className="visually-hidden">{online ? ", online" : ", offline"}</span>
+                  {online !== undefined && <span className="visually-hidden">{online ? ", online" : ", offline"}</span>}
                 </span>
                 <span className="member-role">{ROLE_NAME[m.role] ?? "Member"}</span>
               </span>

@@ -1,11 +1,12 @@
 /** A message the server does not have yet: sending, waiting for the connection, or refused. */
 import type { PendingSend } from "@parley/client";
-import { useClient, useMe } from "../data/use-parley.js";
+import { useClient, useMe, useParley } from "../data/use-parley.js";
 import { MessageText } from "./MessageText.js";
 
 export function PendingItem({ pending }: { pending: PendingSend }) {
   const client = useClient();
   const me = useMe();
+  const connected = useParley((s) => s.connection.status === "open");
   const failed = pending.status === "failed";
   return (
     <article className={`message grouped pending${failed ? " failed" : ""}`} aria-label="Your message, not sent yet">
@@ -33,10 +34,10 @@ export function PendingItem({ pending }: { pending: PendingSend }) {
                 Discard
               </button>
             </>
-          ) : pending.status === "sending" ? (
+          ) : connected ? (
             "Sending…"
           ) : (
-            "Pending: will be sent when you're connected"
+            "Pending: will be sent when you're back online"
           )}
         </p>
       </div>

@@ -160,9 +160,15 @@ export function RoomTimeline({
   const byId = useMemo(() => new Map(room.messages.map((m) => [m.id, m])), [room.messages]);
 
   if (!loaded) {
+    // What the user sent meanwhile shows even before the room's messages could be fetched (offline).
     return (
-      <div className="timeline timeline-loading" role="status">
-        Loading messages…
+      <div className="timeline-wrap">
+        <div className="timeline timeline-loading">
+          <p role="status">Loading messages…</p>
+          {room.pending.map((p) => (
+            <PendingItem key={p.clientMessageId} pending={p} />
+          ))}
+        </div>
       </div>
     );
   }

@@ -1,5 +1,6 @@
 /** My rooms and direct messages by latest activity, and the ways to find or start more. */
 import { lazy, Suspense, useState } from "react";
+import { createPortal } from "react-dom";
 import { Link } from "wouter";
 import { useDisplayName, useProfile } from "../data/queries.js";
 import { useMe, useParley } from "../data/use-parley.js";
@@ -77,11 +78,15 @@ export function Sidebar({ currentRoomId }: { currentRoomId: string | undefined }
         </section>
       </div>
       <MyAccount />
-      <Suspense fallback={null}>
-        {dialog === "create" && <CreateRoomDialog onClose={close} />}
-        {dialog === "directory" && <RoomDirectoryDialog onClose={close} />}
-        {dialog === "dm" && <NewDirectMessageDialog onClose={close} />}
-      </Suspense>
+      {/* In the body, so a dialog stays visible when a phone hides the sidebar behind a room. */}
+      {createPortal(
+        <Suspense fallback={null}>
+          {dialog === "create" && <CreateRoomDialog onClose={close} />}
+          {dialog === "directory" && <RoomDirectoryDialog onClose={close} />}
+          {dialog === "dm" && <NewDirectMessageDialog onClose={close} />}
+        </Suspense>,
+        document.body,
+      )}
     </nav>
   );
 }
