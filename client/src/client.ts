@@ -74,7 +74,11 @@ export interface ParleyClient extends Store<ParleySnapshot> {
   readonly users: UserClient;
   readonly chats: ChatClient;
   readonly auth: Auth;
-  /** Loads the outbox, the profile and the room list, and opens the socket. */
+  /**
+   * Loads the outbox, opens the socket, and fetches the profile and room
+   * list. Resolves even when offline (the snapshot's `connection` says so);
+   * what could not be fetched is fetched once the socket is ready.
+   */
   start(): Promise<void>;
   close(): void;
   /** Fetches the room list again (e.g. after joining or being added to a room). */
@@ -112,6 +116,7 @@ function defaultWsUrl(baseUrl: string): string {
 }
 
 export function createParleyClient(options: ParleyClientOptions): ParleyClient {
+  const ownsAuth = !("token" in options.auth);
   const auth = "token" in options.auth ? options.auth : createAuth(options.auth);
   const { users, chats } = createRpcClients({ baseUrl: options.baseUrl, auth, fetch: options.fetch });
   const WebSocketImpl =
@@ -151,7 +156,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
   };
 
   /** Rooms being fetched again: their events are dropped until they are resubscribed. */
-  const resyncing = new Set<string>();
+  const syncs = new Map<string, Promise<void>>();
   let closed = false;
 
   const outbox: Outbox = createOutbox({
@@ -195,9 +200,10 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     onReady(user) {
       if (user) store.set({ ...snapshot(), user });
+      if (!loaded) void loadInitial().catch(() => undefined);
       for (const room of snapshot().roomsById.values()) {
         if (room.status === "left") continue;
-        if (resyncing.has(room.roomId)) continue;
+        if (syncs.has(room.roomId)) continue;
         void subscribeRoom(room.roomId);
       }
       outbox.kick();
@@ -215,13 +221,13 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
         store.set({ ...snapshot(), presence });
         return;
       }
-      if (resyncing.has(event.roomId)) return;
+      if (syncs.has(event.roomId)) return;
       const room = snapshot().roomsById.get(event.roomId);
       if (!room) return;
       const { state, outcome } = applyEvent(room, event, me(), Date.now());
       if (outcome === "gap") {
         // The server promises no gaps; if one shows anyway, resuming from the cursor fills it.
-        void subscribeRoom(event.roomId);
+        if (room.status !== "syncing") void subscribeRoom(event.roomId);
         return;
       }
       if (outcome === "duplicate") return;
@@ -269,34 +275,46 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
 
   /**
    * Fetches the room again (with its latest messages when the timeline is
-   * shown) and resubscribes. Never rejects: a failed fetch is tried again.
+   * shown or asked for) and resubscribes. Never rejects: a failed fetch is
+   * tried again. One runs per room at a time; asking while one runs waits for
+   * it, and runs again if the timeline it was asked for is still missing.
    */
-  async function resync(roomId: string, withTimeline = false): Promise<void> {
-    if (resyncing.has(roomId)) return;
-    resyncing.add(roomId);
-    updateRoom(roomId, (r) => ({ ...r, status: "syncing", timeline: withTimeline ? "loading" : r.timeline }));
+  function resync(roomId: string): Promise<void> {
+    const running = syncs.get(roomId);
+    if (running) {
+      return running.then(() =>
+        snapshot().roomsById.get(roomId)?.timeline === "loading" ? resync(roomId) : undefined,
+      );
+    }
+    const sync: Promise<void> = fetchAndResubscribe(roomId).finally(() => {
+      if (syncs.get(roomId) === sync) syncs.delete(roomId);
+    });
+    syncs.set(roomId, sync);
+    return sync;
+  }
+
+  async function fetchAndResubscribe(roomId: string): Promise<void> {
+    updateRoom(roomId, (r) => ({ ...r, status: "syncing" }));
     try {
       // The room first: its headEventSeq is where the subscription resumes, so
       // nothing that happens while the messages are read can be missed.
       const { room } = await chats.getRoom({ roomId });
       if (!room) throw new ParleyError("not_found", "room not found", "ROOM_NOT_FOUND");
-      const current = snapshot().roomsById.get(roomId);
-      const wantsTimeline = withTimeline || current?.timeline !== "none";
+      const wantsTimeline = snapshot().roomsById.get(roomId)?.timeline !== "none";
       const page = wantsTimeline ? await chats.listMessages({ roomId, limit: pageSize }) : undefined;
       updateRoom(roomId, (r) => roomFromFetch(r, me(), room, page));
       if (page) settleFrom(page.messages);
     } catch (err) {
-      resyncing.delete(roomId);
       const error = toParleyError(err);
       if (error.code === "not_found" || error.code === "permission_denied") {
         updateRoom(roomId, (r) => ({ ...r, status: "left" }));
         return;
       }
       // Fetching failed (the network, most likely): the room stays as it was and is fetched again shortly.
-      retryLater(() => resync(roomId, withTimeline));
+      retryLater(() => resync(roomId));
       return;
     }
-    resyncing.delete(roomId);
+    syncs.delete(roomId);
     await subscribeRoom(roomId);
   }
 
@@ -333,6 +351,15 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     return answer.kind.value.message;
   }
 
+  let loaded = false;
+  /** The profile and the room list; the rooms are subscribed as soon as the socket allows. */
+  async function loadInitial(): Promise<void> {
+    const [{ user }, { rooms }] = await Promise.all([users.getProfile({}), chats.listRooms({})]);
+    if (user) store.set({ ...snapshot(), user });
+    mergeSummaries(rooms);
+    loaded = true;
+  }
+
   function mergeSummaries(summaries: readonly RoomSummary[]): void {
     const roomsById = new Map(snapshot().roomsById);
     const fresh: string[] = [];
@@ -360,16 +387,18 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     subscribe: store.subscribe,
     async start() {
       await outbox.load();
-      const { user } = await users.getProfile({});
-      if (user) store.set({ ...snapshot(), user });
-      await this.refreshRooms();
       connection.start();
+      await loadInitial().catch(() => {
+        // Offline or the service is away: retried once the socket is ready; the snapshot shows the connection.
+      });
     },
     close() {
       closed = true;
       if (typingSweep !== undefined) clearTimeout(typingSweep);
       outbox.close();
       connection.stop();
+      // An Auth handed in may be shared with other clients; one made here stops with this client.
+      if (ownsAuth) auth.close();
     },
     async refreshRooms() {
       const { rooms } = await chats.listRooms({});
@@ -382,13 +411,10 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       await resync(roomId);
     },
     async loadTimeline(roomId) {
-      const room = snapshot().roomsById.get(roomId);
-      if (!room) {
-        addRoom(emptyRoom(roomId));
-      } else if (room.timeline !== "none") {
-        return;
-      }
-      await resync(roomId, true);
+      if (!snapshot().roomsById.has(roomId)) addRoom(emptyRoom(roomId));
+      if (snapshot().roomsById.get(roomId)?.timeline !== "none") return;
+      updateRoom(roomId, (r) => ({ ...r, timeline: "loading" }));
+      await resync(roomId);
     },
     async loadOlder(roomId) {
       const room = snapshot().roomsById.get(roomId);

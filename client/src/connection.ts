@@ -159,7 +159,15 @@ export class RealtimeConnection {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.setState({ ...this.state, status: "connecting", retryInMs: undefined });
-    const ws = new this.options.WebSocket(this.options.url);
+    let ws: WebSocketLike;
+    try {
+      ws = new this.options.WebSocket(this.options.url);
+    } catch (err) {
+      // A URL the platform refuses (a browser blocking ws: from an https: page) will not work on a retry either,
+      // but failing the retry loop loudly would take the app down; the status carries the reason instead.
+      this.scheduleRetry(`could not open a socket: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     this.ws = ws;
     this.arm(this.options.authTimeoutMs ?? 10_000, "no ready within the authentication deadline");
     ws.onopen = () => void this.authenticate(ws);

@@ -75,6 +75,19 @@ function assertGaplessOnce(frames: readonly RecordedFrame[], roomId: string): nu
   return seqs;
 }
 
+/** Alice and Bob share a room, Alice has said `text`, and then Alice's network goes (the proxy refuses her). */
+async function offlineAfter(text: string) {
+  const [alice, bob] = await Promise.all([newUser("alice"), newUser("bob")]);
+  const a = await started(alice);
+  const roomId = await roomWith(a, [bob.id]);
+  await a.client.send(roomId, text);
+  await until("sent", () => texts(a, roomId).length === 1);
+  h.proxy.refuse(true);
+  h.proxy.cut();
+  await until("alice offline", () => a.client.getSnapshot().connection.status === "reconnecting");
+  return { bob, a, roomId };
+}
+
 test("room state matches a fresh fetch after a sequence of actions by two users", async () => {
   const [alice, bob, carol] = await Promise.all([newUser("alice"), newUser("bob"), newUser("carol")]);
   const a = await started(alice);
@@ -130,15 +143,7 @@ test("room state matches a fresh fetch after a sequence of actions by two users"
 });
 
 test("a client that missed a range resumes it without a gap or a duplicate", async () => {
-  const [alice, bob] = await Promise.all([newUser("alice"), newUser("bob")]);
-  const a = await started(alice);
-  const roomId = await roomWith(a, [bob.id]);
-  await a.client.send(roomId, "before");
-  await until("before", () => texts(a, roomId).length === 1);
-
-  h.proxy.refuse(true);
-  h.proxy.cut();
-  await until("alice offline", () => a.client.getSnapshot().connection.status === "reconnecting");
+  const { bob, a, roomId } = await offlineAfter("before");
   const missed: string[] = [];
   for (let i = 1; i <= 5; i++) {
     missed.push(`missed ${i}`);
@@ -168,15 +173,7 @@ test("a client that missed a range resumes it without a gap or a duplicate", asy
 });
 
 test("truncated: a resume point the log no longer keeps reloads the room", async () => {
-  const [alice, bob] = await Promise.all([newUser("alice"), newUser("bob")]);
-  const a = await started(alice);
-  const roomId = await roomWith(a, [bob.id]);
-  await a.client.send(roomId, "kept in history");
-  await until("sent", () => texts(a, roomId).length === 1);
-
-  h.proxy.refuse(true);
-  h.proxy.cut();
-  await until("alice offline", () => a.client.getSnapshot().connection.status === "reconnecting");
+  const { bob, a, roomId } = await offlineAfter("kept in history");
   await restSend(bob.token, roomId, "said while alice was away");
   const edited = await restSend(bob.token, roomId, "to be edited");
   const patched = await api(

@@ -4,54 +4,32 @@
  * for live events.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium, type ServedPage, serveBundle } from "../support/browser.js";
 import { type RunningSystem, startSystem } from "../support/system.js";
 import { signUp } from "../support/users.js";
 
 let system: RunningSystem;
 let browser: Browser;
-let page: Server;
-let pageUrl: string;
+let page: ServedPage;
 
 before(async () => {
-  const bundle = await build({
-    entryPoints: [new URL("./client.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    write: false,
-  });
-  const script = bundle.outputFiles[0]?.text ?? "";
-  page = createServer((req, res) => {
-    if (req.url === "/client.js") {
-      res.writeHead(200, { "content-type": "text/javascript" }).end(script);
-    } else {
-      res.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><script src="/client.js"></script>');
-    }
-  });
-  await new Promise<void>((resolve) => page.listen(0, "127.0.0.1", resolve));
-  pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`;
+  page = await serveBundle(new URL("./client.ts", import.meta.url).pathname);
   system = await startSystem();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   await system?.close();
-  await new Promise((resolve) => page?.close(resolve));
+  await page?.close();
 });
 
 test("a page on another origin talks Connect-Web and WebSocket to the edge", async () => {
   const { token, username } = await signUp(system, "carol");
   const tab = await browser.newPage();
-  await tab.goto(pageUrl);
+  await tab.goto(page.url);
   const result = await tab.evaluate(
     ([edge, t]) =>
       (globalThis as unknown as { parley: { run(e: string, t: string): Promise<unknown> } }).parley.run(edge, t),

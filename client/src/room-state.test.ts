@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { MessageSchema, type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
+import { applyEvent, emptyRoom, type RoomState } from "./room-state.js";
+
+const ROOM = "00000000-0000-4000-8000-000000000001";
+const ME = "me";
+
+const created = (eventSeq: bigint, seq: bigint, text: string): RoomEvent =>
+  create(RoomEventSchema, {
+    roomId: ROOM,
+    eventSeq,
+    kind: {
+      case: "messageCreated",
+      value: create(MessageSchema, { id: `m${seq}`, roomId: ROOM, seq, text, senderId: "bob" }),
+    },
+  });
+
+const loaded = (eventSeq: bigint): RoomState => ({ ...emptyRoom(ROOM), timeline: "loaded", eventSeq });
+
+test("logged events apply once, in order: a repeat changes nothing and a gap is reported, not applied", () => {
+  let state = loaded(4n);
+  const first = applyEvent(state, created(5n, 1n, "one"), ME, 0);
+  assert.equal(first.outcome, "applied");
+  state = first.state;
+  assert.equal(state.eventSeq, 5n);
+  const again = applyEvent(state, created(5n, 1n, "one"), ME, 0);
+  assert.equal(again.outcome, "duplicate");
+  assert.equal(again.state, state, "the same object: nothing re-renders");
+  const skipped = applyEvent(state, created(7n, 3n, "three"), ME, 0);
+  assert.equal(skipped.outcome, "gap");
+  assert.equal(skipped.state, state);
+  assert.deepEqual(
+    state.messages.map((m) => m.text),
+    ["one"],
+  );
+  assert.equal(state.unreadCount, 1n);
+});
+
+test("a message already held (fetched) is not replaced by an older copy from a replayed event", () => {
+  const edited = create(MessageSchema, { id: "m1", roomId: ROOM, seq: 1n, text: "edited", senderId: "bob" });
+  const state: RoomState = { ...loaded(1n), messages: [edited], headSeq: 1n };
+  const replay = applyEvent(state, created(2n, 1n, "original"), ME, 0);
+  assert.deepEqual(
+    replay.state.messages.map((m) => m.text),
+    ["edited"],
+  );
+});
+
+test("reactions toggle per user, keeping the server's order", () => {
+  let state: RoomState = {
+    ...loaded(1n),
+    messages: [create(MessageSchema, { id: "m1", roomId: ROOM, seq: 1n, text: "hi" })],
+  };
+  const react = (eventSeq: bigint, emoji: string, userId: string, added: boolean) => {
+    state = applyEvent(
+      state,
+      create(RoomEventSchema, {
+        roomId: ROOM,
+        eventSeq,
+        kind: { case: "reactionChanged", value: { messageId: "m1", emoji, userId, added } },
+      }),
+      ME,
+      0,
+    ).state;
+  };
+  react(2n, "👍", "a", true);
+  react(3n, "🎉", "b", true);
+  react(4n, "👍", "b", true);
+  react(5n, "👍", "a", false);
+  react(6n, "🎉", "b", false);
+  assert.deepEqual(
+    state.messages[0]?.reactions.map((r) => [r.emoji, r.userIds]),
+    [["👍", ["b"]]],
+  );
+});
