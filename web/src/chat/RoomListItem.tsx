@@ -29,7 +29,6 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
         href={`/rooms/${encodeURIComponent(room.roomId)}`}
         className={`room-item${current ? " current" : ""}${unread > 0 ? " unread" : ""}`}
         aria-current={current ? "page" : undefined}
-        aria-label={`${name}${unreadLabel}`}
       >
         {isDirect(room) ? (
           <Avatar name={name} seed={peer ?? room.roomId} url={peerProfile?.avatarUrl} online={online} />
@@ -40,7 +39,10 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
         )}
         <span className="room-item-text">
           <span className="room-item-top">
-            <span className="room-name">{name}</span>
+            <span className="room-name">
+              {name}
+              {unreadLabel && <span className="visually-hidden">{unreadLabel}</span>}
+            </span>
             {last && <time className="room-time">{shortTime(last.createdAt)}</time>}
           </span>
           <span className="room-item-bottom">
