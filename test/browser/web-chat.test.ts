@@ -38,23 +38,29 @@ interface AxeResult {
   violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[];
 }
 
-/** axe-core on the page as it is: no serious or critical violation. */
+/** axe-core on the page as it is, in the light and the dark theme: no serious or critical violation. */
 async function checkA11y(page: Page, screen: string): Promise<void> {
   // evaluate() runs outside the page's CSP, which would refuse an injected script tag.
   await page.evaluate(axeSource);
-  const result = (await page.evaluate(() =>
-    (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
-  )) as AxeResult;
-  const bad = result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
-  assert.deepEqual(bad, [], `accessibility on ${screen}`);
+  for (const colorScheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme });
+    const result = (await page.evaluate(() =>
+      (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
+    )) as AxeResult;
+    const bad = result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
+    assert.deepEqual(bad, [], `accessibility on ${screen} (${colorScheme})`);
+  }
+  await page.emulateMedia({ colorScheme: "light" });
 }
 
 async function codeFor(email: string, after: number): Promise<string> {
   const mail = await system.smtp.waitFor(
     (m) =>
       m.envelopeTo.includes(email) && system.smtp.mails.indexOf(m) >= after && /\b\d{6}\b/.test(m.parsed.text ?? ""),
+    // A loaded machine (the suite runs files side by side) can take a while to hash, queue and mail.
+    60_000,
   );
   return otpFrom(mail.parsed.text);
 }
