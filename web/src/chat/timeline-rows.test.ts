@@ -18,18 +18,32 @@ test("rows: a day separator per day, the divider before the first unread, sender
     msg(4, "b", base + DAY),
     msg(5, "b", base + DAY + 60_000),
   ];
-  const rows = timelineRows(messages, [], true, 4n);
+  const rows = timelineRows(messages, [], true, 3n, "a");
   assert.deepEqual(
     rows.map((r) => (r.kind === "message" ? `${r.message.id}${r.grouped ? "+" : ""}` : r.kind)),
-    ["start", "day", "m1", "m2+", "m3", "day", "m4", "new", "m5"],
+    ["start", "day", "m1", "m2+", "m3", "day", "new", "m4", "m5+"],
   );
   assert.equal(rows[0]?.kind === "start" && rows[0].more, true);
 });
 
 test("rows: no divider when nothing was unread, and a gap of over 5 minutes starts a new group", () => {
-  const rows = timelineRows([msg(1, "a", base), msg(2, "a", base + 6 * 60_000)], [], false, -1n);
+  const rows = timelineRows([msg(1, "a", base), msg(2, "a", base + 6 * 60_000)], [], false, -1n, "b");
   assert.deepEqual(
     rows.map((r) => (r.kind === "message" ? `${r.message.id}${r.grouped ? "+" : ""}` : r.kind)),
     ["start", "day", "m1", "m2"],
+  );
+});
+
+test("rows: my own unread messages get no divider; the first unread from someone else does", () => {
+  const rows = timelineRows(
+    [msg(1, "me", base), msg(2, "me", base + 1000), msg(3, "b", base + 2000)],
+    [],
+    false,
+    0n,
+    "me",
+  );
+  assert.deepEqual(
+    rows.map((r) => (r.kind === "message" ? r.message.id : r.kind)),
+    ["start", "day", "m1", "m2", "new", "m3"],
   );
 });
