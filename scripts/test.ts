@@ -76,6 +76,7 @@ function checkGeneratedCode(): void {
 if (!skipChecks) {
   checkGeneratedCode();
   run("types: tsc", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
+  run("types: tsc (web)", bin("tsc"), ["-p", "web/tsconfig.json", "--noEmit"]);
   run("lint: biome", bin("biome"), ["ci", "."]);
 }
 

@@ -1,0 +1,34 @@
+/** A message's reactions: each emoji with its count; mine are pressed; the title says who reacted. */
+import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
+import { displayName, useProfiles } from "../data/queries.js";
+import { useClient, useMe } from "../data/use-parley.js";
+
+export function Reactions({ message }: { message: Message }) {
+  const client = useClient();
+  const me = useMe();
+  const people = useProfiles([...new Set(message.reactions.flatMap((r) => r.userIds))]);
+  return (
+    <ul className="reactions" aria-label="Reactions">
+      {message.reactions.map((r) => {
+        const mine = r.userIds.includes(me?.id ?? "");
+        const who = r.userIds.map((id) => (id === me?.id ? "you" : displayName(people.get(id)))).join(", ");
+        const toggle = () =>
+          void (mine ? client.unreact : client.react)(message.roomId, message.id, r.emoji).catch(() => undefined);
+        return (
+          <li key={r.emoji}>
+            <button
+              type="button"
+              className={`reaction${mine ? " mine" : ""}`}
+              aria-pressed={mine}
+              aria-label={`${r.emoji} ${r.userIds.length}, from ${who}`}
+              title={`Reacted by ${who}`}
+              onClick={toggle}
+            >
+              <span aria-hidden="true">{r.emoji}</span> <span aria-hidden="true">{r.userIds.length}</span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

@@ -1,0 +1,247 @@
+/**
+ * The room's messages as an ARIA log, virtualised: only the rows on screen
+ * (and a few around) are in the DOM, so a 10,000-message room scrolls like a
+ * short one. Older pages load while scrolling up, keeping what is on screen
+ * in place; new messages keep the view at the bottom when it was there. The
+ * read marker follows what has been on screen while the tab is visible.
+ */
+import type { RoomState } from "@parley/client";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useClient, useMe } from "../data/use-parley.js";
+import { MessageItem } from "./MessageItem.js";
+import { PendingItem } from "./PendingItem.js";
+import type { Draft } from "./RoomView.js";
+import { type Row, timelineRows } from "./timeline-rows.js";
+
+const NEAR_TOP_PX = 600;
+const AT_BOTTOM_PX = 80;
+const READ_DELAY_MS = 400;
+const MAX_PAGES_TO_FIND = 40;
+
+const estimate = (row: Row | undefined) =>
+  row?.kind === "message" ? (row.grouped ? 30 : 62) + (row.message.reactions.length > 0 ? 34 : 0) : 36;
+
+export function RoomTimeline({
+  room,
+  moderator,
+  onDraft,
+}: {
+  room: RoomState;
+  moderator: boolean;
+  onDraft: (draft: Draft) => void;
+}) {
+  const client = useClient();
+  const me = useMe();
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const loaded = room.timeline === "loaded";
+
+  // The divider stays where the read marker was when the room was opened, however far reading moves it.
+  const [newAfter, setNewAfter] = useState<bigint>();
+  useEffect(() => {
+    // Nothing unread when opened: no divider (-1 places none).
+    if (loaded && newAfter === undefined) setNewAfter(room.unreadCount > 0n ? room.lastReadSeq : -1n);
+  }, [loaded, newAfter, room.lastReadSeq, room.unreadCount]);
+
+  const rows = useMemo(
+    () => timelineRows(room.messages, room.pending, room.hasOlder, newAfter, me?.id),
+    [room.messages, room.pending, room.hasOlder, newAfter, me?.id],
+  );
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: (i) => estimate(rows[i]),
+    getItemKey: (i) => rows[i]?.key ?? i,
+    overscan: 8,
+  });
+
+  // --- staying at the bottom, and keeping the view still when older messages are put above
+  const atBottom = useRef(true);
+  const [showJump, setShowJump] = useState(false);
+  const firstSeq = room.messages[0]?.seq;
+  const prepend = useRef<{ firstSeq: bigint | undefined; total: number; top: number }>(undefined);
+  const initialScrollDone = useRef(false);
+
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (!el || !loaded) return;
+    const before = prepend.current;
+    if (before && before.firstSeq !== firstSeq) {
+      prepend.current = undefined;
+      el.scrollTop = before.top + (virtualizer.getTotalSize() - before.total);
+      return;
+    }
+    if (!initialScrollDone.current) {
+      initialScrollDone.current = true;
+      const divider = rows.findIndex((r) => r.kind === "new");
+      virtualizer.scrollToIndex(divider >= 0 ? divider : rows.length - 1, { align: divider >= 0 ? "start" : "end" });
+      return;
+    }
+    if (atBottom.current) virtualizer.scrollToIndex(rows.length - 1, { align: "end" });
+  }, [rows, loaded, firstSeq, virtualizer]);
+
+  const loadingOlder = useRef(false);
+  const loadOlder = useCallback(async (): Promise<boolean> => {
+    const el = scrollRef.current;
+    if (loadingOlder.current || !el) return false;
+    loadingOlder.current = true;
+    prepend.current = { firstSeq, total: virtualizer.getTotalSize(), top: el.scrollTop };
+    try {
+      return await client.loadOlder(room.roomId);
+    } catch {
+      prepend.current = undefined;
+      return false;
+    } finally {
+      loadingOlder.current = false;
+    }
+  }, [client, room.roomId, firstSeq, virtualizer]);
+
+  // --- the read marker: the newest message fully on screen, once the tab is visible
+  const readTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const lastRead = useRef(room.lastReadSeq);
+  lastRead.current = room.lastReadSeq;
+  const markSeen = useCallback(() => {
+    clearTimeout(readTimer.current);
+    readTimer.current = setTimeout(() => {
+      const el = scrollRef.current;
+      if (!el || document.visibilityState !== "visible") return;
+      const bottom = el.scrollTop + el.clientHeight;
+      let seen = 0n;
+      for (const item of virtualizer.getVirtualItems()) {
+        const row = rows[item.index];
+        if (row?.kind === "message" && item.end <= bottom + 4 && row.message.seq > seen) seen = row.message.seq;
+      }
+      if (seen > lastRead.current) void client.markRead(room.roomId, seen).catch(() => undefined);
+    }, READ_DELAY_MS);
+  }, [client, room.roomId, rows, virtualizer]);
+
+  useEffect(() => {
+    if (loaded) markSeen();
+    document.addEventListener("visibilitychange", markSeen);
+    return () => {
+      document.removeEventListener("visibilitychange", markSeen);
+      clearTimeout(readTimer.current);
+    };
+  }, [loaded, markSeen]);
+
+  const onScroll = () => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const bottomGap = el.scrollHeight - el.scrollTop - el.clientHeight;
+    atBottom.current = bottomGap < AT_BOTTOM_PX;
+    setShowJump(bottomGap > el.clientHeight);
+    if (el.scrollTop < NEAR_TOP_PX && room.hasOlder && initialScrollDone.current) void loadOlder();
+    markSeen();
+  };
+
+  // --- jumping to a replied-to message, loading older pages until it is there
+  const [highlight, setHighlight] = useState<string>();
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
+  const jumpTo = useCallback(
+    async (messageId: string) => {
+      for (let page = 0; page <= MAX_PAGES_TO_FIND; page++) {
+        const index = rowsRef.current.findIndex((r) => r.kind === "message" && r.message.id === messageId);
+        if (index >= 0) {
+          atBottom.current = false;
+          virtualizer.scrollToIndex(index, { align: "center" });
+          setHighlight(messageId);
+          setTimeout(() => setHighlight((h) => (h === messageId ? undefined : h)), 2000);
+          return;
+        }
+        if (!(await client.loadOlder(room.roomId))) return;
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+    },
+    [client, room.roomId, virtualizer],
+  );
+
+  const byId = useMemo(() => new Map(room.messages.map((m) => [m.id, m])), [room.messages]);
+
+  if (!loaded) {
+    // What the user sent meanwhile shows even before the room's messages could be fetched (offline).
+    return (
+      <div className="timeline-wrap">
+        <div className="timeline timeline-loading">
+          <p role="status">Loading messages…</p>
+          {room.pending.map((p) => (
+            <PendingItem key={p.clientMessageId} pending={p} />
+          ))}
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <div className="timeline-wrap">
+      <div
+        ref={scrollRef}
+        className="timeline"
+        role="log"
+        aria-label="Messages"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls from the keyboard
+        tabIndex={0}
+        onScroll={onScroll}
+      >
+        <div className="timeline-inner" style={{ height: virtualizer.getTotalSize() }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const row = rows[item.index];
+            if (!row) return null;
+            return (
+              <div
+                key={item.key}
+                data-index={item.index}
+                ref={virtualizer.measureElement}
+                className="timeline-row"
+                style={{ transform: `translateY(${item.start}px)` }}
+              >
+                {row.kind === "start" &&
+                  (row.more ? (
+                    <p className="timeline-start">Loading older messages…</p>
+                  ) : (
+                    <p className="timeline-start">This is the beginning of the room.</p>
+                  ))}
+                {row.kind === "day" && (
+                  <div className="day-separator">
+                    <span>{row.label}</span>
+                  </div>
+                )}
+                {row.kind === "new" && (
+                  <div className="new-divider">
+                    <span>New messages</span>
+                  </div>
+                )}
+                {row.kind === "message" && (
+                  <MessageItem
+                    message={row.message}
+                    grouped={row.grouped}
+                    parent={row.message.parentId ? byId.get(row.message.parentId) : undefined}
+                    mine={row.message.senderId === me?.id}
+                    moderator={moderator}
+                    highlighted={highlight === row.message.id}
+                    onDraft={onDraft}
+                    onJump={jumpTo}
+                  />
+                )}
+                {row.kind === "pending" && <PendingItem pending={row.pending} />}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      {showJump && (
+        <button
+          type="button"
+          className="jump-latest"
+          onClick={() => {
+            atBottom.current = true;
+            virtualizer.scrollToIndex(rows.length - 1, { align: "end" });
+          }}
+        >
+          Jump to latest ↓
+        </button>
+      )}
+    </div>
+  );
+}

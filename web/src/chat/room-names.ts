@@ -1,0 +1,33 @@
+import type { RoomState } from "@parley/client";
+import { RoomKind } from "@parley/proto/chat/v1/chat_pb.js";
+import { useDisplayName } from "../data/queries.js";
+import { useMe } from "../data/use-parley.js";
+
+export const isDirect = (room: RoomState | undefined) => room?.room?.kind === RoomKind.DIRECT;
+
+/** The other person in a direct room (the user themself in a room with only them). */
+export function useDirectPeer(room: RoomState | undefined): string | undefined {
+  const me = useMe()?.id;
+  if (!isDirect(room)) return undefined;
+  const ids = room?.room?.memberIds ?? [];
+  return ids.find((id) => id !== me) ?? ids[0];
+}
+
+/** A group room's name; a direct room is called after the other person. */
+export function useRoomName(room: RoomState | undefined): string {
+  const peer = useDirectPeer(room);
+  const peerName = useDisplayName(peer, "Direct message");
+  if (!room?.room) return "Loading…";
+  return isDirect(room) ? peerName : room.room.name || "Untitled room";
+}
+
+/** Unread messages that mention the user (or any unread in a direct room) call for attention. */
+export function isMentioned(room: RoomState, username: string | undefined): boolean {
+  if (room.unreadCount === 0n) return false;
+  if (isDirect(room)) return true;
+  if (!username) return false;
+  const name = username.toLowerCase();
+  const mentions = (m: { seq: bigint; mentions: readonly string[] } | undefined) =>
+    !!m && m.seq > room.lastReadSeq && m.mentions.includes(name);
+  return mentions(room.lastMessage) || room.messages.some(mentions);
+}

@@ -1,0 +1,76 @@
+/**
+ * The edge's web session routes (README "Web app"): the refresh token lives in
+ * an httpOnly cookie page script never sees, so signing in, refreshing and
+ * signing out go through these three calls. Each carries `x-parley-csrf: 1`
+ * (a header a cross-site form cannot send) and the cookie.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { RefreshStrategy, TokenGrant } from "@parley/client";
+
+export interface WebGrant extends TokenGrant {
+  /** The signed-in user's id (names the outbox's IndexedDB database). */
+  userId: string;
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; reason?: string };
+}
+
+const CODES: Record<string, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
+  not_found: Code.NotFound,
+  resource_exhausted: Code.ResourceExhausted,
+  failed_precondition: Code.FailedPrecondition,
+  unavailable: Code.Unavailable,
+};
+
+async function post(path: string, body?: unknown): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      credentials: "include",
+      headers: { "x-parley-csrf": "1", ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch {
+    throw new ConnectError("Parley cannot be reached", Code.Unavailable);
+  }
+  if (response.ok) return response.status === 204 ? {} : response.json();
+  const answer = (await response.json().catch(() => ({}))) as ErrorBody;
+  const code =
+    CODES[answer.error?.code ?? ""] ??
+    (response.status === 401 ? Code.Unauthenticated : response.status >= 500 ? Code.Unavailable : Code.Unknown);
+  throw new ConnectError(answer.error?.message ?? response.statusText, code);
+}
+
+function grantFrom(answer: unknown): WebGrant {
+  const a = answer as { accessToken?: string; expiresIn?: number; user?: { id?: string } };
+  if (!a.accessToken || !a.user?.id) throw new ConnectError("unexpected answer from the edge", Code.Internal);
+  return { accessToken: a.accessToken, expiresIn: a.expiresIn ?? 900, userId: a.user.id };
+}
+
+export type OtpPurpose = "verify" | "login";
+
+/** Verifies the emailed code and starts a web session (sets the refresh cookie). */
+export async function openWebSession(email: string, otp: string, purpose: OtpPurpose): Promise<WebGrant> {
+  return grantFrom(
+    await post("/api/web/session", {
+      email,
+      otp,
+      purpose: purpose === "login" ? "OTP_PURPOSE_LOGIN" : "OTP_PURPOSE_VERIFY_EMAIL",
+    }),
+  );
+}
+
+/** The refresh through the cookie: what the SDK's Auth calls before the access token runs out. */
+export const refreshWebSession = async (): Promise<WebGrant> => grantFrom(await post("/api/web/refresh"));
+
+export const cookieRefresh: RefreshStrategy = refreshWebSession;
+
+/** Ends this browser's session and clears the cookie. */
+export async function closeWebSession(): Promise<void> {
+  await post("/api/web/logout");
+}

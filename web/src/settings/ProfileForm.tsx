@@ -1,0 +1,85 @@
+import { NotificationLevel, type User } from "@parley/proto/user/v1/user_pb.js";
+import { type FormEvent, useState } from "react";
+import { useMyProfile, useUpdateProfile } from "../data/queries.js";
+import { Avatar } from "../ui/Avatar.js";
+import { ErrorText } from "../ui/ErrorText.js";
+import { Loading } from "../ui/Loading.js";
+
+export function ProfileForm() {
+  const profile = useMyProfile();
+  if (!profile.data?.user) return profile.error ? <ErrorText error={profile.error} /> : <Loading label="Loading" />;
+  return <ProfileFields user={profile.data.user} />;
+}
+
+function ProfileFields({ user }: { user: User }) {
+  const [displayName, setDisplayName] = useState(user.displayName);
+  const [avatarUrl, setAvatarUrl] = useState(user.avatarUrl);
+  const [bio, setBio] = useState(user.bio);
+  const [statusText, setStatusText] = useState(user.statusText);
+  const [level, setLevel] = useState(user.notificationLevel || NotificationLevel.ALL);
+  const update = useUpdateProfile();
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    update.mutate({
+      displayName: displayName.trim(),
+      avatarUrl: avatarUrl.trim(),
+      bio,
+      statusText: statusText.trim(),
+      notificationLevel: level,
+    });
+  };
+
+  return (
+    <form className="stack settings-form" onSubmit={submit}>
+      <div className="profile-preview">
+        <Avatar name={displayName || user.username} seed={user.id} url={avatarUrl} size={64} />
+        <div>
+          <strong>{displayName || user.username}</strong>
+          <div className="hint">
+            @{user.username} · {user.email}
+          </div>
+        </div>
+      </div>
+      <label className="field">
+        <span>Display name</span>
+        <input maxLength={64} value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
+      </label>
+      <label className="field">
+        <span>Avatar URL</span>
+        <input
+          type="url"
+          maxLength={2048}
+          placeholder="https://…"
+          aria-describedby="avatar-hint"
+          value={avatarUrl}
+          onChange={(e) => setAvatarUrl(e.target.value)}
+        />
+        <small id="avatar-hint">An https link to a picture</small>
+      </label>
+      <label className="field">
+        <span>Status</span>
+        <input maxLength={140} value={statusText} onChange={(e) => setStatusText(e.target.value)} />
+      </label>
+      <label className="field">
+        <span>Bio</span>
+        <textarea rows={3} maxLength={500} value={bio} onChange={(e) => setBio(e.target.value)} />
+      </label>
+      <label className="field">
+        <span>Email notifications for missed messages</span>
+        <select value={level} onChange={(e) => setLevel(Number(e.target.value))}>
+          <option value={NotificationLevel.ALL}>All messages</option>
+          <option value={NotificationLevel.MENTIONS_AND_DIRECT}>Mentions and direct messages</option>
+          <option value={NotificationLevel.NONE}>None</option>
+        </select>
+      </label>
+      <ErrorText error={update.error} />
+      <p role="status" className="hint">
+        {update.isSuccess ? "Saved." : ""}
+      </p>
+      <button type="submit" className="primary" disabled={update.isPending}>
+        Save profile
+      </button>
+    </form>
+  );
+}
