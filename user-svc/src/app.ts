@@ -12,7 +12,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
 import { createBackground } from "./domain/background.js";
-import type { UserDomain } from "./domain/context.js";
+import type { DomainDeps } from "./domain/deps.js";
 import { createOtpStore } from "./domain/otp.js";
 import { preparePasswordChecks } from "./domain/passwords.js";
 import { createRateLimits } from "./domain/rate-limits.js";
@@ -57,7 +57,7 @@ export async function build(deps: AppDeps): Promise<App> {
   const { config, redis, logger } = deps;
   const tokens = createTokenKeys(config.JWT_SECRET);
   const background = createBackground(logger);
-  const domain: UserDomain = {
+  const domain: DomainDeps = {
     db: drizzle(deps.sql, { schema }),
     redis,
     otp: createOtpStore({

@@ -3,12 +3,12 @@ import type { GetProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js"
 import { userNotFound } from "../errors.js";
 import { findUserById } from "../storage/users.js";
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { userMessage } from "./user-message.js";
 
 /** The caller's own account; the caller is whoever the verified token and live session say. */
 export async function getProfile(
-  domain: UserDomain,
+  domain: DomainDeps,
   headers: Headers,
 ): Promise<MessageInitShape<typeof GetProfileResponseSchema>> {
   const identity = await authenticateCaller(domain, headers);

@@ -4,11 +4,11 @@ import type { GetUserResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { userNotFound } from "../errors.js";
 import { findVerifiedUserById } from "../storage/users.js";
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { publicProfileMessage } from "./user-message.js";
 
 export async function getUser(
-  domain: UserDomain,
+  domain: DomainDeps,
   headers: Headers,
   input: { userId: string },
 ): Promise<MessageInitShape<typeof GetUserResponseSchema>> {

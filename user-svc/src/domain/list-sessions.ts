@@ -3,11 +3,11 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ListSessionsResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { listSessions } from "./sessions.js";
 
 export async function listMySessions(
-  domain: UserDomain,
+  domain: DomainDeps,
   headers: Headers,
 ): Promise<MessageInitShape<typeof ListSessionsResponseSchema>> {
   const caller = await authenticateCaller(domain, headers);

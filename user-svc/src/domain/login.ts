@@ -10,7 +10,7 @@ import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { invalidCredentials } from "../errors.js";
 import { findUserByEmail, findUserByUsernameKey, lockUserById } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
 import { enqueueOtpMail } from "./otp.js";
 import { verifyPassword } from "./passwords.js";
@@ -22,7 +22,7 @@ export interface LoginInput {
   client: ClientInfo;
 }
 
-export async function login(domain: UserDomain, input: LoginInput): Promise<{ otpExpiresIn: number }> {
+export async function login(domain: DomainDeps, input: LoginInput): Promise<{ otpExpiresIn: number }> {
   const { kind, value } = input.identifier;
   const normalized = kind === "email" ? normalizeEmail(value) : usernameKey(value);
   // Keyed by what was typed (normalised), not by the account it names: keying

@@ -2,11 +2,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { LogoutAllResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { revokeAllSessions } from "./sessions.js";
 
 export async function logoutAll(
-  domain: UserDomain,
+  domain: DomainDeps,
   headers: Headers,
 ): Promise<MessageInitShape<typeof LogoutAllResponseSchema>> {
   const caller = await authenticateCaller(domain, headers);

@@ -1,9 +1,9 @@
 /** Logout: ends the session the caller's token belongs to, in every service at once. */
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { revokeSessions } from "./sessions.js";
 
-export async function logout(domain: UserDomain, headers: Headers): Promise<Record<string, never>> {
+export async function logout(domain: DomainDeps, headers: Headers): Promise<Record<string, never>> {
   const caller = await authenticateCaller(domain, headers);
   await revokeSessions(domain.redis, {
     prefix: domain.redisKeyPrefix,

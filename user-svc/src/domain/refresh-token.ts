@@ -7,11 +7,11 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RefreshTokenResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { refreshTokenInvalid, refreshTokenReused } from "../errors.js";
 import { findUserById } from "../storage/users.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { revokeSessions, rotateRefreshToken } from "./sessions.js";
 
 export async function refreshToken(
-  domain: UserDomain,
+  domain: DomainDeps,
   input: { refreshToken: string },
 ): Promise<MessageInitShape<typeof RefreshTokenResponseSchema>> {
   const prefix = domain.redisKeyPrefix;

@@ -15,7 +15,7 @@ import { enqueueEvent } from "@parley/shared/outbox.js";
 import type { Redis } from "ioredis";
 import type { UserRow } from "../storage/schema.js";
 import type { Tx } from "../storage/users.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 
 export interface Registered {
   userId: string;
@@ -33,7 +33,7 @@ async function claimNotice(redis: Redis, opts: { prefix: string; email: string; 
 
 export async function answerAsNew(
   tx: Tx,
-  domain: UserDomain,
+  domain: DomainDeps,
   account: Pick<UserRow, "id" | "email" | "username">,
   usernameKey: string,
 ): Promise<Registered> {

@@ -32,7 +32,7 @@ import {
   violatedUniqueConstraint,
 } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
 import { enqueueOtpMail } from "./otp.js";
 import { assertStrongPassword, hashPassword } from "./passwords.js";
@@ -50,7 +50,7 @@ export interface RegisterInput {
 
 const ATTEMPTS = 3;
 
-export async function register(domain: UserDomain, input: RegisterInput): Promise<Registered> {
+export async function register(domain: DomainDeps, input: RegisterInput): Promise<Registered> {
   const email = normalizeEmail(input.email);
   const username = input.username.trim();
   const key = usernameKey(username);

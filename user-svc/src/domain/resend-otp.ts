@@ -20,7 +20,7 @@ import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/
 import { otpResendCooldown } from "../errors.js";
 import { findUserByEmail, lockUserById, touchPendingUser } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
 import { enqueueOtpMail } from "./otp.js";
 import { claimResendSlot } from "./resend-cooldown.js";
@@ -32,7 +32,7 @@ export interface ResendOtpInput {
 }
 
 export async function resendOtp(
-  domain: UserDomain,
+  domain: DomainDeps,
   input: ResendOtpInput,
 ): Promise<MessageInitShape<typeof ResendOtpResponseSchema>> {
   const email = normalizeEmail(input.email);
@@ -46,7 +46,7 @@ export async function resendOtp(
 }
 
 /** Mails a fresh code in place of the account's pending one; does nothing for an unknown email or no usable code. */
-async function reissuePendingCode(domain: UserDomain, email: string, requested: OtpPurpose): Promise<void> {
+async function reissuePendingCode(domain: DomainDeps, email: string, requested: OtpPurpose): Promise<void> {
   const found = await findUserByEmail(domain.db, email);
   if (!found) return;
   await domain.db.transaction(async (tx) => {

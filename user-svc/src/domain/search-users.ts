@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SearchUsersResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { searchVerifiedByUsernamePrefix } from "../storage/users.js";
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { usernameKey } from "./identity.js";
 import { publicProfileMessage } from "./user-message.js";
 
@@ -11,7 +11,7 @@ export const DEFAULT_SEARCH_LIMIT = 20;
 export const MAX_SEARCH_LIMIT = 50;
 
 export async function searchUsers(
-  domain: UserDomain,
+  domain: DomainDeps,
   headers: Headers,
   input: { prefix: string; limit: number },
 ): Promise<MessageInitShape<typeof SearchUsersResponseSchema>> {

@@ -12,7 +12,7 @@ import { enqueueEvent } from "@parley/shared/outbox.js";
 import { avatarUrlScheme, userNotFound } from "../errors.js";
 import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
 import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { userMessage } from "./user-message.js";
 
 export interface ProfileUpdate {
@@ -24,7 +24,7 @@ export interface ProfileUpdate {
 }
 
 export async function updateProfile(
-  domain: UserDomain,
+  domain: DomainDeps,
   headers: Headers,
   update: ProfileUpdate,
 ): Promise<MessageInitShape<typeof UpdateProfileResponseSchema>> {

@@ -10,7 +10,7 @@ import { enqueueEvent } from "@parley/shared/outbox.js";
 import { otpExpired, otpInvalid, otpLocked } from "../errors.js";
 import { findUserByEmail, findUserById, markVerified } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
 import { createSession } from "./sessions.js";
 import { userMessage } from "./user-message.js";
@@ -23,7 +23,7 @@ export interface VerifyOtpInput {
 }
 
 export async function verifyOtp(
-  domain: UserDomain,
+  domain: DomainDeps,
   input: VerifyOtpInput,
 ): Promise<MessageInitShape<typeof VerifyOtpResponseSchema>> {
   const email = normalizeEmail(input.email);

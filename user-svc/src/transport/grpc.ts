@@ -4,7 +4,7 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
-import type { UserDomain } from "../domain/context.js";
+import type { DomainDeps } from "../domain/deps.js";
 import { getProfile } from "../domain/get-profile.js";
 import { getUser } from "../domain/get-user.js";
 import { listMySessions } from "../domain/list-sessions.js";
@@ -21,7 +21,7 @@ import { clientInfoReader } from "./client-info.js";
 
 export { UserService };
 
-export function userServiceImpl(domain: UserDomain): ServiceImpl<typeof UserService> {
+export function userServiceImpl(domain: DomainDeps): ServiceImpl<typeof UserService> {
   const clientInfo = clientInfoReader(domain.tokens);
   return {
     register: async (req, ctx) =>

@@ -8,7 +8,7 @@ import type { OtpStore } from "./otp.js";
 import type { RateLimits } from "./rate-limits.js";
 
 /** What the domain actions need; built once by app.ts. */
-export interface UserDomain {
+export interface DomainDeps {
   db: Db;
   redis: Redis;
   otp: OtpStore;
