@@ -1,6 +1,6 @@
 import type { Identity } from "@parley/shared/auth.js";
+import { touchSession } from "../storage/sessions.js";
 import type { DomainDeps } from "./deps.js";
-import { touchSession } from "./sessions.js";
 
 /**
  * The signed-in caller: a verified access token whose session is live (the

@@ -2,9 +2,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ListSessionsResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { listSessions } from "../storage/sessions.js";
 import { authenticateCaller } from "./caller.js";
 import type { DomainDeps } from "./deps.js";
-import { listSessions } from "./sessions.js";
 
 export async function listMySessions(
   domain: DomainDeps,

@@ -1,7 +1,8 @@
 /** Logout: ends the session the caller's token belongs to, in every service at once. */
+
+import { revokeSessions } from "../storage/sessions.js";
 import { authenticateCaller } from "./caller.js";
 import type { DomainDeps } from "./deps.js";
-import { revokeSessions } from "./sessions.js";
 
 export async function logout(domain: DomainDeps, headers: Headers): Promise<Record<string, never>> {
   const caller = await authenticateCaller(domain, headers);

@@ -6,9 +6,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RefreshTokenResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { refreshTokenInvalid, refreshTokenReused } from "../errors.js";
+import { revokeSessions, rotateRefreshToken } from "../storage/sessions.js";
 import { findUserById } from "../storage/users.js";
 import type { DomainDeps } from "./deps.js";
-import { revokeSessions, rotateRefreshToken } from "./sessions.js";
 
 export async function refreshToken(
   domain: DomainDeps,

@@ -24,6 +24,7 @@
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { usernameTaken } from "../errors.js";
+import { startResendCooldown } from "../storage/resend-cooldown.js";
 import {
   deleteUnverifiedUser,
   insertUser,
@@ -34,10 +35,10 @@ import {
 import type { ClientInfo } from "./client-info.js";
 import type { DomainDeps } from "./deps.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
-import { enqueueOtpMail } from "./otp.js";
+import { enqueueOtpMail, issueOtp } from "./otp.js";
 import { assertStrongPassword, hashPassword } from "./passwords.js";
+import { enforceRateLimit } from "./rate-limits.js";
 import { answerAsNew, type Registered } from "./register-existing.js";
-import { startResendCooldown } from "./resend-cooldown.js";
 
 export type { Registered };
 
@@ -55,7 +56,7 @@ export async function register(domain: DomainDeps, input: RegisterInput): Promis
   const username = input.username.trim();
   const key = usernameKey(username);
   // Before the argon2 hash: a flood must not cost us CPU.
-  await domain.rateLimits.consume("register", { ip: input.client.ip, account: email });
+  await enforceRateLimit(domain, "register", { ip: input.client.ip, account: email });
   assertStrongPassword(input.password, { email, username });
   // Hashed before the transaction (no row locks held for the ~50 ms it
   // takes), and for a verified email too, which then stores nothing: both
@@ -84,7 +85,7 @@ export async function register(domain: DomainDeps, input: RegisterInput): Promis
         if (!user) throw new Error("pending account vanished under its row lock");
         // Stored before the event commits: an orphan code is harmless, a
         // mailed code that cannot verify is not.
-        const otp = await domain.otp.issue(user.id, OtpPurpose.VERIFY_EMAIL);
+        const otp = await issueOtp(domain.otp, user.id, OtpPurpose.VERIFY_EMAIL);
         await enqueueOtpMail(tx, user, otp, OtpPurpose.VERIFY_EMAIL, domain.otpTtlSeconds);
         return { userId: user.id, otpExpiresIn: domain.otpTtlSeconds };
       });

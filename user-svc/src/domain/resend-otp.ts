@@ -18,12 +18,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { otpResendCooldown } from "../errors.js";
+import { claimResendSlot } from "../storage/resend-cooldown.js";
 import { findUserByEmail, lockUserById, touchPendingUser } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
 import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
-import { enqueueOtpMail } from "./otp.js";
-import { claimResendSlot } from "./resend-cooldown.js";
+import { countResend, enqueueOtpMail } from "./otp.js";
+import { enforceRateLimit } from "./rate-limits.js";
 
 export interface ResendOtpInput {
   email: string;
@@ -36,11 +37,11 @@ export async function resendOtp(
   input: ResendOtpInput,
 ): Promise<MessageInitShape<typeof ResendOtpResponseSchema>> {
   const email = normalizeEmail(input.email);
-  await domain.rateLimits.consume("resend_otp", { ip: input.client.ip, account: email });
+  await enforceRateLimit(domain, "resend_otp", { ip: input.client.ip, account: email });
   const cooldown = { prefix: domain.redisKeyPrefix, email, seconds: domain.otpResendCooldownSeconds };
   const wait = await claimResendSlot(domain.redis, cooldown);
   if (wait !== undefined) throw otpResendCooldown(wait);
-  await domain.otp.countResend(email);
+  await countResend(domain.otp, email);
   domain.background.start("resend_otp", () => reissuePendingCode(domain, email, input.purpose));
   return { otpExpiresIn: domain.otpTtlSeconds, retryAfter: domain.otpResendCooldownSeconds };
 }

@@ -8,11 +8,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { OtpPurpose, type VerifyOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { otpExpired, otpInvalid, otpLocked } from "../errors.js";
+import { createSession } from "../storage/sessions.js";
 import { findUserByEmail, findUserById, markVerified } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
 import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
-import { createSession } from "./sessions.js";
+import { enforceRateLimit } from "./rate-limits.js";
 import { userMessage } from "./user-message.js";
 
 export interface VerifyOtpInput {
@@ -27,7 +28,7 @@ export async function verifyOtp(
   input: VerifyOtpInput,
 ): Promise<MessageInitShape<typeof VerifyOtpResponseSchema>> {
   const email = normalizeEmail(input.email);
-  await domain.rateLimits.consume("verify_otp", { ip: input.client.ip, account: email });
+  await enforceRateLimit(domain, "verify_otp", { ip: input.client.ip, account: email });
   const found = await findUserByEmail(domain.db, email);
   if (!found) throw otpExpired();
   const purpose =
