@@ -15,8 +15,7 @@
  * would delay it for real accounts only. A real send also counts toward the account's hourly code cap
  * shared with Register and Login; past that cap nothing is sent.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { otpResendCooldown } from "../errors.js";
 import { claimResendSlot } from "../storage/resend-cooldown.js";
 import { findUserByEmail, lockUserById, touchPendingUser } from "../storage/users.js";
@@ -32,10 +31,13 @@ export interface ResendOtpInput {
   client: ClientInfo;
 }
 
-export async function resendOtp(
-  domain: DomainDeps,
-  input: ResendOtpInput,
-): Promise<MessageInitShape<typeof ResendOtpResponseSchema>> {
+/** What every ResendOtp caller is told, whatever the email: how long a code lives and when to ask again. */
+export interface ResendAnswer {
+  otpExpiresIn: number;
+  retryAfter: number;
+}
+
+export async function resendOtp(domain: DomainDeps, input: ResendOtpInput): Promise<ResendAnswer> {
   const email = normalizeEmail(input.email);
   await enforceRateLimit(domain, "resend_otp", { ip: input.client.ip, account: email });
   const cooldown = { prefix: domain.redisKeyPrefix, email, seconds: domain.otpResendCooldownSeconds };

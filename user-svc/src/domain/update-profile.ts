@@ -5,15 +5,14 @@
  * http(s). Text is stored exactly as given: it only ever reaches SQL as a
  * bound parameter, and escaping for HTML is the renderer's job.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { NotificationLevel, UpdateProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import type { NotificationLevel } from "@parley/proto/user/v1/user_pb.js";
+import type { Identity } from "@parley/shared/auth.js";
 import { notificationLevelMessage, notificationLevelName } from "@parley/shared/notification-levels.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { avatarUrlScheme, userNotFound } from "../errors.js";
+import type { UserRow } from "../storage/schema.js";
 import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
-import { authenticateCaller } from "./caller.js";
 import type { DomainDeps } from "./deps.js";
-import { userMessage } from "./user-message.js";
 
 export interface ProfileUpdate {
   displayName?: string | undefined;
@@ -23,12 +22,7 @@ export interface ProfileUpdate {
   notificationLevel?: NotificationLevel | undefined;
 }
 
-export async function updateProfile(
-  domain: DomainDeps,
-  headers: Headers,
-  update: ProfileUpdate,
-): Promise<MessageInitShape<typeof UpdateProfileResponseSchema>> {
-  const caller = await authenticateCaller(domain, headers);
+export async function updateProfile(domain: DomainDeps, caller: Identity, update: ProfileUpdate): Promise<UserRow> {
   // Proto only asks for an absolute URI; javascript:, data: and the like would
   // run or track in whatever renders the avatar.
   if (update.avatarUrl && !/^https?:\/\//i.test(update.avatarUrl)) throw avatarUrlScheme();
@@ -47,9 +41,9 @@ export async function updateProfile(
   if (Object.keys(changes).length === 0) {
     const user = await findUserById(domain.db, caller.userId);
     if (!user) throw userNotFound();
-    return { user: userMessage(user) };
+    return user;
   }
-  const user = await domain.db.transaction(async (tx) => {
+  return domain.db.transaction(async (tx) => {
     const row = await updateProfileRow(tx, caller.userId, changes);
     if (!row) throw userNotFound();
     await enqueueEvent(tx, "user.updated", {
@@ -61,5 +55,4 @@ export async function updateProfile(
     });
     return row;
   });
-  return { user: userMessage(user) };
 }
