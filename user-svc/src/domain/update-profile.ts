@@ -11,8 +11,9 @@ import { notificationLevelMessage, notificationLevelName } from "@parley/shared/
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { avatarUrlScheme, userNotFound } from "../errors.js";
 import type { UserRow } from "../storage/schema.js";
-import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
+import { type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
 import type { DomainDeps } from "./deps.js";
+import { getProfile } from "./get-profile.js";
 
 export interface ProfileUpdate {
   displayName?: string | undefined;
@@ -38,11 +39,7 @@ export async function updateProfile(domain: DomainDeps, caller: Identity, update
     changes.notificationLevel = level;
   }
 
-  if (Object.keys(changes).length === 0) {
-    const user = await findUserById(domain.db, caller.userId);
-    if (!user) throw userNotFound();
-    return user;
-  }
+  if (Object.keys(changes).length === 0) return getProfile(domain, caller);
   return domain.db.transaction(async (tx) => {
     const row = await updateProfileRow(tx, caller.userId, changes);
     if (!row) throw userNotFound();
