@@ -10,6 +10,7 @@ import { type Topology, topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
 import { type ConsumerStats, startConsumer } from "./consumer.js";
 import { type SchedulerStats, startDigestScheduler } from "./digest-scheduler.js";
+import type { DomainDeps } from "./domain/deps.js";
 import { processEvent } from "./domain/process-event.js";
 import { sendDueDigest } from "./domain/send-digest.js";
 import { unsubscribe, unsubscribeTokens } from "./domain/unsubscribe.js";
@@ -77,6 +78,15 @@ export async function build(deps: AppDeps): Promise<App> {
     return url.toString();
   };
 
+  const domain: DomainDeps = {
+    db,
+    transport,
+    ctx,
+    windowSeconds: config.NOTIFY_DIGEST_WINDOW,
+    retryDelaysMs: config.MAIL_RETRY_DELAYS,
+    unsubscribeUrl,
+  };
+
   const inRoomOrder = createRoomOrder();
   const consumer = startConsumer({
     amqp: deps.amqp,
@@ -84,14 +94,10 @@ export async function build(deps: AppDeps): Promise<App> {
     logger,
     prefetch: config.MAIL_PREFETCH,
     retryForMs: config.MAIL_RETRY_FOR,
-    handle: (event, log) =>
-      inRoomOrder(event, () =>
-        processEvent({ db, transport, ctx, windowSeconds: config.NOTIFY_DIGEST_WINDOW }, event, log),
-      ),
+    handle: (event, log) => inRoomOrder(event, () => processEvent(domain, event, log)),
   });
   const scheduler = startDigestScheduler({
-    sendDue: () =>
-      sendDueDigest({ db, transport, ctx, retryDelaysMs: config.MAIL_RETRY_DELAYS, unsubscribeUrl }, logger),
+    sendDue: () => sendDueDigest(domain, logger),
     prune: async () => ({
       digests: await pruneFinishedDigests(db, KEEP_FINISHED_DIGESTS_DAYS),
       processedEvents: await pruneProcessedEvents(db, config.PROCESSED_EVENTS_KEEP_DAYS),

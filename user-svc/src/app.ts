@@ -12,10 +12,10 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
 import { createBackground } from "./domain/background.js";
-import type { UserDomain } from "./domain/context.js";
-import { createOtpStore } from "./domain/otp.js";
+import type { DomainDeps } from "./domain/deps.js";
 import { preparePasswordChecks } from "./domain/passwords.js";
-import { createRateLimits } from "./domain/rate-limits.js";
+import { createOtpStore } from "./storage/otp-store.js";
+import { createRateLimits } from "./storage/rate-limits.js";
 import * as schema from "./storage/schema.js";
 import { createUsernameHolds } from "./storage/username-holds.js";
 import { withPeerAddress } from "./transport/client-info.js";
@@ -57,7 +57,7 @@ export async function build(deps: AppDeps): Promise<App> {
   const { config, redis, logger } = deps;
   const tokens = createTokenKeys(config.JWT_SECRET);
   const background = createBackground(logger);
-  const domain: UserDomain = {
+  const domain: DomainDeps = {
     db: drizzle(deps.sql, { schema }),
     redis,
     otp: createOtpStore({

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { sessionKey } from "@parley/shared/sessions.js";
 import { decodeJwt, SignJWT } from "jose";
-import { userSessionsKey } from "../src/domain/sessions.js";
+import { userSessionsKey } from "../src/storage/sessions.js";
 import { bearer, type Harness, rejectsWith, type SignedUp, startHarness } from "./harness.js";
 
 let h: Harness;

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
-import { MAX_SENDS, otpKey } from "../src/domain/otp.js";
+import { MAX_SENDS, otpKey } from "../src/storage/otp-store.js";
 import { type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness, waitFor } from "./harness.js";
 
 let h: Harness;

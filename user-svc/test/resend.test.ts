@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
-import { MAX_ATTEMPTS, MAX_RESENDS, MAX_SENDS } from "../src/domain/otp.js";
+import { MAX_ATTEMPTS, MAX_RESENDS, MAX_SENDS } from "../src/storage/otp-store.js";
 import { type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness, waitFor } from "./harness.js";
 
 let h: Harness;

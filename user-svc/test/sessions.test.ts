@@ -11,7 +11,7 @@ import { Code } from "@connectrpc/connect";
 import { createTokenKeys } from "@parley/shared/auth.js";
 import { createAuthenticator, sessionKey } from "@parley/shared/sessions.js";
 import { decodeJwt } from "jose";
-import { sessionMetaKey, userSessionsKey } from "../src/domain/sessions.js";
+import { sessionMetaKey, userSessionsKey } from "../src/storage/sessions.js";
 import { bearer, type Harness, rejectsWith, type SignedUp, startHarness } from "./harness.js";
 
 let h: Harness;

@@ -4,10 +4,9 @@
  * later mail (presence, reads, deletions, profiles, room members).
  */
 import type { Logger } from "@parley/shared/logger.js";
-import type { MailTransport } from "../mailer.js";
-import type { Db } from "../storage/db.js";
 import { upsertRecipient } from "../storage/recipients.js";
-import { InvalidEvent, type MailContext, type MailEvent, type Outcome } from "./mail-event.js";
+import type { DomainDeps } from "./deps.js";
+import { InvalidEvent, type MailEvent, type Outcome } from "./mail-event.js";
 import { planOtpMail } from "./otp-mail.js";
 import { queueNotifications } from "./queue-notifications.js";
 import { planRegistrationAttemptMail } from "./registration-attempt-mail.js";
@@ -16,16 +15,12 @@ import { trackMembership } from "./track-membership.js";
 import { trackDeletion, trackPresence, trackProfile, trackRead } from "./track-state.js";
 import { planWelcomeMail, recipientOf } from "./welcome-mail.js";
 
-export interface ProcessDeps {
-  db: Db;
-  transport: MailTransport;
-  ctx: MailContext;
-  /** NOTIFY_DIGEST_WINDOW. */
-  windowSeconds: number;
-}
-
 /** Throws only for unexpected failures (e.g. the database is away); the caller retries those. */
-export async function processEvent(deps: ProcessDeps, event: MailEvent, log: Logger): Promise<Outcome> {
+export async function processEvent(
+  deps: Pick<DomainDeps, "db" | "transport" | "ctx" | "windowSeconds">,
+  event: MailEvent,
+  log: Logger,
+): Promise<Outcome> {
   try {
     switch (event.routingKey) {
       case "user.otp.send":

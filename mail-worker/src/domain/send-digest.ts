@@ -8,8 +8,7 @@
  * instant between acceptance and commit, and that copy keeps its Message-ID).
  */
 import type { Logger } from "@parley/shared/logger.js";
-import { classifySendError, type MailTransport } from "../mailer.js";
-import type { Db } from "../storage/db.js";
+import { classifySendError } from "../mailer.js";
 import {
   claimDueDigest,
   finishDigest,
@@ -19,24 +18,18 @@ import {
 } from "../storage/digests.js";
 import { findRecipients } from "../storage/recipients.js";
 import { deletedAmong, onlineUsers, readMarkers } from "../storage/state.js";
-import type { MailContext } from "./mail-event.js";
+import type { DomainDeps } from "./deps.js";
 import { planDigestMail } from "./message-notification.js";
 import { skipReason } from "./notify-policy.js";
 import { errorMessage } from "./send-event-mail.js";
 
-export interface DigestDeps {
-  db: Db;
-  transport: MailTransport;
-  ctx: MailContext;
-  /** The waits before each new attempt after a transient failure; then the digest fails. */
-  retryDelaysMs: readonly number[];
-  unsubscribeUrl: (userId: string) => string;
-}
-
 /** What became of the digest claimed, or "idle" when none was due. */
 export type DigestResult = "idle" | "sent" | "cancelled" | "postponed" | "failed";
 
-export async function sendDueDigest(deps: DigestDeps, logger: Logger): Promise<DigestResult> {
+export async function sendDueDigest(
+  deps: Pick<DomainDeps, "db" | "transport" | "ctx" | "retryDelaysMs" | "unsubscribeUrl">,
+  logger: Logger,
+): Promise<DigestResult> {
   return deps.db.transaction(async (tx) => {
     const digest = await claimDueDigest(tx);
     if (!digest) return "idle";

@@ -1,18 +1,12 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { GetProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import type { Identity } from "@parley/shared/auth.js";
 import { userNotFound } from "../errors.js";
+import type { UserRow } from "../storage/schema.js";
 import { findUserById } from "../storage/users.js";
-import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
-import { userMessage } from "./user-message.js";
+import type { DomainDeps } from "./deps.js";
 
-/** The caller's own account; the caller is whoever the verified token and live session say. */
-export async function getProfile(
-  domain: UserDomain,
-  headers: Headers,
-): Promise<MessageInitShape<typeof GetProfileResponseSchema>> {
-  const identity = await authenticateCaller(domain, headers);
-  const user = await findUserById(domain.db, identity.userId);
+/** The caller's own account. */
+export async function getProfile(domain: DomainDeps, caller: Identity): Promise<UserRow> {
+  const user = await findUserById(domain.db, caller.userId);
   if (!user) throw userNotFound();
-  return { user: userMessage(user) };
+  return user;
 }

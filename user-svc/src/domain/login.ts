@@ -8,13 +8,14 @@
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { invalidCredentials } from "../errors.js";
+import { startResendCooldown } from "../storage/resend-cooldown.js";
 import { findUserByEmail, findUserByUsernameKey, lockUserById } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
-import { enqueueOtpMail } from "./otp.js";
+import { enqueueOtpMail, issueOtp } from "./otp.js";
 import { verifyPassword } from "./passwords.js";
-import { startResendCooldown } from "./resend-cooldown.js";
+import { enforceRateLimit } from "./rate-limits.js";
 
 export interface LoginInput {
   identifier: { kind: "email" | "username"; value: string };
@@ -22,13 +23,13 @@ export interface LoginInput {
   client: ClientInfo;
 }
 
-export async function login(domain: UserDomain, input: LoginInput): Promise<{ otpExpiresIn: number }> {
+export async function login(domain: DomainDeps, input: LoginInput): Promise<{ otpExpiresIn: number }> {
   const { kind, value } = input.identifier;
   const normalized = kind === "email" ? normalizeEmail(value) : usernameKey(value);
   // Keyed by what was typed (normalised), not by the account it names: keying
   // by account would let an attacker learn that an email and a username belong
   // together by exhausting one and probing the other.
-  await domain.rateLimits.consume("login", { ip: input.client.ip, account: `${kind}:${normalized}` });
+  await enforceRateLimit(domain, "login", { ip: input.client.ip, account: `${kind}:${normalized}` });
   const found =
     kind === "email"
       ? await findUserByEmail(domain.db, normalized)
@@ -40,7 +41,7 @@ export async function login(domain: UserDomain, input: LoginInput): Promise<{ ot
   const email = await domain.db.transaction(async (tx) => {
     const user = await lockUserById(tx, found.id);
     if (!user || user.passwordHash !== found.passwordHash) throw invalidCredentials();
-    const otp = await domain.otp.issue(user.id, OtpPurpose.LOGIN);
+    const otp = await issueOtp(domain.otp, user.id, OtpPurpose.LOGIN);
     await enqueueOtpMail(tx, user, otp, OtpPurpose.LOGIN, domain.otpTtlSeconds);
     return user.email;
   });

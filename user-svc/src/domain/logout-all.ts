@@ -1,15 +1,9 @@
 /** LogoutAll: ends every session of the caller, the calling one included. */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { LogoutAllResponseSchema } from "@parley/proto/user/v1/user_pb.js";
-import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
-import { revokeAllSessions } from "./sessions.js";
+import type { Identity } from "@parley/shared/auth.js";
+import { revokeAllSessions } from "../storage/sessions.js";
+import type { DomainDeps } from "./deps.js";
 
-export async function logoutAll(
-  domain: UserDomain,
-  headers: Headers,
-): Promise<MessageInitShape<typeof LogoutAllResponseSchema>> {
-  const caller = await authenticateCaller(domain, headers);
-  const sessionsEnded = await revokeAllSessions(domain.redis, { prefix: domain.redisKeyPrefix, userId: caller.userId });
-  return { sessionsEnded };
+/** Returns how many sessions were still live. */
+export function logoutAll(domain: DomainDeps, caller: Identity): Promise<number> {
+  return revokeAllSessions(domain.redis, { prefix: domain.redisKeyPrefix, userId: caller.userId });
 }

@@ -4,9 +4,9 @@
  * lacks. An unverified account is nobody yet: it is left out like an unknown id.
  */
 import { type DirectoryEntry, findVerifiedUsers } from "../storage/directory.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 
-export function lookupUsers(domain: Pick<UserDomain, "db">, userIds: readonly string[]): Promise<DirectoryEntry[]> {
+export function lookupUsers(domain: Pick<DomainDeps, "db">, userIds: readonly string[]): Promise<DirectoryEntry[]> {
   // PostgreSQL folds uuids to lower case; so do the callers' copies.
   return findVerifiedUsers(domain.db, [...new Set(userIds.map((id) => id.toLowerCase()))]);
 }

@@ -3,17 +3,13 @@
  * refresh token, and the presented one is spent. A spent one coming back
  * means two parties hold the session's tokens; the session ends for both.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { RefreshTokenResponseSchema } from "@parley/proto/user/v1/user_pb.js";
 import { refreshTokenInvalid, refreshTokenReused } from "../errors.js";
+import { revokeSessions, rotateRefreshToken } from "../storage/sessions.js";
 import { findUserById } from "../storage/users.js";
-import type { UserDomain } from "./context.js";
-import { revokeSessions, rotateRefreshToken } from "./sessions.js";
+import type { DomainDeps } from "./deps.js";
+import { type SessionTokens, sessionTokens } from "./session-tokens.js";
 
-export async function refreshToken(
-  domain: UserDomain,
-  input: { refreshToken: string },
-): Promise<MessageInitShape<typeof RefreshTokenResponseSchema>> {
+export async function refreshToken(domain: DomainDeps, input: { refreshToken: string }): Promise<SessionTokens> {
   const prefix = domain.redisKeyPrefix;
   const rotation = await rotateRefreshToken(domain.redis, {
     prefix,
@@ -28,9 +24,5 @@ export async function refreshToken(
     await revokeSessions(domain.redis, { prefix, userId: rotation.userId, sessionIds: [rotation.sessionId] });
     throw refreshTokenInvalid();
   }
-  const accessToken = await domain.tokens.issueAccess(
-    { userId: user.id, sessionId: rotation.sessionId, username: user.username },
-    domain.accessTokenTtlSeconds,
-  );
-  return { accessToken, expiresIn: domain.accessTokenTtlSeconds, refreshToken: rotation.refreshToken };
+  return sessionTokens(domain, user, rotation);
 }

@@ -4,7 +4,7 @@
  * Register cannot be used to learn which emails have accounts, and what the
  * caller can try next answers alike too: a decoy code in place of the real
  * one (guesses say "incorrect", then "locked", then "expired", as for a code
- * they never got; see otp.ts), and the username held as a pending account
+ * they never got; see storage/otp-store.ts), and the username held as a pending account
  * would hold it (storage/username-holds.ts). The account's holder is told by
  * mail instead (user.registration.attempted, in the caller's transaction), at
  * most once per REGISTER_NOTICE_INTERVAL, so that registering cannot be used
@@ -12,35 +12,27 @@
  */
 import { randomUUID } from "node:crypto";
 import { enqueueEvent } from "@parley/shared/outbox.js";
-import type { Redis } from "ioredis";
+import { claimRegisterNotice } from "../storage/register-notices.js";
 import type { UserRow } from "../storage/schema.js";
 import type { Tx } from "../storage/users.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
+import { issueDecoyOtp } from "./otp.js";
 
 export interface Registered {
   userId: string;
   otpExpiresIn: number;
 }
 
-function noticeKey(prefix: string, email: string): string {
-  return `${prefix}register-notice:${email}`;
-}
-
-/** Takes the one notice of the interval for `email`; false when it was already sent. */
-async function claimNotice(redis: Redis, opts: { prefix: string; email: string; seconds: number }): Promise<boolean> {
-  return (await redis.set(noticeKey(opts.prefix, opts.email), "1", "EX", opts.seconds, "NX")) === "OK";
-}
-
 export async function answerAsNew(
   tx: Tx,
-  domain: UserDomain,
+  domain: DomainDeps,
   account: Pick<UserRow, "id" | "email" | "username">,
   usernameKey: string,
 ): Promise<Registered> {
-  await domain.otp.issueDecoy(account.id);
+  await issueDecoyOtp(domain.otp, account.id);
   await domain.usernameHolds.hold(account.email, usernameKey, domain.otpTtlSeconds);
   // Claimed before the commit: a transaction that then fails costs this interval's notice, never sends two.
-  const notify = await claimNotice(domain.redis, {
+  const notify = await claimRegisterNotice(domain.redis, {
     prefix: domain.redisKeyPrefix,
     email: account.email,
     seconds: domain.registerNoticeIntervalSeconds,

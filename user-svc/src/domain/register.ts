@@ -24,6 +24,7 @@
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { usernameTaken } from "../errors.js";
+import { startResendCooldown } from "../storage/resend-cooldown.js";
 import {
   deleteUnverifiedUser,
   insertUser,
@@ -32,12 +33,12 @@ import {
   violatedUniqueConstraint,
 } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
-import { enqueueOtpMail } from "./otp.js";
+import { enqueueOtpMail, issueOtp } from "./otp.js";
 import { assertStrongPassword, hashPassword } from "./passwords.js";
+import { enforceRateLimit } from "./rate-limits.js";
 import { answerAsNew, type Registered } from "./register-existing.js";
-import { startResendCooldown } from "./resend-cooldown.js";
 
 export type { Registered };
 
@@ -50,12 +51,12 @@ export interface RegisterInput {
 
 const ATTEMPTS = 3;
 
-export async function register(domain: UserDomain, input: RegisterInput): Promise<Registered> {
+export async function register(domain: DomainDeps, input: RegisterInput): Promise<Registered> {
   const email = normalizeEmail(input.email);
   const username = input.username.trim();
   const key = usernameKey(username);
   // Before the argon2 hash: a flood must not cost us CPU.
-  await domain.rateLimits.consume("register", { ip: input.client.ip, account: email });
+  await enforceRateLimit(domain, "register", { ip: input.client.ip, account: email });
   assertStrongPassword(input.password, { email, username });
   // Hashed before the transaction (no row locks held for the ~50 ms it
   // takes), and for a verified email too, which then stores nothing: both
@@ -84,7 +85,7 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
         if (!user) throw new Error("pending account vanished under its row lock");
         // Stored before the event commits: an orphan code is harmless, a
         // mailed code that cannot verify is not.
-        const otp = await domain.otp.issue(user.id, OtpPurpose.VERIFY_EMAIL);
+        const otp = await issueOtp(domain.otp, user.id, OtpPurpose.VERIFY_EMAIL);
         await enqueueOtpMail(tx, user, otp, OtpPurpose.VERIFY_EMAIL, domain.otpTtlSeconds);
         return { userId: user.id, otpExpiresIn: domain.otpTtlSeconds };
       });

@@ -15,15 +15,15 @@
  * would delay it for real accounts only. A real send also counts toward the account's hourly code cap
  * shared with Register and Login; past that cap nothing is sent.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { OtpPurpose, type ResendOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { otpResendCooldown } from "../errors.js";
+import { claimResendSlot } from "../storage/resend-cooldown.js";
 import { findUserByEmail, lockUserById, touchPendingUser } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
-import { enqueueOtpMail } from "./otp.js";
-import { claimResendSlot } from "./resend-cooldown.js";
+import { countResend, enqueueOtpMail } from "./otp.js";
+import { enforceRateLimit } from "./rate-limits.js";
 
 export interface ResendOtpInput {
   email: string;
@@ -31,22 +31,25 @@ export interface ResendOtpInput {
   client: ClientInfo;
 }
 
-export async function resendOtp(
-  domain: UserDomain,
-  input: ResendOtpInput,
-): Promise<MessageInitShape<typeof ResendOtpResponseSchema>> {
+/** What every ResendOtp caller is told, whatever the email: how long a code lives and when to ask again. */
+export interface ResendAnswer {
+  otpExpiresIn: number;
+  retryAfter: number;
+}
+
+export async function resendOtp(domain: DomainDeps, input: ResendOtpInput): Promise<ResendAnswer> {
   const email = normalizeEmail(input.email);
-  await domain.rateLimits.consume("resend_otp", { ip: input.client.ip, account: email });
+  await enforceRateLimit(domain, "resend_otp", { ip: input.client.ip, account: email });
   const cooldown = { prefix: domain.redisKeyPrefix, email, seconds: domain.otpResendCooldownSeconds };
   const wait = await claimResendSlot(domain.redis, cooldown);
   if (wait !== undefined) throw otpResendCooldown(wait);
-  await domain.otp.countResend(email);
+  await countResend(domain.otp, email);
   domain.background.start("resend_otp", () => reissuePendingCode(domain, email, input.purpose));
   return { otpExpiresIn: domain.otpTtlSeconds, retryAfter: domain.otpResendCooldownSeconds };
 }
 
 /** Mails a fresh code in place of the account's pending one; does nothing for an unknown email or no usable code. */
-async function reissuePendingCode(domain: UserDomain, email: string, requested: OtpPurpose): Promise<void> {
+async function reissuePendingCode(domain: DomainDeps, email: string, requested: OtpPurpose): Promise<void> {
   const found = await findUserByEmail(domain.db, email);
   if (!found) return;
   await domain.db.transaction(async (tx) => {

@@ -5,15 +5,15 @@
  * http(s). Text is stored exactly as given: it only ever reaches SQL as a
  * bound parameter, and escaping for HTML is the renderer's job.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { NotificationLevel, UpdateProfileResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import type { NotificationLevel } from "@parley/proto/user/v1/user_pb.js";
+import type { Identity } from "@parley/shared/auth.js";
 import { notificationLevelMessage, notificationLevelName } from "@parley/shared/notification-levels.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { avatarUrlScheme, userNotFound } from "../errors.js";
-import { findUserById, type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
-import { authenticateCaller } from "./caller.js";
-import type { UserDomain } from "./context.js";
-import { userMessage } from "./user-message.js";
+import type { UserRow } from "../storage/schema.js";
+import { type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
+import type { DomainDeps } from "./deps.js";
+import { getProfile } from "./get-profile.js";
 
 export interface ProfileUpdate {
   displayName?: string | undefined;
@@ -23,12 +23,7 @@ export interface ProfileUpdate {
   notificationLevel?: NotificationLevel | undefined;
 }
 
-export async function updateProfile(
-  domain: UserDomain,
-  headers: Headers,
-  update: ProfileUpdate,
-): Promise<MessageInitShape<typeof UpdateProfileResponseSchema>> {
-  const caller = await authenticateCaller(domain, headers);
+export async function updateProfile(domain: DomainDeps, caller: Identity, update: ProfileUpdate): Promise<UserRow> {
   // Proto only asks for an absolute URI; javascript:, data: and the like would
   // run or track in whatever renders the avatar.
   if (update.avatarUrl && !/^https?:\/\//i.test(update.avatarUrl)) throw avatarUrlScheme();
@@ -44,12 +39,8 @@ export async function updateProfile(
     changes.notificationLevel = level;
   }
 
-  if (Object.keys(changes).length === 0) {
-    const user = await findUserById(domain.db, caller.userId);
-    if (!user) throw userNotFound();
-    return { user: userMessage(user) };
-  }
-  const user = await domain.db.transaction(async (tx) => {
+  if (Object.keys(changes).length === 0) return getProfile(domain, caller);
+  return domain.db.transaction(async (tx) => {
     const row = await updateProfileRow(tx, caller.userId, changes);
     if (!row) throw userNotFound();
     await enqueueEvent(tx, "user.updated", {
@@ -61,5 +52,4 @@ export async function updateProfile(
     });
     return row;
   });
-  return { user: userMessage(user) };
 }

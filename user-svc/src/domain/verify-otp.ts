@@ -4,16 +4,17 @@
  * first successful verify_email code marks the email verified and announces
  * the new account (user.registered) in the same transaction.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { OtpPurpose, type VerifyOtpResponseSchema } from "@parley/proto/user/v1/user_pb.js";
+import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import { otpExpired, otpInvalid, otpLocked } from "../errors.js";
+import type { UserRow } from "../storage/schema.js";
+import { createSession } from "../storage/sessions.js";
 import { findUserByEmail, findUserById, markVerified } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
-import type { UserDomain } from "./context.js";
+import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
-import { createSession } from "./sessions.js";
-import { userMessage } from "./user-message.js";
+import { enforceRateLimit } from "./rate-limits.js";
+import { type SessionTokens, sessionTokens } from "./session-tokens.js";
 
 export interface VerifyOtpInput {
   email: string;
@@ -22,12 +23,14 @@ export interface VerifyOtpInput {
   client: ClientInfo;
 }
 
-export async function verifyOtp(
-  domain: UserDomain,
-  input: VerifyOtpInput,
-): Promise<MessageInitShape<typeof VerifyOtpResponseSchema>> {
+/** A new session's tokens and the account they are for. */
+export interface SignedIn extends SessionTokens {
+  user: UserRow;
+}
+
+export async function verifyOtp(domain: DomainDeps, input: VerifyOtpInput): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
-  await domain.rateLimits.consume("verify_otp", { ip: input.client.ip, account: email });
+  await enforceRateLimit(domain, "verify_otp", { ip: input.client.ip, account: email });
   const found = await findUserByEmail(domain.db, email);
   if (!found) throw otpExpired();
   const purpose =
@@ -73,15 +76,11 @@ export async function verifyOtp(
     });
   }
 
-  const { sessionId, refreshToken } = await createSession(domain.redis, {
+  const session = await createSession(domain.redis, {
     prefix: domain.redisKeyPrefix,
     userId: user.id,
     ttlSeconds: domain.sessionTtlSeconds,
     client: input.client,
   });
-  const accessToken = await domain.tokens.issueAccess(
-    { userId: user.id, sessionId, username: user.username },
-    domain.accessTokenTtlSeconds,
-  );
-  return { accessToken, expiresIn: domain.accessTokenTtlSeconds, refreshToken, user: userMessage(user) };
+  return { ...(await sessionTokens(domain, user, session)), user };
 }

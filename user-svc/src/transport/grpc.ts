@@ -1,10 +1,12 @@
 /**
- * parley.user.v1.UserService over gRPC. Requests arrive already validated
- * against their proto rules (grpcHandlers); this only maps them to actions.
+ * parley.user.v1.UserService over gRPC: authenticate the caller and read the
+ * client, translate between proto and domain, nothing else. Requests arrive
+ * already validated against their proto rules (grpcHandlers).
  */
-import type { ServiceImpl } from "@connectrpc/connect";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
-import type { UserDomain } from "../domain/context.js";
+import type { DomainDeps } from "../domain/deps.js";
 import { getProfile } from "../domain/get-profile.js";
 import { getUser } from "../domain/get-user.js";
 import { listMySessions } from "../domain/list-sessions.js";
@@ -17,12 +19,16 @@ import { resendOtp } from "../domain/resend-otp.js";
 import { searchUsers } from "../domain/search-users.js";
 import { updateProfile } from "../domain/update-profile.js";
 import { verifyOtp } from "../domain/verify-otp.js";
+import { callerReader } from "./caller.js";
 import { clientInfoReader } from "./client-info.js";
+import { publicProfileMessage, userMessage } from "./user-message.js";
 
 export { UserService };
 
-export function userServiceImpl(domain: UserDomain): ServiceImpl<typeof UserService> {
+export function userServiceImpl(domain: DomainDeps): ServiceImpl<typeof UserService> {
   const clientInfo = clientInfoReader(domain.tokens);
+  const readCaller = callerReader(domain);
+  const caller = (ctx: HandlerContext) => readCaller(ctx.requestHeader);
   return {
     register: async (req, ctx) =>
       register(domain, {
@@ -43,27 +49,53 @@ export function userServiceImpl(domain: UserDomain): ServiceImpl<typeof UserServ
     },
     resendOtp: async (req, ctx) =>
       resendOtp(domain, { email: req.email, purpose: req.purpose, client: await clientInfo(ctx.requestHeader) }),
-    verifyOtp: async (req, ctx) =>
-      verifyOtp(domain, {
+    async verifyOtp(req, ctx) {
+      const signedIn = await verifyOtp(domain, {
         email: req.email,
         otp: req.otp,
         purpose: req.purpose,
         client: await clientInfo(ctx.requestHeader),
-      }),
+      });
+      return { ...signedIn, user: userMessage(signedIn.user) };
+    },
     refreshToken: (req) => refreshToken(domain, { refreshToken: req.refreshToken }),
-    logout: (_req, ctx) => logout(domain, ctx.requestHeader),
-    logoutAll: (_req, ctx) => logoutAll(domain, ctx.requestHeader),
-    listSessions: (_req, ctx) => listMySessions(domain, ctx.requestHeader),
-    getProfile: (_req, ctx) => getProfile(domain, ctx.requestHeader),
-    updateProfile: (req, ctx) =>
-      updateProfile(domain, ctx.requestHeader, {
+    async logout(_req, ctx) {
+      await logout(domain, await caller(ctx));
+      return {};
+    },
+    logoutAll: async (_req, ctx) => ({ sessionsEnded: await logoutAll(domain, await caller(ctx)) }),
+    async listSessions(_req, ctx) {
+      const sessions = await listMySessions(domain, await caller(ctx));
+      return {
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          createdAt: timestampFromDate(s.createdAt),
+          lastUsedAt: timestampFromDate(s.lastUsedAt),
+          userAgent: s.userAgent,
+          ip: s.ip,
+          current: s.current,
+        })),
+      };
+    },
+    getProfile: async (_req, ctx) => ({ user: userMessage(await getProfile(domain, await caller(ctx))) }),
+    async updateProfile(req, ctx) {
+      const user = await updateProfile(domain, await caller(ctx), {
         displayName: req.displayName,
         avatarUrl: req.avatarUrl,
         bio: req.bio,
         statusText: req.statusText,
         notificationLevel: req.notificationLevel,
-      }),
-    getUser: (req, ctx) => getUser(domain, ctx.requestHeader, { userId: req.userId }),
-    searchUsers: (req, ctx) => searchUsers(domain, ctx.requestHeader, { prefix: req.prefix, limit: req.limit }),
+      });
+      return { user: userMessage(user) };
+    },
+    async getUser(req, ctx) {
+      await caller(ctx);
+      return { user: publicProfileMessage(await getUser(domain, { userId: req.userId })) };
+    },
+    async searchUsers(req, ctx) {
+      await caller(ctx);
+      const users = await searchUsers(domain, { prefix: req.prefix, limit: req.limit });
+      return { users: users.map(publicProfileMessage) };
+    },
   };
 }

@@ -6,12 +6,12 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { UserDirectoryService } from "@parley/proto/directory/v1/directory_pb.js";
-import type { UserDomain } from "../domain/context.js";
+import type { DomainDeps } from "../domain/deps.js";
 import { lookupUsers } from "../domain/lookup-users.js";
 
 export { UserDirectoryService };
 
-export function userDirectoryImpl(domain: UserDomain): ServiceImpl<typeof UserDirectoryService> {
+export function userDirectoryImpl(domain: DomainDeps): ServiceImpl<typeof UserDirectoryService> {
   return {
     async lookupUsers(req, ctx) {
       await domain.authenticator.authenticateService(ctx.requestHeader);

@@ -1,14 +1,14 @@
 import type { TokenKeys } from "@parley/shared/auth.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
 import type { Redis } from "ioredis";
+import type { OtpStore } from "../storage/otp-store.js";
+import type { RateLimits } from "../storage/rate-limits.js";
 import type { UsernameHolds } from "../storage/username-holds.js";
 import type { Db } from "../storage/users.js";
 import type { Background } from "./background.js";
-import type { OtpStore } from "./otp.js";
-import type { RateLimits } from "./rate-limits.js";
 
 /** What the domain actions need; built once by app.ts. */
-export interface UserDomain {
+export interface DomainDeps {
   db: Db;
   redis: Redis;
   otp: OtpStore;

@@ -18,7 +18,6 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { SessionsEndedSchema } from "@parley/proto/user/v1/user_pb.js";
 import { sessionKey, sessionsEndedChannel } from "@parley/shared/sessions.js";
 import type { Redis } from "ioredis";
-import type { ClientInfo } from "./client-info.js";
 
 /** lastUsedAt is written at most this often per session, so authenticating stays one cheap read. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -59,7 +58,7 @@ export interface NewSession {
 
 export async function createSession(
   redis: Redis,
-  opts: { prefix: string; userId: string; ttlSeconds: number; client: ClientInfo },
+  opts: { prefix: string; userId: string; ttlSeconds: number; client: { ip: string; userAgent: string } },
 ): Promise<NewSession> {
   const { prefix, userId, ttlSeconds } = opts;
   const sessionId = randomUUID();
