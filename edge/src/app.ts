@@ -46,6 +46,7 @@ export interface AppDeps {
     | "WS_SEND_BURST"
     | "WS_AUTHENTICATE_BURST"
     | "WS_AUTHENTICATE_INTERVAL"
+    | "WS_SUBSCRIBE_RATE"
     | "CORS_ORIGINS"
     | "TRUST_PROXY"
     | "WEB_DIST_DIR"
@@ -112,6 +113,7 @@ export async function build(deps: AppDeps): Promise<App> {
     heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,
     sendRate: { rate: config.WS_SEND_RATE, burst: config.WS_SEND_BURST },
     authenticateRate: { rate: 1 / config.WS_AUTHENTICATE_INTERVAL, burst: config.WS_AUTHENTICATE_BURST },
+    subscribeRate: config.WS_SUBSCRIBE_RATE,
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
     ...(deps.drainGraceMs !== undefined ? { drainGraceMs: deps.drainGraceMs } : {}),
     ...(deps.presenceIntervalMs !== undefined ? { presenceIntervalMs: deps.presenceIntervalMs } : {}),

@@ -29,6 +29,8 @@ export const configSpec = {
   // Per socket: `authenticate` frames at once, then one per interval (seconds); each costs a Redis session lookup.
   WS_AUTHENTICATE_BURST: int({ default: 5, min: 1, max: 1_000 }),
   WS_AUTHENTICATE_INTERVAL: int({ default: 10, min: 1, max: 3600 }),
+  // Subscribes a second per socket after a burst of every room a socket may hold (and 50).
+  WS_SUBSCRIBE_RATE: int({ default: 20, min: 1, max: 10_000 }),
   // Comma-separated browser origins allowed to call the edge; unset allows any origin outside production.
   CORS_ORIGINS: optionalStr(),
   // Whose X-Forwarded-For to believe: unset/"false" nobody (the socket's peer is the client), "true" any

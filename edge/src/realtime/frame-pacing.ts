@@ -22,7 +22,8 @@ export type Bucket = "acting" | "subscribe" | "authenticate";
 
 export type PaceRates = Readonly<Record<Bucket, SendRate>>;
 
-export const SUBSCRIBE_RATE: SendRate = { rate: 20, burst: MAX_SUBSCRIPTIONS + 50 };
+/** A reconnect resubscribes every room a socket may hold at once, and a few more. */
+export const SUBSCRIBE_BURST = MAX_SUBSCRIPTIONS + 50;
 
 const NOUNS: Readonly<Record<Bucket, string>> = {
   acting: "frames",

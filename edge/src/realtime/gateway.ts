@@ -21,7 +21,7 @@ import { createBatchedSends } from "./batched-sends.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
 import { encodeServerFrame, heartbeatFrame } from "./frame-codec.js";
 import { CLOSE_UNAUTHENTICATED } from "./frame-handlers.js";
-import { SUBSCRIBE_RATE } from "./frame-pacing.js";
+import { SUBSCRIBE_BURST } from "./frame-pacing.js";
 import { startPresenceReporter } from "./presence.js";
 import { RoomHub } from "./room-hub.js";
 import type { SendRate } from "./send-limiter.js";
@@ -44,6 +44,8 @@ export interface RealtimeGatewayOptions {
   sendRate: SendRate;
   /** `authenticate` frames per socket: a token refresh now and then, not a Redis lookup per frame. */
   authenticateRate: SendRate;
+  /** Subscribes a second after the burst (SUBSCRIBE_BURST). */
+  subscribeRate: number;
   authTimeoutMs?: number;
   presenceIntervalMs?: number;
   /** How long a client may take nothing of a backlog before it is closed as not reading; defaults to heartbeatMs. */
@@ -124,7 +126,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     heartbeatIntervalSeconds: Math.max(1, Math.round(opts.heartbeatMs / 1000)),
     rates: {
       acting: opts.sendRate,
-      subscribe: SUBSCRIBE_RATE,
+      subscribe: { rate: opts.subscribeRate, burst: SUBSCRIBE_BURST },
       authenticate: opts.authenticateRate,
     },
     writes: createWriteCoalescer(),
