@@ -1,16 +1,19 @@
 /**
- * `npm start`: runs edge, user-svc, chat-svc and mail-worker side by side
- * against PostgreSQL, Redis and RabbitMQ at their localhost defaults (any
- * seed variable in the environment overrides them), with each line of output
- * prefixed by its component. Ctrl-C stops everything.
+ * `npm start`: runs user-svc, chat-svc, mail-worker and the edge against
+ * PostgreSQL, Redis and RabbitMQ at their localhost defaults (any seed
+ * variable in the environment overrides them), with each line of output
+ * prefixed by its component. The edge starts once both services listen, so it
+ * never dials their ports before they are bound (see "Ports" in the README).
+ * Ctrl-C stops everything.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { READY_MESSAGE } from "../shared/src/main.js";
 
 const root = new URL("..", import.meta.url).pathname;
-const components = ["user-svc", "chat-svc", "mail-worker", "edge"] as const;
+const services = ["user-svc", "chat-svc", "mail-worker"] as const;
 
 // Tokens must verify in every component, so they share one secret. A secret
 // generated on first start is kept in .dev-jwt-secret (git-ignored) so that
@@ -25,21 +28,29 @@ const env = { ...process.env, JWT_SECRET: process.env.JWT_SECRET ?? devSecret() 
 const children: ChildProcess[] = [];
 let stopping = false;
 
-for (const name of components) {
+/** Starts a component; resolves once it says it listens (runMain's ready message). */
+async function start(name: string): Promise<void> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: `${root}${name}`,
     env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   children.push(child);
   const label = name.padEnd(11);
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${label}| ${line}\n`));
+    if (stream) createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${label}| ${line}\n`));
   }
   child.on("exit", (code, signal) => {
     process.stdout.write(`${label}| exited (${signal ?? code})\n`);
     if (!stopping) shutdown(1);
   });
+  // A component that exits before it is ready stops everything (above), so this need not watch for it.
+  await new Promise<void>((resolve) => {
+    child.on("message", (message) => {
+      if (message === READY_MESSAGE) resolve();
+    });
+  });
+  child.disconnect();
 }
 
 function shutdown(code: number) {
@@ -58,3 +69,6 @@ function shutdown(code: number) {
 
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
+
+await Promise.all(services.map(start));
+await start("edge");

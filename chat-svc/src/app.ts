@@ -1,26 +1,34 @@
-import { randomUUID } from "node:crypto";
 /**
  * Builds chat-svc from its dependencies: the gRPC server, the room event
  * publisher, the process's one room event subscriber, the send batcher,
- * presence tracking and the event log cleaner.
+ * presence tracking, the event log cleaner and the user directory's feed.
+ * main.ts listens; tests listen on port 0.
  */
+import { randomUUID } from "node:crypto";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
+import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
-import { grpcHandlers, startGrpcServer } from "@parley/shared/grpc-server.js";
+import type { Component } from "@parley/shared/component.js";
+import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
+import type { Topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
 import { type PresenceService, startPresence } from "./domain/presence.js";
 import { createMessageSender } from "./domain/send-message.js";
+import { recordUser } from "./domain/user-directory.js";
 import { type Fanout, startFanout } from "./fanout.js";
 import { createRoomEventPublisher, roomEventsChannel } from "./room-events.js";
 import { createDb } from "./storage/db.js";
+import { createMemberAddBudget } from "./storage/member-add-budget.js";
 import { cachingTokenKeys } from "./token-cache.js";
 import { chatService } from "./transport/chat-service.js";
+import { startUserEventConsumer, type UserEventConsumer } from "./user-events.js";
+import { createUserLookup } from "./user-lookup.js";
 
 /** How far a stream may fall behind before it is ended (see fanout.ts). */
 export const DEFAULT_STREAM_QUEUE_LIMIT = 10_000;
@@ -33,8 +41,6 @@ const TOKEN_CACHE_ENTRIES = 50_000;
 export interface AppDeps {
   config: Pick<
     Config,
-    | "HOST"
-    | "PORT"
     | "JWT_SECRET"
     | "REDIS_KEY_PREFIX"
     | "EVENT_RETENTION_DAYS"
@@ -43,25 +49,29 @@ export interface AppDeps {
     | "SEND_BATCH_MAX"
     | "SEND_BATCH_CONCURRENCY"
     | "SEND_BATCH_LINGER_MS"
+    | "USER_SVC_URL"
+    | "MEMBER_ADDS_PER_MINUTE"
   >;
   logger: Logger;
   sql: Sql;
   redis: Redis;
+  amqp: RecoveringChannelModel;
+  /** Where user events for the directory are consumed from. */
+  topology: Topology;
   streamQueueLimit?: number;
   /** Finer than the config's seconds, for tests. */
   presenceTtlMs?: number;
   presenceSweepIntervalMs?: number;
 }
 
-export interface App {
-  readonly port: number;
+export interface App extends Component {
   readonly fanout: Pick<Fanout, "size">;
   readonly presence: Pick<PresenceService, "sweep">;
   readonly eventCleaner: Pick<EventCleaner, "runOnce">;
-  close(): Promise<void>;
+  readonly userEvents: Pick<UserEventConsumer, "consuming">;
 }
 
-export async function startApp(deps: AppDeps): Promise<App> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, redis } = deps;
   const prefix = config.REDIS_KEY_PREFIX;
   const origin = randomUUID();
@@ -80,7 +90,22 @@ export async function startApp(deps: AppDeps): Promise<App> {
     local: (events) => fanout.deliverLocal(events),
   });
   const db = createDb(deps.sql);
-  const domain: DomainDeps = { db, sql: deps.sql, redis, keyPrefix: prefix, events };
+  const users = createUserLookup({ baseUrl: config.USER_SVC_URL, secret: config.JWT_SECRET, logger });
+  const domain: DomainDeps = {
+    db,
+    sql: deps.sql,
+    redis,
+    keyPrefix: prefix,
+    events,
+    users,
+    memberAdds: createMemberAddBudget({ redis, prefix, perMinute: config.MEMBER_ADDS_PER_MINUTE }),
+  };
+  const userEvents = startUserEventConsumer({
+    amqp: deps.amqp,
+    topology: deps.topology,
+    logger,
+    record: (user) => recordUser(domain, user),
+  });
   const sender = createMessageSender(domain, {
     maxBatch: config.SEND_BATCH_MAX,
     lanes: config.SEND_BATCH_CONCURRENCY,
@@ -105,32 +130,16 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const auth = createAuthenticator({ keys, redis: sessions, prefix });
   const impl = chatService({ domain, sender, presence, auth, fanout, logger });
 
-  const stopWorkers = async () => {
-    await fanout.close();
-    await sender.close();
-    await presence.close();
-    await eventCleaner.close();
-    sessions.disconnect();
-  };
-
-  let server: Awaited<ReturnType<typeof startGrpcServer>>;
-  try {
-    server = await startGrpcServer({
-      host: config.HOST,
-      port: config.PORT,
-      bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, logger) }],
-      logger,
-    });
-  } catch (err) {
-    await stopWorkers();
-    throw err;
-  }
+  const server = createGrpcServer({
+    bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, { logger }) }],
+  });
 
   return {
-    port: server.port,
+    listen: server.listen,
     fanout,
     presence,
     eventCleaner,
+    userEvents,
     async close() {
       // Streams never end by themselves; end them first or shutdown would wait for them.
       await fanout.close();
@@ -139,6 +148,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
       await sender.close();
       await presence.close();
       await eventCleaner.close();
+      await userEvents.close();
+      users.close();
       await events.close();
       sessions.disconnect();
     },

@@ -32,6 +32,11 @@ export const configSpec = {
   SEND_BATCH_CONCURRENCY: int({ default: 1, min: 1, max: 64 }),
   // How long a batch waits for more sends; 0: only for the current event loop turn.
   SEND_BATCH_LINGER_MS: int({ default: 0, min: 0, max: 100 }),
+  // Asked about users the directory has not heard of (see domain/user-directory.ts).
+  USER_SVC_URL: url({ default: "http://127.0.0.1:50051", protocols: ["http", "https"] }),
+  // Users one caller may name per minute in CreateRoom, AddMembers and
+  // OpenDirectRoom together; at least 100, what one call may name.
+  MEMBER_ADDS_PER_MINUTE: int({ default: 300, min: 100, max: 100_000 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

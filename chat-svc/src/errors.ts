@@ -98,3 +98,21 @@ export function messageDeleted(messageId: string) {
 export function invalidField(field: string, message: string) {
   return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `${field}: ${message}`, { [field]: message });
 }
+
+/** Users the directory does not know (never registered, or not verified yet); the message names them. */
+export function usersNotFound(userIds: readonly string[]) {
+  const list = userIds.join(", ");
+  return appError(Code.NotFound, "USER_NOT_FOUND", `no such user: ${list}`, { userIds: list });
+}
+
+/** user-svc could not be asked about users the directory lacks; nothing was changed, so the call can be retried. */
+export function userDirectoryUnavailable() {
+  return appError(Code.Unavailable, "USER_DIRECTORY_UNAVAILABLE", "users cannot be checked right now; try again");
+}
+
+/** The caller named more users than MEMBER_ADDS_PER_MINUTE allows; the edge answers 429 + Retry-After. */
+export function memberAddsLimited(retryAfterSeconds: number) {
+  return appError(Code.ResourceExhausted, "MEMBER_ADDS_LIMITED", "too many users added; try again later", {
+    retryAfterSeconds: String(retryAfterSeconds),
+  });
+}

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type Member,
+  MemberAddPolicy as MemberAddPolicyProto,
   type MemberChanged_Change,
   MemberChangedSchema,
   MemberRole as MemberRoleProto,
@@ -16,7 +17,15 @@ import {
 } from "@parley/proto/chat/v1/chat_pb.js";
 import type { DurableKind } from "./room-events.js";
 import type { ReactionSummary } from "./storage/messages.js";
-import type { MemberRole, MemberRow, MessageRow, RoomKind, RoomRow, Visibility } from "./storage/schema.js";
+import type {
+  MemberAddPolicy,
+  MemberRole,
+  MemberRow,
+  MessageRow,
+  RoomKind,
+  RoomRow,
+  Visibility,
+} from "./storage/schema.js";
 
 export function visibilityFromProto(v: RoomVisibility): Visibility {
   return v === RoomVisibility.PRIVATE ? "private" : "public";
@@ -28,6 +37,15 @@ export function visibilityToProto(v: Visibility): RoomVisibility {
 
 export function kindToProto(kind: RoomKind): RoomKindProto {
   return kind === "direct" ? RoomKindProto.DIRECT : RoomKindProto.GROUP;
+}
+
+/** Unspecified (a CreateRoom that does not say) is owners and admins. */
+export function memberAddPolicyFromProto(p: MemberAddPolicyProto): MemberAddPolicy {
+  return p === MemberAddPolicyProto.MEMBERS ? "members" : "admins";
+}
+
+export function memberAddPolicyToProto(p: MemberAddPolicy): MemberAddPolicyProto {
+  return p === "members" ? MemberAddPolicyProto.MEMBERS : MemberAddPolicyProto.ADMINS;
 }
 
 const roleToProtoMap: Record<MemberRole, MemberRoleProto> = {
@@ -72,6 +90,7 @@ export function roomToProto(room: RoomRow, members?: readonly MemberRow[]): Room
     topic: room.topic,
     members: members?.map(memberToProto) ?? [],
     headEventSeq: room.headEventSeq,
+    memberAddPolicy: memberAddPolicyToProto(room.memberAddPolicy),
   });
 }
 

@@ -12,7 +12,9 @@ import type { DomainDeps, MessageView } from "../src/domain/deps.js";
 import { type SendRequest, writeMessages } from "../src/domain/send-message.js";
 import { createRoomEventPublisher } from "../src/room-events.js";
 import { createDb } from "../src/storage/db.js";
+import { createMemberAddBudget } from "../src/storage/member-add-budget.js";
 import { findClientKeys, findMemberships } from "../src/storage/send-batch.js";
+import { createUserLookup } from "../src/user-lookup.js";
 import { type Harness, rejectsWith, startHarness, type User, waitUntil } from "./harness.js";
 
 let h: Harness;
@@ -116,6 +118,7 @@ describe("batched sends", () => {
 
   test("within one batch: a failure stays with its request, and a retry of an earlier request gets its message", async () => {
     const logger = createLogger("test", "silent");
+    const users = createUserLookup({ baseUrl: h.userSvc.url, secret: h.config.JWT_SECRET, logger });
     const deps: DomainDeps = {
       db: createDb(h.infra.sql),
       sql: h.infra.sql,
@@ -126,6 +129,12 @@ describe("batched sends", () => {
         prefix: h.config.REDIS_KEY_PREFIX,
         logger,
         origin: "batching-test",
+      }),
+      users,
+      memberAdds: createMemberAddBudget({
+        redis: h.infra.redis,
+        prefix: h.config.REDIS_KEY_PREFIX,
+        perMinute: h.config.MEMBER_ADDS_PER_MINUTE,
       }),
     };
     const alice = await h.signIn();
@@ -186,6 +195,7 @@ describe("batched sends", () => {
     assert.equal(room?.headSeq, 4n);
     assert.equal(room?.headEventSeq, 4n);
     await deps.events.close();
+    users.close();
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Code } from "@connectrpc/connect";
-import { MemberRole, type Room, RoomKind, RoomVisibility } from "@parley/proto/chat/v1/chat_pb.js";
+import { MemberAddPolicy, MemberRole, type Room, RoomKind, RoomVisibility } from "@parley/proto/chat/v1/chat_pb.js";
 import { type Harness, rejectsWith, startHarness, type User, waitFor } from "./harness.js";
 
 let h: Harness;
@@ -196,23 +196,57 @@ describe("roles", () => {
     assert.equal(room?.name, "renamed");
   });
 
-  test("in a public room any member may add people; outsiders may not", async () => {
+  test("who may add members is the room's setting: owners and admins unless it says every member", async () => {
     const owner = await h.signIn();
     const member = await h.signIn();
     const outsider = await h.signIn();
     const newcomer = await h.signIn();
     const roomId = await roomOf(owner, [member], RoomVisibility.PUBLIC);
+    const created = await h.client.getRoom({ roomId }, owner.call);
+    assert.equal(created.room?.memberAddPolicy, MemberAddPolicy.ADMINS, "the default");
+    // In a public room a plain member adds only themselves, by joining.
+    await rejectsWith(
+      h.client.addMembers({ roomId, userIds: [newcomer.userId] }, member.call),
+      Code.PermissionDenied,
+      "INSUFFICIENT_ROLE",
+    );
     await rejectsWith(
       h.client.addMembers({ roomId, userIds: [newcomer.userId] }, outsider.call),
       Code.PermissionDenied,
       "NOT_A_MEMBER",
     );
+    await rejectsWith(
+      h.client.updateRoom({ roomId, memberAddPolicy: MemberAddPolicy.MEMBERS }, member.call),
+      Code.PermissionDenied,
+      "INSUFFICIENT_ROLE",
+    );
+    const updated = await h.client.updateRoom({ roomId, memberAddPolicy: MemberAddPolicy.MEMBERS }, owner.call);
+    assert.equal(updated.room?.memberAddPolicy, MemberAddPolicy.MEMBERS);
     const { room } = await h.client.addMembers({ roomId, userIds: [newcomer.userId, owner.userId] }, member.call);
     assert.deepEqual(roles(room), {
       [owner.userId]: "OWNER",
       [member.userId]: "MEMBER",
       [newcomer.userId]: "MEMBER",
     });
+    await rejectsWith(
+      h.client.addMembers({ roomId, userIds: [newcomer.userId] }, outsider.call),
+      Code.PermissionDenied,
+      "NOT_A_MEMBER",
+    );
+
+    // A private room can say so from its creation.
+    const { room: open } = await h.client.createRoom(
+      {
+        name: "open",
+        visibility: RoomVisibility.PRIVATE,
+        memberAddPolicy: MemberAddPolicy.MEMBERS,
+        memberIds: [member.userId],
+      },
+      owner.call,
+    );
+    assert.equal(open?.memberAddPolicy, MemberAddPolicy.MEMBERS);
+    const added = await h.client.addMembers({ roomId: open?.id ?? "", userIds: [outsider.userId] }, member.call);
+    assert.ok(added.room?.memberIds.includes(outsider.userId));
   });
 });
 

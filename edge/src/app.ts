@@ -1,13 +1,14 @@
 /**
  * The edge, built from its dependencies: REST under /api, Connect for
  * browsers under /parley.*, the WebSocket at /ws and /healthz, all in one
- * Fastify server in front of user-svc and chat-svc.
+ * Fastify server in front of user-svc and chat-svc. main.ts listens; tests
+ * listen on port 0.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import websocket from "@fastify/websocket";
 import { createTokenKeys } from "@parley/shared/auth.js";
+import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { connectRedis, type Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
@@ -16,6 +17,7 @@ import { withAccountEvents } from "./account-events.js";
 import { createServiceClients, type ServiceClients } from "./clients.js";
 import type { EdgeConfig } from "./config.js";
 import { connectContextValues, connectRoutes } from "./connect.js";
+import { strictJsonOptions } from "./connect-request-errors.js";
 import { allowedOrigins, installCors } from "./cors.js";
 import { checkHealth } from "./health.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
@@ -24,14 +26,14 @@ import { chatRoutes } from "./rest/chats.js";
 import { acceptEmptyJsonBodies, frameworkErrors, installErrorHandlers } from "./rest/errors.js";
 import { userRoutes } from "./rest/users.js";
 import { createServiceTokenSource } from "./service-token.js";
+import { webSessionRoutes } from "./web/session-cookie.js";
+import { webAppRoutes } from "./web/static.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface AppDeps {
   config: Pick<
     EdgeConfig,
-    | "PORT"
-    | "HOST"
     | "NODE_ENV"
     | "USER_SVC_URL"
     | "CHAT_SVC_URL"
@@ -42,8 +44,13 @@ export interface AppDeps {
     | "HEARTBEAT_INTERVAL"
     | "WS_SEND_RATE"
     | "WS_SEND_BURST"
+    | "WS_AUTHENTICATE_BURST"
+    | "WS_AUTHENTICATE_INTERVAL"
     | "CORS_ORIGINS"
     | "TRUST_PROXY"
+    | "WEB_DIST_DIR"
+    | "WEB_COOKIE_SECURE"
+    | "WEB_COOKIE_MAX_AGE"
   >;
   logger: Logger;
   /** Defaults to gRPC clients for USER_SVC_URL and CHAT_SVC_URL. */
@@ -57,17 +64,17 @@ export interface AppDeps {
   drainGraceMs?: number;
 }
 
-export interface RunningApp {
-  port: number;
+export interface App extends Component {
   realtime: RealtimeGateway;
-  close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<RunningApp> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const ownClients = deps.clients === undefined;
+  const serviceToken = createServiceTokenSource(config.JWT_SECRET);
   const clients =
-    deps.clients ?? createServiceClients({ userSvcUrl: config.USER_SVC_URL, chatSvcUrl: config.CHAT_SVC_URL, logger });
+    deps.clients ??
+    createServiceClients({ userSvcUrl: config.USER_SVC_URL, chatSvcUrl: config.CHAT_SVC_URL, logger, serviceToken });
   const ownRedis = deps.redis === undefined;
   const redis = deps.redis ?? connectRedis(config.REDIS_URL, logger, "edge");
   const closeConnections = async () => {
@@ -99,11 +106,12 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     user: clients.user,
     chat: clients.chat,
     authenticator,
-    serviceToken: createServiceTokenSource(config.JWT_SECRET),
+    serviceToken,
     logger: wsLogger,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     heartbeatMs: deps.heartbeatMs ?? config.HEARTBEAT_INTERVAL * 1000,
     sendRate: { rate: config.WS_SEND_RATE, burst: config.WS_SEND_BURST },
+    authenticateRate: { rate: 1 / config.WS_AUTHENTICATE_INTERVAL, burst: config.WS_AUTHENTICATE_BURST },
     ...(deps.authTimeoutMs !== undefined ? { authTimeoutMs: deps.authTimeoutMs } : {}),
     ...(deps.drainGraceMs !== undefined ? { drainGraceMs: deps.drainGraceMs } : {}),
     ...(deps.presenceIntervalMs !== undefined ? { presenceIntervalMs: deps.presenceIntervalMs } : {}),
@@ -173,17 +181,24 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       acceptEmptyJsonBodies(rest);
       userRoutes(rest, user);
       chatRoutes(rest, clients.chat);
+      await rest.register(webSessionRoutes, {
+        user,
+        origins,
+        secure: config.WEB_COOKIE_SECURE ?? config.NODE_ENV === "production",
+        maxAgeSeconds: config.WEB_COOKIE_MAX_AGE,
+      });
     });
+    await app.register(webAppRoutes, { root: config.WEB_DIST_DIR });
 
     // Its own plugin scope: it replaces the body parsers for Connect's content types there only.
     await app.register(fastifyConnectPlugin, {
       routes: connectRoutes({ user, chat: clients.chat }),
       contextValues: connectContextValues,
+      jsonOptions: strictJsonOptions,
       grpc: false,
       readMaxBytes: MAX_BODY_BYTES,
     });
-
-    await app.listen({ port: config.PORT, host: config.HOST });
+    await app.ready();
   } catch (err) {
     // Whatever started must stop, or the process would never exit.
     await sessionEnds.close();
@@ -192,10 +207,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     await closeConnections();
     throw err;
   }
-  const port = (app.server.address() as AddressInfo).port;
 
   return {
-    port,
+    async listen({ host, port }) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      return typeof address === "object" && address !== null ? address.port : port;
+    },
     realtime,
     async close() {
       await sessionEnds.close();

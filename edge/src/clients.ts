@@ -9,8 +9,11 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
+import { SERVICE_TOKEN_HEADER } from "@parley/shared/auth.js";
 import { appError, internal } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { createServiceDialer, type ServiceDialer } from "./service-dialer.js";
+import type { ServiceTokenSource } from "./service-token.js";
 
 const CALL_TIMEOUT_MS = 15_000;
 
@@ -68,10 +71,28 @@ function normaliseErrors(service: string, logger: Logger): Interceptor {
   };
 }
 
-function transportFor(service: string, baseUrl: string, logger: Logger) {
-  // Our own session manager so that close() can end the HTTP/2 session.
-  // http2.connect hands its options to net.connect: no Nagle delay on small RPC writes, as grpc-js clients do.
-  const sessionOptions: ClientSessionOptions & { noDelay: boolean } = { noDelay: true };
+/** user-svc believes the client address and user agent the edge forwards only from a caller with this token. */
+function presentServiceToken(source: ServiceTokenSource): Interceptor {
+  return (next) => async (req) => {
+    req.header.set(SERVICE_TOKEN_HEADER, await source.get());
+    return next(req);
+  };
+}
+
+/** While the dialer backs off after failed connects, calls fail at once instead of each dialling again. */
+function backOff(service: string, dialer: ServiceDialer): Interceptor {
+  return (next) => async (req) => {
+    if (dialer.backOffMs() > 0) throw appError(Code.Unavailable, "SERVICE_UNAVAILABLE", `${service} is unavailable`);
+    return next(req);
+  };
+}
+
+function transportFor(service: string, baseUrl: string, logger: Logger, interceptors: Interceptor[] = []) {
+  // Our own session manager so that close() can end the HTTP/2 session, and
+  // our own dialer (see service-dialer.ts), which also turns Nagle's delay off
+  // for small RPC writes, as grpc-js clients do.
+  const dialer = createServiceDialer();
+  const sessionOptions: ClientSessionOptions = { createConnection: dialer.dial };
   const sessionManager = new Http2SessionManager(
     baseUrl,
     { pingIntervalMs: 30_000, pingIdleConnection: true },
@@ -80,15 +101,20 @@ function transportFor(service: string, baseUrl: string, logger: Logger) {
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager,
-    interceptors: [normaliseErrors(service, logger)],
+    interceptors: [normaliseErrors(service, logger), backOff(service, dialer), ...interceptors],
     // Unary calls never hang a request forever; StreamEvents opts out with timeoutMs 0.
     defaultTimeoutMs: CALL_TIMEOUT_MS,
   });
   return { transport, sessionManager };
 }
 
-export function createServiceClients(opts: { userSvcUrl: string; chatSvcUrl: string; logger: Logger }): ServiceClients {
-  const user = transportFor("user-svc", opts.userSvcUrl, opts.logger);
+export function createServiceClients(opts: {
+  userSvcUrl: string;
+  chatSvcUrl: string;
+  logger: Logger;
+  serviceToken: ServiceTokenSource;
+}): ServiceClients {
+  const user = transportFor("user-svc", opts.userSvcUrl, opts.logger, [presentServiceToken(opts.serviceToken)]);
   const chat = transportFor("chat-svc", opts.chatSvcUrl, opts.logger);
   return {
     user: createClient(UserService, user.transport),

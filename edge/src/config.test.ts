@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { ConfigError } from "@parley/shared/config.js";
-import { loadEdgeConfig, parseTrustProxy } from "./config.js";
+import { DEFAULT_WEB_DIST_DIR, loadEdgeConfig, parseTrustProxy } from "./config.js";
 import { allowedOrigins } from "./cors.js";
 
 const SECRET = "x".repeat(32);
@@ -17,7 +20,39 @@ test("defaults", () => {
   assert.equal(config.HEARTBEAT_INTERVAL, 25);
   assert.equal(config.WS_SEND_RATE, 20);
   assert.equal(config.WS_SEND_BURST, 40);
+  assert.equal(config.WS_AUTHENTICATE_BURST, 5);
+  assert.equal(config.WS_AUTHENTICATE_INTERVAL, 10);
   assert.equal(config.TRUST_PROXY, false);
+  assert.equal(config.WEB_DIST_DIR, DEFAULT_WEB_DIST_DIR);
+  assert.equal(config.WEB_COOKIE_SECURE, undefined);
+  assert.equal(config.WEB_COOKIE_MAX_AGE, 30 * 24 * 3600);
+});
+
+test("WEB_DIST_DIR: the repository's web/dist by default; absolute; may be missing but not a file", () => {
+  assert.equal(DEFAULT_WEB_DIST_DIR, resolve(import.meta.dirname, "../../web/dist"));
+  const dir = mkdtempSync(join(tmpdir(), "parley-config-"));
+  try {
+    writeFileSync(join(dir, "file"), "");
+    assert.equal(loadEdgeConfig({ JWT_SECRET: SECRET, WEB_DIST_DIR: dir }).WEB_DIST_DIR, dir);
+    assert.equal(
+      loadEdgeConfig({ JWT_SECRET: SECRET, WEB_DIST_DIR: join(dir, "later") }).WEB_DIST_DIR,
+      join(dir, "later"),
+    );
+    assert.equal(loadEdgeConfig({ JWT_SECRET: SECRET, WEB_DIST_DIR: "web/dist" }).WEB_DIST_DIR, resolve("web/dist"));
+    assert.throws(
+      () => loadEdgeConfig({ JWT_SECRET: SECRET, WEB_DIST_DIR: join(dir, "file") }),
+      /WEB_DIST_DIR must be a directory/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("WEB_COOKIE_SECURE: true, false or unset; WEB_COOKIE_MAX_AGE: bounded seconds", () => {
+  assert.equal(loadEdgeConfig({ JWT_SECRET: SECRET, WEB_COOKIE_SECURE: "TRUE" }).WEB_COOKIE_SECURE, true);
+  assert.equal(loadEdgeConfig({ JWT_SECRET: SECRET, WEB_COOKIE_SECURE: "false" }).WEB_COOKIE_SECURE, false);
+  assert.throws(() => loadEdgeConfig({ JWT_SECRET: SECRET, WEB_COOKIE_SECURE: "yes" }), /WEB_COOKIE_SECURE must be/);
+  assert.throws(() => loadEdgeConfig({ JWT_SECRET: SECRET, WEB_COOKIE_MAX_AGE: "10" }), /WEB_COOKIE_MAX_AGE must be/);
 });
 
 test("TRUST_PROXY: off unless set; true, or the proxies to believe", () => {

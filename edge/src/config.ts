@@ -1,5 +1,12 @@
+import { statSync } from "node:fs";
 import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type ConfigOf, common, int, invalid, loadConfig, optionalStr, port, str, url } from "@parley/shared/config.js";
+
+/** Where `npm run build -w web` puts the web app. */
+export const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL("../../web/dist", import.meta.url));
+const DAY = 24 * 60 * 60;
 
 export const configSpec = {
   ...common,
@@ -19,11 +26,23 @@ export const configSpec = {
   // Per socket: frames per second that act (send, edit, delete, react, unreact, typing, markRead), and the burst.
   WS_SEND_RATE: int({ default: 20, min: 1, max: 10_000 }),
   WS_SEND_BURST: int({ default: 40, min: 1, max: 100_000 }),
+  // Per socket: `authenticate` frames at once, then one per interval (seconds); each costs a Redis session lookup.
+  WS_AUTHENTICATE_BURST: int({ default: 5, min: 1, max: 1_000 }),
+  WS_AUTHENTICATE_INTERVAL: int({ default: 10, min: 1, max: 3600 }),
   // Comma-separated browser origins allowed to call the edge; unset allows any origin outside production.
   CORS_ORIGINS: optionalStr(),
   // Whose X-Forwarded-For to believe: unset/"false" nobody (the socket's peer is the client), "true" any
   // peer, or a comma-separated list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal).
   TRUST_PROXY: trustProxy,
+  // The built web app served at / (absolute, or relative to the working directory). A directory that does not
+  // exist yet is allowed: the edge starts and answers the app's pages 503 until it is built.
+  WEB_DIST_DIR: directory(DEFAULT_WEB_DIST_DIR),
+  // The web session cookie's Secure attribute: unset means on in production only (browsers treat
+  // http://localhost as secure, so "true" also works there).
+  WEB_COOKIE_SECURE: optionalBool,
+  // Seconds the web session cookie is kept; match user-svc's SESSION_TTL (a session outliving its cookie is
+  // lost to the browser, a cookie outliving its session is refused and cleared at the next refresh).
+  WEB_COOKIE_MAX_AGE: int({ default: 30 * DAY, min: 60, max: 365 * DAY }),
 };
 
 /** Fastify's `trustProxy` option: false, true or the trusted proxies. */
@@ -60,6 +79,23 @@ export function parseTrustProxy(raw: string | undefined): { value: TrustProxy } 
     };
   }
   return { value: entries };
+}
+
+function optionalBool(raw: string | undefined): boolean | undefined {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (value === "") return undefined;
+  if (value === "true" || value === "false") return value === "true";
+  throw invalid(`must be "true" or "false" (got "${raw}")`);
+}
+
+/** An absolute directory path; it may not exist yet, but it may not be something else. */
+function directory(fallback: string) {
+  return (raw: string | undefined): string => {
+    const path = resolve(raw?.trim() || fallback);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat !== undefined && !stat.isDirectory()) throw invalid(`must be a directory (got "${path}", not one)`);
+    return path;
+  };
 }
 
 function trustProxy(raw: string | undefined): TrustProxy {

@@ -19,6 +19,7 @@ import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import { appError } from "@parley/shared/errors.js";
 import type { FastifyRequest } from "fastify";
 import type { ServiceClients } from "./clients.js";
+import { answerMalformedRequests, markReached, withReachedMarker } from "./connect-request-errors.js";
 import { clientHeaders } from "./forwarding.js";
 
 type UnaryCall = (request: Message, options: CallOptions) => Promise<Message>;
@@ -35,15 +36,16 @@ const clientIp = createContextKey<string | undefined>(undefined, { description: 
 
 /** For fastifyConnectPlugin's `contextValues`: the Connect handler context has no peer address. */
 export function connectContextValues(req: FastifyRequest): ContextValues {
-  return createContextValues().set(clientIp, req.ip);
+  return withReachedMarker(createContextValues().set(clientIp, req.ip));
 }
 
 function proxy(service: DescService, client: object) {
   const calls = client as Record<string, UnaryCall>;
-  const impl: Record<string, UnaryImpl | (() => never)> = {};
+  const impl: Record<string, UnaryImpl | ((request: Message, ctx: HandlerContext) => never)> = {};
   for (const method of service.methods) {
     if (EDGE_ONLY.has(`${service.typeName}.${method.name}`) || method.methodKind !== "unary") {
-      impl[method.localName] = () => {
+      impl[method.localName] = (_request, ctx) => {
+        markReached(ctx);
         throw appError(
           Code.PermissionDenied,
           "INTERNAL_METHOD",
@@ -55,6 +57,7 @@ function proxy(service: DescService, client: object) {
     const call = calls[method.localName];
     if (!call) throw new Error(`no client method for ${method.name}`);
     impl[method.localName] = async (request, ctx) => {
+      markReached(ctx);
       const timeoutMs = ctx.timeoutMs();
       return call(request, {
         headers: clientHeaders({
@@ -76,5 +79,6 @@ export function connectRoutes(clients: Pick<ServiceClients, "user" | "chat">): (
     // The implementations are built from the descriptors, so their types are only known per method at run time.
     router.service(UserService, proxy(UserService, clients.user) as never);
     router.service(ChatService, proxy(ChatService, clients.chat) as never);
+    answerMalformedRequests(router);
   };
 }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
+import { toJsonString } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import { ClientFrameSchema } from "@parley/proto/realtime/v1/realtime_pb.js";
 import { appError, errorReason } from "@parley/shared/errors.js";
 import WebSocket, { WebSocketServer } from "ws";
 import {
@@ -24,6 +26,10 @@ test("decodes each client frame kind", () => {
 
   const send = decodeClientFrame(JSON.stringify({ send: { roomId: ROOM, text: "hi", clientMessageId: "c1" } }));
   assert.ok(send.ok && send.frame.kind.case === "send");
+  // Chat request rules hold on the socket: they are the same message.
+  const tooLong = decodeClientFrame(JSON.stringify({ ref: "l", send: { roomId: ROOM, text: "x".repeat(4001) } }));
+  assert.ok(!tooLong.ok);
+  assert.match(tooLong.error.rawMessage, /send\.text/);
 
   const ping = decodeClientFrame('{"ref":"p","ping":{}}');
   assert.ok(ping.ok && ping.frame.kind.case === "ping");
@@ -37,11 +43,24 @@ test("decodes each client frame kind", () => {
     ["typing", { roomId: ROOM }],
     ["markRead", { roomId: ROOM, seq: "12" }],
   ];
+  const requests: Record<string, string> = {
+    edit: "EditMessageRequest",
+    delete: "DeleteMessageRequest",
+    react: "AddReactionRequest",
+    unreact: "RemoveReactionRequest",
+    typing: "SendTypingRequest",
+    markRead: "MarkReadRequest",
+  };
   for (const [kind, value] of kinds) {
-    const decoded = decodeClientFrame(JSON.stringify({ ref: kind, [kind]: value }));
+    const json = JSON.stringify({ ref: kind, [kind]: value });
+    const decoded = decodeClientFrame(json);
     assert.ok(decoded.ok, kind);
     assert.equal(decoded.frame.kind.case, kind);
+    // ChatService's own request, and the same JSON as before it was.
+    assert.equal(decoded.frame.kind.value?.$typeName, `parley.chat.v1.${requests[kind]}`);
+    assert.equal(toJsonString(ClientFrameSchema, decoded.frame), json);
   }
+  assert.equal(send.frame.kind.value.$typeName, "parley.chat.v1.SendMessageRequest");
   // The old resume field is gone: naming it is an error, not a silent live-only subscribe.
   const old = decodeClientFrame(JSON.stringify({ ref: "o", subscribe: { roomId: ROOM, afterSeq: "7" } }));
   assert.ok(!old.ok);

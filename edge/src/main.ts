@@ -1,12 +1,16 @@
+import { listenOrClose } from "@parley/shared/component.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { runMain } from "@parley/shared/main.js";
-import { startApp } from "./app.js";
+import { build } from "./app.js";
 import { loadEdgeConfig } from "./config.js";
 
 await runMain("edge", async () => {
   const config = loadEdgeConfig();
   const logger = createLogger("edge", config.LOG_LEVEL);
-  const app = await startApp({ config, logger });
-  logger.info(`edge listening on http://${config.HOST}:${app.port} (REST /api, Connect /parley.*, WebSocket /ws)`);
+  const app = await build({ config, logger });
+  const port = await listenOrClose(app, { host: config.HOST, port: config.PORT });
+  logger.info(
+    `edge listening on http://${config.HOST}:${port} (web app /, REST /api, Connect /parley.*, WebSocket /ws)`,
+  );
   return { logger, close: app.close };
 });

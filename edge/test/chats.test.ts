@@ -400,3 +400,56 @@ test("hostile bodies on the chat routes: 400s and 413s, never a crash", async ()
   );
   assert.equal((await api("GET", "/healthz")).status, 200, "still serving");
 });
+
+test("users: only existing users become members; who may add them is the room's setting; adds are budgeted", async () => {
+  // A direct room or a member add naming someone who does not exist.
+  const nobody = crypto.randomUUID();
+  const direct = assertError(await api("POST", "/api/chats/direct", { userId: nobody }, alice.token), 404, "not_found");
+  assert.equal(direct.reason, "USER_NOT_FOUND");
+  assert.match(direct.message, new RegExp(nobody));
+  const room = await createRoom(alice, { name: "settings", visibility: "public", memberIds: [bob.id] });
+  assert.equal((room as Room & { memberAddPolicy: string }).memberAddPolicy, "MEMBER_ADD_POLICY_ADMINS");
+  assertError(
+    await api("POST", `/api/chats/rooms/${room.id}/members`, { userIds: [carol.id, nobody] }, alice.token),
+    404,
+    "not_found",
+  );
+  assertError(await api("POST", "/api/chats/rooms", { name: "x", memberIds: [nobody] }, alice.token), 404, "not_found");
+
+  // In a public room a plain member adds only themselves (by joining), until the room says otherwise.
+  const refused = assertError(
+    await api("POST", `/api/chats/rooms/${room.id}/members`, { userIds: [carol.id] }, bob.token),
+    403,
+    "permission_denied",
+  );
+  assert.equal(refused.reason, "INSUFFICIENT_ROLE");
+  const opened = ok(await api("PATCH", `/api/chats/rooms/${room.id}`, { memberAddPolicy: "members" }, alice.token))
+    .room as Room & { memberAddPolicy: string };
+  assert.equal(opened.memberAddPolicy, "MEMBER_ADD_POLICY_MEMBERS");
+  const added = ok(await api("POST", `/api/chats/rooms/${room.id}/members`, { userIds: [carol.id] }, bob.token))
+    .room as Room;
+  assert.deepEqual([...added.memberIds].sort(), [alice.id, bob.id, carol.id].sort());
+  assertError(
+    await api("PATCH", `/api/chats/rooms/${room.id}`, { memberAddPolicy: "everyone" }, alice.token),
+    400,
+    "invalid_argument",
+  );
+
+  // A flood of made-up ids spends the caller's minute: 429 with Retry-After, then nothing more.
+  const flooder = await system.signUp("flooder_chat");
+  const target = await createRoom(flooder, { name: "flood" });
+  const made = () => Array.from({ length: 100 }, () => crypto.randomUUID());
+  for (let i = 0; i < 3; i++) {
+    assertError(
+      await api("POST", `/api/chats/rooms/${target.id}/members`, { userIds: made() }, flooder.token),
+      404,
+      "not_found",
+    );
+  }
+  const limited = await api("POST", `/api/chats/rooms/${target.id}/members`, { userIds: [alice.id] }, flooder.token);
+  assert.equal(assertError(limited, 429, "resource_exhausted").reason, "MEMBER_ADDS_LIMITED");
+  const retryAfter = Number(limited.headers.get("retry-after"));
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+  const unchanged = ok(await api("GET", `/api/chats/rooms/${target.id}`, undefined, flooder.token)).room as Room;
+  assert.deepEqual(unchanged.memberIds, [flooder.id]);
+});

@@ -17,6 +17,7 @@ import {
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
+  listening,
   randomName,
   TEST_RABBITMQ_URL,
   TEST_REDIS_URL,
@@ -25,17 +26,17 @@ import {
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
 import WebSocket from "ws";
-import { startApp as startChatSvc } from "../../chat-svc/src/app.js";
+import { build as buildChatSvc } from "../../chat-svc/src/app.js";
 import { readConfig as readChatConfig } from "../../chat-svc/src/config.js";
-import { startApp as startUserSvc } from "../../user-svc/src/app.js";
+import { build as buildUserSvc } from "../../user-svc/src/app.js";
 import { readConfig as readUserConfig } from "../../user-svc/src/config.js";
-import { type AppDeps, type RunningApp, startApp } from "../src/app.js";
+import { type App, type AppDeps, build } from "../src/app.js";
 import { type configSpec, loadEdgeConfig } from "../src/config.js";
 
 const logLevel = process.env.TEST_LOG_LEVEL ?? "silent";
 
 export interface Edge {
-  app: RunningApp;
+  app: App;
   url: string;
   wsUrl: string;
   close(): Promise<void>;
@@ -146,20 +147,21 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   }
 
   const u = await service("user-svc", "user-svc", options.userEnv ?? {});
-  const userSvc = await startUserSvc({
-    config: readUserConfig(u.env),
-    sql: u.infra.sql,
-    redis: u.infra.redis,
-    logger: u.logger,
-  });
+  const userSvc = await listening(
+    await buildUserSvc({ config: readUserConfig(u.env), sql: u.infra.sql, redis: u.infra.redis, logger: u.logger }),
+  );
   closers.push(() => userSvc.close());
-  const c = await service("chat-svc", "chat-svc", {});
-  const chatSvc = await startChatSvc({
-    config: readChatConfig(c.env),
-    sql: c.infra.sql,
-    redis: c.infra.redis,
-    logger: c.logger,
-  });
+  const c = await service("chat-svc", "chat-svc", { USER_SVC_URL: `http://127.0.0.1:${userSvc.port}` });
+  const chatSvc = await listening(
+    await buildChatSvc({
+      config: readChatConfig(c.env),
+      sql: c.infra.sql,
+      redis: c.infra.redis,
+      amqp: c.infra.amqp,
+      topology: topo.topology,
+      logger: c.logger,
+    }),
+  );
   closers.push(() => chatSvc.close());
 
   const chatInstances = new Set<ChatInstance>();
@@ -173,12 +175,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       topology: topo.topology,
       logger: c.logger,
     });
-    const app = await startChatSvc({
-      config: readChatConfig({ ...c.env, ...env, PORT: String(port) }),
-      sql: infra.sql,
-      redis: infra.redis,
-      logger: c.logger,
-    });
+    const app = await listening(
+      await buildChatSvc({
+        config: readChatConfig({ ...c.env, ...env }),
+        sql: infra.sql,
+        redis: infra.redis,
+        amqp: infra.amqp,
+        topology: topo.topology,
+        logger: c.logger,
+      }),
+      port,
+    );
     let closed = false;
     const instance: ChatInstance = {
       url: `http://127.0.0.1:${app.port}`,
@@ -215,7 +222,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       REDIS_KEY_PREFIX: prefix,
       ...overrides,
     });
-    const app = await startApp({ config, logger: createLogger("edge", logLevel), ...extra });
+    const app = await listening(await build({ config, logger: createLogger("edge", logLevel), ...extra }));
     // Live events flow only once the edge's stream is registered with chat-svc.
     await waitUntil(() => app.realtime.events.connected, 10_000, "edge event stream open");
     let closed = false;

@@ -331,6 +331,38 @@ test("send rate: frames over the limit get RATE_LIMITED, the socket stays; a flo
   }
 });
 
+test("authenticate frames are paced: a refresh now and then passes, a stream of them is refused and then closed 1008", async () => {
+  const edge = await system.startEdge({ WS_AUTHENTICATE_BURST: "2", WS_AUTHENTICATE_INTERVAL: "1" });
+  try {
+    // The token at the upgrade is the socket's own, not a frame: it leaves the whole burst.
+    const s = await system.readySocket(alice.token, edge);
+    for (let i = 0; i < 2; i++) {
+      const answer = await request(s, { authenticate: { token: alice.token } });
+      assert.ok("ready" in answer, JSON.stringify(answer));
+    }
+    const refused = await request(s, { authenticate: { token: alice.token } });
+    const error = refused.error as { code: string; reason: string; message: string } | undefined;
+    assert.deepEqual([error?.code, error?.reason], ["resource_exhausted", "RATE_LIMITED"], JSON.stringify(refused));
+    assert.match(error?.message ?? "", /at most 1 authenticate frames per second \(bursts of 2\)/);
+    // Other frames are not held back by it.
+    assert.ok("pong" in (await request(s, { ping: {} })));
+    // A token's time later, a refresh passes again.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.ok("ready" in (await request(s, { authenticate: { token: alice.token } })));
+
+    // What the tester saw: one socket asking as fast as it can. A few are answered, then it is closed.
+    for (let i = 0; i < 500; i++) s.send({ ref: `f${i}`, authenticate: { token: alice.token } });
+    const closed = await s.closed;
+    assert.equal(closed.code, 1008);
+    assert.equal((s.frames.at(-1)?.error as { reason?: string } | undefined)?.reason, "FLOODING");
+    const ready = s.frames.filter((f) => f.ref?.startsWith("f") && "ready" in f).length;
+    assert.ok(ready <= 2, `${ready} of the stream were answered ready`);
+    await waitUntil(() => edge.app.realtime.sessionCount === 0);
+  } finally {
+    await edge.close();
+  }
+});
+
 test("subscribes have their own bucket: a reconnect's 200 rooms at once pass, a stream of them is paced", async () => {
   const room = await createRoom(alice);
   const s = await system.readySocket(alice.token);

@@ -350,3 +350,72 @@ test("/healthz reports both services; 503 when one does not answer", async () =>
     await edge.close();
   }
 });
+
+test("a JSON body that is not UTF-8 → 400 invalid_argument, and nothing is stored", async () => {
+  const created = await api("POST", "/api/chats/rooms", { name: "bytes" }, alice.token);
+  const roomId = (created.json.room as { id: string }).id;
+  const raw = Buffer.concat([
+    Buffer.from(`{"roomId":"${roomId}","clientMessageId":"${crypto.randomUUID()}","text":"`),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from(' bad"}'),
+  ]);
+  const res = await fetch(`${system.edge.url}/api/chats/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${alice.token}` },
+    body: raw,
+  });
+  const text = await res.text();
+  const error = assertError({ status: res.status, json: JSON.parse(text) }, 400, "invalid_argument", "MALFORMED_JSON");
+  assert.match(error.message, /UTF-8/);
+  const listed = await api("GET", `/api/chats/rooms/${roomId}/messages`, undefined, alice.token);
+  assert.deepEqual(listed.json.messages, [], "nothing was stored with U+FFFD in place of the bad bytes");
+});
+
+test("Connect and gRPC-web: a body that is not the request message → invalid_argument, with or without a token", async () => {
+  const call = (body: Buffer, contentType: string, token?: string) =>
+    fetch(`${system.edge.url}/parley.user.v1.UserService/Register`, {
+      method: "POST",
+      headers: {
+        "content-type": contentType,
+        "connect-protocol-version": "1",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body,
+    });
+  const cases: [string, Buffer, string, string][] = [
+    // Field number 0 does not exist: "illegal tag".
+    ["illegal tag", Buffer.from([0x00, 0x00]), "application/proto", "MALFORMED_PROTOBUF"],
+    // email (field 1, a string) holding bytes that are not UTF-8.
+    ["invalid UTF-8 in a string", Buffer.from([0x0a, 0x02, 0xff, 0xfe]), "application/proto", "MALFORMED_PROTOBUF"],
+    ["truncated", Buffer.from([0x0a, 0x0a, 0x61]), "application/proto", "MALFORMED_PROTOBUF"],
+    [
+      "JSON that is not UTF-8",
+      Buffer.concat([Buffer.from('{"email":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+      "application/json",
+      "MALFORMED_JSON",
+    ],
+    ["JSON that does not parse", Buffer.from('{"email": '), "application/json", "MALFORMED_JSON"],
+  ];
+  for (const token of [undefined, alice.token]) {
+    for (const [what, body, contentType, reason] of cases) {
+      const res = await call(body, contentType, token);
+      const err = (await res.json()) as { code: string; message: string; details?: { debug?: { reason: string } }[] };
+      assert.equal(res.status, 400, `${what}: ${JSON.stringify(err)}`);
+      assert.equal(err.code, "invalid_argument", what);
+      assert.equal(err.details?.[0]?.debug?.reason, reason, what);
+      assert.match(err.message, /not a valid parley\.user\.v1\.RegisterRequest/, what);
+    }
+  }
+
+  // gRPC-web (binary) answers 200 with the status in a trailer envelope.
+  for (const [what, message] of cases.filter(([, , contentType]) => contentType === "application/proto")) {
+    const envelope = Buffer.alloc(5);
+    envelope.writeUInt32BE(message.byteLength, 1);
+    const res = await call(Buffer.concat([envelope, message]), "application/grpc-web+proto");
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(body.readUInt8(0) & 0x80, 0x80, `${what}: the answer is a trailer alone`);
+    const trailer = body.subarray(5).toString();
+    assert.match(trailer, /grpc-status: 3\r\n/, `${what}: ${trailer}`);
+    assert.match(decodeURIComponent(trailer), /not a valid parley\.user\.v1\.RegisterRequest/, what);
+  }
+});

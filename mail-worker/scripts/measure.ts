@@ -1,6 +1,6 @@
 /**
  * Throughput against the real local services (`npm run measure -w mail-worker`):
- *  1. events/s through the outbox relay (shared/src/outbox.ts): a backlog of
+ *  1. events/s through the outbox relay (shared/src/outbox-relay.ts): a backlog of
  *     committed outbox rows, published with confirms and deleted per batch,
  *     until a consumer has received them all;
  *  2. mails/s through the worker into the in-process SMTP server: a backlog
@@ -13,7 +13,8 @@ import { randomUUID } from "node:crypto";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { connectAmqp } from "@parley/shared/amqp.js";
 import { createLogger } from "@parley/shared/logger.js";
-import { enqueueEvent, outbox, startOutboxRelay } from "@parley/shared/outbox.js";
+import { enqueueEvent, outbox } from "@parley/shared/outbox.js";
+import { startOutboxRelay } from "@parley/shared/outbox-relay.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
 import { createTestDatabase, createTestTopology, TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
 import { connect } from "amqplib";

@@ -1,4 +1,9 @@
+/**
+ * Builds the mail worker from its dependencies: the consumer, the digest
+ * scheduler and the HTTP surface. main.ts listens; tests listen on port 0.
+ */
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
+import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import { type Topology, topology } from "@parley/shared/topology.js";
@@ -8,7 +13,7 @@ import { type SchedulerStats, startDigestScheduler } from "./digest-scheduler.js
 import { processEvent } from "./domain/process-event.js";
 import { sendDueDigest } from "./domain/send-digest.js";
 import { unsubscribe, unsubscribeTokens } from "./domain/unsubscribe.js";
-import { startHttpServer } from "./http-server.js";
+import { createHttpServer } from "./http-server.js";
 import type { MailTransport } from "./mailer.js";
 import { createRoomOrder } from "./room-order.js";
 import { createDb } from "./storage/db.js";
@@ -21,8 +26,6 @@ const KEEP_FINISHED_DIGESTS_DAYS = 7;
 
 export type AppConfig = Pick<
   Config,
-  | "HOST"
-  | "PORT"
   | "AMQP_NAMESPACE"
   | "PUBLIC_URL"
   | "UNSUBSCRIBE_URL"
@@ -53,8 +56,7 @@ export interface AppDeps {
   digestConcurrency?: number;
 }
 
-export interface App {
-  httpPort: number;
+export interface App extends Component {
   /** The queue consumed. */
   queue: string;
   /** Deliveries settled and digests mailed so far (also in GET /healthz). */
@@ -63,7 +65,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<App> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, transport } = deps;
   const topo = workerTopology(config);
   const db = createDb(deps.sql);
@@ -104,38 +106,29 @@ export async function startApp(deps: AppDeps): Promise<App> {
     return { ...c, ...s, mailsSent: c.mailsSent + s.digestsSent };
   };
 
-  let http: Awaited<ReturnType<typeof startHttpServer>>;
-  try {
-    http = await startHttpServer({
-      host: config.HOST,
-      port: config.PORT,
-      mailbox: transport.mailbox,
-      health: async () => ({
-        consuming: consumer.consuming(),
-        transport: transport.description,
-        ...stats(),
-        openDigests: await countOpenDigests(db),
-      }),
-      isUnsubscribeToken: (token) => tokens.verify(token) !== undefined,
-      async unsubscribe(token) {
-        const userId = tokens.verify(token);
-        if (!userId) return false;
-        const known = await unsubscribe(db, userId);
-        logger.info({ userId, known }, "unsubscribed from notification mail");
-        // An unknown user gets no notification mail anyway: the link did what it promised.
-        return true;
-      },
-      unsubscribePage: (page) => renderUnsubscribePage(page, ctx.publicUrl),
-      logger,
-    });
-  } catch (err) {
-    await consumer.close();
-    await scheduler.close();
-    throw err;
-  }
+  const http = createHttpServer({
+    mailbox: transport.mailbox,
+    health: async () => ({
+      consuming: consumer.consuming(),
+      transport: transport.description,
+      ...stats(),
+      openDigests: await countOpenDigests(db),
+    }),
+    isUnsubscribeToken: (token) => tokens.verify(token) !== undefined,
+    async unsubscribe(token) {
+      const userId = tokens.verify(token);
+      if (!userId) return false;
+      const known = await unsubscribe(db, userId);
+      logger.info({ userId, known }, "unsubscribed from notification mail");
+      // An unknown user gets no notification mail anyway: the link did what it promised.
+      return true;
+    },
+    unsubscribePage: (page) => renderUnsubscribePage(page, ctx.publicUrl),
+    logger,
+  });
   let closing: Promise<void> | undefined;
   return {
-    httpPort: http.port,
+    listen: http.listen,
     queue: topo.mailQueue,
     stats,
     close() {

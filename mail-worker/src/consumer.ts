@@ -16,12 +16,13 @@
 
 import { randomUUID } from "node:crypto";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
+import { createBackoff } from "@parley/shared/backoff.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { createStopSignal } from "@parley/shared/stop-signal.js";
 import { HEADERS, type Topology } from "@parley/shared/topology.js";
 import type { ConfirmChannel, ConsumeMessage, Message, Options } from "amqplib";
 import type { MailEvent, Outcome } from "./domain/mail-event.js";
 import { decodeDelivery, routingKeyOf } from "./event-decoder.js";
-import { createStopSignal } from "./stop-signal.js";
 
 /**
  * A delivery handed out this often without being settled killed or stalled
@@ -74,7 +75,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
   const counts = { acked: 0, deadLettered: 0, retried: 0, mailsSent: 0, settleFailures: 0 };
 
   async function open(): Promise<void> {
-    for (let attempt = 0; !stop.stopped; attempt++) {
+    const backoff = createBackoff(stop, { firstMs: 250, maxMs: 10_000 });
+    while (!stop.stopped) {
       let ch: ConfirmChannel | undefined;
       try {
         ch = await amqp.createConfirmChannel(); // waits while the connection is down
@@ -99,8 +101,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       } catch (err) {
         await ch?.close().catch(() => {});
         if (stop.stopped) return;
-        logger.warn({ err, attempt }, "could not start consuming; retrying");
-        await stop.sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
+        logger.warn({ err, attempt: backoff.failures }, "could not start consuming; retrying");
+        await backoff.wait();
       }
     }
   }

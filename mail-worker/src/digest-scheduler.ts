@@ -5,9 +5,10 @@
  * holds. Old records (finished digests, ids of long-handled events) are
  * pruned now and then.
  */
+import { type Backoff, createBackoff } from "@parley/shared/backoff.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { createStopSignal } from "@parley/shared/stop-signal.js";
 import type { DigestResult } from "./domain/send-digest.js";
-import { createStopSignal } from "./stop-signal.js";
 
 export interface SchedulerStats {
   digestsSent: number;
@@ -44,17 +45,21 @@ export function startDigestScheduler(opts: {
   const counts: SchedulerStats = { digestsSent: 0, digestsCancelled: 0, digestsPostponed: 0, digestsFailed: 0 };
   const stop = createStopSignal();
 
-  async function loop(): Promise<void> {
-    let failures = 0;
+  // After a failure: twice the poll interval at first, doubling up to 64 times it, at most 30 s.
+  const maxMs = Math.min(30_000, 64 * opts.pollMs);
+  const steps = { firstMs: Math.min(2 * opts.pollMs, maxMs), maxMs };
+
+  async function loop(backoff: Backoff): Promise<void> {
     while (!stop.stopped) {
       let result: DigestResult;
       try {
         result = await opts.sendDue();
-        failures = 0;
+        backoff.succeed();
       } catch (err) {
-        failures++;
+        const wait = backoff.fail();
+        const { failures } = backoff;
         if (failures === 1 || failures % 20 === 0) logger.error({ err, failures }, "mailing a digest failed");
-        await stop.sleep(Math.min(30_000, opts.pollMs * 2 ** Math.min(failures, 6)));
+        await stop.sleep(wait);
         continue;
       }
       if (result === "idle") await stop.sleep(opts.pollMs);
@@ -75,7 +80,7 @@ export function startDigestScheduler(opts: {
     }
   }
 
-  const loops = [...Array.from({ length: opts.concurrency }, loop), pruneLoop()];
+  const loops = [...Array.from({ length: opts.concurrency }, () => loop(createBackoff(stop, steps))), pruneLoop()];
 
   return {
     stats: () => ({ ...counts }),

@@ -3,7 +3,7 @@
  * delivery is dead-lettered, since redelivering it would fail the same way.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { eventSchemas, type RoutingKey } from "@parley/shared/events.js";
+import { eventSchemas, occurredAtOf, type RoutingKey } from "@parley/shared/events.js";
 import { HEADERS, MAIL_ROUTING_KEYS } from "@parley/shared/topology.js";
 import type { Message } from "amqplib";
 import { isUuid, type MailEvent, type MailRoutingKey } from "./domain/mail-event.js";
@@ -47,15 +47,4 @@ export function decodeDelivery(msg: Message): Decoded {
   }
   // The payload was decoded with the schema of `key`, so the pair matches; TypeScript cannot follow that through the lookup.
   return { ok: true, event: { id, occurredAt: occurredAtOf(msg), routingKey: key, payload } as MailEvent };
-}
-
-/** The relay's x-occurred-at header (ms precision), else the timestamp property (seconds). */
-function occurredAtOf(msg: Message): Date | undefined {
-  const header: unknown = msg.properties.headers?.["x-occurred-at"];
-  if (typeof header === "string") {
-    const ms = Date.parse(header);
-    if (!Number.isNaN(ms)) return new Date(ms);
-  }
-  const seconds: unknown = msg.properties.timestamp;
-  return typeof seconds === "number" && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }

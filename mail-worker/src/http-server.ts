@@ -8,19 +8,12 @@
  * text).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Mailbox } from "./mailbox.js";
 import type { UnsubscribePage } from "./templates/render.js";
 
-export interface HttpServer {
-  port: number;
-  close(): Promise<void>;
-}
-
-export async function startHttpServer(opts: {
-  host: string;
-  port: number;
+export function createHttpServer(opts: {
   mailbox: Mailbox | undefined;
   /** What /healthz reports; unhealthy (503) while not consuming. */
   health: () => Promise<{ consuming: boolean } & Record<string, unknown>>;
@@ -31,7 +24,7 @@ export async function startHttpServer(opts: {
   /** The HTML pages of the unsubscribe link. */
   unsubscribePage: (page: UnsubscribePage) => string;
   logger: Logger;
-}): Promise<HttpServer> {
+}): Component {
   const { mailbox, logger } = opts;
 
   function json(res: ServerResponse, status: number, body: unknown): void {
@@ -93,15 +86,16 @@ export async function startHttpServer(opts: {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
   return {
-    port: (server.address() as AddressInfo).port,
+    listen: ({ host, port }) =>
+      new Promise<number>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          resolve(typeof address === "object" && address !== null ? address.port : port);
+        });
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,8 +1,9 @@
 import { connectAmqp } from "@parley/shared/amqp.js";
+import { listenOrClose } from "@parley/shared/component.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { runMain } from "@parley/shared/main.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
-import { startApp, workerTopology } from "./app.js";
+import { build, workerTopology } from "./app.js";
 import { describeDelays, readConfig } from "./config.js";
 import { createMailTransport } from "./mailer.js";
 import { prepareDatabase } from "./storage/migrate.js";
@@ -23,14 +24,15 @@ runMain(NAME, async () => {
       "SMTP_HOST is not set: no mail leaves this machine, it is written to the dev mailbox",
     );
   }
-  const app = await startApp({ config, logger, sql, amqp, transport });
+  const app = await build({ config, logger, sql, amqp, transport });
+  const httpPort = await listenOrClose(app, { host: config.HOST, port: config.PORT });
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
   const where = transport.mailbox
-    ? `mailbox ${transport.mailbox.dir} (GET http://${host}:${app.httpPort}/mailbox)`
+    ? `mailbox ${transport.mailbox.dir} (GET http://${host}:${httpPort}/mailbox)`
     : transport.description;
   logger.info(
     `${NAME} consuming ${app.queue} (retries after ${describeDelays(config.MAIL_RETRY_DELAYS)}); ` +
-      `digests every ${config.NOTIFY_DIGEST_WINDOW} s; HTTP on ${host}:${app.httpPort}; ${where}`,
+      `digests every ${config.NOTIFY_DIGEST_WINDOW} s; HTTP on ${host}:${httpPort}; ${where}`,
   );
   return {
     logger,

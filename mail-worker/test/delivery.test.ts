@@ -128,6 +128,28 @@ describe("mail-worker delivery over SMTP", () => {
     assert.equal(rows.length, 1, "handled: a redelivery is not retried either");
   });
 
+  it("tells an account holder someone tried to register with their address, once however often it is delivered", async () => {
+    const email = `${randomUUID()}@example.com`;
+    const event = { userId: randomUUID(), email, username: "ines" };
+    const messageId = randomUUID();
+    await settled(h.app, 1, () => h.publish("user.registration.attempted", event, { messageId }));
+    // A redelivery (a relay that crashed between confirm and delete publishes again) mails nothing more.
+    await settled(h.app, 1, () => h.publish("user.registration.attempted", event, { messageId }));
+    const mails = sentTo(h, email);
+    assert.equal(mails.length, 1);
+    const [mail] = mails;
+    assert.ok(mail);
+    assert.deepEqual(toAddresses(mail), [email]);
+    assert.equal(mail.parsed.subject, "Someone tried to register with your email address");
+    for (const part of [text(mail), html(mail)]) {
+      assert.match(part, /Hi ines/);
+      assert.match(part, /already have an account/);
+      assert.match(part, /no need to register again/);
+    }
+    assert.ok(html(mail).includes(`href="${PUBLIC_URL.replace(/\/$/, "")}"`), "links to PUBLIC_URL to sign in");
+    assert.equal(mail.parsed.messageId, `<event-${messageId}@parley.test>`);
+  });
+
   it("welcomes a registered user and remembers their address", async () => {
     const carol = await register("carol");
     const mail = sentTo(h, carol.email)[0];
@@ -282,7 +304,7 @@ describe("mail-worker delivery over SMTP", () => {
   });
 
   it("reports health and has no mailbox in SMTP mode", async () => {
-    const base = `http://127.0.0.1:${h.app.httpPort}`;
+    const base = `http://127.0.0.1:${h.app.port}`;
     await eventually("the consumer to be up", async () => (await fetch(`${base}/healthz`)).status === 200);
     const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; transport: string };
     assert.equal(health.status, "ok");

@@ -16,6 +16,7 @@ import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
 import {
   createTestDatabase,
   dropTopology,
+  listening,
   randomName,
   startSmtpServer,
   TEST_RABBITMQ_URL,
@@ -23,7 +24,7 @@ import {
 } from "@parley/shared/testing.js";
 import type { Topology } from "@parley/shared/topology.js";
 import { type ConfirmChannel, connect, type GetMessage, type Options } from "amqplib";
-import { type App, type AppDeps, startApp, workerTopology } from "../src/app.js";
+import { type AppDeps, type App as BuiltApp, build, workerTopology } from "../src/app.js";
 import { type Config, readConfig } from "../src/config.js";
 import { createMailTransport, type MailTransport } from "../src/mailer.js";
 import { prepareDatabase } from "../src/storage/migrate.js";
@@ -31,6 +32,9 @@ import { prepareDatabase } from "../src/storage/migrate.js";
 export const FROM_ADDRESS = "mailer@parley.test";
 export const PUBLIC_URL = "https://chat.parley.test/";
 export const UNSUBSCRIBE_URL = "https://mail.parley.test/unsubscribe";
+
+/** The worker as the tests run it: listening on a free port. */
+type App = BuiltApp & { readonly port: number };
 
 export interface Harness {
   app: App;
@@ -114,7 +118,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const amqp = await connectAmqp(TEST_RABBITMQ_URL, topology, logger);
   await amqp.waitForConnect(); // the topology exists from here on
   const transport = await createMailTransport(config, logger);
-  const start = (overrides: AppOverrides = {}) => startApp({ config, logger, sql, amqp, transport, ...overrides });
+  const start = async (overrides: AppOverrides = {}) =>
+    listening(await build({ config, logger, sql, amqp, transport, ...overrides }));
   const others: App[] = [];
 
   const publisher = await connect(TEST_RABBITMQ_URL);
@@ -225,7 +230,7 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
  * Runs `publish` once the worker is idle, then waits until `n` more
  * deliveries were settled (acked, dead-lettered or retried).
  */
-export async function settled(app: App, n: number, publish: () => Promise<unknown>): Promise<void> {
+export async function settled(app: BuiltApp, n: number, publish: () => Promise<unknown>): Promise<void> {
   const total = () => {
     const s = app.stats();
     return s.acked + s.deadLettered + s.retried;

@@ -20,7 +20,7 @@ describe("mail-worker dev mailbox (no SMTP_HOST)", () => {
 
   before(async () => {
     h = await startHarness({ mode: "mailbox" });
-    base = `http://127.0.0.1:${h.app.httpPort}`;
+    base = `http://127.0.0.1:${h.app.port}`;
   });
   after(async () => {
     await h?.close();

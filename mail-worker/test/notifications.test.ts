@@ -202,7 +202,7 @@ describe("notification mail", () => {
     const mail = await h.smtp?.waitFor((m) => m.envelopeTo.includes(ivan.email) && /first/.test(m.parsed.text ?? ""));
     const link = /https:\/\/mail\.parley\.test\/unsubscribe\?token=([\w.-]+)/.exec(mail?.parsed.text ?? "");
     assert.ok(link?.[1]);
-    const base = `http://127.0.0.1:${h.app.httpPort}/unsubscribe`;
+    const base = `http://127.0.0.1:${h.app.port}/unsubscribe`;
 
     const bad = await fetch(`${base}?token=${link[1].slice(0, -2)}`);
     assert.equal(bad.status, 400);

@@ -55,7 +55,7 @@ describe("mail-worker shutdown", () => {
   it("finishes the mails in flight before it stops, takes no new ones, and acks only what it sent", async () => {
     const emails = Array.from({ length: 3 }, () => `${randomUUID()}@example.com`);
     const late = `${randomUUID()}@example.com`;
-    const health = `http://127.0.0.1:${h.app.httpPort}/healthz`;
+    const health = `http://127.0.0.1:${h.app.port}/healthz`;
     smtp().stall(true);
     let closed = false;
     try {

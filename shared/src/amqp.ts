@@ -15,7 +15,7 @@ export async function connectAmqp(
   logger: Logger,
 ): Promise<RecoveringChannelModel> {
   // Handed on to net.connect. The outbox relay corks the socket while it
-  // publishes a batch (outbox.ts); amqplib stops writing into a socket once
+  // publishes a batch (outbox-relay.ts); amqplib stops writing into a socket once
   // its buffer passes the high-water mark (16 KiB by default) and sends the
   // rest a write per publish after the uncork.
   const socketOptions: { writableHighWaterMark: number } = { writableHighWaterMark: 4 * 1024 * 1024 };

@@ -8,6 +8,13 @@ import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthenticated } from "./errors.js";
 
 const ISSUER = "parley";
+
+/**
+ * Where the edge presents its service token on calls that also carry a
+ * user's token in `authorization` (user-svc believes the client address and
+ * user agent the edge forwards only with it).
+ */
+export const SERVICE_TOKEN_HEADER = "x-parley-service-token";
 const ALG = "HS256";
 
 export interface Identity {

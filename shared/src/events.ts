@@ -12,12 +12,15 @@ import {
   UserOnlineSchema,
   UserOtpSendSchema,
   UserRegisteredSchema,
+  UserRegistrationAttemptedSchema,
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
+import type { MessageProperties } from "amqplib";
 
 export const eventSchemas = {
   "user.otp.send": UserOtpSendSchema,
   "user.registered": UserRegisteredSchema,
+  "user.registration.attempted": UserRegistrationAttemptedSchema,
   "user.updated": UserUpdatedSchema,
   "message.sent": MessageSentSchema,
   "message.deleted": MessageDeletedSchema,
@@ -32,4 +35,15 @@ export type EventInit<K extends RoutingKey> = MessageInitShape<(typeof eventSche
 
 export function isRoutingKey(key: string): key is RoutingKey {
   return Object.hasOwn(eventSchemas, key);
+}
+
+/** When a delivered event occurred: the relay's x-occurred-at header (ms precision), else the timestamp property (seconds). */
+export function occurredAtOf(msg: { properties: MessageProperties }): Date | undefined {
+  const header: unknown = msg.properties.headers?.["x-occurred-at"];
+  if (typeof header === "string") {
+    const ms = Date.parse(header);
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
+  const seconds: unknown = msg.properties.timestamp;
+  return typeof seconds === "number" && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }

@@ -3,53 +3,100 @@
  * written against connect-es's typed `ServiceImpl`, plus the ops surface every
  * internal service has: grpc.health.v1 and server reflection fed from the
  * descriptor set `buf build` writes (one schema pipeline).
+ *
+ * This module only translates between grpc-js and connect-es: what every call
+ * goes through (errors, validation, and whatever a service adds) is a chain
+ * of connect-es interceptors (server-interceptors.ts).
  */
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import {
   create,
-  type DescMessage,
   type DescMethod,
+  type DescMethodServerStreaming,
+  type DescMethodUnary,
   type DescService,
   fromBinary,
   type Message,
-  toBinary,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  createContextValues,
+  createHandlerContext,
+  type HandlerContext,
+  type Interceptor,
+  type ServiceImpl,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { bufferView } from "./buffer-view.js";
+import type { Component } from "./component.js";
 import { appError, internal } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { encodeMessage } from "./pre-encoded.js";
-import { validationError } from "./validation.js";
+import { mapErrors, validateInput } from "./server-interceptors.js";
 
 const require = createRequire(import.meta.url);
+
+/**
+ * The caller's address as grpc-js reports it ("127.0.0.1:5000", "::1:5000"),
+ * for interceptors: connect's HandlerContext has no peer of its own.
+ */
+export const grpcPeer = createContextKey<string | undefined>(undefined, { description: "gRPC peer" });
 
 function isStreaming(kind: DescMethod["methodKind"], side: "request" | "response"): boolean {
   return kind === "bidi_streaming" || kind === (side === "request" ? "client_streaming" : "server_streaming");
 }
 
-/** A grpc-js ServiceDefinition derived from a protobuf-es descriptor, keyed by localName. */
+/**
+ * A grpc-js ServiceDefinition for serving a protobuf-es descriptor, keyed by
+ * localName. Requests reach the handler as their bytes: grpc-js answers a
+ * deserializer that throws with INTERNAL, while a malformed request is the
+ * caller's error (decodeRequest).
+ */
 export function serviceDefinition(service: DescService): grpc.ServiceDefinition {
-  const def: Record<string, grpc.MethodDefinition<Message, Message>> = {};
+  const def: Record<string, grpc.MethodDefinition<Uint8Array, Message>> = {};
   for (const method of service.methods) {
     def[method.localName] = {
       path: `/${service.typeName}/${method.name}`,
       requestStream: isStreaming(method.methodKind, "request"),
       responseStream: isStreaming(method.methodKind, "response"),
-      requestSerialize: (msg: Message) => bufferView(toBinary(method.input, msg)),
-      requestDeserialize: (buf: Buffer) => fromBinary(method.input, buf),
+      requestSerialize: (bytes: Uint8Array) => bufferView(bytes),
+      requestDeserialize: (buf: Buffer) => buf,
       responseSerialize: (msg: Message) => bufferView(encodeMessage(method.output, msg)),
       responseDeserialize: (buf: Buffer) => fromBinary(method.output, buf),
       originalName: method.name,
     };
   }
   return def;
+}
+
+/**
+ * Runs before the interceptors: bytes that are not a message leave nothing for
+ * them to see, so an interceptor that counts calls (metrics) must count these
+ * failures where grpcHandlers answers them.
+ */
+function decodeRequest(method: DescMethod, bytes: Uint8Array): Message {
+  try {
+    return fromBinary(method.input, bytes);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw appError(
+      Code.InvalidArgument,
+      "MALFORMED_PROTOBUF",
+      `the request is not a valid ${method.input.typeName} message (${why})`,
+    );
+  }
 }
 
 function metadataToHeaders(md: grpc.Metadata): Headers {
@@ -60,14 +107,9 @@ function metadataToHeaders(md: grpc.Metadata): Headers {
   return headers;
 }
 
-function toStatus(err: unknown, logger: Logger, method: DescMethod): Partial<grpc.StatusObject> {
-  let connectErr: ConnectError;
-  if (err instanceof ConnectError) {
-    connectErr = err;
-  } else {
-    logger.error({ err, method: method.name }, "unexpected error in handler");
-    connectErr = internal();
-  }
+/** The status a (mapped) error leaves with; anything else reaching here is `internal`. */
+function toStatus(err: unknown): Partial<grpc.StatusObject> {
+  const connectErr = err instanceof ConnectError ? err : internal();
   const trailer = new Headers();
   setTrailerStatus(trailer, connectErr);
   const metadata = new grpc.Metadata();
@@ -79,6 +121,7 @@ function toStatus(err: unknown, logger: Logger, method: DescMethod): Partial<grp
 interface CallLike {
   metadata: grpc.Metadata;
   getPath(): string;
+  getPeer(): string;
   getDeadline(): grpc.Deadline;
   on(event: "cancelled", listener: () => void): unknown;
 }
@@ -106,27 +149,67 @@ function contextFor(service: DescService, method: DescMethod, call: CallLike): C
     url: call.getPath(),
     requestHeader: metadataToHeaders(call.metadata),
     requestSignal: cancelled.signal,
+    contextValues: createContextValues().set(grpcPeer, call.getPeer()),
     ...(Number.isFinite(deadlineMs) ? { timeoutMs: Math.max(0, deadlineMs - Date.now()) } : {}),
   });
 }
 
-function checkInput(input: DescMessage, request: Message): void {
-  const err = validationError(input, request);
-  if (err) throw err;
+type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
+type Impl = (req: unknown, ctx: HandlerContext) => unknown;
+
+/** The interceptors around `fn`, the first outermost (as connect-es applies them). */
+function chain(interceptors: readonly Interceptor[], fn: AnyFn): AnyFn {
+  return interceptors.reduceRight<AnyFn>((next, interceptor) => interceptor(next), fn);
 }
 
-/** grpc-js handlers for a connect-style implementation: input validated, errors mapped. */
+/** The context the implementation sees, with what the interceptors left in the request. */
+function handlerContext(ctx: CallContext, req: UnaryRequest | StreamRequest): HandlerContext {
+  return { ...ctx, requestHeader: req.header, signal: req.signal, values: req.contextValues };
+}
+
+function requestCommon(ctx: CallContext, service: DescService) {
+  return {
+    service,
+    requestMethod: ctx.requestMethod,
+    url: ctx.url,
+    signal: ctx.signal,
+    header: ctx.requestHeader,
+    contextValues: ctx.values,
+  };
+}
+
+function responseCommon(ctx: CallContext, service: DescService) {
+  return { service, header: ctx.responseHeader, trailer: ctx.responseTrailer };
+}
+
+async function single<T>(messages: AsyncIterable<T>): Promise<T> {
+  for await (const message of messages) return message;
+  throw appError(Code.InvalidArgument, "INVALID_ARGUMENT", "missing request message");
+}
+
+async function* mapOutput(method: DescMethod, outputs: AsyncIterable<unknown>): AsyncIterable<Message> {
+  for await (const out of outputs) yield create(method.output, out as never);
+}
+
+export interface GrpcHandlerOptions {
+  logger: Logger;
+  /** The service's own interceptors, run inside the ones every service has (errors, validation). */
+  interceptors?: readonly Interceptor[];
+}
+
+/** grpc-js handlers for a connect-style implementation; every call passes through the interceptors. */
 export function grpcHandlers<S extends DescService>(
   service: S,
   impl: ServiceImpl<S>,
-  logger: Logger,
+  opts: GrpcHandlerOptions,
 ): grpc.UntypedServiceImplementation {
+  const interceptors = [mapErrors(opts.logger), validateInput, ...(opts.interceptors ?? [])];
   const handlers: Record<string, grpc.UntypedHandleCall> = {};
-  const methods = impl as unknown as Record<string, (req: unknown, ctx: HandlerContext) => unknown>;
+  const methods = impl as unknown as Record<string, Impl>;
   for (const method of service.methods) {
     // ServiceImpl's type already demands every method; at run time a missing
     // one answers Unimplemented, as grpc-js does for unknown methods.
-    const fn =
+    const fn: Impl =
       methods[method.localName] ??
       (() => {
         throw appError(Code.Unimplemented, "UNIMPLEMENTED", `${service.typeName}.${method.name} is not implemented`);
@@ -134,31 +217,67 @@ export function grpcHandlers<S extends DescService>(
     switch (method.methodKind) {
       case "unary":
         handlers[method.localName] = ((
-          call: grpc.ServerUnaryCall<Message, Message>,
+          call: grpc.ServerUnaryCall<Uint8Array, Message>,
           callback: grpc.sendUnaryData<Message>,
         ) => {
           const ctx = contextFor(service, method, call);
           const run = async () => {
-            checkInput(method.input, call.request);
-            const out = await fn(call.request, ctx);
-            return create(method.output, out as never);
+            const invoke = chain(
+              interceptors,
+              async (req): Promise<UnaryResponse> => ({
+                ...responseCommon(ctx, service),
+                stream: false,
+                method: method as DescMethodUnary,
+                message: create(method.output, (await fn(req.message, handlerContext(ctx, req))) as never),
+              }),
+            );
+            const message = decodeRequest(method, call.request);
+            const res = await invoke({
+              ...requestCommon(ctx, service),
+              stream: false,
+              method,
+              message,
+            } as UnaryRequest);
+            return res.message as Message;
           };
           run()
             .then(
               (res) => callback(null, res),
-              (err: unknown) => callback(toStatus(err, logger, method)),
+              (err: unknown) => callback(toStatus(err)),
             )
             .finally(() => ctx.abort(CALL_ENDED));
-        }) satisfies grpc.handleUnaryCall<Message, Message>;
+        }) satisfies grpc.handleUnaryCall<Uint8Array, Message>;
         break;
       case "server_streaming":
-        handlers[method.localName] = ((call: grpc.ServerWritableStream<Message, Message>) => {
+        handlers[method.localName] = ((call: grpc.ServerWritableStream<Uint8Array, Message>) => {
           const ctx = contextFor(service, method, call);
           const run = async () => {
-            checkInput(method.input, call.request);
-            const stream = fn(call.request, ctx) as AsyncIterable<unknown>;
-            for await (const out of stream) {
-              if (!call.write(create(method.output, out as never))) await once(call, "drain", { signal: ctx.signal });
+            const invoke = chain(
+              interceptors,
+              async (req): Promise<StreamResponse> => ({
+                ...responseCommon(ctx, service),
+                stream: true,
+                method: method as DescMethodServerStreaming,
+                message: mapOutput(
+                  method,
+                  fn(
+                    await single(req.message as AsyncIterable<Message>),
+                    handlerContext(ctx, req),
+                  ) as AsyncIterable<unknown>,
+                ),
+              }),
+            );
+            const message = decodeRequest(method, call.request);
+            const res = await invoke({
+              ...requestCommon(ctx, service),
+              stream: true,
+              method,
+              message: (async function* () {
+                yield message;
+              })(),
+            } as StreamRequest);
+            for await (const out of res.message as AsyncIterable<Message>) {
+              if (!call.write(out)) await once(call, "drain", { signal: ctx.signal });
             }
           };
           run()
@@ -166,11 +285,11 @@ export function grpcHandlers<S extends DescService>(
               () => call.end(),
               (err: unknown) => {
                 if (ctx.signal.aborted) return;
-                call.emit("error", toStatus(err, logger, method));
+                call.emit("error", toStatus(err));
               },
             )
             .finally(() => ctx.abort(CALL_ENDED));
-        }) satisfies grpc.handleServerStreamingCall<Message, Message>;
+        }) satisfies grpc.handleServerStreamingCall<Uint8Array, Message>;
         break;
       default:
         throw new Error(`${method.methodKind} methods are not supported (${service.typeName}.${method.name})`);
@@ -184,28 +303,21 @@ export interface GrpcServiceBinding {
   handlers: grpc.UntypedServiceImplementation;
 }
 
-export interface StartedGrpcServer {
-  readonly port: number;
+export interface GrpcServer extends Component {
   readonly health: HealthImplementation;
-  close(): Promise<void>;
 }
 
 const descriptorSetPath = require.resolve("@parley/proto/descriptor-set");
 
-/** Above the largest request the protos' rules let through (see startGrpcServer). */
+/** Above the largest request the protos' rules let through (see createGrpcServer). */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
- * Binds a grpc-js server on `host:port` (0 picks a free port) serving the given
- * services, grpc.health.v1 (each service and "" report SERVING once bound),
- * and reflection for everything in the descriptor set.
+ * A grpc-js server for the given services, grpc.health.v1 (each service and
+ * "" report SERVING once listening) and reflection for everything in the
+ * descriptor set. It binds on listen().
  */
-export async function startGrpcServer(opts: {
-  host: string;
-  port: number;
-  bindings: GrpcServiceBinding[];
-  logger: Logger;
-}): Promise<StartedGrpcServer> {
+export function createGrpcServer(opts: { bindings: GrpcServiceBinding[] }): GrpcServer {
   const server = new grpc.Server({
     "grpc.keepalive_permit_without_calls": 1,
     // grpc-js refuses requests over 4 MiB, below what the protos allow: a
@@ -223,20 +335,24 @@ export async function startGrpcServer(opts: {
   const descriptors = loadFileDescriptorSetFromBuffer(readFileSync(descriptorSetPath));
   new ReflectionService(descriptors).addToServer(server);
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
-  });
-  health.setStatus("", "SERVING");
-  for (const b of opts.bindings) health.setStatus(b.service.typeName, "SERVING");
+  const setHealth = (status: "SERVING" | "NOT_SERVING") => {
+    health.setStatus("", status);
+    for (const b of opts.bindings) health.setStatus(b.service.typeName, status);
+  };
 
   return {
-    port,
     health,
+    async listen({ host, port }) {
+      const bound = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        );
+      });
+      setHealth("SERVING");
+      return bound;
+    },
     async close() {
-      health.setStatus("", "NOT_SERVING");
-      for (const b of opts.bindings) health.setStatus(b.service.typeName, "NOT_SERVING");
+      setHealth("NOT_SERVING");
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.forceShutdown(), 5_000);
         server.tryShutdown(() => {

@@ -4,7 +4,7 @@
  */
 import { connectAmqp, type RecoveringChannelModel } from "./amqp.js";
 import type { Logger } from "./logger.js";
-import { type OutboxRelay, startOutboxRelay } from "./outbox.js";
+import { type OutboxRelay, startOutboxRelay } from "./outbox-relay.js";
 import { applyMigrations, connectPostgres, ensureDatabase, type Sql } from "./postgres.js";
 import { connectRedis, type Redis } from "./redis.js";
 import type { Topology } from "./topology.js";

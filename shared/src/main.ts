@@ -1,7 +1,8 @@
 /**
  * The shared shape of every component's entry point: load config (printing
- * each problem and exiting 1 on failure), start, and stop cleanly on
- * SIGINT/SIGTERM.
+ * each problem and exiting 1 on failure), start, tell a parent process that
+ * it is listening (scripts/start.ts starts the edge only once the services
+ * are), and stop cleanly on SIGINT/SIGTERM.
  */
 import { ConfigError } from "./config.js";
 import type { Logger } from "./logger.js";
@@ -12,8 +13,13 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** What a component sends its parent over an IPC channel, if it was started with one, once it listens. */
+export const READY_MESSAGE = "ready";
+
 export async function runMain(name: string, start: () => Promise<Running>): Promise<void> {
   useBufferUtf8Encoding();
+  // The channel is for one message; it must not keep the process alive.
+  process.channel?.unref();
   let running: Running;
   try {
     running = await start();
@@ -27,6 +33,7 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
     }
     process.exit(1);
   }
+  process.send?.(READY_MESSAGE);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -1,27 +1,19 @@
 /**
  * Transactional outbox. A service writes each domain event in the same
- * transaction as the state change it describes (`enqueueEvent`); a relay
- * publishes committed events to RabbitMQ with publisher confirms and deletes
- * them only once the broker has confirmed. A broker outage delays events; a
- * rolled-back transaction never emits one; a crash between confirm and delete
- * re-publishes, which consumers absorb by event id.
+ * transaction as the state change it describes (`enqueueEvent`, or
+ * `insertOutboxRows` inside a statement of its own); the relay
+ * (outbox-relay.ts) publishes committed events. A rolled-back transaction
+ * never emits one. This module knows the table, not the broker.
  */
 
 import { randomBytes, randomUUID } from "node:crypto";
-import type { Writable } from "node:stream";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
-import type { ConfirmChannel } from "amqplib";
 import { sql as dsql } from "drizzle-orm";
 import type { PgDatabase } from "drizzle-orm/pg-core";
 import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
-import type { RecoveringChannelModel } from "./amqp.js";
 import { bufferView } from "./buffer-view.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
-import type { Logger } from "./logger.js";
-import { pipelinedTransaction } from "./pipelined-transaction.js";
-import type { Sql } from "./postgres.js";
-import type { Topology } from "./topology.js";
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
@@ -37,31 +29,11 @@ export const outbox = pgTable("outbox", {
   occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** The relay LISTENs here; writers that bypass enqueueEvent must notify it too. */
+/** The relay LISTENs here; a statement that writes outbox rows notifies it too. */
 export const OUTBOX_NOTIFY_CHANNEL = "parley_outbox";
 
 // biome-ignore lint/suspicious/noExplicitAny: accepts any service's db or transaction, whatever its schema type
 type Tx = PgDatabase<PostgresJsQueryResultHKT, any, any>;
-
-/**
- * amqplib hands each publish to the socket as a write of its own (a system
- * call each, and the broker woken for each). Corked for the duration of a
- * batch, the socket sends them all in one; it is uncorked once amqplib has
- * passed them on. amqplib's muxer does that in a setImmediate it schedules
- * only when the channel's buffer turns readable, a tick after the publishes,
- * so after an immediate scheduled now: uncorking one turn of the loop later
- * is what lets it write into the corked socket (one immediate uncorked
- * first, and every publish went out alone).
- */
-function corkConnection(ch: ConfirmChannel): () => void {
-  const stream = (ch as unknown as { connection?: { stream?: Partial<Writable> } }).connection?.stream;
-  if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return () => {};
-  const { uncork } = stream;
-  stream.cork();
-  return () => {
-    setImmediate(() => setImmediate(() => uncork.call(stream)));
-  };
-}
 
 /** Fresh W3C traceparents, one per event, from one draw of randomness. */
 export function traceparents(n: number): string[] {
@@ -90,6 +62,47 @@ export function outboxEvent<K extends RoutingKey>(key: K, payload: EventInit<K>)
   };
 }
 
+/**
+ * A template tag taking one parameter: postgres.js's `sql` (the statement
+ * becomes a fragment of the caller's) or drizzle's `sql`. The row layout is
+ * written once, whichever client writes the rows.
+ */
+export type SqlTag<Q> = (strings: TemplateStringsArray, rowsJson: string) => Q;
+
+/**
+ * The INSERT that writes `events` as outbox rows in order (their relay
+ * order), one traceparent header each. Every row travels in one JSON text
+ * parameter expanded by json_to_recordset(): JSON.stringify is native code,
+ * binding five parameters per row or escaping array literals in JS is not,
+ * and chat-svc writes a send batch's hundreds of rows in one statement.
+ * Usable as a data-modifying WITH clause; the caller notifies
+ * OUTBOX_NOTIFY_CHANNEL in the same transaction.
+ */
+export function insertOutboxRows<Q>(
+  tag: SqlTag<Q>,
+  events: readonly OutboxEvent[],
+  eventTraceparents: readonly string[] = traceparents(events.length),
+): Q {
+  const rowsJson = JSON.stringify(
+    events.map((e, i) => ({
+      id: e.id,
+      routingKey: e.routingKey,
+      type: e.type,
+      payload: e.payload.toString("base64"),
+      traceparent: eventTraceparents[i],
+    })),
+  );
+  // ORDINALITY keeps the array's order for the outbox position sequence (relay order).
+  return tag`
+      insert into outbox (id, routing_key, type, payload, headers)
+      select id, routing_key, type, decode(payload, 'base64'), jsonb_build_object('traceparent', traceparent)
+      from rows from (
+        json_to_recordset(${rowsJson}::text::json)
+          as ("id" uuid, "routingKey" text, "type" text, "payload" text, "traceparent" text)
+      ) with ordinality as e(id, routing_key, type, payload, traceparent, n)
+      order by n`;
+}
+
 /** Adds an event to the outbox inside the caller's transaction; returns its id. */
 export async function enqueueEvent<K extends RoutingKey>(
   tx: Tx,
@@ -98,186 +111,8 @@ export async function enqueueEvent<K extends RoutingKey>(
   opts: { traceparent?: string } = {},
 ): Promise<string> {
   const event = outboxEvent(key, payload);
-  await tx
-    .insert(outbox)
-    .values({ ...event, headers: { traceparent: opts.traceparent ?? (traceparents(1)[0] as string) } });
-  // Delivered at commit, and only if the transaction commits.
-  await tx.execute(dsql`select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
+  const written = insertOutboxRows(dsql, [event], opts.traceparent === undefined ? undefined : [opts.traceparent]);
+  // One statement; the notice is delivered at commit, and only if the transaction commits.
+  await tx.execute(dsql`with written as (${written}) select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
   return event.id;
-}
-
-// Selected as text: drizzle replaces the driver's timestamp and json parsers
-// on any client it wraps, so their runtime types depend on who else uses `sql`.
-interface OutboxRow {
-  position: string;
-  id: string;
-  routing_key: string;
-  type: string;
-  payload: Buffer;
-  headers: string;
-  occurred_at: string;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export interface OutboxRelay {
-  /** Resolves when the outbox has been empty at least once since the call. */
-  idle(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export function startOutboxRelay(opts: {
-  sql: Sql;
-  amqp: RecoveringChannelModel;
-  topology: Topology;
-  logger: Logger;
-  batchSize?: number;
-  pollMs?: number;
-  /**
-   * How long a nudged relay waits for more commits before it reads the
-   * outbox: one batch per burst of commits rather than one per commit.
-   */
-  gatherMs?: number;
-  confirmTimeoutMs?: number;
-}): OutboxRelay {
-  const { sql, amqp, logger } = opts;
-  const batchSize = opts.batchSize ?? 500;
-  const pollMs = opts.pollMs ?? 1_000;
-  const gatherMs = opts.gatherMs ?? 20;
-  const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
-  let channel: Promise<ConfirmChannel> | undefined;
-  let closed = false;
-  let wake: (() => void) | undefined;
-  let idleWaiters: (() => void)[] = [];
-
-  const nudge = () => wake?.();
-  const listening = sql.listen(OUTBOX_NOTIFY_CHANNEL, nudge).catch((err: unknown) => {
-    logger.warn({ err }, "outbox LISTEN failed; relying on polling");
-    return undefined;
-  });
-
-  function confirmChannel(): Promise<ConfirmChannel> {
-    if (!channel) {
-      const opening = amqp.createConfirmChannel();
-      // Opening waits for a connection, then for the broker to open the
-      // channel; a broker that accepted the connection but never answers
-      // (seen right after a restart) must not stall the relay for good.
-      const created = withTimeout(opening, confirmTimeoutMs, "opening the outbox channel timed out");
-      created.catch(() =>
-        opening.then(
-          (late) => late.close().catch(() => {}),
-          () => {},
-        ),
-      );
-      channel = created;
-      created.then(
-        (ch) => {
-          ch.on("error", (err: Error) => logger.warn({ err: err.message }, "outbox channel error"));
-          ch.on("close", () => {
-            if (channel === created) channel = undefined;
-          });
-        },
-        () => {
-          if (channel === created) channel = undefined;
-        },
-      );
-    }
-    return channel;
-  }
-
-  async function relayBatch(): Promise<number> {
-    const ch = await confirmChannel();
-    // BEGIN travels with the SELECT, COMMIT with the DELETE: two round trips, not four.
-    return pipelinedTransaction(sql, async (tx, commit) => {
-      // Ordered by the column, qualified: unqualified, `position` would be the text output column, where "10" < "9".
-      const rows = await tx<OutboxRow[]>`
-        select position::text, id, routing_key, type, payload, headers::text,
-          to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
-        from outbox order by outbox.position limit ${batchSize} for update skip locked`;
-      if (rows.length === 0) return 0;
-      const uncork = corkConnection(ch);
-      // Uncorked whatever happens: a publish that throws must not leave the connection corked for good.
-      try {
-        for (const row of rows) {
-          const occurredAt = new Date(row.occurred_at);
-          ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
-            persistent: true,
-            messageId: row.id,
-            type: row.type,
-            contentType: "application/x-protobuf",
-            timestamp: Math.floor(occurredAt.getTime() / 1000),
-            headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
-          });
-        }
-      } finally {
-        uncork();
-      }
-      // One round of confirms per batch rather than one per event. A broker
-      // that never answers must not hold the rows' locks forever.
-      await withTimeout(ch.waitForConfirms(), confirmTimeoutMs, "publisher confirms timed out");
-      await commit(tx`delete from outbox where position in ${tx(rows.map((r) => r.position))}`);
-      return rows.length;
-    });
-  }
-
-  const loop = (async () => {
-    let failures = 0;
-    while (!closed) {
-      let relayed = 0;
-      try {
-        relayed = await relayBatch();
-        failures = 0;
-      } catch (err) {
-        // Never reuse a channel that failed: it may have closed before its
-        // close listener was attached, and would fail every batch after.
-        const stale = channel;
-        channel = undefined;
-        stale?.then(
-          (ch) => ch.close().catch(() => {}),
-          () => {},
-        );
-        failures++;
-        if (failures === 1 || failures % 20 === 0) logger.warn({ err, failures }, "outbox relay failed; will retry");
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(failures, 6))));
-        continue;
-      }
-      if (relayed === batchSize) continue;
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const w of waiters) w();
-      if (closed) break;
-      const nudged = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      wake = undefined;
-      if (nudged && !closed && gatherMs > 0) await new Promise((r) => setTimeout(r, gatherMs));
-    }
-  })();
-
-  return {
-    idle: () =>
-      new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        nudge();
-      }),
-    async close() {
-      closed = true;
-      nudge();
-      await loop;
-      const listener = await listening;
-      await listener?.unlisten();
-      const ch = await channel?.catch(() => undefined);
-      await ch?.close().catch(() => {});
-    },
-  };
 }

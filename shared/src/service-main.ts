@@ -1,9 +1,10 @@
 /**
  * The entry point both gRPC services share: config, logger, infrastructure
  * (database created and migrated, Redis, RabbitMQ, outbox relay), then the
- * app; closing in the reverse order.
+ * app is built and listens; closing in the reverse order.
  */
 import { fileURLToPath } from "node:url";
+import { type Component, listenOrClose } from "./component.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "./infrastructure.js";
 import { createLogger, type Logger } from "./logger.js";
 import { runMain } from "./main.js";
@@ -11,6 +12,7 @@ import { topology } from "./topology.js";
 
 export interface ServiceConfig {
   readonly HOST: string;
+  readonly PORT: number;
   readonly LOG_LEVEL: string;
   readonly DATABASE_URL: string;
   readonly REDIS_URL: string;
@@ -23,10 +25,7 @@ export function runGrpcService<C extends ServiceConfig>(opts: {
   readConfig: () => C;
   /** The committed drizzle migrations, e.g. new URL("../drizzle", import.meta.url). */
   migrations: URL;
-  start(deps: { config: C; logger: Logger; infra: ServiceInfrastructure }): Promise<{
-    port: number;
-    close(): Promise<void>;
-  }>;
+  build(deps: { config: C; logger: Logger; infra: ServiceInfrastructure }): Promise<Component>;
 }): Promise<void> {
   const { name } = opts;
   return runMain(name, async () => {
@@ -44,14 +43,16 @@ export function runGrpcService<C extends ServiceConfig>(opts: {
       topology: topology(config.AMQP_NAMESPACE, { retryDelaysMs: [] }),
       logger,
     });
-    let app: Awaited<ReturnType<typeof opts.start>>;
+    let app: Component;
+    let port: number;
     try {
-      app = await opts.start({ config, logger, infra });
+      app = await opts.build({ config, logger, infra });
+      port = await listenOrClose(app, { host: config.HOST, port: config.PORT });
     } catch (err) {
       await infra.close();
       throw err;
     }
-    logger.info(`${name} gRPC listening on ${config.HOST}:${app.port}`);
+    logger.info(`${name} gRPC listening on ${config.HOST}:${port}`);
     return {
       logger,
       async close() {

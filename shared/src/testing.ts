@@ -6,13 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connect } from "amqplib";
 import type { Redis } from "ioredis";
 import { type ParsedMail, simpleParser } from "mailparser";
 import postgres from "postgres";
 import { SMTPServer } from "smtp-server";
+import type { Component } from "./component.js";
 import { errorReason } from "./errors.js";
 import { deleteTopology, type Topology, topology } from "./topology.js";
 
@@ -24,6 +26,12 @@ export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:
 
 export function randomName(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;
+}
+
+/** A built app listening on 127.0.0.1 at `port` (a free one by default), with the port it got. */
+export async function listening<A extends Component>(app: A, port = 0): Promise<A & { readonly port: number }> {
+  const bound = await app.listen({ host: "127.0.0.1", port });
+  return Object.assign(app, { port: bound });
 }
 
 export interface TestDatabase {
@@ -250,4 +258,13 @@ export function createRecorder<T>(describe: (items: readonly T[]) => string): Re
       });
     },
   };
+}
+
+/** A port nothing listens on right now (for a server a test starts later, or one that is down). */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -10,6 +10,8 @@
  *        the worker, on a permanent failure or after the last retry: copy ──► <ns>.mail-worker.dead
  *   <ns>.events.dead (topic): the main queue's own dead-letter route, kept as a safety net
  *        (the worker never rejects; it copies, waits for the confirm, then acks).
+ *   <ns>.events ──user.registered, user.updated──► <ns>.chat-svc.users (quorum): chat-svc's user directory
+ *        an event it can never apply ──rejected──► <ns>.events.dead ──► <ns>.chat-svc.users.dead
  */
 import type { Channel } from "amqplib";
 
@@ -17,6 +19,7 @@ import type { Channel } from "amqplib";
 export const MAIL_ROUTING_KEYS = [
   "user.otp.send",
   "user.registered",
+  "user.registration.attempted",
   "user.updated",
   "user.online",
   "message.sent",
@@ -24,6 +27,9 @@ export const MAIL_ROUTING_KEYS = [
   "room.read",
   "room.members",
 ] as const;
+
+/** The events chat-svc keeps its user directory from. */
+export const CHAT_USERS_ROUTING_KEYS = ["user.registered", "user.updated"] as const;
 
 /** 10 s, 1 min, 10 min: a short blip is retried soon, a long outage is not hammered. */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [10_000, 60_000, 600_000];
@@ -57,6 +63,9 @@ export interface Topology {
   mailDeadQueue: string;
   /** One per retry step, in order; the step's messages wait out its delay there. */
   mailRetryQueues: readonly RetryQueue[];
+  /** chat-svc's user directory feed, and where the events it can never apply go. */
+  chatUsersQueue: string;
+  chatUsersDeadQueue: string;
 }
 
 export interface TopologyOptions {
@@ -85,6 +94,8 @@ export function topology(namespace: string, opts: TopologyOptions = {}): Topolog
     mailQueue,
     mailDeadQueue: `${namespace}.mail-worker.dead`,
     mailRetryQueues: delays.map((delayMs) => ({ name: `${mailQueue}.retry.${formatDelay(delayMs)}`, delayMs })),
+    chatUsersQueue: `${namespace}.chat-svc.users`,
+    chatUsersDeadQueue: `${namespace}.chat-svc.users.dead`,
   };
 }
 
@@ -92,17 +103,8 @@ export async function declareTopology(ch: Channel, t: Topology): Promise<void> {
   await ch.assertExchange(t.exchange, "topic", { durable: true });
   await ch.assertExchange(t.deadLetterExchange, "topic", { durable: true });
   // Arguments unchanged since the first release: a queue's arguments can never change once declared.
-  await ch.assertQueue(t.mailQueue, {
-    durable: true,
-    arguments: {
-      "x-queue-type": "quorum",
-      "x-dead-letter-exchange": t.deadLetterExchange,
-      "x-dead-letter-routing-key": t.mailQueue,
-    },
-  });
-  for (const key of MAIL_ROUTING_KEYS) await ch.bindQueue(t.mailQueue, t.exchange, key);
-  await ch.assertQueue(t.mailDeadQueue, { durable: true, arguments: { "x-queue-type": "quorum" } });
-  await ch.bindQueue(t.mailDeadQueue, t.deadLetterExchange, t.mailQueue);
+  await declareQueueWithDeadLetters(ch, t, t.mailQueue, t.mailDeadQueue, MAIL_ROUTING_KEYS);
+  await declareQueueWithDeadLetters(ch, t, t.chatUsersQueue, t.chatUsersDeadQueue, CHAT_USERS_ROUTING_KEYS);
   for (const retry of t.mailRetryQueues) {
     await ch.assertQueue(retry.name, {
       durable: true,
@@ -121,11 +123,37 @@ export async function declareTopology(ch: Channel, t: Topology): Promise<void> {
   }
 }
 
+/**
+ * A consumer's durable queue bound to `keys`; what it rejects goes through
+ * the dead-letter exchange to `deadQueue`.
+ */
+async function declareQueueWithDeadLetters(
+  ch: Channel,
+  t: Topology,
+  queue: string,
+  deadQueue: string,
+  keys: readonly string[],
+): Promise<void> {
+  await ch.assertQueue(queue, {
+    durable: true,
+    arguments: {
+      "x-queue-type": "quorum",
+      "x-dead-letter-exchange": t.deadLetterExchange,
+      "x-dead-letter-routing-key": queue,
+    },
+  });
+  for (const key of keys) await ch.bindQueue(queue, t.exchange, key);
+  await ch.assertQueue(deadQueue, { durable: true, arguments: { "x-queue-type": "quorum" } });
+  await ch.bindQueue(deadQueue, t.deadLetterExchange, queue);
+}
+
 /** Removes everything declareTopology made (tests clean up with this). */
 export async function deleteTopology(ch: Channel, t: Topology): Promise<void> {
   await ch.deleteQueue(t.mailQueue);
   await ch.deleteQueue(t.mailDeadQueue);
   for (const retry of t.mailRetryQueues) await ch.deleteQueue(retry.name);
+  await ch.deleteQueue(t.chatUsersQueue);
+  await ch.deleteQueue(t.chatUsersDeadQueue);
   await ch.deleteExchange(t.exchange);
   await ch.deleteExchange(t.deadLetterExchange);
 }

@@ -1,7 +1,8 @@
 /**
  * The outbox against real PostgreSQL and RabbitMQ: committed events are
  * published once with their delivery properties, rolled-back ones never, and
- * events written while no relay runs are published when one starts.
+ * events written while no relay runs are published when one starts; a
+ * relay stops at once when closed, whatever the broker is doing.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -12,7 +13,8 @@ import { generateDrizzleJson, generateMigration } from "drizzle-kit/api";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { connectAmqp, type RecoveringChannelModel } from "../src/amqp.js";
 import { createLogger } from "../src/logger.js";
-import { enqueueEvent, type OutboxRelay, outbox, startOutboxRelay } from "../src/outbox.js";
+import { enqueueEvent, insertOutboxRows, OUTBOX_NOTIFY_CHANNEL, outbox, outboxEvent } from "../src/outbox.js";
+import { type OutboxRelay, startOutboxRelay } from "../src/outbox-relay.js";
 import { connectPostgres, type Sql } from "../src/postgres.js";
 import {
   createTestDatabase,
@@ -149,4 +151,76 @@ test("events committed while no relay runs are all published, once each, when re
   const published = received.slice(before).map((m) => String(m.properties.messageId));
   assert.equal(published.length, ids.size);
   assert.deepEqual(new Set(published), ids);
+});
+
+test("rows written in a statement of the caller's (as chat-svc's send batch does) are relayed like enqueueEvent's", async () => {
+  const before = received.length;
+  const events = [0, 1, 2].map((i) =>
+    outboxEvent("user.registered", { userId: `batched-${i}`, email: "c@example.test", username: "c" }),
+  );
+  let marker = "";
+  await withRelay(async (relay) => {
+    // A postgres.js fragment inside a larger statement, notifying the relay at commit.
+    await sql.begin(
+      (tx) => tx`with written as (${insertOutboxRows(tx, events)}) select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`,
+    );
+    marker = await db().transaction((tx) =>
+      enqueueEvent(tx, "user.registered", { userId: "after-batch", email: "m@example.test", username: "m" }),
+    );
+    await waitFor(() => received.find((m) => m.properties.messageId === marker));
+    await relay.idle();
+  });
+  const published = received.slice(before);
+  assert.deepEqual(
+    published.map((m) => String(m.properties.messageId)),
+    [...events.map((e) => e.id), marker],
+    "in the order written, before the event enqueued after them",
+  );
+  for (const msg of published) {
+    assert.equal(msg.fields.routingKey, "user.registered");
+    assert.equal(msg.properties.type, "parley.events.v1.UserRegistered");
+    assert.match(String(msg.properties.headers?.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  }
+  assert.deepEqual(
+    published.map((m) => fromBinary(UserRegisteredSchema, m.content).userId),
+    ["batched-0", "batched-1", "batched-2", "after-batch"],
+  );
+  assert.equal(new Set(published.map((m) => String(m.properties.headers?.traceparent))).size, published.length);
+});
+
+/** A relay whose broker is away: nothing listens on the port, so the connection retries for ever. */
+async function withBrokerAway(confirmTimeoutMs: number | undefined, fn: (relay: OutboxRelay) => Promise<void>) {
+  const away = await connectAmqp("amqp://guest:guest@127.0.0.1:1", topo.topology, logger);
+  const relay = startOutboxRelay({ sql, amqp: away, topology: topo.topology, logger, confirmTimeoutMs });
+  try {
+    await fn(relay);
+  } finally {
+    await relay.close();
+    await away.close().catch(() => {});
+  }
+}
+
+async function timeToClose(relay: OutboxRelay): Promise<number> {
+  const started = performance.now();
+  await relay.close();
+  return performance.now() - started;
+}
+
+test("close() does not wait for a channel from a broker that is away", async () => {
+  await withBrokerAway(undefined, async (relay) => {
+    // The relay is waiting for its channel (up to confirmTimeoutMs, 30 s).
+    await new Promise((r) => setTimeout(r, 300));
+    const ms = await timeToClose(relay);
+    assert.ok(ms < 2_000, `close took ${Math.round(ms)} ms`);
+  });
+});
+
+test("close() ends the relay's backoff instead of waiting it out", async () => {
+  await withBrokerAway(10, async (relay) => {
+    // Each channel open times out at once: after 2 s of failures the relay
+    // sleeps its 5th backoff step, 1.6 s, from about 1.4 s on.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const ms = await timeToClose(relay);
+    assert.ok(ms < 500, `close took ${Math.round(ms)} ms`);
+  });
 });

@@ -91,3 +91,32 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
     await Promise.all(sockets.map((s) => s.close()));
   }
 });
+
+test("registering an account's email again answers as a new email does; the holder gets one notice by mail", async () => {
+  const dora = await signUp("dora");
+  const register = (email: string, username: string) =>
+    api("POST", "/api/users/register", { email, username, password: "another horse battery" });
+  const shape = (res: { status: number; json: Record<string, unknown> }) => ({
+    status: res.status,
+    fields: Object.keys(res.json).sort(),
+    otpExpiresIn: res.json.otpExpiresIn,
+  });
+  const fresh = await register("nobody.yet@example.test", "nobody_yet");
+  const taken = [await register(dora.email, "dora_again"), await register("DORA@example.test", "dora_again_2")];
+  for (const res of taken) assert.deepEqual(shape(res), shape(fresh));
+  assert.equal(fresh.status, 201);
+
+  const isNotice = (m: { envelopeTo: string[]; parsed: { subject?: string | undefined } }) =>
+    m.envelopeTo.includes(dora.email) && /tried to register/.test(m.parsed.subject ?? "");
+  const notice = await system.smtp.waitFor(isNotice);
+  assert.match(notice.parsed.text ?? "", /Hi dora,/);
+  // Mail that left after the attempts proves the worker is past them.
+  const marker = await signUp("dora_marker");
+  await system.smtp.waitFor((m) => m.envelopeTo.includes(marker.email) && /welcome/i.test(m.parsed.subject ?? ""));
+  assert.equal(system.smtp.mails.filter(isNotice).length, 1, "one notice for both attempts");
+  assert.equal(
+    system.smtp.mails.filter((m) => m.envelopeTo.includes(dora.email) && /code/i.test(m.parsed.subject ?? "")).length,
+    1,
+    "no code for the attempts: only the sign-up's",
+  );
+});

@@ -6,11 +6,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import {
   createTestDatabase,
   createTestTopology,
+  freePort,
   randomName,
   startSmtpServer,
   TEST_RABBITMQ_URL,
@@ -21,15 +21,7 @@ import {
 
 const root = new URL("../..", import.meta.url).pathname;
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+export { freePort };
 
 export interface Component {
   name: string;
@@ -79,7 +71,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   };
   const envs: Record<ComponentName, Record<string, string>> = {
     "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: userDb.url, OTP_EXPIRY: "300" },
-    "chat-svc": { ...common, PORT: String(ports.chat), DATABASE_URL: chatDb.url },
+    "chat-svc": {
+      ...common,
+      PORT: String(ports.chat),
+      DATABASE_URL: chatDb.url,
+      USER_SVC_URL: `http://127.0.0.1:${ports.user}`,
+    },
     "mail-worker": {
       ...common,
       PORT: String(ports.mail),

@@ -1,9 +1,10 @@
 /**
  * Builds user-svc from its connections: the gRPC server with UserService,
- * health and reflection. Tests start it exactly as main.ts does, on port 0.
+ * health and reflection. main.ts listens; tests listen on port 0.
  */
 import { createTokenKeys } from "@parley/shared/auth.js";
-import { grpcHandlers, type StartedGrpcServer, startGrpcServer } from "@parley/shared/grpc-server.js";
+import type { Component } from "@parley/shared/component.js";
+import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
@@ -16,19 +17,20 @@ import { createOtpStore } from "./domain/otp.js";
 import { preparePasswordChecks } from "./domain/passwords.js";
 import { createRateLimits } from "./domain/rate-limits.js";
 import * as schema from "./storage/schema.js";
+import { createUsernameHolds } from "./storage/username-holds.js";
 import { withPeerAddress } from "./transport/client-info.js";
 import { UserService, userServiceImpl } from "./transport/grpc.js";
+import { UserDirectoryService, userDirectoryImpl } from "./transport/user-directory.js";
 
 export interface AppDeps {
   config: Pick<
     Config,
-    | "HOST"
-    | "PORT"
     | "JWT_SECRET"
     | "OTP_EXPIRY"
     | "OTP_RESEND_COOLDOWN"
     | "ACCESS_TOKEN_TTL"
     | "SESSION_TTL"
+    | "REGISTER_NOTICE_INTERVAL"
     | "REDIS_KEY_PREFIX"
     | "RATE_LIMIT_REGISTER_PER_IP"
     | "RATE_LIMIT_REGISTER_PER_ACCOUNT"
@@ -44,16 +46,14 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export interface App {
-  readonly port: number;
-  readonly server: StartedGrpcServer;
+export interface App extends Component {
   /** Resolves once the work calls left running after their replies (ResendOtp's mail) is done. */
   settled(): Promise<void>;
   /** Stops taking calls, then waits for that work, so the connections can close after it. */
   close(): Promise<void>;
 }
 
-export async function startApp(deps: AppDeps): Promise<App> {
+export async function build(deps: AppDeps): Promise<App> {
   const { config, redis, logger } = deps;
   const tokens = createTokenKeys(config.JWT_SECRET);
   const background = createBackground(logger);
@@ -82,6 +82,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         },
       },
     }),
+    usernameHolds: createUsernameHolds(redis, config.REDIS_KEY_PREFIX),
     background,
     tokens,
     authenticator: createAuthenticator({ keys: tokens, redis, prefix: config.REDIS_KEY_PREFIX }),
@@ -90,19 +91,21 @@ export async function startApp(deps: AppDeps): Promise<App> {
     otpResendCooldownSeconds: config.OTP_RESEND_COOLDOWN,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
     sessionTtlSeconds: config.SESSION_TTL,
+    registerNoticeIntervalSeconds: config.REGISTER_NOTICE_INTERVAL,
   };
   await preparePasswordChecks();
-  const server = await startGrpcServer({
-    host: config.HOST,
-    port: config.PORT,
+  const handlers = grpcHandlers(UserService, userServiceImpl(domain), { logger, interceptors: [withPeerAddress] });
+  const server = createGrpcServer({
     bindings: [
-      { service: UserService, handlers: withPeerAddress(grpcHandlers(UserService, userServiceImpl(domain), logger)) },
+      { service: UserService, handlers },
+      {
+        service: UserDirectoryService,
+        handlers: grpcHandlers(UserDirectoryService, userDirectoryImpl(domain), { logger }),
+      },
     ],
-    logger,
   });
   return {
-    port: server.port,
-    server,
+    listen: server.listen,
     settled: () => background.drain(),
     async close() {
       await server.close();

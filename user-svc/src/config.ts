@@ -82,6 +82,9 @@ export const configSpec = {
   // Seconds an account must wait between two codes before ResendOtp sends another.
   OTP_RESEND_COOLDOWN: int({ default: 60, min: 1, max: 3600 }),
   ACCESS_TOKEN_TTL: int({ default: 900, min: 30, max: DAY }),
+  // At most one "someone tried to register with your email" mail per account
+  // in this many seconds (register-existing.ts); the attempts are answered alike all the same.
+  REGISTER_NOTICE_INTERVAL: int({ default: DAY, min: 60, max: 30 * DAY }),
   // A session (and its refresh token) ends this long after it was last refreshed.
   SESSION_TTL: int({ default: 30 * DAY, min: 60, max: 365 * DAY }),
   AMQP_NAMESPACE: str({ default: "parley" }),

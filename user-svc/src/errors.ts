@@ -12,10 +12,6 @@ export function weakPassword(rule: WeakPasswordRule) {
   });
 }
 
-export function emailTaken() {
-  return appError(Code.AlreadyExists, "EMAIL_TAKEN", "email: an account with this email already exists");
-}
-
 export function usernameTaken() {
   return appError(Code.AlreadyExists, "USERNAME_TAKEN", "username: this username is taken");
 }
@@ -48,6 +44,11 @@ export function otpRateLimited(retryAfterSeconds: number) {
 
 export function userNotFound(message = "the account no longer exists") {
   return appError(Code.NotFound, "USER_NOT_FOUND", message);
+}
+
+/** A call presented a service token (the edge's) that does not verify: expired, or signed with another JWT_SECRET. */
+export function serviceTokenInvalid() {
+  return appError(Code.Unauthenticated, "SERVICE_TOKEN_INVALID", "the service token is invalid or has expired");
 }
 
 /** Same shape as proto validation's errors (shared/validation.ts): the field is named in the message and metadata. */

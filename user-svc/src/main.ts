@@ -1,10 +1,10 @@
 import { runGrpcService } from "@parley/shared/service-main.js";
-import { startApp } from "./app.js";
+import { build } from "./app.js";
 import { readConfig } from "./config.js";
 
 await runGrpcService({
   name: "user-svc",
   readConfig,
   migrations: new URL("../drizzle", import.meta.url),
-  start: ({ config, logger, infra }) => startApp({ config, logger, sql: infra.sql, redis: infra.redis }),
+  build: ({ config, logger, infra }) => build({ config, logger, sql: infra.sql, redis: infra.redis }),
 });

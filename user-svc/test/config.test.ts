@@ -14,6 +14,7 @@ test("defaults apply with only JWT_SECRET set", () => {
   assert.equal(config.AMQP_NAMESPACE, "parley");
   assert.equal(config.REDIS_KEY_PREFIX, "parley:");
   assert.equal(config.OTP_RESEND_COOLDOWN, 60);
+  assert.equal(config.REGISTER_NOTICE_INTERVAL, 24 * 60 * 60);
   assert.deepEqual(config.RATE_LIMIT_LOGIN_PER_IP, { points: 20, durationSeconds: 600 });
   assert.deepEqual(config.RATE_LIMIT_RESEND_OTP_PER_ACCOUNT, { points: 5, durationSeconds: 600 });
 });
@@ -47,13 +48,14 @@ test("bad rate limits are reported together with every other bad variable", () =
 
 test("a missing JWT_SECRET and a bad PORT are both named in one ConfigError", () => {
   assert.throws(
-    () => readConfig({ PORT: "not-a-port", OTP_EXPIRY: "5" }),
+    () => readConfig({ PORT: "not-a-port", OTP_EXPIRY: "5", REGISTER_NOTICE_INTERVAL: "10" }),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, /JWT_SECRET is required but missing/);
       assert.match(err.message, /PORT must be an integer from 0 to 65535/);
       assert.match(err.message, /OTP_EXPIRY must be an integer from 30 to 3600/);
-      assert.equal(err.problems.length, 3);
+      assert.match(err.message, /REGISTER_NOTICE_INTERVAL must be an integer from 60 to 2592000/);
+      assert.equal(err.problems.length, 4);
       return true;
     },
   );

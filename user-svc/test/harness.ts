@@ -8,10 +8,13 @@ import {
   UserOtpSendSchema,
   type UserRegistered,
   UserRegisteredSchema,
+  type UserRegistrationAttempted,
+  UserRegistrationAttemptedSchema,
   type UserUpdated,
   UserUpdatedSchema,
 } from "@parley/proto/events/v1/events_pb.js";
 import { OtpPurpose, UserService } from "@parley/proto/user/v1/user_pb.js";
+import { createTokenKeys, SERVICE_TOKEN_HEADER } from "@parley/shared/auth.js";
 import { openServiceInfrastructure, type ServiceInfrastructure } from "@parley/shared/infrastructure.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
@@ -21,6 +24,7 @@ import {
   createTestDatabase,
   createTestTopology,
   deleteRedisPrefix,
+  listening,
   randomName,
   rejectsWith,
   TEST_RABBITMQ_URL,
@@ -30,7 +34,7 @@ import {
   waitFor,
 } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
-import { type App, startApp } from "../src/app.js";
+import { type App, build } from "../src/app.js";
 import { type Config, rateLimitDefaults, readConfig } from "../src/config.js";
 
 export { OtpPurpose };
@@ -41,12 +45,15 @@ export interface Harness {
   config: Config;
   client: Client<typeof UserService>;
   infra: ServiceInfrastructure;
-  app: App;
+  app: App & { readonly port: number };
   /** The next user.otp.send event for `email` not taken yet. */
   takeOtp(email: string, timeoutMs?: number): Promise<UserOtpSend>;
+  /** Call options of a call forwarded by an edge: `headers` (x-client-ip, …) with the edge's service token. */
+  fromEdge(headers: Record<string, string>): { headers: Record<string, string> };
   otpEvents: UserOtpSend[];
   registeredEvents: UserRegistered[];
   updatedEvents: UserUpdated[];
+  attemptEvents: UserRegistrationAttempted[];
   /** Another user-svc instance on the same database, Redis and RabbitMQ, with its own connections. */
   startSecondInstance(): Promise<{ client: Client<typeof UserService>; port: number; close(): Promise<void> }>;
   /** Registers, reads the mailed code and verifies it: a signed-in, verified user. */
@@ -96,9 +103,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   await channel.bindQueue(queue, topo.topology.exchange, "user.otp.send");
   await channel.bindQueue(queue, topo.topology.exchange, "user.registered");
   await channel.bindQueue(queue, topo.topology.exchange, "user.updated");
+  await channel.bindQueue(queue, topo.topology.exchange, "user.registration.attempted");
   const otpEvents: UserOtpSend[] = [];
   const registeredEvents: UserRegistered[] = [];
   const updatedEvents: UserUpdated[] = [];
+  const attemptEvents: UserRegistrationAttempted[] = [];
   await channel.consume(
     queue,
     (msg) => {
@@ -108,6 +117,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
         registeredEvents.push(fromBinary(UserRegisteredSchema, msg.content));
       }
       if (msg.fields.routingKey === "user.updated") updatedEvents.push(fromBinary(UserUpdatedSchema, msg.content));
+      if (msg.fields.routingKey === "user.registration.attempted") {
+        attemptEvents.push(fromBinary(UserRegistrationAttemptedSchema, msg.content));
+      }
     },
     { noAck: true },
   );
@@ -121,7 +133,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     topology: topo.topology,
     logger,
   });
-  const app = await startApp({ config, sql: infra.sql, redis: infra.redis, logger });
+  const app = await listening(await build({ config, sql: infra.sql, redis: infra.redis, logger }));
+  const edgeToken = await createTokenKeys(config.JWT_SECRET).issueService("edge", 3600);
   const baseUrl = `http://127.0.0.1:${app.port}`;
   const sessionManager = new Http2SessionManager(baseUrl);
   const client = createClient(UserService, createGrpcTransport({ baseUrl, sessionManager }));
@@ -129,7 +142,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   async function startSecondInstance() {
     const sql = connectPostgres(config.DATABASE_URL, { appName: "user-svc-test-2" });
     const redis = connectRedis(config.REDIS_URL, logger, "user-svc-test-2");
-    const second = await startApp({ config, sql, redis, logger });
+    const second = await listening(await build({ config, sql, redis, logger }));
     const url = `http://127.0.0.1:${second.port}`;
     const sessions = new Http2SessionManager(url);
     return {
@@ -173,9 +186,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     infra,
     app,
     takeOtp,
+    fromEdge: (headers) => ({ headers: { ...headers, [SERVICE_TOKEN_HEADER]: edgeToken } }),
     otpEvents,
     registeredEvents,
     updatedEvents,
+    attemptEvents,
     startSecondInstance,
     signUp,
     async close() {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { canonicalIp, ipBucket } from "../src/domain/ip-address.js";
-import { clientInfo, peerAddress } from "../src/transport/client-info.js";
+import { forwardedClient, peerAddress } from "../src/transport/client-info.js";
 
 test("an address has one spelling: IPv4-mapped is IPv4, IPv6 is RFC 5952", () => {
   assert.equal(canonicalIp("192.0.2.1"), "192.0.2.1");
@@ -52,7 +52,7 @@ test("the transport hands the domain canonical addresses", () => {
   assert.equal(peerAddress("::ffff:127.0.0.1:5000"), "127.0.0.1");
   assert.equal(peerAddress("2001:DB8:0:0::1:5000"), "2001:db8::1");
   const forwarded = (ip: string) =>
-    clientInfo(new Headers({ "x-client-ip": ip, "x-parley-peer-address": "10.0.0.1" })).ip;
+    forwardedClient(new Headers({ "x-client-ip": ip, "x-parley-peer-address": "10.0.0.1" })).ip;
   assert.equal(forwarded("::ffff:198.51.100.7"), "198.51.100.7");
   assert.equal(forwarded(" 2001:DB8::0:1 "), "2001:db8::1");
   assert.equal(forwarded("not an address"), "10.0.0.1");

@@ -86,15 +86,23 @@ test("login by email or username (any case) → LOGIN code → verify → token"
   }
 });
 
-test("login to an unverified account sends a verify_email code that verifies it", async () => {
+test("login to an unverified account is answered as an unknown one and sends nothing; registering again continues", async () => {
   const email = "kim@example.test";
   await h.client.register({ email, username: "kim", password: PASSWORD });
   await h.takeOtp(email);
-  await h.client.login({ identifier: { case: "email", value: email }, password: PASSWORD });
+  for (const identifier of [
+    { case: "email" as const, value: email },
+    { case: "username" as const, value: "kim" },
+  ]) {
+    await rejectsWith(h.client.login({ identifier, password: PASSWORD }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+  }
+  // The way on is another registration, which mails a fresh code.
+  await h.client.register({ email, username: "kim", password: PASSWORD });
   const event = await h.takeOtp(email);
   assert.equal(event.purpose, OtpPurpose.VERIFY_EMAIL);
   const verified = await h.client.verifyOtp({ email, otp: event.otp });
   assert.equal(verified.user?.verified, true);
+  assert.equal(h.otpEvents.filter((e) => e.email === email).length, 2, "the refused logins mailed nothing");
 });
 
 test("a login code does not outlive a newer one", async () => {

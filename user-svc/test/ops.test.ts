@@ -1,6 +1,7 @@
 /**
  * The ops surface every internal service has: grpc.health.v1 reports
- * SERVING, and server reflection lists and describes UserService.
+ * SERVING, server reflection lists and describes UserService, and bytes
+ * that are not a request message are the caller's error.
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -82,6 +83,34 @@ test("server reflection lists and describes parley.user.v1.UserService", async (
     const files = described.file_descriptor_response?.file_descriptor_proto ?? [];
     assert.ok(files.length > 0, JSON.stringify(described.error_response));
     assert.ok(files.some((f) => Buffer.from(f).includes("parley/user/v1/user.proto")));
+  } finally {
+    client.close();
+  }
+});
+
+test("a request that is not valid protobuf is INVALID_ARGUMENT, not INTERNAL", async () => {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const call = (bytes: Buffer) =>
+    new Promise<grpc.ServiceError>((resolve, reject) =>
+      client.makeUnaryRequest(
+        "/parley.user.v1.UserService/Register",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (err) => (err ? resolve(err) : reject(new Error("the malformed request was answered"))),
+      ),
+    );
+  try {
+    // Field number 0 does not exist: "illegal tag".
+    const illegalTag = await call(Buffer.from([0x00, 0x00]));
+    assert.equal(illegalTag.code, grpc.status.INVALID_ARGUMENT, illegalTag.details);
+    assert.match(illegalTag.details, /not a valid parley\.user\.v1\.RegisterRequest/);
+    // email (field 1, a string) holding bytes that are not UTF-8.
+    const badUtf8 = await call(Buffer.from([0x0a, 0x02, 0xff, 0xfe]));
+    assert.equal(badUtf8.code, grpc.status.INVALID_ARGUMENT, badUtf8.details);
+    // A truncated message: field 1 announces 10 bytes and carries 1.
+    const truncated = await call(Buffer.from([0x0a, 0x0a, 0x61]));
+    assert.equal(truncated.code, grpc.status.INVALID_ARGUMENT, truncated.details);
   } finally {
     client.close();
   }

@@ -3,9 +3,11 @@
  * every instance.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
+import { createTokenKeys, SERVICE_TOKEN_HEADER } from "@parley/shared/auth.js";
 import { errorReason } from "@parley/shared/errors.js";
 import { type Harness, PASSWORD, rejectsWith, startHarness } from "./harness.js";
 
@@ -26,7 +28,8 @@ after(async () => {
   await h?.close();
 });
 
-const from = (ip: string) => ({ headers: { "x-client-ip": ip } });
+/** A call the edge forwards for a client at `ip`. */
+const from = (ip: string) => h.fromEdge({ "x-client-ip": ip });
 
 function login(email: string, ip: string, client = h.client) {
   return client.login({ identifier: { case: "email", value: email }, password: "not the password" }, from(ip));
@@ -49,6 +52,40 @@ test("per client address: the 4th login from one IP is refused, other IPs are no
     600,
   );
   await rejectsWith(login("ip3@example.test", "203.0.113.2"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+});
+
+test("x-client-ip is believed only from a caller with the edge's service token", async () => {
+  // A direct caller forging a fresh address per call stays in its peer's bucket (127.0.0.1): the 4th is refused.
+  const forged = (i: number) =>
+    h.client.login(
+      { identifier: { case: "email", value: `forged${i}@example.test` }, password: "not the password" },
+      { headers: { "x-client-ip": `203.0.113.${100 + i}` } },
+    );
+  const peerCount = await h.infra.redis.get(`${h.config.REDIS_KEY_PREFIX}rate:login:ip:127.0.0.1`);
+  assert.equal(peerCount, null, "nothing in this file logs in from the peer address unforwarded before this test");
+  for (let i = 0; i < 3; i++) await rejectsWith(forged(i), Code.Unauthenticated, "INVALID_CREDENTIALS");
+  await assertRateLimited(forged(3), 600);
+  assert.equal(await h.infra.redis.get(`${h.config.REDIS_KEY_PREFIX}rate:login:ip:203.0.113.103`), null);
+
+  // The edge, with its token, is believed: each forwarded address is its own client.
+  for (let i = 0; i < 4; i++) {
+    await rejectsWith(
+      login(`vouched${i}@example.test`, `203.0.113.${110 + i}`),
+      Code.Unauthenticated,
+      "INVALID_CREDENTIALS",
+    );
+  }
+
+  // A token that does not verify (another secret) is refused, not quietly taken for a direct call.
+  const stranger = await createTokenKeys(randomBytes(32).toString("hex")).issueService("edge", 60);
+  await rejectsWith(
+    h.client.login(
+      { identifier: { case: "email", value: "stranger@example.test" }, password: "not the password" },
+      { headers: { "x-client-ip": "203.0.113.120", [SERVICE_TOKEN_HEADER]: stranger } },
+    ),
+    Code.Unauthenticated,
+    "SERVICE_TOKEN_INVALID",
+  );
 });
 
 test("per account: many addresses guessing one account's password are stopped", async () => {

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { verify } from "@node-rs/argon2";
 import { ErrorInfoSchema } from "@parley/proto/rpc/v1/error_pb.js";
+import { errorReason } from "@parley/shared/errors.js";
 import { bearer, type Harness, OtpPurpose, PASSWORD, rejectsWith, startHarness, waitFor } from "./harness.js";
 
 let h: Harness;
@@ -74,20 +75,124 @@ test("user.registered is emitted once, on the first verification only", async ()
   assert.equal(h.registeredEvents.filter((e) => e.userId === user.userId).length, 1);
 });
 
-test("a verified email or username cannot be registered again, whatever its case", async () => {
+test("a verified username cannot be registered again, whatever its case", async () => {
   await h.signUp("carol");
-  await rejectsWith(
-    h.client.register({ email: "Carol@Example.TEST", username: "carol_two", password: PASSWORD }),
-    Code.AlreadyExists,
-    "EMAIL_TAKEN",
-  );
   await rejectsWith(
     h.client.register({ email: "someone.else@example.test", username: "CAROL", password: PASSWORD }),
     Code.AlreadyExists,
     "USERNAME_TAKEN",
   );
+  // Nor by the holder's own email: a new email asking for a taken name hears the same.
+  await rejectsWith(
+    h.client.register({ email: "carol@example.test", username: "Carol", password: PASSWORD }),
+    Code.AlreadyExists,
+    "USERNAME_TAKEN",
+  );
   const [row] = await h.infra.sql`select count(*)::int as n from users where username_key = 'carol'`;
   assert.equal(row?.n, 1);
+});
+
+/** A call's answer as a client sees it: the response's fields, or the error's code, reason, message and details. */
+async function answerOf(call: Promise<object>, fields: (res: object) => unknown = (res) => res): Promise<string> {
+  return call.then(
+    (res) => `ok ${JSON.stringify(fields(res))}`,
+    (err: unknown) => {
+      const e = ConnectError.from(err);
+      return `${Code[e.code]} ${errorReason(e)} ${e.rawMessage} ${JSON.stringify(e.findDetails(ErrorInfoSchema)[0]?.metadata)}`;
+    },
+  );
+}
+
+test("registering a verified email answers as a new email does, and so does everything the caller can try next", async () => {
+  const owner = await h.signUp("gwen");
+  const stranger = await h.signUp("stranger");
+  const password = "another horse battery staple";
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const registered = (res: object) => {
+    const r = res as { userId: string; otpExpiresIn: number };
+    return { userId: UUID.test(r.userId), otpExpiresIn: r.otpExpiresIn, fields: Object.keys(r).sort() };
+  };
+  const journeys: string[][] = [];
+  for (const [i, email] of ["Gwen@Example.TEST", "nobody.yet@example.test"].entries()) {
+    const answers: string[] = [];
+    const name = `gwen_alt_${i}`;
+    const reg = await h.client.register({ email, username: name, password });
+    answers.push(await answerOf(Promise.resolve(reg), registered));
+    // The id leads nowhere: neither a profile nor the account that has the email.
+    assert.notEqual(reg.userId, owner.userId);
+    answers.push(await answerOf(h.client.getUser({ userId: reg.userId }, bearer(stranger.accessToken))));
+    // Guessing the code: incorrect, with the same tries left, with or without a purpose.
+    answers.push(await answerOf(h.client.verifyOtp({ email, otp: "000000" })));
+    answers.push(await answerOf(h.client.verifyOtp({ email, otp: "000001", purpose: OtpPurpose.VERIFY_EMAIL })));
+    // The password just given does not sign in (an unverified account is not one yet).
+    answers.push(await answerOf(h.client.login({ identifier: { case: "email", value: email }, password })));
+    // The name is held from other emails, as a pending account holds it...
+    answers.push(
+      await answerOf(h.client.register({ email: `other${i}@example.test`, username: name, password: PASSWORD })),
+    );
+    // ...until the same email registers again with another name, which frees it.
+    answers.push(await answerOf(h.client.register({ email, username: `${name}_b`, password }), registered));
+    answers.push(
+      await answerOf(
+        h.client.register({ email: `other${i}@example.test`, username: name, password: PASSWORD }),
+        registered,
+      ),
+    );
+    // A resend is answered alike (the registration started the cooldown).
+    const resend = await answerOf(h.client.resendOtp({ email }));
+    answers.push(resend.split(" ").slice(0, 2).join(" "));
+    // The newest code burns after five wrong guesses, then stays burnt.
+    for (let guess = 0; guess < 6; guess++) {
+      answers.push(await answerOf(h.client.verifyOtp({ email, otp: `99999${guess}` })));
+    }
+    journeys.push(answers.map((a) => a.replaceAll(`gwen_alt_${i}`, "NAME").replaceAll(`other${i}`, "OTHER")));
+  }
+  const [existing, fresh] = journeys;
+  assert.deepEqual(existing, fresh);
+  assert.deepEqual(
+    fresh?.map((a) => a.split(" ").slice(0, 2).join(" ")),
+    [
+      'ok {"userId":true,"otpExpiresIn":300,"fields":["$typeName","otpExpiresIn","userId"]}',
+      "NotFound USER_NOT_FOUND",
+      "InvalidArgument OTP_INVALID",
+      "InvalidArgument OTP_INVALID",
+      "Unauthenticated INVALID_CREDENTIALS",
+      "AlreadyExists USERNAME_TAKEN",
+      'ok {"userId":true,"otpExpiresIn":300,"fields":["$typeName","otpExpiresIn","userId"]}',
+      'ok {"userId":true,"otpExpiresIn":300,"fields":["$typeName","otpExpiresIn","userId"]}',
+      "ResourceExhausted OTP_RESEND_COOLDOWN",
+      ...Array<string>(4).fill("InvalidArgument OTP_INVALID"),
+      "ResourceExhausted OTP_LOCKED",
+      "ResourceExhausted OTP_LOCKED",
+    ],
+  );
+
+  // The account is untouched: its name and password still sign in.
+  await h.client.login({ identifier: { case: "username", value: "gwen" }, password: owner.password });
+  const login = await h.takeOtp(owner.email);
+  assert.equal(login.purpose, OtpPurpose.LOGIN);
+  const verified = await h.client.verifyOtp({ email: owner.email, otp: login.otp });
+  assert.equal(verified.user?.username, "gwen");
+
+  // The holder is told, once for both attempts; no code went to them for either.
+  const marker = await h.signUp("gwen_marker");
+  await waitFor(() => h.registeredEvents.find((e) => e.userId === marker.userId));
+  assert.deepEqual(
+    h.attemptEvents.filter((e) => e.email === owner.email).map((e) => ({ ...e })),
+    [
+      {
+        $typeName: "parley.events.v1.UserRegistrationAttempted",
+        userId: owner.userId,
+        email: owner.email,
+        username: "gwen",
+      },
+    ],
+  );
+  assert.deepEqual(
+    h.otpEvents.filter((e) => e.email === owner.email).map((e) => OtpPurpose[e.purpose]),
+    ["VERIFY_EMAIL", "LOGIN"],
+    "the sign-up's code and the login's, nothing for the attempts",
+  );
 });
 
 test("re-registering an unverified email replaces it, and only the newest code works", async () => {
@@ -173,4 +278,32 @@ test("malformed email, username, password and otp are refused naming the field",
     const info = err.findDetails(ErrorInfoSchema)[0];
     assert.ok(info && field in info.metadata, `${field} not named in ${JSON.stringify(info?.metadata)}`);
   }
+});
+
+test("a resend renews a verified email's decoy code and the name it holds, as it renews a pending registration, and mails nothing", async () => {
+  const owner = await h.signUp("hana");
+  const prefix = h.config.REDIS_KEY_PREFIX;
+  await h.client.register({ email: owner.email, username: "hana_alt", password: PASSWORD });
+  const keys = [
+    `${prefix}otp:${owner.userId}:verify_email`,
+    `${prefix}username-hold:hana_alt`,
+    `${prefix}username-hold-of:${owner.email}`,
+  ];
+  // Nearly expired, and the cooldown the registration started is over.
+  for (const key of keys) assert.equal(await h.infra.redis.pexpire(key, 3_000), 1, key);
+  await h.infra.redis.del(`${prefix}otp-resend-cooldown:${owner.email}`);
+  await h.client.resendOtp({ email: owner.email });
+  await h.app.settled();
+  for (const key of keys) {
+    const ttl = await h.infra.redis.pttl(key);
+    assert.ok(ttl > 290_000, `${key} renewed to OTP_EXPIRY (${ttl} ms left)`);
+  }
+  await rejectsWith(
+    h.client.register({ email: "someone.new@example.test", username: "hana_alt", password: PASSWORD }),
+    Code.AlreadyExists,
+    "USERNAME_TAKEN",
+  );
+  const marker = await h.signUp("hana_marker");
+  await waitFor(() => h.registeredEvents.find((e) => e.userId === marker.userId));
+  assert.equal(h.otpEvents.filter((e) => e.email === owner.email).length, 1, "only the sign-up's code");
 });

@@ -190,7 +190,7 @@ test("ListSessions marks the current session and shows the user agent and addres
     "x-client-ip": "198.51.100.23",
   };
   const started = Date.now();
-  const fromBrowser = await signInAgain(user, browser);
+  const fromBrowser = await signInAgain(user, h.fromEdge(browser).headers);
 
   const { sessions } = await h.client.listSessions({}, bearer(fromBrowser.accessToken));
   assert.equal(sessions.length, 2);
@@ -217,9 +217,17 @@ test("ListSessions marks the current session and shows the user agent and addres
 
 test("a forwarded address that is not an IP is ignored in favour of the peer address", async () => {
   const user = await h.signUp("abe");
-  const session = await signInAgain(user, { "x-client-ip": "'); drop table users; --" });
+  const session = await signInAgain(user, h.fromEdge({ "x-client-ip": "'); drop table users; --" }).headers);
   const { sessions } = await h.client.listSessions({}, bearer(session.accessToken));
   assert.equal(sessions.find((s) => s.current)?.ip, "127.0.0.1");
+});
+
+test("without the edge's service token the forwarded address and user agent are ignored", async () => {
+  const user = await h.signUp("ida");
+  const session = await signInAgain(user, { "x-client-ip": "198.51.100.99", "x-client-user-agent": "Forged/1.0" });
+  const current = (await h.client.listSessions({}, bearer(session.accessToken))).sessions.find((s) => s.current);
+  assert.equal(current?.ip, "127.0.0.1");
+  assert.match(current?.userAgent ?? "", /connect-es|grpc/);
 });
 
 test("lastUsedAt follows use, written at most once a minute", async () => {

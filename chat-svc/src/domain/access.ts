@@ -51,6 +51,16 @@ export function requireRole(access: RoomAccess, allowed: readonly MemberRole[], 
   if (!allowed.includes(access.role)) throw insufficientRole(action, access.room.id);
 }
 
+/**
+ * Owners and admins add members; other members only where the room's
+ * member_add_policy says "members" (in a public room they can still join by
+ * themselves).
+ */
+export function requireMayAddMembers(access: RoomAccess): void {
+  if (access.room.memberAddPolicy === "members") return;
+  requireRole(access, ["owner", "admin"], "add members");
+}
+
 /** Membership of a direct room is fixed: its two users, for good. */
 export function requireGroupRoom(room: RoomRow): void {
   if (room.kind === "direct") throw directRoom(room.id);

@@ -3,26 +3,35 @@ import type { Identity } from "@parley/shared/auth.js";
 import { memberChanged } from "../mapping.js";
 import { appendEvents } from "../storage/event-log.js";
 import { listMembers } from "../storage/rooms.js";
-import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
+import { loadRoomForMember, requireGroupRoom, requireMayAddMembers } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
-import { admitMembers } from "./membership.js";
+import { admitMembers, checkNewMembers } from "./membership.js";
 
 /**
- * Adds users to a group room: in a private room owners and admins may, in a
- * public one any member (anyone could join it anyway). Users who already are
- * members are left as they are; each new member appends one member_changed
- * (joined) event.
+ * Adds existing users to a group room, as the room's member_add_policy
+ * allows (owners and admins, or every member). Users who already are members
+ * are left as they are; each new member appends one member_changed (joined)
+ * event.
  */
 export async function addMembers(
   deps: DomainDeps,
   caller: Identity,
   input: { roomId: string; userIds: readonly string[] },
 ): Promise<RoomView> {
+  const userIds = [...new Set(input.userIds.map((id) => id.toLowerCase()))];
+  // Checked before the budget is spent or user-svc is asked (never while the
+  // room is locked); checked again under the lock, where it counts.
+  const before = await loadRoomForMember(deps.db, caller.userId, input.roomId);
+  requireGroupRoom(before.room);
+  requireMayAddMembers(before);
+  await checkNewMembers(
+    deps,
+    caller.userId,
+    userIds.filter((id) => id !== caller.userId),
+  );
   return inRoomTransaction(deps, async (tx, logged) => {
     const access = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
-    requireGroupRoom(access.room);
-    if (access.room.visibility === "private") requireRole(access, ["owner", "admin"], "add members");
-    const userIds = [...new Set(input.userIds.map((id) => id.toLowerCase()))];
+    requireMayAddMembers(access);
     const added = await admitMembers(
       tx,
       access.room,

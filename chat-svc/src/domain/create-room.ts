@@ -1,32 +1,41 @@
 import type { Identity } from "@parley/shared/auth.js";
 import { blankField } from "../errors.js";
 import { insertRoom, listMembers } from "../storage/rooms.js";
-import type { Visibility } from "../storage/schema.js";
+import type { MemberAddPolicy, Visibility } from "../storage/schema.js";
 import type { DomainDeps, RoomView } from "./deps.js";
-import { admitMembers } from "./membership.js";
+import { admitMembers, checkNewMembers } from "./membership.js";
 
 /**
  * Creates a group room owned by the caller, with `memberIds` as its other
- * members. The room's event log starts empty: creation is the state a
+ * members (each an existing user, counted against the caller's budget of
+ * member adds). The room's event log starts empty: creation is the state a
  * client loads, not an event in it.
  */
 export async function createRoom(
-  { db }: DomainDeps,
+  deps: DomainDeps,
   caller: Identity,
-  input: { name: string; visibility: Visibility; memberIds: readonly string[]; topic: string },
+  input: {
+    name: string;
+    visibility: Visibility;
+    memberIds: readonly string[];
+    topic: string;
+    memberAddPolicy: MemberAddPolicy;
+  },
 ): Promise<RoomView> {
   const name = input.name.trim();
   if (name === "") throw blankField("name");
-  return db.transaction(async (tx) => {
+  // PostgreSQL folds uuids to lower case; fold first so "A…" and "a…" are one member.
+  const others = new Set(input.memberIds.map((id) => id.toLowerCase()));
+  others.delete(caller.userId);
+  await checkNewMembers(deps, caller.userId, [...others]);
+  return deps.db.transaction(async (tx) => {
     const room = await insertRoom(tx, {
       name,
       visibility: input.visibility,
       topic: input.topic.trim(),
       createdBy: caller.userId,
+      memberAddPolicy: input.memberAddPolicy,
     });
-    // PostgreSQL folds uuids to lower case; fold first so "A…" and "a…" are one member.
-    const others = new Set(input.memberIds.map((id) => id.toLowerCase()));
-    others.delete(caller.userId);
     await admitMembers(tx, room, [
       { userId: caller.userId, role: "owner" },
       ...[...others].map((userId) => ({ userId, role: "member" as const })),

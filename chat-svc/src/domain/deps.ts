@@ -3,8 +3,10 @@ import type { Redis } from "@parley/shared/redis.js";
 import type { RoomEventPublisher } from "../room-events.js";
 import type { Db, Queryable } from "../storage/db.js";
 import type { LoggedEvent } from "../storage/event-log.js";
+import type { MemberAddBudget } from "../storage/member-add-budget.js";
 import type { ReactionSummary } from "../storage/messages.js";
 import type { MemberRow, MessageRow, RoomRow } from "../storage/schema.js";
+import type { UserLookup } from "../user-lookup.js";
 
 /** What domain actions run against. */
 export interface DomainDeps {
@@ -15,6 +17,10 @@ export interface DomainDeps {
   /** REDIS_KEY_PREFIX. */
   keyPrefix: string;
   events: RoomEventPublisher;
+  /** user-svc, asked about users the directory lacks (user-directory.ts). */
+  users: Pick<UserLookup, "lookup">;
+  /** MEMBER_ADDS_PER_MINUTE per caller. */
+  memberAdds: MemberAddBudget;
 }
 
 /** A message as callers see it: the row and its reactions. */

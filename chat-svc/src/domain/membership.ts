@@ -6,9 +6,30 @@
  * order, exactly as committed.
  */
 import { enqueueEvent } from "@parley/shared/outbox.js";
+import { memberAddsLimited } from "../errors.js";
 import type { Queryable } from "../storage/db.js";
 import { bumpMembersVersion, addMembers as insertMembers, removeMember } from "../storage/rooms.js";
 import type { MemberRole, MemberRow, RoomRow } from "../storage/schema.js";
+import type { DomainDeps } from "./deps.js";
+import { requireKnownUsers } from "./user-directory.js";
+
+/**
+ * What every call that makes others members checks before its transaction:
+ * the caller's per-minute budget of users named (spent first, so made-up ids
+ * reach user-svc no faster than that budget), then that every one of them
+ * exists.
+ * `userIds` are lower case and exclude the caller.
+ */
+export async function checkNewMembers(
+  deps: Pick<DomainDeps, "db" | "users" | "memberAdds">,
+  callerId: string,
+  userIds: readonly string[],
+): Promise<void> {
+  if (userIds.length === 0) return;
+  const wait = await deps.memberAdds.spend(callerId, userIds.length);
+  if (wait !== undefined) throw memberAddsLimited(wait);
+  await requireKnownUsers(deps, userIds);
+}
 
 async function membersChanged(
   tx: Queryable,

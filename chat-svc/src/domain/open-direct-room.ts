@@ -2,7 +2,7 @@ import type { Identity } from "@parley/shared/auth.js";
 import { invalidField } from "../errors.js";
 import { findDirectRoom, insertDirectRoom, listMembers } from "../storage/rooms.js";
 import type { DomainDeps, RoomView } from "./deps.js";
-import { admitMembers } from "./membership.js";
+import { admitMembers, checkNewMembers } from "./membership.js";
 
 /** The unique key of the direct room of a pair: the same whoever opens it. */
 export function directKey(a: string, b: string): string {
@@ -10,23 +10,23 @@ export function directKey(a: string, b: string): string {
 }
 
 /**
- * The caller's direct room with another user, created on first use. The
+ * The caller's direct room with another user (an existing one, counted
+ * against the caller's budget of member adds), created on first use. The
  * unique key on the pair makes concurrent first calls (from either side)
  * meet in one room: the loser's insert waits for the winner's commit, then
  * does nothing and reads the winner's room. Both users are plain members;
  * nobody can join, be added, leave or be removed (see access.ts).
- *
- * chat-svc has no user directory: any well-formed user id is accepted.
  */
 export async function openDirectRoom(
-  { db }: DomainDeps,
+  deps: DomainDeps,
   caller: Identity,
   userId: string,
 ): Promise<RoomView & { created: boolean }> {
   const other = userId.toLowerCase();
   if (other === caller.userId) throw invalidField("user_id", "must be another user than the caller");
+  await checkNewMembers(deps, caller.userId, [other]);
   const key = directKey(caller.userId, other);
-  return db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx) => {
     const created = await insertDirectRoom(tx, { directKey: key, createdBy: caller.userId });
     if (created) {
       await admitMembers(tx, created, [

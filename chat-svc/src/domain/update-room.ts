@@ -3,11 +3,13 @@ import { blankField } from "../errors.js";
 import { roomToProto } from "../mapping.js";
 import { advanceEventLog, storeEvents } from "../storage/event-log.js";
 import { listMembers } from "../storage/rooms.js";
+import type { MemberAddPolicy } from "../storage/schema.js";
 import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
 
 /**
- * Renames a room or sets its topic (owners and admins). A change appends
+ * Renames a room, sets its topic or who may add members (owners and
+ * admins). A change appends
  * one room_updated event carrying the room without its members (membership
  * travels as member_changed events); a request that changes nothing appends
  * none.
@@ -15,7 +17,12 @@ import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
 export async function updateRoom(
   deps: DomainDeps,
   caller: Identity,
-  input: { roomId: string; name?: string | undefined; topic?: string | undefined },
+  input: {
+    roomId: string;
+    name?: string | undefined;
+    topic?: string | undefined;
+    memberAddPolicy?: MemberAddPolicy | undefined;
+  },
 ): Promise<RoomView> {
   const name = input.name?.trim();
   if (name === "") throw blankField("name");
@@ -27,6 +34,9 @@ export async function updateRoom(
     const changes = {
       ...(name !== undefined && name !== access.room.name ? { name } : {}),
       ...(topic !== undefined && topic !== access.room.topic ? { topic } : {}),
+      ...(input.memberAddPolicy !== undefined && input.memberAddPolicy !== access.room.memberAddPolicy
+        ? { memberAddPolicy: input.memberAddPolicy }
+        : {}),
     };
     let room = access.room;
     if (Object.keys(changes).length > 0) {

@@ -61,7 +61,7 @@ export async function advanceEventLog(
   q: Queryable,
   roomId: string,
   n: number,
-  fields: { name?: string; topic?: string } = {},
+  fields: Partial<Pick<RoomRow, "name" | "topic" | "memberAddPolicy">> = {},
 ): Promise<RoomRow> {
   const [room] = await q
     .update(rooms)

@@ -2,6 +2,7 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Queryable } from "./db.js";
 import {
+  type MemberAddPolicy,
   type MemberRole,
   type MemberRow,
   type MessageRow,
@@ -55,7 +56,14 @@ export async function findRoomWithRole(
 
 export async function insertRoom(
   q: Queryable,
-  values: { name: string; visibility: Visibility; kind?: RoomKind; topic?: string; createdBy: string },
+  values: {
+    name: string;
+    visibility: Visibility;
+    kind?: RoomKind;
+    topic?: string;
+    createdBy: string;
+    memberAddPolicy?: MemberAddPolicy;
+  },
 ): Promise<RoomRow> {
   const [room] = await q.insert(rooms).values(values).returning();
   if (!room) throw new Error("insert into rooms returned no row");

@@ -24,6 +24,8 @@ export { outbox } from "@parley/shared/outbox.js";
 export type Visibility = "public" | "private";
 export type RoomKind = "group" | "direct";
 export type MemberRole = "owner" | "admin" | "member";
+/** Who may add other users to a group room: owners and admins, or every member. */
+export type MemberAddPolicy = "admins" | "members";
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
@@ -52,10 +54,12 @@ export const rooms = pgTable(
     // that makes concurrent OpenDirectRoom calls for one pair meet in one room.
     directKey: text("direct_key"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    memberAddPolicy: text("member_add_policy").$type<MemberAddPolicy>().notNull().default("admins"),
   },
   (t) => [
     check("rooms_visibility_check", sql`${t.visibility} in ('public', 'private')`),
     check("rooms_kind_check", sql`${t.kind} in ('group', 'direct')`),
+    check("rooms_member_add_policy_check", sql`${t.memberAddPolicy} in ('admins', 'members')`),
     unique("rooms_direct_key_unique").on(t.directKey),
     // ListPublicRooms: a case-insensitive name prefix over public rooms.
     index("rooms_public_name_idx").on(sql`lower(${t.name}) text_pattern_ops`).where(sql`${t.visibility} = 'public'`),
@@ -147,6 +151,20 @@ export const roomEvents = pgTable(
     index("room_events_occurred_at_idx").using("brin", t.occurredAt),
   ],
 );
+
+/**
+ * chat-svc's copy of the users (verified accounts), kept from user.registered
+ * and user.updated events and filled in from user-svc on a miss: rooms only
+ * ever admit users found here.
+ */
+export const knownUsers = pgTable("known_users", {
+  userId: uuid("user_id").primaryKey(),
+  username: text("username").notNull(),
+  // When user-svc last changed the account, as the newest applied event or
+  // lookup said: anything older arriving later (a redelivery, an event
+  // overtaken by a lookup) changes nothing.
+  changedAt: timestamp("changed_at", { withTimezone: true }).notNull(),
+});
 
 export type RoomRow = typeof rooms.$inferSelect;
 export type MemberRow = typeof roomMembers.$inferSelect;

@@ -9,7 +9,7 @@
  * list of uuids as one comma-separated string.
  */
 
-import { OUTBOX_NOTIFY_CHANNEL, type OutboxEvent, traceparents } from "@parley/shared/outbox.js";
+import { insertOutboxRows, OUTBOX_NOTIFY_CHANNEL, type OutboxEvent } from "@parley/shared/outbox.js";
 import type { PendingQuery, Row, Sql } from "postgres";
 import type { LoggedEvent } from "./event-log.js";
 import type { MessageRow, RoomKind, Visibility } from "./schema.js";
@@ -130,24 +130,6 @@ export async function findClientKeys(tx: Tx, keys: readonly ClientKey[]): Promis
   }));
 }
 
-/**
- * Outbox events as one JSON text parameter, rows of (id, routingKey, type,
- * payload base64, traceparent) in order: the rows `enqueueEvent`
- * (@parley/shared/outbox.js) writes one at a time, relayed alike.
- */
-function outboxJson(events: readonly OutboxEvent[]): string {
-  const tps = traceparents(events.length);
-  return JSON.stringify(
-    events.map((e, i) => ({
-      id: e.id,
-      routingKey: e.routingKey,
-      type: e.type,
-      payload: e.payload.toString("base64"),
-      traceparent: tps[i],
-    })),
-  );
-}
-
 export interface SentBatch {
   rows: readonly MessageRow[];
   events: readonly LoggedEvent[];
@@ -208,15 +190,6 @@ export function insertSent(tx: Tx, { rows, events, outbox, heads }: SentBatch): 
       select "roomId", "eventSeq", decode(payload, 'base64'), "occurredAt"
       from json_to_recordset(${eventsJson}::text::json)
         as t("roomId" uuid, "eventSeq" int8, payload text, "occurredAt" timestamptz)
-    ), new_outbox as (
-      -- ORDINALITY keeps the array's order for the outbox position sequence (relay order).
-      insert into outbox (id, routing_key, type, payload, headers)
-      select id, routing_key, type, decode(payload, 'base64'), jsonb_build_object('traceparent', traceparent)
-      from rows from (
-        json_to_recordset(${outboxJson(outbox)}::text::json)
-          as ("id" uuid, "routingKey" text, "type" text, "payload" text, "traceparent" text)
-      ) with ordinality as e(id, routing_key, type, payload, traceparent, n)
-      order by n
-    )
+    ), new_outbox as (${insertOutboxRows(tx, outbox)})
     select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`;
 }

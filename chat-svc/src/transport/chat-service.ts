@@ -35,7 +35,13 @@ import { setMemberRole } from "../domain/set-member-role.js";
 import { sendTyping } from "../domain/typing.js";
 import { updateRoom } from "../domain/update-room.js";
 import type { Fanout } from "../fanout.js";
-import { assignableRoleFromProto, messageToProto, roomToProto, visibilityFromProto } from "../mapping.js";
+import {
+  assignableRoleFromProto,
+  memberAddPolicyFromProto,
+  messageToProto,
+  roomToProto,
+  visibilityFromProto,
+} from "../mapping.js";
 import { encodeStreamEvents } from "../room-events.js";
 import { errorResult, messageResult, sendMessageResponse, sendMessagesResponse } from "./send-messages-response.js";
 
@@ -60,6 +66,7 @@ export function chatService(deps: {
         visibility: visibilityFromProto(req.visibility),
         memberIds: req.memberIds,
         topic: req.topic,
+        memberAddPolicy: memberAddPolicyFromProto(req.memberAddPolicy),
       });
       return room(view);
     },
@@ -79,7 +86,13 @@ export function chatService(deps: {
 
     async updateRoom(req, ctx) {
       return room(
-        await updateRoom(domain, await caller(ctx), { roomId: req.roomId, name: req.name, topic: req.topic }),
+        await updateRoom(domain, await caller(ctx), {
+          roomId: req.roomId,
+          name: req.name,
+          topic: req.topic,
+          memberAddPolicy:
+            req.memberAddPolicy === undefined ? undefined : memberAddPolicyFromProto(req.memberAddPolicy),
+        }),
       );
     },
 

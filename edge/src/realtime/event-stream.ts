@@ -5,7 +5,9 @@
  * committed while no stream was open were never delivered.
  */
 import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
+import { createBackoff, jittered } from "@parley/shared/backoff.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { createStopSignal } from "@parley/shared/stop-signal.js";
 import type { ChatClient } from "../clients.js";
 import type { ServiceTokenSource } from "../service-token.js";
 
@@ -37,24 +39,14 @@ const HEALTHY_STREAM_MS = 5_000;
 
 export function startEventStream(opts: EventStreamOptions): EventStream {
   const { chat, logger } = opts;
-  const minBackoff = opts.minBackoffMs ?? 100;
   const maxBackoff = opts.maxBackoffMs ?? 3_000;
+  const minBackoff = Math.min(opts.minBackoffMs ?? 100, maxBackoff);
   const settleMs = opts.settleMs ?? 500;
-  const stop = new AbortController();
+  const stop = createStopSignal();
   let connected = false;
-  let wakeUp: (() => void) | undefined;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
 
   const opened = () => {
-    if (connected || stop.signal.aborted) return;
+    if (connected || stop.stopped) return;
     connected = true;
     logger.info("chat-svc event stream open");
     opts.onOpen();
@@ -105,25 +97,33 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
     }
   }
 
+  // Jittered: when chat-svc restarts, every edge reconnects at once.
+  // Each failed attempt in a row doubles the wait, from twice minBackoff.
+  const backoff = createBackoff(stop, {
+    firstMs: Math.min(2 * minBackoff, maxBackoff),
+    maxMs: maxBackoff,
+    jitter: true,
+  });
   const loop = (async () => {
-    let failures = 0;
-    while (!stop.signal.aborted) {
+    while (!stop.stopped) {
       try {
         await runOnce();
-        if (!stop.signal.aborted) logger.warn("chat-svc event stream ended; reconnecting");
+        if (!stop.stopped) logger.warn("chat-svc event stream ended; reconnecting");
       } catch (err) {
-        if (stop.signal.aborted) break;
+        if (stop.stopped) break;
         // Once per outage at warn; every retry after that at debug.
-        const level = failures === 0 ? "warn" : "debug";
+        const level = backoff.failures === 0 ? "warn" : "debug";
         logger[level](
           { err: err instanceof Error ? err.message : String(err) },
           "chat-svc event stream failed; reconnecting",
         );
       }
-      if (stop.signal.aborted) break;
-      failures = lastWasHealthy ? 0 : failures + 1;
-      const base = Math.min(maxBackoff, minBackoff * 2 ** Math.min(failures, 10));
-      await sleep(base / 2 + Math.random() * (base / 2));
+      if (stop.stopped) break;
+      if (lastWasHealthy) {
+        // A stream that was up ended: reconnect soon, and back off anew from there.
+        backoff.succeed();
+        await stop.sleep(jittered(minBackoff));
+      } else await backoff.wait();
     }
   })();
 
@@ -132,8 +132,7 @@ export function startEventStream(opts: EventStreamOptions): EventStream {
       return connected;
     },
     async close() {
-      stop.abort();
-      wakeUp?.();
+      stop.stop();
       await loop;
     },
   };

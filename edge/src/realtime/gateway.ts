@@ -20,11 +20,13 @@ import type { ServiceTokenSource } from "../service-token.js";
 import { createBatchedSends } from "./batched-sends.js";
 import { type EventStream, startEventStream } from "./event-stream.js";
 import { encodeServerFrame, heartbeatFrame } from "./frame-codec.js";
+import { CLOSE_UNAUTHENTICATED } from "./frame-handlers.js";
+import { SUBSCRIBE_RATE } from "./frame-pacing.js";
 import { startPresenceReporter } from "./presence.js";
 import { RoomHub } from "./room-hub.js";
 import type { SendRate } from "./send-limiter.js";
 import { createSocketAuth } from "./socket-auth.js";
-import { CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED, type SessionContext, SocketSession } from "./socket-session.js";
+import { CLOSE_GOING_AWAY, type SessionContext, SocketSession } from "./socket-session.js";
 import { startTimerWheel } from "./timer-wheel.js";
 import { createWriteCoalescer } from "./write-coalescer.js";
 
@@ -40,6 +42,8 @@ export interface RealtimeGatewayOptions {
   /** Between heartbeats (and pings); a socket that misses a pong is gone after at most two. */
   heartbeatMs: number;
   sendRate: SendRate;
+  /** `authenticate` frames per socket: a token refresh now and then, not a Redis lookup per frame. */
+  authenticateRate: SendRate;
   authTimeoutMs?: number;
   presenceIntervalMs?: number;
   /** How long a client may take nothing of a backlog before it is closed as not reading; defaults to heartbeatMs. */
@@ -118,7 +122,11 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     maxBufferedBytes: opts.maxBufferedBytes,
     drainGraceMs: opts.drainGraceMs ?? opts.heartbeatMs,
     heartbeatIntervalSeconds: Math.max(1, Math.round(opts.heartbeatMs / 1000)),
-    sendRate: opts.sendRate,
+    rates: {
+      acting: opts.sendRate,
+      subscribe: SUBSCRIBE_RATE,
+      authenticate: opts.authenticateRate,
+    },
     writes: createWriteCoalescer(),
     now: () => performance.now(),
     authenticated(session, userId) {

@@ -1,12 +1,12 @@
 /**
- * Per-socket limit on frames that make chat-svc act (send, edit, delete,
- * react, unreact, typing, markRead): a token bucket of `burst` tokens refilled
- * at `rate` per second. Each refused frame is also a strike; strikes drain at
- * FLOOD_FACTOR × rate per second, so they pile up only while a client keeps
- * trying at more than (1 + FLOOD_FACTOR) × the rate, and past FLOOD_STRIKES ×
- * burst the client is flooding and gets disconnected.
+ * One token bucket of a socket's pacing (frame-pacing.ts says which frames
+ * draw on which): `burst` tokens refilled at `rate` per second. Each refused
+ * frame is also a strike; strikes drain at FLOOD_FACTOR × rate per second, so
+ * they pile up only while a client keeps trying at more than
+ * (1 + FLOOD_FACTOR) × the rate, and past FLOOD_STRIKES × burst the client is
+ * flooding and gets disconnected.
  *
- * Created on a socket's first limited frame: idle sockets never carry one.
+ * Created on a socket's first frame of its kind: idle sockets never carry one.
  */
 
 export interface SendRate {

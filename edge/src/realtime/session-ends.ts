@@ -15,9 +15,11 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { SessionsEndedSchema } from "@parley/proto/user/v1/user_pb.js";
+import { createBackoff } from "@parley/shared/backoff.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Redis } from "@parley/shared/redis.js";
 import { type Authenticator, sessionsEndedChannel } from "@parley/shared/sessions.js";
+import { createStopSignal, type StopSignal } from "@parley/shared/stop-signal.js";
 import type { RealtimeGateway } from "./gateway.js";
 
 export interface SessionEnds {
@@ -35,9 +37,8 @@ export function watchSessionEnds(opts: {
   retryMs?: number;
 }): SessionEnds {
   const { prefix, gateway, logger } = opts;
-  const retryMs = opts.retryMs ?? 500;
-  let retry: NodeJS.Timeout | undefined;
-  let closed = false;
+  const stop = createStopSignal();
+  const backoff = createBackoff(stop, { firstMs: opts.retryMs ?? 500, maxMs: 30_000 });
 
   async function audit(): Promise<void> {
     const ended = await opts.authenticator.endedSessions([...new Set(gateway.openSessions())]);
@@ -46,25 +47,34 @@ export function watchSessionEnds(opts: {
     gateway.endSessions(ended);
   }
 
-  /** Each (re)subscription starts a new chain of checks; an older one's failure retries nothing. */
-  let generation = 0;
+  /** The running chain of checks: the next (re)subscription stops it and starts its own; close() stops it. */
+  let chain: StopSignal | undefined;
 
-  function auditUntilDone(attempt: number, chain = ++generation): void {
-    clearTimeout(retry);
-    retry = undefined;
-    audit().catch((err: unknown) => {
-      if (closed || chain !== generation) return;
-      const wait = Math.min(30_000, retryMs * 2 ** Math.min(attempt, 10));
-      logger.warn({ err, attempt: attempt + 1, retryInMs: wait }, "could not check the open sockets' sessions");
-      retry = setTimeout(() => auditUntilDone(attempt + 1, chain), wait);
-    });
+  async function auditUntilDone(): Promise<void> {
+    chain?.stop();
+    if (stop.stopped) return;
+    const mine = createStopSignal();
+    chain = mine;
+    backoff.succeed();
+    while (!mine.stopped) {
+      try {
+        await audit();
+        return;
+      } catch (err) {
+        // A newer chain (or none, after close) has taken over: this one's failure retries nothing.
+        if (mine.stopped) return;
+        const wait = backoff.fail();
+        logger.warn({ err, attempt: backoff.failures, retryInMs: wait }, "could not check the open sockets' sessions");
+        await mine.sleep(wait);
+      }
+    }
   }
 
   // Subscribed by hand on every "ready" (not ioredis's autoResubscribe) so that the audit follows each confirmation.
   const conn = opts.redis.duplicate({ autoResubscribe: false, connectionName: `${prefix}edge:sessions-ended` });
   conn.on("ready", () => {
     conn.subscribe(sessionsEndedChannel(prefix)).then(
-      () => auditUntilDone(0),
+      () => auditUntilDone(),
       (err: unknown) => {
         logger.warn({ err }, "could not subscribe to ended sessions; reconnecting");
         conn.disconnect(true);
@@ -87,8 +97,8 @@ export function watchSessionEnds(opts: {
 
   return {
     async close() {
-      closed = true;
-      clearTimeout(retry);
+      stop.stop();
+      chain?.stop();
       conn.disconnect();
     },
   };

@@ -1,11 +1,14 @@
 /**
- * One WebSocket connection: authentication (token at the upgrade or an
- * `authenticate` frame within the deadline), then frames handled in order,
- * each answered with its `ref`, and room subscriptions fed by the hub.
+ * One WebSocket connection and everything written to it: authentication
+ * (token at the upgrade or an `authenticate` frame within the deadline),
+ * frames decoded, paced (frame-pacing.ts) and handled in order
+ * (frame-queue.ts) by the table in frame-handlers.ts, whose answers are
+ * written here with the frame's `ref`; the room subscriptions
+ * (socket-subscriptions.ts) write through it too.
  *
  * Bad and slow clients cost little and never the process: a client that
- * stops reading is closed (1013) rather than buffered for; frames that act
- * are rate limited per socket, and a client that keeps flooding is closed
+ * stops reading is closed (1013) rather than buffered for; paced frames over
+ * their bucket are refused, and a client that keeps flooding is closed
  * (1008); frames over 64 KiB are refused by ws itself (1009); malformed ones
  * get an error frame. A call refused as unauthenticated (the session ended:
  * logout, refresh token reuse) or a token that expires closes the socket
@@ -14,90 +17,53 @@
  *
  * Per-socket state is kept small for 10,000s of idle sockets: no timers (the
  * gateway runs one interval for all), no per-socket closures or loggers, and
- * maps and the rate limiter only once they are needed.
+ * subscriptions, pacing and the typing throttle only once they are needed.
  */
 import type { Socket } from "node:net";
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
-import { MemberChanged_Change, type Message, type RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
-import type { ClientFrame, MarkRead, Send, StartTyping, Subscribe } from "@parley/proto/realtime/v1/realtime_pb.js";
-import { appError, errorReason, internal, unauthenticated } from "@parley/shared/errors.js";
+import { appError, internal, unauthenticated } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
 import WebSocket, { type RawData } from "ws";
-import type { ChatClient } from "../clients.js";
 import { bearer, clientCall } from "../forwarding.js";
-import type { BatchedSends } from "./batched-sends.js";
+import { decodeClientFrame, encodeError, encodeServerFrame, type OutFrame, textFrame } from "./frame-codec.js";
 import {
-  decodeClientFrame,
-  encodeError,
-  encodeServerFrame,
-  type OutFrame,
-  type ServerFrameInit,
-  textFrame,
-} from "./frame-codec.js";
+  authenticate,
+  CLOSE_UNAUTHENTICATED,
+  type FrameAnswer,
+  type FrameDeps,
+  type FrameScope,
+  frameHandler,
+  runFrame,
+} from "./frame-handlers.js";
+import { FramePacing, flooding, type PaceRates, rateLimited } from "./frame-pacing.js";
+import { FrameQueue } from "./frame-queue.js";
 import type { RoomHub } from "./room-hub.js";
-import { type EventPage, RoomSubscription, type SubscriptionOwner } from "./room-subscription.js";
-import { SendLimiter, type SendRate } from "./send-limiter.js";
-import type { SocketAuth, SocketIdentity } from "./socket-auth.js";
+import { SocketSubscriptions } from "./socket-subscriptions.js";
+import { TypingThrottle } from "./typing-throttle.js";
 import type { WriteCoalescer } from "./write-coalescer.js";
 
-export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 export const CLOSE_GOING_AWAY = 1001;
 const CLOSE_POLICY_VIOLATION = 1008;
 
-/** Why the server ended a subscription (Unsubscribed.reason). */
-const REASON_REMOVED = "REMOVED_FROM_ROOM";
-const REASON_LEFT = "LEFT_ROOM";
-const REASON_RESYNC = "RESYNC_REQUIRED";
-
 /** Frames queued behind the one being handled before new ones are refused. */
 const MAX_QUEUED_FRAMES = 64;
-const MAX_SUBSCRIPTIONS = 200;
-/** Page size for resume and gap repair (ListEvents): the service's maximum. */
-const EVENT_PAGE = 500;
-/** Typing frames for one room closer together than this are not forwarded (chat-svc throttles at 2 s anyway). */
-const TYPING_FORWARD_MS = 1_000;
-const MAX_TYPING_ROOMS = 32;
-
-/** Frames that make chat-svc act, and so count against the socket's send rate. */
-const RATE_LIMITED = new Set<ClientFrame["kind"]["case"]>([
-  "send",
-  "edit",
-  "delete",
-  "react",
-  "unreact",
-  "typing",
-  "markRead",
-]);
-
-/**
- * Subscribes have a bucket of their own: each costs a room head and maybe a
- * page of the log, so they cannot be free, but a reconnecting client
- * resubscribes every room it had (up to MAX_SUBSCRIPTIONS) at once.
- */
-const SUBSCRIBE_RATE: SendRate = { rate: 20, burst: MAX_SUBSCRIPTIONS + 50 };
 
 /** ws options for every frame: always a text frame, also when given the bytes of one. */
 const AS_TEXT = { binary: false } as const;
 
+const PONG: FrameAnswer = { reply: { case: "pong", value: {} } };
+
 /** What every session of a gateway shares: one object, not one per socket. */
-export interface SessionContext {
-  auth: SocketAuth;
-  chat: ChatClient;
-  /** Where `send` frames go: chat-svc, in batches shared by every socket. */
-  sends: BatchedSends;
+export interface SessionContext extends FrameDeps {
   hub: RoomHub;
   logger: Logger;
   maxBufferedBytes: number;
   /** How long a backlog waits for a client that takes nothing before it is closed as not reading. */
   drainGraceMs: number;
-  /** Told in `ready`. */
-  heartbeatIntervalSeconds: number;
-  sendRate: SendRate;
+  rates: PaceRates;
   /** Broadcast frames go through it: one write per socket per turn. */
   writes: WriteCoalescer;
-  /** Monotonic milliseconds. */
-  now(): number;
   authenticated(session: SocketSession, userId: string): void;
   closed(session: SocketSession): void;
 }
@@ -123,31 +89,23 @@ function onSocketClose(this: WebSocket): void {
   sessionOf(this)?.dispose();
 }
 
-export class SocketSession implements SubscriptionOwner {
+export class SocketSession implements FrameScope {
   /** Cleared by the heartbeat before each ping, set again by the pong. */
   alive = true;
   /** When the socket was accepted (ctx.now()), for the authentication deadline. */
   readonly openedAt: number;
-  private token: string | undefined;
+  private _token: string | undefined;
   private _userId: string | undefined;
   private _sessionId: string | undefined;
   /** Epoch milliseconds at which the token expires. */
   private tokenExpiresAt = Number.POSITIVE_INFINITY;
-  private subscriptions: Map<string, RoomSubscription> | undefined;
-  private queue: Promise<void> | undefined;
-  private queued = 0;
   private closed = false;
-  private limiter: SendLimiter | undefined;
-  private subscribeLimiter: SendLimiter | undefined;
-  private typingSentAt: Map<string, number> | undefined;
+  private queue: FrameQueue | undefined;
+  private pacing: FramePacing | undefined;
+  private _subscriptions: SocketSubscriptions | undefined;
+  private _typing: TypingThrottle | undefined;
   /** Shared by every subscription paging a backlog while the socket drains. */
   private draining: Promise<void> | undefined;
-  /**
-   * Each subscription's room head when membership was checked for it: a
-   * left/removed event at or before it is history the client is replaying
-   * (they have come back since), not the end of the subscription.
-   */
-  private readonly memberAsOf = new WeakMap<RoomSubscription, bigint>();
 
   constructor(
     private readonly ws: WebSocket,
@@ -164,7 +122,12 @@ export class SocketSession implements SubscriptionOwner {
     ws.on("pong", onSocketPong);
     ws.on("error", onSocketError);
     ws.on("close", onSocketClose);
-    if (token !== undefined) this.enqueue("", () => this.authenticate(token, ""));
+    // The upgrade's token is the socket's first authentication, not a frame: it is not paced.
+    if (token !== undefined) this.enqueue("", () => authenticate(token, this, ctx));
+  }
+
+  get token(): string | undefined {
+    return this._token;
   }
 
   get userId(): string | undefined {
@@ -172,7 +135,7 @@ export class SocketSession implements SubscriptionOwner {
   }
 
   get isAuthenticated(): boolean {
-    return this.token !== undefined;
+    return this._token !== undefined;
   }
 
   get isClosed(): boolean {
@@ -181,7 +144,26 @@ export class SocketSession implements SubscriptionOwner {
 
   /** The session of the token the socket authenticated with; undefined until it has. */
   get sessionId(): string | undefined {
-    return this.token === undefined ? undefined : this._sessionId;
+    return this._token === undefined ? undefined : this._sessionId;
+  }
+
+  get subscriptions(): SocketSubscriptions {
+    this._subscriptions ??= new SocketSubscriptions(this, this.ctx);
+    return this._subscriptions;
+  }
+
+  get typing(): TypingThrottle {
+    this._typing ??= new TypingThrottle();
+    return this._typing;
+  }
+
+  /** Call options for a call made for this socket's user. */
+  call(token = this._token): CallOptions {
+    return clientCall({
+      authorization: token === undefined ? undefined : bearer(token),
+      ip: this.ip,
+      userAgent: this.userAgent,
+    });
   }
 
   /** Closes the socket with `code`, after an error frame when `err` is given. */
@@ -210,7 +192,7 @@ export class SocketSession implements SubscriptionOwner {
       this.terminate();
       return;
     }
-    if (this.token !== undefined && nowMs >= this.tokenExpiresAt) {
+    if (this._token !== undefined && nowMs >= this.tokenExpiresAt) {
       this.closeWith(
         CLOSE_UNAUTHENTICATED,
         "token expired",
@@ -220,7 +202,7 @@ export class SocketSession implements SubscriptionOwner {
     }
     this.alive = false;
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.token !== undefined) this.write(heartbeat);
+    if (this._token !== undefined) this.write(heartbeat);
     else this.ws.ping();
   }
 
@@ -228,11 +210,9 @@ export class SocketSession implements SubscriptionOwner {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.subscriptions) {
-      for (const sub of this.subscriptions.values()) this.drop(sub);
-      this.subscriptions = undefined;
-    }
-    this.typingSentAt = undefined;
+    this._subscriptions?.closeAll();
+    this._subscriptions = undefined;
+    this._typing = undefined;
     this.ctx.closed(this);
   }
 
@@ -270,211 +250,6 @@ export class SocketSession implements SubscriptionOwner {
     return true;
   }
 
-  /** 1013: the client is not taking what it is sent, and the edge will not hold more of it. */
-  private closeTooSlow(buffered: number): void {
-    this.ctx.logger.info({ buffered, user: this._userId }, "closing a socket that is not keeping up");
-    this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
-  }
-
-  private reply(ref: string, kind: ServerFrameInit["kind"]): void {
-    this.write(encodeServerFrame({ ref, kind }));
-  }
-
-  private sendError(err: unknown, ref: string): void {
-    let ce: ConnectError;
-    if (err instanceof ConnectError) {
-      ce = err;
-    } else {
-      this.ctx.logger.error({ err }, "unexpected error handling a frame");
-      ce = internal();
-    }
-    this.write(encodeError(ce, ref));
-  }
-
-  /** A frame's call failed: an ended session closes the socket, anything else is reported. */
-  private failed(err: unknown, ref: string): void {
-    if (this.closed) return;
-    if (err instanceof ConnectError && err.code === Code.Unauthenticated && this.token !== undefined) {
-      this.closeWith(CLOSE_UNAUTHENTICATED, "unauthenticated", err, ref);
-      return;
-    }
-    this.sendError(err, ref);
-  }
-
-  /** @internal ws 'message': whatever arrives, an answer or a close, never an exception out of the listener. */
-  received(data: RawData, isBinary: boolean): void {
-    try {
-      this.receive(data, isBinary);
-    } catch (err) {
-      this.sendError(err, "");
-    }
-  }
-
-  private receive(data: RawData, isBinary: boolean): void {
-    if (this.closed) return;
-    if (isBinary) {
-      this.sendError(appError(Code.InvalidArgument, "BINARY_FRAME", "frames must be JSON text, not binary"), "");
-      return;
-    }
-    const decoded = decodeClientFrame(data.toString());
-    if (!decoded.ok) {
-      this.sendError(decoded.error, decoded.ref);
-      return;
-    }
-    const frame = decoded.frame;
-    // Pings are answered at once, authenticated or not, whatever is queued.
-    if (frame.kind.case === "ping") {
-      this.reply(frame.ref, { case: "pong", value: {} });
-      return;
-    }
-    const limiter = RATE_LIMITED.has(frame.kind.case)
-      ? this.sendLimiter()
-      : frame.kind.case === "subscribe"
-        ? this.subscribesLimiter()
-        : undefined;
-    if (limiter) {
-      const verdict = limiter.take(this.ctx.now());
-      if (verdict !== "ok") {
-        const { rate, burst } = limiter.limit;
-        const noun = frame.kind.case === "subscribe" ? "subscribes" : "frames";
-        this.refuse(
-          verdict,
-          frame.ref,
-          appError(Code.ResourceExhausted, "RATE_LIMITED", `at most ${rate} ${noun} per second (bursts of ${burst})`, {
-            retryAfterSeconds: "1",
-          }),
-        );
-        return;
-      }
-    }
-    this.enqueue(frame.ref, () => this.handle(frame));
-  }
-
-  private subscribesLimiter(): SendLimiter {
-    this.subscribeLimiter ??= new SendLimiter(SUBSCRIBE_RATE, this.ctx.now());
-    return this.subscribeLimiter;
-  }
-
-  private sendLimiter(): SendLimiter {
-    this.limiter ??= new SendLimiter(this.ctx.sendRate, this.ctx.now());
-    return this.limiter;
-  }
-
-  /** Answers a frame refused for the client's pace; a client that keeps at it is closed. */
-  private refuse(verdict: "limited" | "flood", ref: string, err: ConnectError): void {
-    if (verdict === "flood") {
-      this.ctx.logger.info({ user: this._userId }, "closing a socket that keeps flooding");
-      this.closeWith(
-        CLOSE_POLICY_VIOLATION,
-        "too many frames",
-        appError(Code.ResourceExhausted, "FLOODING", "too many frames, too fast; the connection is closed"),
-        ref,
-      );
-      return;
-    }
-    this.sendError(err, ref);
-  }
-
-  /** Frames are handled one at a time, in arrival order, so replies and subscriptions never race. */
-  private enqueue(ref: string, task: () => Promise<void>): void {
-    if (this.queued >= MAX_QUEUED_FRAMES) {
-      this.refuse(
-        this.sendLimiter().strike(this.ctx.now()),
-        ref,
-        appError(Code.ResourceExhausted, "TOO_MANY_FRAMES", "too many frames awaiting an answer"),
-      );
-      return;
-    }
-    this.queued++;
-    const next: Promise<void> = (this.queue ?? Promise.resolve())
-      .then(() => (this.closed ? undefined : task()))
-      .catch((err: unknown) => this.failed(err, ref))
-      .finally(() => {
-        this.queued--;
-        // An idle socket holds no promise.
-        if (this.queue === next) this.queue = undefined;
-      });
-    this.queue = next;
-  }
-
-  private async handle(frame: ClientFrame): Promise<void> {
-    const { ref, kind } = frame;
-    if (kind.case === "authenticate") return this.authenticate(kind.value.token, ref);
-    const token = this.token;
-    if (token === undefined) throw unauthenticated("authenticate first");
-    switch (kind.case) {
-      case "subscribe":
-        return this.subscribe(kind.value, ref);
-      case "unsubscribe":
-        this.unsubscribe(kind.value.roomId);
-        return this.reply(ref, { case: "unsubscribed", value: { roomId: kind.value.roomId } });
-      case "send":
-        return this.send(kind.value, ref, token);
-      case "edit": {
-        const { roomId, messageId, text } = kind.value;
-        return this.messageAck(ref, this.ctx.chat.editMessage({ roomId, messageId, text }, this.auth()));
-      }
-      case "delete": {
-        const { roomId, messageId } = kind.value;
-        return this.messageAck(ref, this.ctx.chat.deleteMessage({ roomId, messageId }, this.auth()));
-      }
-      case "react": {
-        const { roomId, messageId, emoji } = kind.value;
-        return this.messageAck(ref, this.ctx.chat.addReaction({ roomId, messageId, emoji }, this.auth()));
-      }
-      case "unreact": {
-        const { roomId, messageId, emoji } = kind.value;
-        return this.messageAck(ref, this.ctx.chat.removeReaction({ roomId, messageId, emoji }, this.auth()));
-      }
-      case "typing":
-        return this.typing(kind.value);
-      case "markRead":
-        return this.markRead(kind.value, ref);
-      default:
-        throw appError(Code.InvalidArgument, "INVALID_FRAME", "unknown frame");
-    }
-  }
-
-  /** Call options for a call made for this socket's user. */
-  private auth(token = this.token): CallOptions {
-    return clientCall({
-      authorization: token === undefined ? undefined : bearer(token),
-      ip: this.ip,
-      userAgent: this.userAgent,
-    });
-  }
-
-  /** The identity is the verified token's, while its session is live; see socket-auth.ts. */
-  private async authenticate(token: string, ref: string): Promise<void> {
-    let identity: SocketIdentity;
-    try {
-      identity = await this.ctx.auth.authenticate(token, this.auth(token));
-    } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Unauthenticated) {
-        this.closeWith(CLOSE_UNAUTHENTICATED, "unauthenticated", err, ref);
-        return;
-      }
-      throw err;
-    }
-    // Closed while the token was checked: announcing presence now would never be undone.
-    if (this.closed) return;
-    if (this._userId !== undefined && identity.userId !== this._userId) {
-      throw appError(Code.PermissionDenied, "USER_MISMATCH", "a socket stays signed in as the same user");
-    }
-    const first = this._userId === undefined;
-    this.token = token;
-    this._userId = identity.userId;
-    this._sessionId = identity.sessionId;
-    this.tokenExpiresAt = identity.expiresAt;
-    // Counted before `ready` is written: writing it may close a client far
-    // behind, and that closing must find the count it takes away.
-    if (first) this.ctx.authenticated(this, identity.userId);
-    this.reply(ref, {
-      case: "ready",
-      value: { user: identity.user, heartbeatInterval: this.ctx.heartbeatIntervalSeconds },
-    });
-  }
-
   /**
    * Resolves once the client has taken what it was sent, so that a backlog
    * goes out no faster than the client reads it: the edge holds at most about
@@ -509,129 +284,120 @@ export class SocketSession implements SubscriptionOwner {
     return this.draining;
   }
 
-  fetchEvents(roomId: string, afterEventSeq: bigint): Promise<EventPage> {
-    return this.ctx.chat.listEvents({ roomId, afterEventSeq, limit: EVENT_PAGE }, this.auth());
+  /** A call failed: an ended session closes the socket, anything else is reported. */
+  failed(err: unknown, ref = ""): void {
+    if (this.closed) return;
+    if (err instanceof ConnectError && err.code === Code.Unauthenticated && this._token !== undefined) {
+      this.closeWith(CLOSE_UNAUTHENTICATED, "unauthenticated", err, ref);
+      return;
+    }
+    this.sendError(err, ref);
   }
 
-  /**
-   * Registers the subscription before asking where the room is, so no live
-   * event falls between the two; then answers `subscribed` and starts
-   * delivery after `afterEventSeq` (0: from the room's head, nothing
-   * replayed). A resume point the log no longer covers, or one beyond the
-   * room's head, answers `truncated` and continues from the head.
-   */
-  private async subscribe({ roomId, afterEventSeq }: Subscribe, ref: string): Promise<void> {
-    this.unsubscribe(roomId);
-    this.subscriptions ??= new Map();
-    if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
-      throw appError(Code.ResourceExhausted, "TOO_MANY_SUBSCRIPTIONS", `at most ${MAX_SUBSCRIPTIONS} rooms per socket`);
-    }
-    const sub = new RoomSubscription(roomId, this);
-    this.subscriptions.set(roomId, sub);
-    this.ctx.hub.add(sub);
-    let headSeq: bigint;
-    let headEventSeq: bigint;
-    let page: EventPage | undefined;
+  /** @internal ws 'message': whatever arrives, an answer or a close, never an exception out of the listener. */
+  received(data: RawData, isBinary: boolean): void {
     try {
-      const [got, events] = await Promise.all([
-        this.ctx.chat.getRoomHead({ roomId }, this.auth()),
-        afterEventSeq > 0n ? this.fetchEvents(roomId, afterEventSeq) : undefined,
-      ]);
-      headSeq = got.headSeq;
-      headEventSeq = got.headEventSeq;
-      this.memberAsOf.set(sub, got.headEventSeq);
-      // The two reads are separate snapshots: the later head is the truer one.
-      if (events?.headEventSeq !== undefined && events.headEventSeq > headEventSeq) headEventSeq = events.headEventSeq;
-      page = events;
+      this.receive(data, isBinary);
     } catch (err) {
-      if (this.subscriptions?.get(roomId) === sub) this.unsubscribe(roomId);
-      throw err;
+      this.sendError(err, "");
     }
-    if (sub.isClosed) return;
-    const truncated = page !== undefined && (page.truncated || afterEventSeq > headEventSeq);
-    this.reply(ref, { case: "subscribed", value: { roomId, headSeq, headEventSeq, truncated } });
-    if (page && !truncated) sub.start(afterEventSeq, page);
-    else sub.start(headEventSeq);
   }
 
-  /** A member who left or was removed stops receiving the room at once. */
-  delivered(sub: RoomSubscription, event: RoomEvent): void {
-    if (event.kind.case !== "memberChanged") return;
-    const { userId, change } = event.kind.value;
-    if (userId !== this._userId || event.eventSeq <= (this.memberAsOf.get(sub) ?? 0n)) return;
-    if (change === MemberChanged_Change.REMOVED) this.endSubscription(sub, REASON_REMOVED);
-    else if (change === MemberChanged_Change.LEFT) this.endSubscription(sub, REASON_LEFT);
-  }
-
-  /** The room's log no longer has what the subscription missed: the client reloads and subscribes again. */
-  truncated(sub: RoomSubscription): void {
-    this.endSubscription(sub, REASON_RESYNC);
-  }
-
-  catchUpFailed(sub: RoomSubscription, err: unknown): void {
-    const ce = ConnectError.from(err);
-    if (ce.code === Code.Unauthenticated) {
-      this.failed(ce, "");
+  private receive(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) {
+      this.sendError(appError(Code.InvalidArgument, "BINARY_FRAME", "frames must be JSON text, not binary"), "");
       return;
     }
-    if (ce.code === Code.PermissionDenied || ce.code === Code.NotFound) {
-      // The socket may no longer read this room.
-      this.endSubscription(sub, errorReason(ce));
+    const decoded = decodeClientFrame(data.toString());
+    if (!decoded.ok) {
+      this.sendError(decoded.error, decoded.ref);
       return;
     }
-    this.ctx.logger.warn({ err: ce.message, roomId: sub.roomId }, "catch-up failed; will retry on the next event");
-  }
-
-  /** Ends a subscription the server gave up on, telling the client why. */
-  private endSubscription(sub: RoomSubscription, reason: string): void {
-    if (this.subscriptions?.get(sub.roomId) !== sub) {
-      // Already replaced or ended: the client has nothing to be told.
-      this.drop(sub);
+    const { ref, kind } = decoded.frame;
+    if (kind.case === undefined) return;
+    // Pings are answered at once, authenticated or not, whatever is queued.
+    if (kind.case === "ping") {
+      this.answer(ref, PONG);
       return;
     }
-    this.unsubscribe(sub.roomId);
-    this.reply("", { case: "unsubscribed", value: { roomId: sub.roomId, reason } });
+    const bucket = frameHandler(kind).pace;
+    if (bucket !== undefined) {
+      this.pacing ??= new FramePacing(this.ctx.rates);
+      const verdict = this.pacing.take(bucket, this.ctx.now());
+      if (verdict !== "ok") {
+        this.refuse(verdict, ref, rateLimited(bucket, this.ctx.rates[bucket]));
+        return;
+      }
+    }
+    this.enqueue(ref, () => runFrame(kind, this, this.ctx));
   }
 
-  private unsubscribe(roomId: string): void {
-    const sub = this.subscriptions?.get(roomId);
-    if (!sub) return;
-    this.subscriptions?.delete(roomId);
-    this.drop(sub);
+  /** Queues a frame's handler; its answer, or its failure, is written with `ref`. */
+  private enqueue(ref: string, handle: () => Promise<FrameAnswer | undefined>): void {
+    this.queue ??= new FrameQueue(MAX_QUEUED_FRAMES);
+    const queued = this.queue.push(
+      () => (this.closed ? undefined : handle().then((answer) => this.answer(ref, answer))),
+      (err) => this.failed(err, ref),
+    );
+    if (!queued) {
+      this.pacing ??= new FramePacing(this.ctx.rates);
+      this.refuse(
+        this.pacing.strike(this.ctx.now()),
+        ref,
+        appError(Code.ResourceExhausted, "TOO_MANY_FRAMES", "too many frames awaiting an answer"),
+      );
+    }
   }
 
-  private drop(sub: RoomSubscription): void {
-    sub.close();
-    this.ctx.hub.remove(sub);
+  /** Carries out a handler's answer. */
+  private answer(ref: string, answer: FrameAnswer | undefined): void {
+    // Closed while the frame was handled: a sign-in now would announce presence never to be undone.
+    if (answer === undefined || this.closed) return;
+    const { reply, signIn, afterReply, close } = answer;
+    if (close) {
+      this.closeWith(close.code, close.reason, close.error, ref);
+      return;
+    }
+    if (signIn) {
+      const { token, identity } = signIn;
+      const first = this._userId === undefined;
+      this._token = token;
+      this._userId = identity.userId;
+      this._sessionId = identity.sessionId;
+      this.tokenExpiresAt = identity.expiresAt;
+      // Counted before `ready` is written: writing it may close a client far
+      // behind, and that closing must find the count it takes away.
+      if (first) this.ctx.authenticated(this, identity.userId);
+    }
+    if (reply) this.write(encodeServerFrame({ ref, kind: reply }));
+    afterReply?.();
   }
 
-  private async send({ roomId, text, clientMessageId, parentId }: Send, ref: string, token: string): Promise<void> {
-    const message = await this.ctx.sends.send(token, { roomId, text, clientMessageId, parentId });
-    this.reply(ref, { case: "ack", value: { message } });
+  /** Answers a frame refused for the client's pace; a client that keeps at it is closed. */
+  private refuse(verdict: "limited" | "flood", ref: string, err: ConnectError): void {
+    if (verdict === "flood") {
+      this.ctx.logger.info({ user: this._userId }, "closing a socket that keeps flooding");
+      this.closeWith(CLOSE_POLICY_VIOLATION, "too many frames", flooding(), ref);
+      return;
+    }
+    this.sendError(err, ref);
   }
 
-  /** Edit, delete, react and unreact all answer with the message as it now is. */
-  private async messageAck(ref: string, call: Promise<{ message?: Message }>): Promise<void> {
-    const { message } = await call;
-    this.reply(ref, { case: "messageAck", value: message ? { message } : {} });
+  /** 1013: the client is not taking what it is sent, and the edge will not hold more of it. */
+  private closeTooSlow(buffered: number): void {
+    this.ctx.logger.info({ buffered, user: this._userId }, "closing a socket that is not keeping up");
+    this.closeWith(CLOSE_TRY_AGAIN_LATER, "backpressure: client too slow");
   }
 
-  /** Forwarded at most once a second per room; answered only when it fails. */
-  private async typing({ roomId }: StartTyping): Promise<void> {
-    const now = this.ctx.now();
-    this.typingSentAt ??= new Map();
-    const last = this.typingSentAt.get(roomId);
-    if (last !== undefined && now - last < TYPING_FORWARD_MS) return;
-    if (this.typingSentAt.size >= MAX_TYPING_ROOMS) this.typingSentAt.clear();
-    this.typingSentAt.set(roomId, now);
-    await this.ctx.chat.sendTyping({ roomId }, this.auth());
-  }
-
-  private async markRead({ roomId, seq }: MarkRead, ref: string): Promise<void> {
-    const res = await this.ctx.chat.markRead({ roomId, seq }, this.auth());
-    this.reply(ref, {
-      case: "readAck",
-      value: { roomId, lastReadSeq: res.lastReadSeq, unreadCount: res.unreadCount },
-    });
+  private sendError(err: unknown, ref: string): void {
+    let ce: ConnectError;
+    if (err instanceof ConnectError) {
+      ce = err;
+    } else {
+      this.ctx.logger.error({ err }, "unexpected error handling a frame");
+      ce = internal();
+    }
+    this.write(encodeError(ce, ref));
   }
 }

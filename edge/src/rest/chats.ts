@@ -62,6 +62,7 @@ export function chatRoutes(app: FastifyInstance, chat: ChatClient): void {
   app.post("/api/chats/rooms", async (req, reply) => {
     const body = editObject(req.body, (b) => {
       if (b.visibility !== undefined) b.visibility = enumAlias(b.visibility, "ROOM_VISIBILITY_");
+      if (b.memberAddPolicy !== undefined) b.memberAddPolicy = enumAlias(b.memberAddPolicy, "MEMBER_ADD_POLICY_");
     });
     const res = await chat.createRoom(decode(CreateRoomRequestSchema, body), callOptions(req));
     return reply.code(201).send(render(CreateRoomResponseSchema, res));
@@ -91,7 +92,10 @@ export function chatRoutes(app: FastifyInstance, chat: ChatClient): void {
   });
 
   app.patch<{ Params: RoomParams }>("/api/chats/rooms/:id", async (req) => {
-    const request = decode(UpdateRoomRequestSchema, withParams(req.body, { roomId: req.params.id }));
+    const body = editObject(req.body, (b) => {
+      if (b.memberAddPolicy !== undefined) b.memberAddPolicy = enumAlias(b.memberAddPolicy, "MEMBER_ADD_POLICY_");
+    });
+    const request = decode(UpdateRoomRequestSchema, withParams(body, { roomId: req.params.id }));
     const res = await chat.updateRoom(request, callOptions(req));
     return render(UpdateRoomResponseSchema, res);
   });

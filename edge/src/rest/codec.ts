@@ -4,12 +4,23 @@
  * checked against the proto's constraints before a service is called;
  * responses are proto messages rendered as proto JSON.
  */
+import { isUtf8 } from "node:buffer";
 import { type DescMessage, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { type CallOptions, Code } from "@connectrpc/connect";
 import { appError } from "@parley/shared/errors.js";
 import { validationError } from "@parley/shared/validation.js";
 import type { FastifyRequest } from "fastify";
 import { clientCall } from "../forwarding.js";
+
+/**
+ * A JSON body's text. JSON must be UTF-8 (RFC 8259); a body that is not is
+ * refused, as the WebSocket (close 1007), Connect and gRPC refuse it, instead
+ * of being stored with U+FFFD where its bad bytes were.
+ */
+export function jsonText(body: Buffer): string {
+  if (!isUtf8(body)) throw appError(Code.InvalidArgument, "MALFORMED_JSON", "the body is not valid UTF-8");
+  return body.toString("utf8");
+}
 
 /**
  * "cannot decode field parley.x.v1.Foo.bar from JSON: …" → "bar: …"; an

@@ -8,6 +8,7 @@ import type { Logger } from "@parley/shared/logger.js";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type AllowedOrigins, allows, corsResponseHeaders } from "../cors.js";
 import { codeName, type ErrorBody, errorBody, httpStatus, retryAfterSeconds } from "../http-errors.js";
+import { jsonText } from "./codec.js";
 
 function body(code: Code, reason: string, message: string): ErrorBody {
   return { error: { code: codeName(code), message, reason } };
@@ -46,13 +47,21 @@ export function frameworkErrors(origins: AllowedOrigins) {
 /**
  * A bodiless POST or DELETE that still says `content-type: application/json`
  * (as many HTTP clients do by default) is an empty request, `{}`, rather than
- * malformed JSON; anything else goes to Fastify's own JSON parser.
+ * malformed JSON; a body that is not UTF-8 is refused (jsonText) rather than
+ * read with U+FFFD in place of its bad bytes; anything else goes to Fastify's
+ * own JSON parser.
  */
 export function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
-    const text = body.toString();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+    let text: string;
+    try {
+      text = jsonText(body as Buffer);
+    } catch (err) {
+      done(err as ConnectError, undefined);
+      return;
+    }
     if (text.trim() === "") done(null, {});
     else json(req, text, done);
   });

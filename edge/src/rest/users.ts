@@ -25,7 +25,8 @@ import type { FastifyInstance } from "fastify";
 import type { UserClient } from "../clients.js";
 import { callOptions, decode, definedOnly, editObject, enumAlias, render } from "./codec.js";
 
-const otpPurpose = (body: unknown) =>
+/** The body with a short `purpose` ("login") as its enum name; also read by the web session route. */
+export const otpPurpose = (body: unknown) =>
   editObject(body, (b) => {
     if (b.purpose !== undefined) b.purpose = enumAlias(b.purpose, "OTP_PURPOSE_");
   });

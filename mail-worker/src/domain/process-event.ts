@@ -1,6 +1,6 @@
 /**
  * Routes a decoded event to what it means for the worker: a mail now (OTP,
- * welcome), notifications for later (message.sent), or state that decides
+ * welcome, a registration attempt on an existing account), notifications for later (message.sent), or state that decides
  * later mail (presence, reads, deletions, profiles, room members).
  */
 import type { Logger } from "@parley/shared/logger.js";
@@ -10,6 +10,7 @@ import { upsertRecipient } from "../storage/recipients.js";
 import { InvalidEvent, type MailContext, type MailEvent, type Outcome } from "./mail-event.js";
 import { planOtpMail } from "./otp-mail.js";
 import { queueNotifications } from "./queue-notifications.js";
+import { planRegistrationAttemptMail } from "./registration-attempt-mail.js";
 import { sendEventMail } from "./send-event-mail.js";
 import { trackMembership } from "./track-membership.js";
 import { trackDeletion, trackPresence, trackProfile, trackRead } from "./track-state.js";
@@ -41,6 +42,10 @@ export async function processEvent(deps: ProcessDeps, event: MailEvent, log: Log
           await upsertRecipient(tx, recipient, event.occurredAt ?? new Date());
           return [planWelcomeMail(event.id, recipient, deps.ctx)];
         });
+      case "user.registration.attempted":
+        return await sendEventMail(deps, event, log, async () => [
+          planRegistrationAttemptMail(event.id, event.payload, deps.ctx),
+        ]);
       case "message.sent":
         return await queueNotifications(deps, event, log);
       case "message.deleted":

@@ -75,6 +75,11 @@ export const renderWelcomeMail = template<{ username: string; publicUrl: string 
   "Welcome to Parley, {{username}}!",
 );
 
+export const renderRegistrationAttemptMail = template<{ username: string; publicUrl: string }>(
+  "registration-attempt",
+  "Someone tried to register with your email address",
+);
+
 export const renderMessageNotification = template<{
   subject: string;
   username: string;

@@ -1,6 +1,7 @@
 import type { TokenKeys } from "@parley/shared/auth.js";
 import type { Authenticator } from "@parley/shared/sessions.js";
 import type { Redis } from "ioredis";
+import type { UsernameHolds } from "../storage/username-holds.js";
 import type { Db } from "../storage/users.js";
 import type { Background } from "./background.js";
 import type { OtpStore } from "./otp.js";
@@ -12,6 +13,7 @@ export interface UserDomain {
   redis: Redis;
   otp: OtpStore;
   rateLimits: RateLimits;
+  usernameHolds: UsernameHolds;
   /** Work done after the reply (see background.ts); drained by App.close. */
   background: Background;
   tokens: TokenKeys;
@@ -21,4 +23,6 @@ export interface UserDomain {
   otpResendCooldownSeconds: number;
   accessTokenTtlSeconds: number;
   sessionTtlSeconds: number;
+  /** At most one "someone tried to register with your email" mail per account in this many seconds. */
+  registerNoticeIntervalSeconds: number;
 }

@@ -1,11 +1,14 @@
 /**
- * Login: checks the password and emails a code (login for verified accounts,
- * verify_email for accounts that never confirmed their email). The password
- * alone never yields a token.
+ * Login: checks the password and emails a login code. The password alone
+ * never yields a token. An account whose email was never verified is answered
+ * as an unknown one (its owner registers again, which mails a new code):
+ * otherwise registering an email with a password of one's choosing, then
+ * logging in with it, would tell a new email (the pending account takes that
+ * password) from one that has an account (it does not); see register.ts.
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { invalidCredentials } from "../errors.js";
-import { findUserByEmail, findUserByUsernameKey, lockUserById, touchPendingUser } from "../storage/users.js";
+import { findUserByEmail, findUserByUsernameKey, lockUserById } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
 import type { UserDomain } from "./context.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
@@ -30,19 +33,15 @@ export async function login(domain: UserDomain, input: LoginInput): Promise<{ ot
     kind === "email"
       ? await findUserByEmail(domain.db, normalized)
       : await findUserByUsernameKey(domain.db, normalized);
-  // Unknown account and wrong password take the same path, time and answer.
+  // Unknown, unverified and wrong password take the same path, time and answer.
   const ok = await verifyPassword(found?.passwordHash, input.password);
-  if (!found || !ok) throw invalidCredentials();
+  if (!found?.verifiedAt || !ok) throw invalidCredentials();
 
   const email = await domain.db.transaction(async (tx) => {
     const user = await lockUserById(tx, found.id);
-    // Replaced by a takeover between the check and here: its password is gone too.
     if (!user || user.passwordHash !== found.passwordHash) throw invalidCredentials();
-    const purpose = user.verifiedAt ? OtpPurpose.LOGIN : OtpPurpose.VERIFY_EMAIL;
-    // A fresh verify_email code renews an unverified account's hold on its username.
-    if (!user.verifiedAt) await touchPendingUser(tx, user.id);
-    const otp = await domain.otp.issue(user.id, purpose);
-    await enqueueOtpMail(tx, user, otp, purpose, domain.otpTtlSeconds);
+    const otp = await domain.otp.issue(user.id, OtpPurpose.LOGIN);
+    await enqueueOtpMail(tx, user, otp, OtpPurpose.LOGIN, domain.otpTtlSeconds);
     return user.email;
   });
   await startResendCooldown(domain.redis, {

@@ -5,8 +5,15 @@
  * MAX_ATTEMPTS atomically BEFORE it is compared, so concurrent guesses cannot
  * exceed the limit; a correct code is consumed with a compare-and-delete, so
  * two concurrent verifications cannot both succeed.
+ *
+ * A decoy is a verify_email entry that no code matches (its digest is of
+ * random bytes, not of a code), given to an account that is already verified
+ * when someone registers its email again (see register.ts): guesses at it,
+ * resends and expiry then answer exactly as for a new registration's code,
+ * with its own send counter, so nobody learns the email has an account and
+ * the holder's own hourly code budget is untouched.
  */
-import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
 import type { Redis } from "ioredis";
@@ -35,30 +42,44 @@ function sendsKey(prefix: string, userId: string): string {
   return `${prefix}otp-sends:${userId}`;
 }
 
-// KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
-// Returns {1, 0} when stored, {0, seconds until allowed} when rate limited.
+function decoySendsKey(prefix: string, userId: string): string {
+  return `${prefix}otp-sends-decoy:${userId}`;
+}
+
+// KEYS: otp hash, send counter, decoy send counter. ARGV: digest, ttl, max
+// sends, window, "decoy" or "". Returns {1, 0} when stored, {0, seconds until
+// allowed} when rate limited.
 const ISSUE = `${SECONDS_LEFT}
-local sends = redis.call('INCR', KEYS[2])
-if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if sends > tonumber(ARGV[3]) then return {0, seconds_left(KEYS[2])} end
+local counter = KEYS[2]
+if ARGV[5] == 'decoy' then counter = KEYS[3] end
+local sends = redis.call('INCR', counter)
+if sends == 1 then redis.call('EXPIRE', counter, ARGV[4]) end
+if sends > tonumber(ARGV[3]) then return {0, seconds_left(counter)} end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempts', 0)
+if ARGV[5] == 'decoy' then redis.call('HSET', KEYS[1], 'decoy', 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {1, 0}`;
 
-// KEYS: otp hash, send counter. ARGV: digest, ttl, max sends, window.
-// Replaces a pending code, keeping its attempt count: a resend must not hand
-// out fresh guesses (only a password check does). Returns {1, 0} when
-// replaced, {0, 0} when not: no usable code is pending (none, expired or
-// burnt), or the account's hourly cap is reached (ResendOtp has answered by
-// then, alike for every email, so there is no one to tell).
+// KEYS: otp hash, send counter, decoy send counter. ARGV: digest, ttl, max
+// sends, window. Replaces a pending code, keeping its attempt count: a resend
+// must not hand out fresh guesses (only a password check does). Returns
+// {1, 0} when replaced, {2, 0} when a decoy was renewed as a code would have
+// been (its unguessable digest kept), {0, 0} when not: no usable code is
+// pending (none, expired or burnt), or the account's hourly cap is reached
+// (ResendOtp has answered by then, alike for every email, so there is no one
+// to tell).
 const REISSUE = `
 if redis.call('HEXISTS', KEYS[1], 'digest') == 0 then return {0, 0} end
-local sends = redis.call('INCR', KEYS[2])
-if sends == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+local decoy = redis.call('HEXISTS', KEYS[1], 'decoy') == 1
+local counter = KEYS[2]
+if decoy then counter = KEYS[3] end
+local sends = redis.call('INCR', counter)
+if sends == 1 then redis.call('EXPIRE', counter, ARGV[4]) end
 if sends > tonumber(ARGV[3]) then return {0, 0} end
-redis.call('HSET', KEYS[1], 'digest', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+if decoy then return {2, 0} end
+redis.call('HSET', KEYS[1], 'digest', ARGV[1])
 return {1, 0}`;
 
 // KEYS: counter. ARGV: max, window. Returns 0 when counted, else seconds until allowed.
@@ -98,16 +119,24 @@ export type OtpCheck =
   | { status: "locked" }
   | { status: "invalid"; remainingAttempts: number };
 
+/** What a resend did: mailable code, a decoy renewed (nothing to mail), or nothing. */
+export type Reissued = { kind: "code"; otp: string } | { kind: "decoy" } | undefined;
+
 export interface OtpStore {
   /** Replaces any pending code for (user, purpose) with a new one and returns it. */
   issue(userId: string, purpose: OtpPurpose): Promise<string>;
   /**
-   * Replaces the pending code for (user, purpose) with a new one, keeping the
-   * guesses already used; undefined when no usable code is pending or the
-   * account's hourly cap is reached. Not an error past the cap: ResendOtp,
-   * its caller, has already answered, and answers every email alike.
+   * Puts a decoy in place of the account's verify_email code (see the module
+   * comment); throws OTP_RATE_LIMITED when issue would for a new account.
    */
-  reissue(userId: string, purpose: OtpPurpose): Promise<string | undefined>;
+  issueDecoy(userId: string): Promise<void>;
+  /**
+   * Replaces the pending code for (user, purpose) with a new one, keeping the
+   * guesses already used, or renews a decoy; undefined when no usable code is
+   * pending or the hourly cap is reached. Not an error past the cap:
+   * ResendOtp, its caller, has already answered, and answers every email alike.
+   */
+  reissue(userId: string, purpose: OtpPurpose): Promise<Reissued>;
   /** Counts a ResendOtp call for `email`; throws OTP_RATE_LIMITED past MAX_RESENDS per window. */
   countResend(email: string): Promise<void>;
   check(userId: string, purpose: OtpPurpose, code: string): Promise<OtpCheck>;
@@ -123,30 +152,40 @@ export function createOtpStore(opts: { redis: Redis; prefix: string; secret: str
   const newCode = () => randomInt(0, 1_000_000).toString().padStart(6, "0");
 
   /** Runs ISSUE or REISSUE: [stored, retryAfterSeconds]. */
-  const store = async (script: string, userId: string, purpose: OtpPurpose, code: string) =>
+  const store = async (script: string, userId: string, purpose: OtpPurpose, storedDigest: string, mode = "") =>
     (await redis.eval(
       script,
-      2,
+      3,
       otpKey(prefix, userId, purpose),
       sendsKey(prefix, userId),
-      digest(userId, purpose, code),
+      decoySendsKey(prefix, userId),
+      storedDigest,
       ttlSeconds,
       MAX_SENDS,
       SEND_WINDOW_SECONDS,
+      mode,
     )) as [number, number];
 
   return {
     async issue(userId, purpose) {
       const code = newCode();
-      const [stored, retryAfter] = await store(ISSUE, userId, purpose, code);
+      const [stored, retryAfter] = await store(ISSUE, userId, purpose, digest(userId, purpose, code));
       if (stored !== 1) throw otpRateLimited(retryAfter);
       return code;
     },
 
+    async issueDecoy(userId) {
+      // Of 32 random bytes, not of a six-digit code: no guess can match it.
+      const unguessable = createHmac("sha256", key).update(randomBytes(32)).digest("hex");
+      const [stored, retryAfter] = await store(ISSUE, userId, OtpPurpose.VERIFY_EMAIL, unguessable, "decoy");
+      if (stored !== 1) throw otpRateLimited(retryAfter);
+    },
+
     async reissue(userId, purpose) {
       const code = newCode();
-      const [stored] = await store(REISSUE, userId, purpose, code);
-      return stored === 1 ? code : undefined;
+      const [stored] = await store(REISSUE, userId, purpose, digest(userId, purpose, code));
+      if (stored === 1) return { kind: "code", otp: code };
+      return stored === 2 ? { kind: "decoy" } : undefined;
     },
 
     async countResend(email) {

@@ -3,7 +3,12 @@
  * sends a verify_email code, in one transaction with its outbox event.
  *
  * Who may claim an email or a username:
- * - a VERIFIED account owns both for good (EMAIL_TAKEN / USERNAME_TAKEN);
+ * - a VERIFIED account owns both for good. Its username is refused
+ *   (USERNAME_TAKEN: usernames are public, shown in every room and in search);
+ *   its email is not: the registration is answered as for a new email and the
+ *   holder is mailed instead (register-existing.ts), so Register never tells
+ *   whether an email has an account. The username is judged first, whatever
+ *   the email, so that its answer cannot tell either;
  * - an UNVERIFIED account with the same email is rewritten in place (same id,
  *   new username and password, new code), so a retried or mistyped
  *   registration never dead-ends. Whoever can read the mailbox decides which
@@ -14,9 +19,11 @@
  *   bumped whenever one is sent, and the code expires OTP_EXPIRY after that),
  *   then it may be taken over: the abandoned account is deleted. So nobody can
  *   squat a name with an inbox they do not own for longer than OTP_EXPIRY.
+ *   A registration answered as new for a verified email holds its username
+ *   the same way (storage/username-holds.ts).
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
-import { emailTaken, usernameTaken } from "../errors.js";
+import { usernameTaken } from "../errors.js";
 import {
   deleteUnverifiedUser,
   insertUser,
@@ -29,18 +36,16 @@ import type { UserDomain } from "./context.js";
 import { normalizeEmail, usernameKey } from "./identity.js";
 import { enqueueOtpMail } from "./otp.js";
 import { assertStrongPassword, hashPassword } from "./passwords.js";
+import { answerAsNew, type Registered } from "./register-existing.js";
 import { startResendCooldown } from "./resend-cooldown.js";
+
+export type { Registered };
 
 export interface RegisterInput {
   email: string;
   username: string;
   password: string;
   client: ClientInfo;
-}
-
-export interface Registered {
-  userId: string;
-  otpExpiresIn: number;
 }
 
 const ATTEMPTS = 3;
@@ -52,7 +57,9 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
   // Before the argon2 hash: a flood must not cost us CPU.
   await domain.rateLimits.consume("register", { ip: input.client.ip, account: email });
   assertStrongPassword(input.password, { email, username });
-  // Hashed before the transaction: no row locks held for the ~50 ms it takes.
+  // Hashed before the transaction (no row locks held for the ~50 ms it
+  // takes), and for a verified email too, which then stores nothing: both
+  // answers take the same time.
   const passwordHash = await hashPassword(input.password);
 
   for (let attempt = 1; ; attempt++) {
@@ -61,11 +68,15 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
         const claims = await lockClaims(tx, email, key, domain.otpTtlSeconds);
         const byEmail = claims.find((c) => c.email === email);
         const byName = claims.find((c) => c.usernameKey === key);
-        if (byEmail?.verifiedAt) throw emailTaken();
-        if (byName && byName.id !== byEmail?.id) {
+        // Only this email's own pending account may keep (or rename away from) the name.
+        const ownPending = byName !== undefined && byName.id === byEmail?.id && !byEmail.verifiedAt;
+        if (byName && !ownPending) {
           if (!byName.stale) throw usernameTaken();
           await deleteUnverifiedUser(tx, byName.id);
         }
+        const heldFor = await domain.usernameHolds.holder(key);
+        if (heldFor !== null && heldFor !== email) throw usernameTaken();
+        if (byEmail?.verifiedAt) return answerAsNew(tx, domain, byEmail, key);
         const values = { username, usernameKey: key, passwordHash };
         const user = byEmail
           ? await replacePendingUser(tx, byEmail.id, values)
@@ -89,7 +100,9 @@ export async function register(domain: UserDomain, input: RegisterInput): Promis
       // A concurrent registration inserted the same email or name after our
       // locking read saw nothing; retrying sees its row and decides properly.
       if (attempt < ATTEMPTS) continue;
-      throw constraint === "users_email_unique" ? emailTaken() : usernameTaken();
+      // An email that keeps colliding is not told apart: it fails as anything unexpected does.
+      if (constraint === "users_email_unique") throw err;
+      throw usernameTaken();
     }
   }
 }

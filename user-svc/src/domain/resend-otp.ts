@@ -54,11 +54,20 @@ async function reissuePendingCode(domain: UserDomain, email: string, requested: 
     if (!user) return;
     const purpose =
       requested !== OtpPurpose.UNSPECIFIED ? requested : user.verifiedAt ? OtpPurpose.LOGIN : OtpPurpose.VERIFY_EMAIL;
-    const otp = await domain.otp.reissue(user.id, purpose);
-    if (otp === undefined) return;
+    let reissued = await domain.otp.reissue(user.id, purpose);
+    // As verify-otp.ts: without a purpose, a verified account's decoy is renewed as a new account's code would be.
+    if (reissued === undefined && requested === OtpPurpose.UNSPECIFIED && user.verifiedAt) {
+      reissued = await domain.otp.reissue(user.id, OtpPurpose.VERIFY_EMAIL);
+    }
+    if (reissued === undefined) return;
+    if (reissued.kind === "decoy") {
+      // Nothing to mail; the name it holds is renewed as a pending account's would be.
+      await domain.usernameHolds.renew(user.email, domain.otpTtlSeconds);
+      return;
+    }
     // The new verify_email code is usable for OTP_EXPIRY: the pending
     // account must hold its username that long too (see register.ts).
     if (purpose === OtpPurpose.VERIFY_EMAIL && !user.verifiedAt) await touchPendingUser(tx, user.id);
-    await enqueueOtpMail(tx, user, otp, purpose, domain.otpTtlSeconds);
+    await enqueueOtpMail(tx, user, reissued.otp, purpose, domain.otpTtlSeconds);
   });
 }

@@ -4,13 +4,19 @@
  * other services) are identified by their TCP peer address instead, never by
  * a shared "unknown" bucket that one abuser could fill for everyone.
  *
- * x-client-ip is trusted as sent: user-svc is only reachable by the edge
- * and other internal services. A direct caller can pick its IP bucket that
- * way, but not escape the per-account limits.
+ * The forwarded headers are believed only on a call that carries a service
+ * token (SERVICE_TOKEN_HEADER): anyone who can reach the gRPC port could
+ * otherwise pick a fresh address per call and never meet the per-address
+ * limits. A token that does not verify refuses the call rather than falling
+ * back to the peer: a misconfigured edge (another JWT_SECRET) would otherwise
+ * put every user behind it into the edge's one address bucket, silently.
  */
-import type * as grpc from "@grpc/grpc-js";
+import type { Interceptor } from "@connectrpc/connect";
+import { SERVICE_TOKEN_HEADER, type TokenKeys } from "@parley/shared/auth.js";
+import { grpcPeer } from "@parley/shared/grpc-server.js";
 import type { ClientInfo } from "../domain/client-info.js";
 import { canonicalIp } from "../domain/ip-address.js";
+import { serviceTokenInvalid } from "../errors.js";
 
 export const CLIENT_IP_HEADER = "x-client-ip";
 export const CLIENT_USER_AGENT_HEADER = "x-client-user-agent";
@@ -26,29 +32,43 @@ export function peerAddress(peer: string): string {
 }
 
 /**
- * grpc-js handlers whose calls carry their peer address in the metadata.
- * Connect's HandlerContext (what shared/grpc-server hands our handlers) has no
- * peer, so it is passed through the one thing it does carry.
+ * Puts the call's peer address into its metadata (an interceptor in
+ * grpcHandlers' chain). Connect's HandlerContext has no peer, so it is passed
+ * to clientInfo through the one thing it does carry.
  */
-export function withPeerAddress(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
-  const wrapped: grpc.UntypedServiceImplementation = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    const inner = handler as (call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => void;
-    wrapped[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, ...rest: unknown[]) => {
-      call.metadata.set(PEER_ADDRESS_HEADER, peerAddress(call.getPeer()));
-      inner(call, ...rest);
-    }) as grpc.UntypedHandleCall;
-  }
-  return wrapped;
+export const withPeerAddress: Interceptor = (next) => async (req) => {
+  const peer = req.contextValues.get(grpcPeer);
+  if (peer === undefined) req.header.delete(PEER_ADDRESS_HEADER);
+  else req.header.set(PEER_ADDRESS_HEADER, peerAddress(peer));
+  return next(req);
+};
+
+/** What the connection itself says: its peer address and the gRPC client's own user agent. */
+function directClient(headers: Headers): ClientInfo {
+  return {
+    ip: headers.get(PEER_ADDRESS_HEADER) || "unknown-peer",
+    userAgent: (headers.get("user-agent") ?? "").slice(0, MAX_USER_AGENT_LENGTH),
+  };
 }
 
-export function clientInfo(headers: Headers): ClientInfo {
-  const forwarded = headers.get(CLIENT_IP_HEADER)?.trim() ?? "";
+/** The client an edge vouches for; what it leaves out (or an address that is not one) falls back to the connection's. */
+export function forwardedClient(headers: Headers): ClientInfo {
+  const direct = directClient(headers);
   // One spelling per address, so that "::FFFF:192.0.2.1" and "192.0.2.1" are one client to the limits and the session list.
-  const ip = canonicalIp(forwarded) ?? (headers.get(PEER_ADDRESS_HEADER) || "unknown-peer");
-  const userAgent = (headers.get(CLIENT_USER_AGENT_HEADER) ?? headers.get("user-agent") ?? "").slice(
-    0,
-    MAX_USER_AGENT_LENGTH,
-  );
+  const ip = canonicalIp(headers.get(CLIENT_IP_HEADER)?.trim() ?? "") ?? direct.ip;
+  const userAgent = headers.get(CLIENT_USER_AGENT_HEADER)?.slice(0, MAX_USER_AGENT_LENGTH) ?? direct.userAgent;
   return { ip, userAgent };
+}
+
+/** Reads the client of a call: the forwarded one from a caller with a valid service token, else the connection's. */
+export function clientInfoReader(keys: Pick<TokenKeys, "verifyService">): (headers: Headers) => Promise<ClientInfo> {
+  return async (headers) => {
+    const token = headers.get(SERVICE_TOKEN_HEADER);
+    if (token === null) return directClient(headers);
+    // Refused rather than ignored (see the module comment).
+    await keys.verifyService(token).catch(() => {
+      throw serviceTokenInvalid();
+    });
+    return forwardedClient(headers);
+  };
 }

@@ -17,37 +17,38 @@ import { resendOtp } from "../domain/resend-otp.js";
 import { searchUsers } from "../domain/search-users.js";
 import { updateProfile } from "../domain/update-profile.js";
 import { verifyOtp } from "../domain/verify-otp.js";
-import { clientInfo } from "./client-info.js";
+import { clientInfoReader } from "./client-info.js";
 
 export { UserService };
 
 export function userServiceImpl(domain: UserDomain): ServiceImpl<typeof UserService> {
+  const clientInfo = clientInfoReader(domain.tokens);
   return {
-    register: (req, ctx) =>
+    register: async (req, ctx) =>
       register(domain, {
         email: req.email,
         username: req.username,
         password: req.password,
-        client: clientInfo(ctx.requestHeader),
+        client: await clientInfo(ctx.requestHeader),
       }),
-    login(req, ctx) {
+    async login(req, ctx) {
       const { identifier } = req;
       // The oneof is required by its proto rule; this narrows the type.
       if (identifier.case === undefined) throw new Error("validated request without an identifier");
       return login(domain, {
         identifier: { kind: identifier.case, value: identifier.value },
         password: req.password,
-        client: clientInfo(ctx.requestHeader),
+        client: await clientInfo(ctx.requestHeader),
       });
     },
-    resendOtp: (req, ctx) =>
-      resendOtp(domain, { email: req.email, purpose: req.purpose, client: clientInfo(ctx.requestHeader) }),
-    verifyOtp: (req, ctx) =>
+    resendOtp: async (req, ctx) =>
+      resendOtp(domain, { email: req.email, purpose: req.purpose, client: await clientInfo(ctx.requestHeader) }),
+    verifyOtp: async (req, ctx) =>
       verifyOtp(domain, {
         email: req.email,
         otp: req.otp,
         purpose: req.purpose,
-        client: clientInfo(ctx.requestHeader),
+        client: await clientInfo(ctx.requestHeader),
       }),
     refreshToken: (req) => refreshToken(domain, { refreshToken: req.refreshToken }),
     logout: (_req, ctx) => logout(domain, ctx.requestHeader),

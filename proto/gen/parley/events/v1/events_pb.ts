@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/events/v1/events.proto.
  */
 export const file_parley_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIpQBCgtVc2VyVXBkYXRlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI9ChJub3RpZmljYXRpb25fbGV2ZWwYBSABKA4yIS5wYXJsZXkudXNlci52MS5Ob3RpZmljYXRpb25MZXZlbCLcAQoLTWVzc2FnZVNlbnQSDwoHcm9vbV9pZBgBIAEoCRIRCglyb29tX25hbWUYAiABKAkSEgoKbWVzc2FnZV9pZBgDIAEoCRILCgNzZXEYBCABKAMSEQoJc2VuZGVyX2lkGAUgASgJEhcKD3NlbmRlcl91c2VybmFtZRgGIAEoCRIMCgR0ZXh0GAcgASgJEhAKCG1lbnRpb25zGAkgAygJEg4KBmRpcmVjdBgKIAEoCBIXCg9tZW1iZXJzX3ZlcnNpb24YCyABKANKBAgIEAlSDXJlY2lwaWVudF9pZHMiZgoSUm9vbU1lbWJlcnNDaGFuZ2VkEg8KB3Jvb21faWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAxIXCg9qb2luZWRfdXNlcl9pZHMYAyADKAkSFQoNbGVmdF91c2VyX2lkcxgEIAMoCSJCCg5NZXNzYWdlRGVsZXRlZBIPCgdyb29tX2lkGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSCwoDc2VxGAMgASgDIkMKCFJvb21SZWFkEg8KB3Jvb21faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAMgASgDIkAKClVzZXJPbmxpbmUSDwoHdXNlcl9pZBgBIAEoCRIRCglzb2NrZXRfaWQYAiABKAkSDgoGb25saW5lGAMgASgIYgZwcm90bzM", [file_parley_user_v1_user]);
+  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIk0KGVVzZXJSZWdpc3RyYXRpb25BdHRlbXB0ZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCSKUAQoLVXNlclVwZGF0ZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkSPQoSbm90aWZpY2F0aW9uX2xldmVsGAUgASgOMiEucGFybGV5LnVzZXIudjEuTm90aWZpY2F0aW9uTGV2ZWwi3AEKC01lc3NhZ2VTZW50Eg8KB3Jvb21faWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgDEhEKCXNlbmRlcl9pZBgFIAEoCRIXCg9zZW5kZXJfdXNlcm5hbWUYBiABKAkSDAoEdGV4dBgHIAEoCRIQCghtZW50aW9ucxgJIAMoCRIOCgZkaXJlY3QYCiABKAgSFwoPbWVtYmVyc192ZXJzaW9uGAsgASgDSgQICBAJUg1yZWNpcGllbnRfaWRzImYKElJvb21NZW1iZXJzQ2hhbmdlZBIPCgdyb29tX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSFwoPam9pbmVkX3VzZXJfaWRzGAMgAygJEhUKDWxlZnRfdXNlcl9pZHMYBCADKAkiQgoOTWVzc2FnZURlbGV0ZWQSDwoHcm9vbV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgsKA3NlcRgDIAEoAyJDCghSb29tUmVhZBIPCgdyb29tX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAyJACgpVc2VyT25saW5lEg8KB3VzZXJfaWQYASABKAkSEQoJc29ja2V0X2lkGAIgASgJEg4KBm9ubGluZRgDIAEoCGIGcHJvdG8z", [file_parley_user_v1_user]);
 
 /**
  * Routing key `user.otp.send`.
@@ -88,6 +88,40 @@ export const UserRegisteredSchema: GenMessage<UserRegistered> = /*@__PURE__*/
   messageDesc(file_parley_events_v1_events, 1);
 
 /**
+ * Routing key `user.registration.attempted`: someone registered with the
+ * email of a verified account. Register answers them as it answers a new
+ * email, so the account holder is the one told, by mail (at most one such
+ * notice per account in REGISTER_NOTICE_INTERVAL).
+ *
+ * @generated from message parley.events.v1.UserRegistrationAttempted
+ */
+export type UserRegistrationAttempted = Message<"parley.events.v1.UserRegistrationAttempted"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The account's email and username, not the ones the attempt gave.
+   *
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+};
+
+/**
+ * Describes the message parley.events.v1.UserRegistrationAttempted.
+ * Use `create(UserRegistrationAttemptedSchema)` to create a new message.
+ */
+export const UserRegistrationAttemptedSchema: GenMessage<UserRegistrationAttempted> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 2);
+
+/**
  * Routing key `user.updated`: profile or notification settings changed.
  *
  * @generated from message parley.events.v1.UserUpdated
@@ -124,7 +158,7 @@ export type UserUpdated = Message<"parley.events.v1.UserUpdated"> & {
  * Use `create(UserUpdatedSchema)` to create a new message.
  */
 export const UserUpdatedSchema: GenMessage<UserUpdated> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 2);
+  messageDesc(file_parley_events_v1_events, 3);
 
 /**
  * Routing key `message.sent`.
@@ -195,7 +229,7 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 3);
+  messageDesc(file_parley_events_v1_events, 4);
 
 /**
  * Routing key `room.members`: users became or stopped being members of a
@@ -234,7 +268,7 @@ export type RoomMembersChanged = Message<"parley.events.v1.RoomMembersChanged"> 
  * Use `create(RoomMembersChangedSchema)` to create a new message.
  */
 export const RoomMembersChangedSchema: GenMessage<RoomMembersChanged> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 4);
+  messageDesc(file_parley_events_v1_events, 5);
 
 /**
  * Routing key `message.deleted`.
@@ -263,7 +297,7 @@ export type MessageDeleted = Message<"parley.events.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 5);
+  messageDesc(file_parley_events_v1_events, 6);
 
 /**
  * Routing key `room.read`: a member's read marker moved forward.
@@ -292,7 +326,7 @@ export type RoomRead = Message<"parley.events.v1.RoomRead"> & {
  * Use `create(RoomReadSchema)` to create a new message.
  */
 export const RoomReadSchema: GenMessage<RoomRead> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 6);
+  messageDesc(file_parley_events_v1_events, 7);
 
 /**
  * Routing key `user.online`: a user's first connection opened (online) or
@@ -322,5 +356,5 @@ export type UserOnline = Message<"parley.events.v1.UserOnline"> & {
  * Use `create(UserOnlineSchema)` to create a new message.
  */
 export const UserOnlineSchema: GenMessage<UserOnline> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 7);
+  messageDesc(file_parley_events_v1_events, 8);
 

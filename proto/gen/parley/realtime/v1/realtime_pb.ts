@@ -7,7 +7,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message as Message$1, RoomEvent } from "../../chat/v1/chat_pb.js";
+import type { AddReactionRequest, DeleteMessageRequest, EditMessageRequest, MarkReadRequest, Message as Message$1, RemoveReactionRequest, RoomEvent, SendMessageRequest, SendTypingRequest } from "../../chat/v1/chat_pb.js";
 import { file_parley_chat_v1_chat } from "../../chat/v1/chat_pb.js";
 import type { User } from "../../user/v1/user_pb.js";
 import { file_parley_user_v1_user } from "../../user/v1/user_pb.js";
@@ -17,12 +17,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/realtime/v1/realtime.proto.
  */
 export const file_parley_realtime_v1_realtime: GenFile = /*@__PURE__*/
-  fileDesc("CiFwYXJsZXkvcmVhbHRpbWUvdjEvcmVhbHRpbWUucHJvdG8SEnBhcmxleS5yZWFsdGltZS52MSLGBAoLQ2xpZW50RnJhbWUSFAoDcmVmGAEgASgJQge6SARyAhhAEjgKDGF1dGhlbnRpY2F0ZRgCIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5BdXRoZW50aWNhdGVIABIyCglzdWJzY3JpYmUYAyABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuU3Vic2NyaWJlSAASNgoLdW5zdWJzY3JpYmUYBCABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVIABIoCgRzZW5kGAUgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRIABIoCgRwaW5nGAYgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIABIoCgRlZGl0GAcgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLkVkaXRIABIsCgZkZWxldGUYCCABKAsyGi5wYXJsZXkucmVhbHRpbWUudjEuRGVsZXRlSAASKgoFcmVhY3QYCSABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuUmVhY3RIABIuCgd1bnJlYWN0GAogASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLlVucmVhY3RIABIxCgZ0eXBpbmcYCyABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuU3RhcnRUeXBpbmdIABIxCgltYXJrX3JlYWQYDCABKAsyHC5wYXJsZXkucmVhbHRpbWUudjEuTWFya1JlYWRIAEINCgRraW5kEgW6SAIIASIpCgxBdXRoZW50aWNhdGUSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiSAoJU3Vic2NyaWJlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEiAKD2FmdGVyX2V2ZW50X3NlcRgCIAEoA0IHukgEIgIoACIoCgtVbnN1YnNjcmliZRIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASKHAQoEU2VuZBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgR0ZXh0GAIgASgJQg66SAtyCRABGKAfugEBABImChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCUILukgIcgYYQLoBAQASHgoJcGFyZW50X2lkGAQgASgJQgu6SAjYAQFyA7ABASJdCgRFZGl0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhwKBHRleHQYAyABKAlCDrpIC3IJEAEYoB+6AQEAIkEKBkRlbGV0ZRIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABASJeCgVSZWFjdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIcCgptZXNzYWdlX2lkGAIgASgJQgi6SAVyA7ABARIcCgVlbW9qaRgDIAEoCUINukgKcggQARggugEBACJgCgdVbnJlYWN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhwKCm1lc3NhZ2VfaWQYAiABKAlCCLpIBXIDsAEBEhwKBWVtb2ppGAMgASgJQg26SApyCBABGCC6AQEAIigKC1N0YXJ0VHlwaW5nEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIjsKCE1hcmtSZWFkEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhQKA3NlcRgCIAEoA0IHukgEIgIoACIGCgRQaW5nIogECgtTZXJ2ZXJGcmFtZRILCgNyZWYYASABKAkSKgoFcmVhZHkYAiABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuUmVhZHlIABI0CgpzdWJzY3JpYmVkGAMgASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLlN1YnNjcmliZWRIABI4Cgx1bnN1YnNjcmliZWQYBCABKAsyIC5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVkSAASKgoDYWNrGAUgASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRBY2tIABIqCgVldmVudBgGIAEoCzIZLnBhcmxleS5jaGF0LnYxLlJvb21FdmVudEgAEioKBWVycm9yGAcgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkVycm9ySAASKAoEcG9uZxgIIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5Qb25nSAASMgoJaGVhcnRiZWF0GAkgASgLMh0ucGFybGV5LnJlYWx0aW1lLnYxLkhlYXJ0YmVhdEgAEjUKC21lc3NhZ2VfYWNrGAogASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLk1lc3NhZ2VBY2tIABIvCghyZWFkX2FjaxgLIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5SZWFkQWNrSABCBgoEa2luZCJHCgVSZWFkeRIiCgR1c2VyGAEgASgLMhQucGFybGV5LnVzZXIudjEuVXNlchIaChJoZWFydGJlYXRfaW50ZXJ2YWwYAiABKA0iWgoKU3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJEhAKCGhlYWRfc2VxGAIgASgDEhYKDmhlYWRfZXZlbnRfc2VxGAMgASgDEhEKCXRydW5jYXRlZBgEIAEoCCIvCgxVbnN1YnNjcmliZWQSDwoHcm9vbV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMwoHU2VuZEFjaxIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSI2CgpNZXNzYWdlQWNrEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIkcKB1JlYWRBY2sSDwoHcm9vbV9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDEhQKDHVucmVhZF9jb3VudBgDIAEoAyI8CglIZWFydGJlYXQSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiBgoEUG9uZ2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_chat_v1_chat, file_parley_user_v1_user]);
+  fileDesc("CiFwYXJsZXkvcmVhbHRpbWUvdjEvcmVhbHRpbWUucHJvdG8SEnBhcmxleS5yZWFsdGltZS52MSL8BAoLQ2xpZW50RnJhbWUSFAoDcmVmGAEgASgJQge6SARyAhhAEjgKDGF1dGhlbnRpY2F0ZRgCIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5BdXRoZW50aWNhdGVIABIyCglzdWJzY3JpYmUYAyABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuU3Vic2NyaWJlSAASNgoLdW5zdWJzY3JpYmUYBCABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVIABIyCgRzZW5kGAUgASgLMiIucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0SAASKAoEcGluZxgGIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5QaW5nSAASMgoEZWRpdBgHIAEoCzIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdEgAEjYKBmRlbGV0ZRgIIAEoCzIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0SAASMwoFcmVhY3QYCSABKAsyIi5wYXJsZXkuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3RIABI4Cgd1bnJlYWN0GAogASgLMiUucGFybGV5LmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0SAASMwoGdHlwaW5nGAsgASgLMiEucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1JlcXVlc3RIABI0CgltYXJrX3JlYWQYDCABKAsyHy5wYXJsZXkuY2hhdC52MS5NYXJrUmVhZFJlcXVlc3RIAEINCgRraW5kEgW6SAIIASIpCgxBdXRoZW50aWNhdGUSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiSAoJU3Vic2NyaWJlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEiAKD2FmdGVyX2V2ZW50X3NlcRgCIAEoA0IHukgEIgIoACIoCgtVbnN1YnNjcmliZRIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASIGCgRQaW5nIogECgtTZXJ2ZXJGcmFtZRILCgNyZWYYASABKAkSKgoFcmVhZHkYAiABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuUmVhZHlIABI0CgpzdWJzY3JpYmVkGAMgASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLlN1YnNjcmliZWRIABI4Cgx1bnN1YnNjcmliZWQYBCABKAsyIC5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVkSAASKgoDYWNrGAUgASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRBY2tIABIqCgVldmVudBgGIAEoCzIZLnBhcmxleS5jaGF0LnYxLlJvb21FdmVudEgAEioKBWVycm9yGAcgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkVycm9ySAASKAoEcG9uZxgIIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5Qb25nSAASMgoJaGVhcnRiZWF0GAkgASgLMh0ucGFybGV5LnJlYWx0aW1lLnYxLkhlYXJ0YmVhdEgAEjUKC21lc3NhZ2VfYWNrGAogASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLk1lc3NhZ2VBY2tIABIvCghyZWFkX2FjaxgLIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5SZWFkQWNrSABCBgoEa2luZCJHCgVSZWFkeRIiCgR1c2VyGAEgASgLMhQucGFybGV5LnVzZXIudjEuVXNlchIaChJoZWFydGJlYXRfaW50ZXJ2YWwYAiABKA0iWgoKU3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJEhAKCGhlYWRfc2VxGAIgASgDEhYKDmhlYWRfZXZlbnRfc2VxGAMgASgDEhEKCXRydW5jYXRlZBgEIAEoCCIvCgxVbnN1YnNjcmliZWQSDwoHcm9vbV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMwoHU2VuZEFjaxIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSI2CgpNZXNzYWdlQWNrEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIkcKB1JlYWRBY2sSDwoHcm9vbV9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDEhQKDHVucmVhZF9jb3VudBgDIAEoAyI8CglIZWFydGJlYXQSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiBgoEUG9uZ2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_chat_v1_chat, file_parley_user_v1_user]);
 
 /**
  * WebSocket frames on GET /ws, sent as protobuf JSON in text frames.
  * A client's `ref` is echoed on the frame that answers it.
- * Free text that is stored refuses U+0000, as in chat.proto.
  *
  * @generated from message parley.realtime.v1.ClientFrame
  */
@@ -33,6 +32,12 @@ export type ClientFrame = Message<"parley.realtime.v1.ClientFrame"> & {
   ref: string;
 
   /**
+   * The frames that act carry ChatService's own request messages, rules and
+   * all, and are forwarded whole: a field added to one of them in chat.proto
+   * is accepted on the socket and reaches chat-svc with no edit here. None of
+   * them has a field a socket may not set; one that gets such a field must be
+   * given a frame message of its own again.
+   *
    * @generated from oneof parley.realtime.v1.ClientFrame.kind
    */
   kind: {
@@ -55,9 +60,9 @@ export type ClientFrame = Message<"parley.realtime.v1.ClientFrame"> & {
     case: "unsubscribe";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.Send send = 5;
+     * @generated from field: parley.chat.v1.SendMessageRequest send = 5;
      */
-    value: Send;
+    value: SendMessageRequest;
     case: "send";
   } | {
     /**
@@ -67,39 +72,39 @@ export type ClientFrame = Message<"parley.realtime.v1.ClientFrame"> & {
     case: "ping";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.Edit edit = 7;
+     * @generated from field: parley.chat.v1.EditMessageRequest edit = 7;
      */
-    value: Edit;
+    value: EditMessageRequest;
     case: "edit";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.Delete delete = 8;
+     * @generated from field: parley.chat.v1.DeleteMessageRequest delete = 8;
      */
-    value: Delete;
+    value: DeleteMessageRequest;
     case: "delete";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.React react = 9;
+     * @generated from field: parley.chat.v1.AddReactionRequest react = 9;
      */
-    value: React;
+    value: AddReactionRequest;
     case: "react";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.Unreact unreact = 10;
+     * @generated from field: parley.chat.v1.RemoveReactionRequest unreact = 10;
      */
-    value: Unreact;
+    value: RemoveReactionRequest;
     case: "unreact";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.StartTyping typing = 11;
+     * @generated from field: parley.chat.v1.SendTypingRequest typing = 11;
      */
-    value: StartTyping;
+    value: SendTypingRequest;
     case: "typing";
   } | {
     /**
-     * @generated from field: parley.realtime.v1.MarkRead mark_read = 12;
+     * @generated from field: parley.chat.v1.MarkReadRequest mark_read = 12;
      */
-    value: MarkRead;
+    value: MarkReadRequest;
     case: "markRead";
   } | { case: undefined; value?: undefined };
 };
@@ -174,180 +179,6 @@ export const UnsubscribeSchema: GenMessage<Unsubscribe> = /*@__PURE__*/
   messageDesc(file_parley_realtime_v1_realtime, 3);
 
 /**
- * @generated from message parley.realtime.v1.Send
- */
-export type Send = Message<"parley.realtime.v1.Send"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-
-  /**
-   * @generated from field: string text = 2;
-   */
-  text: string;
-
-  /**
-   * @generated from field: string client_message_id = 3;
-   */
-  clientMessageId: string;
-
-  /**
-   * @generated from field: string parent_id = 4;
-   */
-  parentId: string;
-};
-
-/**
- * Describes the message parley.realtime.v1.Send.
- * Use `create(SendSchema)` to create a new message.
- */
-export const SendSchema: GenMessage<Send> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 4);
-
-/**
- * @generated from message parley.realtime.v1.Edit
- */
-export type Edit = Message<"parley.realtime.v1.Edit"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-
-  /**
-   * @generated from field: string message_id = 2;
-   */
-  messageId: string;
-
-  /**
-   * @generated from field: string text = 3;
-   */
-  text: string;
-};
-
-/**
- * Describes the message parley.realtime.v1.Edit.
- * Use `create(EditSchema)` to create a new message.
- */
-export const EditSchema: GenMessage<Edit> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 5);
-
-/**
- * @generated from message parley.realtime.v1.Delete
- */
-export type Delete = Message<"parley.realtime.v1.Delete"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-
-  /**
-   * @generated from field: string message_id = 2;
-   */
-  messageId: string;
-};
-
-/**
- * Describes the message parley.realtime.v1.Delete.
- * Use `create(DeleteSchema)` to create a new message.
- */
-export const DeleteSchema: GenMessage<Delete> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 6);
-
-/**
- * @generated from message parley.realtime.v1.React
- */
-export type React = Message<"parley.realtime.v1.React"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-
-  /**
-   * @generated from field: string message_id = 2;
-   */
-  messageId: string;
-
-  /**
-   * @generated from field: string emoji = 3;
-   */
-  emoji: string;
-};
-
-/**
- * Describes the message parley.realtime.v1.React.
- * Use `create(ReactSchema)` to create a new message.
- */
-export const ReactSchema: GenMessage<React> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 7);
-
-/**
- * @generated from message parley.realtime.v1.Unreact
- */
-export type Unreact = Message<"parley.realtime.v1.Unreact"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-
-  /**
-   * @generated from field: string message_id = 2;
-   */
-  messageId: string;
-
-  /**
-   * @generated from field: string emoji = 3;
-   */
-  emoji: string;
-};
-
-/**
- * Describes the message parley.realtime.v1.Unreact.
- * Use `create(UnreactSchema)` to create a new message.
- */
-export const UnreactSchema: GenMessage<Unreact> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 8);
-
-/**
- * @generated from message parley.realtime.v1.StartTyping
- */
-export type StartTyping = Message<"parley.realtime.v1.StartTyping"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-};
-
-/**
- * Describes the message parley.realtime.v1.StartTyping.
- * Use `create(StartTypingSchema)` to create a new message.
- */
-export const StartTypingSchema: GenMessage<StartTyping> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 9);
-
-/**
- * @generated from message parley.realtime.v1.MarkRead
- */
-export type MarkRead = Message<"parley.realtime.v1.MarkRead"> & {
-  /**
-   * @generated from field: string room_id = 1;
-   */
-  roomId: string;
-
-  /**
-   * @generated from field: int64 seq = 2;
-   */
-  seq: bigint;
-};
-
-/**
- * Describes the message parley.realtime.v1.MarkRead.
- * Use `create(MarkReadSchema)` to create a new message.
- */
-export const MarkReadSchema: GenMessage<MarkRead> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 10);
-
-/**
  * @generated from message parley.realtime.v1.Ping
  */
 export type Ping = Message<"parley.realtime.v1.Ping"> & {
@@ -358,7 +189,7 @@ export type Ping = Message<"parley.realtime.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 11);
+  messageDesc(file_parley_realtime_v1_realtime, 4);
 
 /**
  * @generated from message parley.realtime.v1.ServerFrame
@@ -440,7 +271,7 @@ export type ServerFrame = Message<"parley.realtime.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 12);
+  messageDesc(file_parley_realtime_v1_realtime, 5);
 
 /**
  * @generated from message parley.realtime.v1.Ready
@@ -465,7 +296,7 @@ export type Ready = Message<"parley.realtime.v1.Ready"> & {
  * Use `create(ReadySchema)` to create a new message.
  */
 export const ReadySchema: GenMessage<Ready> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 13);
+  messageDesc(file_parley_realtime_v1_realtime, 6);
 
 /**
  * @generated from message parley.realtime.v1.Subscribed
@@ -500,7 +331,7 @@ export type Subscribed = Message<"parley.realtime.v1.Subscribed"> & {
  * Use `create(SubscribedSchema)` to create a new message.
  */
 export const SubscribedSchema: GenMessage<Subscribed> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 14);
+  messageDesc(file_parley_realtime_v1_realtime, 7);
 
 /**
  * @generated from message parley.realtime.v1.Unsubscribed
@@ -524,7 +355,7 @@ export type Unsubscribed = Message<"parley.realtime.v1.Unsubscribed"> & {
  * Use `create(UnsubscribedSchema)` to create a new message.
  */
 export const UnsubscribedSchema: GenMessage<Unsubscribed> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 15);
+  messageDesc(file_parley_realtime_v1_realtime, 8);
 
 /**
  * @generated from message parley.realtime.v1.SendAck
@@ -541,7 +372,7 @@ export type SendAck = Message<"parley.realtime.v1.SendAck"> & {
  * Use `create(SendAckSchema)` to create a new message.
  */
 export const SendAckSchema: GenMessage<SendAck> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 16);
+  messageDesc(file_parley_realtime_v1_realtime, 9);
 
 /**
  * Answers edit, delete, react and unreact with the message as it now is.
@@ -560,7 +391,7 @@ export type MessageAck = Message<"parley.realtime.v1.MessageAck"> & {
  * Use `create(MessageAckSchema)` to create a new message.
  */
 export const MessageAckSchema: GenMessage<MessageAck> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 17);
+  messageDesc(file_parley_realtime_v1_realtime, 10);
 
 /**
  * @generated from message parley.realtime.v1.ReadAck
@@ -587,7 +418,7 @@ export type ReadAck = Message<"parley.realtime.v1.ReadAck"> & {
  * Use `create(ReadAckSchema)` to create a new message.
  */
 export const ReadAckSchema: GenMessage<ReadAck> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 18);
+  messageDesc(file_parley_realtime_v1_realtime, 11);
 
 /**
  * @generated from message parley.realtime.v1.Heartbeat
@@ -604,7 +435,7 @@ export type Heartbeat = Message<"parley.realtime.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 19);
+  messageDesc(file_parley_realtime_v1_realtime, 12);
 
 /**
  * @generated from message parley.realtime.v1.Error
@@ -635,7 +466,7 @@ export type Error = Message<"parley.realtime.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 20);
+  messageDesc(file_parley_realtime_v1_realtime, 13);
 
 /**
  * @generated from message parley.realtime.v1.Pong
@@ -648,5 +479,5 @@ export type Pong = Message<"parley.realtime.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 21);
+  messageDesc(file_parley_realtime_v1_realtime, 14);
 

@@ -766,7 +766,9 @@ export const NotificationLevelSchema: GenEnum<NotificationLevel> = /*@__PURE__*/
  * UserService owns accounts, one-time passwords, sessions and profiles.
  * Calls that act for a signed-in user read the bearer token from the
  * `authorization` metadata entry; nothing else identifies the caller. The
- * edge passes the client's address as `x-client-ip` for rate limiting only.
+ * edge passes the client's address as `x-client-ip` (and user agent as
+ * `x-client-user-agent`) for rate limits and the session list, believed only
+ * with its service token in `x-parley-service-token`.
  * Free text a request stores refuses U+0000 (not_contains "\000"):
  * PostgreSQL text cannot hold it.
  *
@@ -775,7 +777,8 @@ export const NotificationLevelSchema: GenEnum<NotificationLevel> = /*@__PURE__*/
 export const UserService: GenService<{
   /**
    * Creates an unverified account (or refreshes a pending one) and emails a
-   * verify_email OTP.
+   * verify_email OTP. An email that already has a verified account is
+   * answered alike, and its holder is mailed instead.
    *
    * @generated from rpc parley.user.v1.UserService.Register
    */

@@ -1,0 +1,224 @@
+/**
+ * The outbox relay: publishes committed outbox rows (outbox.ts) to RabbitMQ
+ * with publisher confirms and deletes them only once the broker has
+ * confirmed. A broker outage delays events; a crash between confirm and
+ * delete re-publishes, which consumers absorb by event id.
+ */
+
+import type { Writable } from "node:stream";
+import type { ConfirmChannel } from "amqplib";
+import type { RecoveringChannelModel } from "./amqp.js";
+import { createBackoff } from "./backoff.js";
+import type { Logger } from "./logger.js";
+import { OUTBOX_NOTIFY_CHANNEL } from "./outbox.js";
+import { pipelinedTransaction } from "./pipelined-transaction.js";
+import type { Sql } from "./postgres.js";
+import { createStopSignal } from "./stop-signal.js";
+import type { Topology } from "./topology.js";
+
+/**
+ * amqplib hands each publish to the socket as a write of its own (a system
+ * call each, and the broker woken for each). Corked for the duration of a
+ * batch, the socket sends them all in one; it is uncorked once amqplib has
+ * passed them on. amqplib's muxer does that in a setImmediate it schedules
+ * only when the channel's buffer turns readable, a tick after the publishes,
+ * so after an immediate scheduled now: uncorking one turn of the loop later
+ * is what lets it write into the corked socket (one immediate uncorked
+ * first, and every publish went out alone).
+ */
+function corkConnection(ch: ConfirmChannel): () => void {
+  const stream = (ch as unknown as { connection?: { stream?: Partial<Writable> } }).connection?.stream;
+  if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return () => {};
+  const { uncork } = stream;
+  stream.cork();
+  return () => {
+    setImmediate(() => setImmediate(() => uncork.call(stream)));
+  };
+}
+
+// Selected as text: drizzle replaces the driver's timestamp and json parsers
+// on any client it wraps, so their runtime types depend on who else uses `sql`.
+interface OutboxRow {
+  position: string;
+  id: string;
+  routing_key: string;
+  type: string;
+  payload: Buffer;
+  headers: string;
+  occurred_at: string;
+}
+
+/** `promise`, unless `ms` pass first or `abort` fires first: then an error. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string, abort?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let aborted = () => {};
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    aborted = () => reject(new Error("the outbox relay stopped"));
+    if (abort?.aborted) aborted();
+    abort?.addEventListener("abort", aborted, { once: true });
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+    abort?.removeEventListener("abort", aborted);
+  });
+}
+
+export interface OutboxRelay {
+  /** Resolves when the outbox has been empty at least once since the call. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startOutboxRelay(opts: {
+  sql: Sql;
+  amqp: RecoveringChannelModel;
+  topology: Topology;
+  logger: Logger;
+  batchSize?: number;
+  pollMs?: number;
+  /**
+   * How long a nudged relay waits for more commits before it reads the
+   * outbox: one batch per burst of commits rather than one per commit.
+   */
+  gatherMs?: number;
+  confirmTimeoutMs?: number;
+}): OutboxRelay {
+  const { sql, amqp, logger } = opts;
+  const batchSize = opts.batchSize ?? 500;
+  const pollMs = opts.pollMs ?? 1_000;
+  const gatherMs = opts.gatherMs ?? 20;
+  const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
+  let channel: Promise<ConfirmChannel> | undefined;
+  const stop = createStopSignal();
+  let wake: (() => void) | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  const nudge = () => wake?.();
+  const listening = sql.listen(OUTBOX_NOTIFY_CHANNEL, nudge).catch((err: unknown) => {
+    logger.warn({ err }, "outbox LISTEN failed; relying on polling");
+    return undefined;
+  });
+
+  function confirmChannel(): Promise<ConfirmChannel> {
+    if (!channel) {
+      const opening = amqp.createConfirmChannel();
+      // Opening waits for a connection, then for the broker to open the
+      // channel; a broker that accepted the connection but never answers
+      // (seen right after a restart) must not stall the relay for good,
+      // and close() must not wait for a broker that is away.
+      const created = withTimeout(opening, confirmTimeoutMs, "opening the outbox channel timed out", stop.signal);
+      created.catch(() =>
+        opening.then(
+          (late) => late.close().catch(() => {}),
+          () => {},
+        ),
+      );
+      channel = created;
+      created.then(
+        (ch) => {
+          ch.on("error", (err: Error) => logger.warn({ err: err.message }, "outbox channel error"));
+          ch.on("close", () => {
+            if (channel === created) channel = undefined;
+          });
+        },
+        () => {
+          if (channel === created) channel = undefined;
+        },
+      );
+    }
+    return channel;
+  }
+
+  async function relayBatch(): Promise<number> {
+    const ch = await confirmChannel();
+    // BEGIN travels with the SELECT, COMMIT with the DELETE: two round trips, not four.
+    return pipelinedTransaction(sql, async (tx, commit) => {
+      // Ordered by the column, qualified: unqualified, `position` would be the text output column, where "10" < "9".
+      const rows = await tx<OutboxRow[]>`
+        select position::text, id, routing_key, type, payload, headers::text,
+          to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
+        from outbox order by outbox.position limit ${batchSize} for update skip locked`;
+      if (rows.length === 0) return 0;
+      const uncork = corkConnection(ch);
+      // Uncorked whatever happens: a publish that throws must not leave the connection corked for good.
+      try {
+        for (const row of rows) {
+          const occurredAt = new Date(row.occurred_at);
+          ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
+            persistent: true,
+            messageId: row.id,
+            type: row.type,
+            contentType: "application/x-protobuf",
+            timestamp: Math.floor(occurredAt.getTime() / 1000),
+            headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
+          });
+        }
+      } finally {
+        uncork();
+      }
+      // One round of confirms per batch rather than one per event. A broker
+      // that never answers must not hold the rows' locks forever.
+      await withTimeout(ch.waitForConfirms(), confirmTimeoutMs, "publisher confirms timed out");
+      await commit(tx`delete from outbox where position in ${tx(rows.map((r) => r.position))}`);
+      return rows.length;
+    });
+  }
+
+  const backoff = createBackoff(stop, { firstMs: 200, maxMs: 5_000 });
+  const loop = (async () => {
+    while (!stop.stopped) {
+      let relayed = 0;
+      try {
+        relayed = await relayBatch();
+        backoff.succeed();
+      } catch (err) {
+        // Never reuse a channel that failed: it may have closed before its
+        // close listener was attached, and would fail every batch after.
+        const stale = channel;
+        channel = undefined;
+        stale?.then(
+          (ch) => ch.close().catch(() => {}),
+          () => {},
+        );
+        if (stop.stopped) break;
+        const wait = backoff.fail();
+        const { failures } = backoff;
+        if (failures === 1 || failures % 20 === 0) logger.warn({ err, failures }, "outbox relay failed; will retry");
+        await stop.sleep(wait);
+        continue;
+      }
+      if (relayed === batchSize) continue;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+      if (stop.stopped) break;
+      const nudged = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      wake = undefined;
+      if (nudged && gatherMs > 0) await stop.sleep(gatherMs);
+    }
+  })();
+
+  return {
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        nudge();
+      }),
+    async close() {
+      stop.stop();
+      nudge();
+      await loop;
+      const listener = await listening;
+      await listener?.unlisten();
+      const ch = await channel?.catch(() => undefined);
+      await ch?.close().catch(() => {});
+    },
+  };
+}
