@@ -47,6 +47,8 @@ export interface SystemOptions {
   /** Which components to start (default: all four). */
   components?: readonly ComponentName[];
   logLevel?: string;
+  /** Extra environment per component, e.g. `{ edge: { WEB_DIST_DIR } }` to serve a fresh build of the web app. */
+  env?: Partial<Record<ComponentName, Record<string, string>>>;
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
@@ -105,6 +107,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       env: {
         PATH: process.env.PATH ?? "",
         ...envs[name],
+        ...options.env?.[name],
         ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
