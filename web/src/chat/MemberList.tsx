@@ -86,7 +86,7 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
                     <button
                       type="button"
                       className="small"
-                      aria-label={`Make ${name} an admin`}
+                      aria-label={`Promote ${name} to admin`}
                       onClick={() => setRole.mutate({ roomId: room.roomId, userId: m.userId, role: MemberRole.ADMIN })}
                     >
                       Promote
@@ -96,7 +96,7 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
                     <button
                       type="button"
                       className="small"
-                      aria-label={`Make ${name} a member`}
+                      aria-label={`Demote ${name} to member`}
                       onClick={() => setRole.mutate({ roomId: room.roomId, userId: m.userId, role: MemberRole.MEMBER })}
                     >
                       Demote

@@ -37,7 +37,7 @@ export function RoomHeader({
         {room.room?.topic && <p className="room-topic">{room.room.topic}</p>}
       </div>
       <div className="room-header-actions">
-        <button type="button" aria-pressed={membersShown} onClick={onToggleMembers} aria-label={`Members (${count})`}>
+        <button type="button" aria-pressed={membersShown} onClick={onToggleMembers} aria-label={`Members, ${count}`}>
           <span aria-hidden="true">👥 {count}</span>
         </button>
         {!direct && moderator && (

@@ -29,7 +29,6 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
         href={`/rooms/${encodeURIComponent(room.roomId)}`}
         className={`room-item${current ? " current" : ""}${unread > 0 ? " unread" : ""}`}
         aria-current={current ? "page" : undefined}
-        aria-label={`${name}${unreadLabel}`}
       >
         {isDirect(room) ? (
           <Avatar name={name} seed={peer ?? room.roomId} url={peerProfile?.avatarUrl} online={online} />
@@ -45,6 +44,8 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
           </span>
           <span className="room-item-bottom">
             <span className="room-preview">{preview}</span>
+            {/* Said, not shown: the badge repeats it for the eye (a label in place of the content would hide the preview). */}
+            {unreadLabel && <span className="visually-hidden">{unreadLabel}</span>}
             {unread > 0 && (
               <span className={`badge${mentioned ? " mention" : ""}`} aria-hidden="true">
                 {mentioned && !isDirect(room) ? "@ " : ""}
