@@ -38,10 +38,12 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
   const suggestions = useMemo(() => {
     if (mentionQuery === undefined) return [];
     const q = mentionQuery.toLowerCase();
-    return [...members.values()]
+    const found = [...members.values()]
       .filter((u) => u.id !== me?.id)
       .filter((u) => u.username.toLowerCase().startsWith(q) || u.displayName.toLowerCase().startsWith(q))
       .slice(0, 6);
+    // A name typed out in full needs no completing: Enter sends.
+    return found.some((u) => u.username.toLowerCase() === q) ? [] : found;
   }, [mentionQuery, members, me?.id]);
   const open = suggestions.length > 0;
 

@@ -1,21 +1,7 @@
 /** Says when live updates are off, and that what is sent meanwhile waits to be delivered. */
 import { useEffect, useState } from "react";
 import { useClient, useParley } from "../data/use-parley.js";
-
-function useOnline(): boolean {
-  const [online, setOnline] = useState(() => navigator.onLine);
-  useEffect(() => {
-    const on = () => setOnline(true);
-    const off = () => setOnline(false);
-    window.addEventListener("online", on);
-    window.addEventListener("offline", off);
-    return () => {
-      window.removeEventListener("online", on);
-      window.removeEventListener("offline", off);
-    };
-  }, []);
-  return online;
-}
+import { useOnline } from "../ui/use-online.js";
 
 export function ConnectionBanner() {
   const client = useClient();

@@ -1,12 +1,15 @@
 /** A message the server does not have yet: sending, waiting for the connection, or refused. */
 import type { PendingSend } from "@parley/client";
 import { useClient, useMe, useParley } from "../data/use-parley.js";
+import { useOnline } from "../ui/use-online.js";
 import { MessageText } from "./MessageText.js";
 
 export function PendingItem({ pending }: { pending: PendingSend }) {
   const client = useClient();
   const me = useMe();
-  const connected = useParley((s) => s.connection.status === "open");
+  const online = useOnline();
+  const open = useParley((s) => s.connection.status === "open");
+  const connected = open && online;
   const failed = pending.status === "failed";
   return (
     <article className={`message grouped pending${failed ? " failed" : ""}`} aria-label="Your message, not sent yet">

@@ -37,8 +37,9 @@ export function RoomHeader({
         {room.room?.topic && <p className="room-topic">{room.room.topic}</p>}
       </div>
       <div className="room-header-actions">
-        <button type="button" aria-pressed={membersShown} onClick={onToggleMembers} aria-label={`Members, ${count}`}>
-          <span aria-hidden="true">👥 {count}</span>
+        <button type="button" aria-pressed={membersShown} onClick={onToggleMembers}>
+          <span aria-hidden="true">👥</span> {count}
+          <span className="visually-hidden"> members</span>
         </button>
         {!direct && moderator && (
           <button type="button" onClick={() => setSettings(true)}>

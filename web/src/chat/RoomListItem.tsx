@@ -39,13 +39,14 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
         )}
         <span className="room-item-text">
           <span className="room-item-top">
-            <span className="room-name">{name}</span>
+            <span className="room-name">
+              {name}
+              {unreadLabel && <span className="visually-hidden">{unreadLabel}</span>}
+            </span>
             {last && <time className="room-time">{shortTime(last.createdAt)}</time>}
           </span>
           <span className="room-item-bottom">
             <span className="room-preview">{preview}</span>
-            {/* Said, not shown: the badge repeats it for the eye (a label in place of the content would hide the preview). */}
-            {unreadLabel && <span className="visually-hidden">{unreadLabel}</span>}
             {unread > 0 && (
               <span className={`badge${mentioned ? " mention" : ""}`} aria-hidden="true">
                 {mentioned && !isDirect(room) ? "@ " : ""}
