@@ -22,7 +22,17 @@ export function message(page: Page, sender: string, text: string): Locator {
 
 /** Waits until `locator` matches exactly one visible element (or, with `hidden`, none). */
 export async function see(locator: Locator, state: "visible" | "hidden" = "visible"): Promise<void> {
-  await locator.waitFor({ state, timeout: PATIENCE_MS });
+  try {
+    await locator.waitFor({ state, timeout: PATIENCE_MS });
+  } catch (err) {
+    // What a screen reader would have found instead.
+    const page = await locator
+      .page()
+      .locator("body")
+      .ariaSnapshot({ timeout: 5000 })
+      .catch(() => "");
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nthe page:\n${page}`);
+  }
 }
 
 /** Polls `read` until it equals `expected`; fails with the last value read. */
