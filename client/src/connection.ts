@@ -205,6 +205,9 @@ export class RealtimeConnection {
     this.backoff.reset();
     this.setState({ status: "open", attempt: 0, lastError: this.state.lastError });
     this.options.onReady(ready.kind.value.user);
+    // A refresh that finished while this socket authenticated was not sent to it yet.
+    const latest = await this.options.auth.token().catch(() => undefined);
+    if (this.ws === ws && latest !== undefined && latest !== token) this.reauthenticate(latest);
   }
 
   private reauthenticate(token: string): void {

@@ -125,9 +125,17 @@ async function main(browser: Browser): Promise<void> {
   await shoot(a, "07-mention-autocomplete");
   await composerA.fill("");
 
-  await a.getByRole("button", { name: /members$/ }).click();
-  await shoot(a, "08-members");
-  await a.getByRole("button", { name: /members$/ }).click();
+  // The member list opens beside the room on a wide screen, over it on a phone.
+  const members = a.getByRole("button", { name: /^\d+ members$/ });
+  for (const size of SIZES) {
+    await a.setViewportSize({ width: size.width, height: size.height });
+    if ((await members.getAttribute("aria-pressed")) !== "true") await members.click();
+    for (const scheme of SCHEMES) {
+      await a.emulateMedia({ colorScheme: scheme });
+      await a.screenshot({ path: `${out}08-members-${size.name}-${scheme}.png` });
+    }
+  }
+  await a.setViewportSize({ width: 1280, height: 800 });
   await a.getByRole("button", { name: "Browse rooms" }).click();
   await shoot(a, "09-directory");
   await a.getByRole("button", { name: "Close" }).click();

@@ -3,8 +3,9 @@ import type { PublicProfile } from "@parley/proto/user/v1/user_pb.js";
 import { type FormEvent, useState } from "react";
 import { useLocation } from "wouter";
 import { useCreateRoom } from "../data/queries.js";
-import { Dialog } from "../ui/Dialog.js";
+import { Dialog, DialogActions } from "../ui/Dialog.js";
 import { ErrorText } from "../ui/ErrorText.js";
+import { RoomNameFields } from "./RoomNameFields.js";
 import { UserPicker } from "./UserPicker.js";
 
 export default function CreateRoomDialog({ onClose }: { onClose: () => void }) {
@@ -31,14 +32,7 @@ export default function CreateRoomDialog({ onClose }: { onClose: () => void }) {
   return (
     <Dialog title="Create a room" onClose={onClose}>
       <form className="stack" onSubmit={submit}>
-        <label className="field">
-          <span>Name</span>
-          <input required maxLength={80} value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>Topic (optional)</span>
-          <input maxLength={250} value={topic} onChange={(e) => setTopic(e.target.value)} />
-        </label>
+        <RoomNameFields name={name} topic={topic} topicLabel="Topic (optional)" onName={setName} onTopic={setTopic} />
         <fieldset className="radio-group">
           <legend>Who can join</legend>
           <label>
@@ -67,14 +61,7 @@ export default function CreateRoomDialog({ onClose }: { onClose: () => void }) {
           onUnpick={(u) => setInvited((list) => list.filter((x) => x.id !== u.id))}
         />
         <ErrorText error={create.error} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={create.isPending}>
-            Create room
-          </button>
-        </div>
+        <DialogActions submit="Create room" busy={create.isPending} onCancel={onClose} />
       </form>
     </Dialog>
   );

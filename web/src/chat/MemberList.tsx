@@ -82,25 +82,12 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
               </span>
               {(myRole === MemberRole.OWNER && m.role !== MemberRole.OWNER) || canKick(m) ? (
                 <span className="member-actions">
-                  {myRole === MemberRole.OWNER && m.role === MemberRole.MEMBER && (
-                    <button
-                      type="button"
-                      className="small"
-                      aria-label={`Promote ${name} to admin`}
-                      onClick={() => setRole.mutate({ roomId: room.roomId, userId: m.userId, role: MemberRole.ADMIN })}
-                    >
-                      Promote
-                    </button>
-                  )}
-                  {myRole === MemberRole.OWNER && m.role === MemberRole.ADMIN && (
-                    <button
-                      type="button"
-                      className="small"
-                      aria-label={`Demote ${name} to member`}
-                      onClick={() => setRole.mutate({ roomId: room.roomId, userId: m.userId, role: MemberRole.MEMBER })}
-                    >
-                      Demote
-                    </button>
+                  {myRole === MemberRole.OWNER && m.role !== MemberRole.OWNER && (
+                    <RoleButton
+                      name={name}
+                      admin={m.role === MemberRole.ADMIN}
+                      onSet={(role) => setRole.mutate({ roomId: room.roomId, userId: m.userId, role })}
+                    />
                   )}
                   {canKick(m) && (
                     <button
@@ -122,5 +109,19 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
         })}
       </ul>
     </aside>
+  );
+}
+
+/** The owner's one action on a member's role: promote a member to admin, or demote an admin. */
+function RoleButton({ name, admin, onSet }: { name: string; admin: boolean; onSet: (role: MemberRole) => void }) {
+  return (
+    <button
+      type="button"
+      className="small"
+      aria-label={admin ? `Demote ${name} to member` : `Promote ${name} to admin`}
+      onClick={() => onSet(admin ? MemberRole.MEMBER : MemberRole.ADMIN)}
+    >
+      {admin ? "Demote" : "Promote"}
+    </button>
   );
 }

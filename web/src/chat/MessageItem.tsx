@@ -3,6 +3,7 @@ import { lazy, memo, Suspense, useState } from "react";
 import { useDisplayName, useProfile } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
+import { IconButton } from "../ui/IconButton.js";
 import { clockTime, fullTime } from "../ui/time.js";
 import { MessageText } from "./MessageText.js";
 import { Reactions } from "./Reactions.js";
@@ -84,31 +85,21 @@ export const MessageItem = memo(function MessageItem({
       </div>
       {!message.deleted && (
         <div className="message-actions" role="toolbar" aria-label={`Actions for ${name}'s message`}>
-          <button type="button" className="icon-button" aria-label="Add reaction" onClick={() => setPicking(true)}>
+          <IconButton label="Add reaction" onClick={() => setPicking(true)}>
             ☺
-          </button>
-          <button
-            type="button"
-            className="icon-button"
-            aria-label="Reply"
-            onClick={() => onDraft({ kind: "reply", message })}
-          >
+          </IconButton>
+          <IconButton label="Reply" onClick={() => onDraft({ kind: "reply", message })}>
             ↩
-          </button>
+          </IconButton>
           {mine && (
-            <button
-              type="button"
-              className="icon-button"
-              aria-label="Edit"
-              onClick={() => onDraft({ kind: "edit", message })}
-            >
+            <IconButton label="Edit" onClick={() => onDraft({ kind: "edit", message })}>
               ✎
-            </button>
+            </IconButton>
           )}
           {(mine || moderator) && (
-            <button type="button" className="icon-button" aria-label="Delete" onClick={remove}>
+            <IconButton label="Delete" onClick={remove}>
               🗑
-            </button>
+            </IconButton>
           )}
         </div>
       )}

@@ -44,8 +44,8 @@ export function RoomTimeline({
   }, [loaded, newAfter, room.lastReadSeq, room.unreadCount]);
 
   const rows = useMemo(
-    () => timelineRows(room.messages, room.pending, room.hasOlder, newAfter),
-    [room.messages, room.pending, room.hasOlder, newAfter],
+    () => timelineRows(room.messages, room.pending, room.hasOlder, newAfter, me?.id),
+    [room.messages, room.pending, room.hasOlder, newAfter, me?.id],
   );
 
   const virtualizer = useVirtualizer({

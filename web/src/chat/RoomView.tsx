@@ -27,6 +27,14 @@ export function RoomView({ roomId }: { roomId: string }) {
     client.loadTimeline(roomId).catch(setLoadError);
   }, [client, roomId]);
 
+  // The member list sits beside the conversation on wide screens and over it on narrow ones: follow the width.
+  useEffect(() => {
+    const wide = matchMedia(WIDE_MEMBERS);
+    const follow = () => setShowMembers(wide.matches);
+    wide.addEventListener("change", follow);
+    return () => wide.removeEventListener("change", follow);
+  }, []);
+
   if (room?.status === "left" || loadError) {
     forgetRoom(roomId);
     return (

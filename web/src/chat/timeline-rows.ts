@@ -18,6 +18,8 @@ export function timelineRows(
   pending: readonly PendingSend[],
   hasOlder: boolean,
   newAfterSeq: bigint | undefined,
+  /** The user: their own messages are never "new" (the server counts them unread until marked read). */
+  me: string | undefined,
 ): Row[] {
   const rows: Row[] = [{ kind: "start", key: "start", more: hasOlder }];
   let previous: Message | undefined;
@@ -26,7 +28,8 @@ export function timelineRows(
     const day = dayKey(m.createdAt);
     const newDay = !previous || dayKey(previous.createdAt) !== day;
     if (newDay) rows.push({ kind: "day", key: `day:${day}`, label: dayLabel(m.createdAt) });
-    const unreadStart = !dividerPlaced && newAfterSeq !== undefined && newAfterSeq >= 0n && m.seq > newAfterSeq;
+    const unreadStart =
+      !dividerPlaced && newAfterSeq !== undefined && newAfterSeq >= 0n && m.seq > newAfterSeq && m.senderId !== me;
     if (unreadStart) {
       rows.push({ kind: "new", key: "new" });
       dividerPlaced = true;
