@@ -21,12 +21,17 @@ export async function createUsers(opts: {
   redisUrl: string;
   redisPrefix: string;
   jwtSecret: string;
+  /** Usernames are `<prefix>_<i>` (default "bench"); another prefix for another batch in the same database. */
+  prefix?: string;
 }): Promise<BenchUser[]> {
   const sql = postgres(opts.userDatabaseUrl, { max: 1, onnotice: () => {} });
   const redis = new Redis(opts.redisUrl);
   const keys = createTokenKeys(opts.jwtSecret);
   try {
-    const users = Array.from({ length: opts.count }, (_, i) => ({ id: randomUUID(), username: `bench_${i}` }));
+    const users = Array.from({ length: opts.count }, (_, i) => ({
+      id: randomUUID(),
+      username: `${opts.prefix ?? "bench"}_${i}`,
+    }));
     for (let i = 0; i < users.length; i += 1000) {
       const rows = users.slice(i, i + 1000).map((u) => ({
         id: u.id,

@@ -10,8 +10,11 @@
  *    accept under 100 ms (baseline: a bare postgres.js single-row insert loop, into an
  *    ordinary table and, for comparison with earlier runs, a temporary one);
  *  - 10,000 idle authenticated connections on one edge: RSS per connection
- *    (baseline: the bare `ws` server holding as many connections).
- * Options: --quick (smaller and shorter, for a smoke run); --only=idle,fanout,ingest
+ *    (baseline: the bare `ws` server holding as many connections);
+ *  - web: Parley Web in Chromium (web.ts): initial JS+CSS, navigation, send →
+ *    rendered beside a bare WebSocket in the same page, room switch, a
+ *    10,000-message room scrolled to the top.
+ * Options: --quick (smaller and shorter, for a smoke run); --only=idle,fanout,ingest,web
  * (some phases only, while working on one); --rates=4000,5000 (the ingest
  * steps to try, after the warm-up, instead of the usual ladder).
  */
@@ -21,12 +24,14 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { TEST_POSTGRES_URL, TEST_REDIS_URL } from "@parley/shared/testing.js";
 import postgres from "postgres";
+import { buildWebApp, type WebBuild } from "../test/support/browser.js";
 import { startSystem } from "../test/support/system.js";
 import { type Client, closeAll, connectMany, hasPrefix, numberAfter, sleep, subscribeAll } from "./clients.js";
 import { coresUsed, cpuGroups, sampleCpu } from "./cpu.js";
 import { createUsers } from "./fixtures.js";
 import { type MailDrain, startMailDrain } from "./mail-drain.js";
 import { CompletionRate, ms, printTable, ratio, summarize } from "./stats.js";
+import { webPhase } from "./web.js";
 
 const quick = process.argv.includes("--quick");
 const FANOUT_SUBSCRIBERS = quick ? 200 : 1000;
@@ -36,7 +41,7 @@ const INGEST_STEP_SECONDS = quick ? 2 : 5;
 const IDLE_CONNECTIONS = quick ? 1000 : 10_000;
 const SENDERS = 10;
 const onlyArg = process.argv.find((a) => a.startsWith("--only="));
-const phases = new Set((onlyArg ? onlyArg.slice("--only=".length) : "idle,fanout,ingest").split(","));
+const phases = new Set((onlyArg ? onlyArg.slice("--only=".length) : "idle,fanout,ingest,web").split(","));
 const ratesArg = process.argv.find((a) => a.startsWith("--rates="));
 const ingestRates = ratesArg
   ? ratesArg
@@ -155,8 +160,18 @@ async function fanout(
 }
 
 async function main() {
+  // The web section measures the app as built from this working tree.
+  let web: WebBuild | undefined;
+  if (phases.has("web")) {
+    log("building the web app");
+    web = await buildWebApp();
+  }
   log("starting user-svc, chat-svc and edge");
-  const system = await startSystem({ components: ["user-svc", "chat-svc", "edge"], logLevel: "warn" });
+  const system = await startSystem({
+    components: ["user-svc", "chat-svc", "edge"],
+    logLevel: "warn",
+    env: web ? { edge: { WEB_DIST_DIR: web.dir } } : {},
+  });
   const rows: string[][] = [["measure", "Parley", "baseline", "ratio", "target"]];
   let drain: MailDrain | undefined;
   try {
@@ -192,6 +207,30 @@ async function main() {
     if (phases.has("idle")) await idlePhase();
     if (phases.has("fanout")) await fanoutPhase();
     if (phases.has("ingest")) await ingestPhase();
+    if (phases.has("web")) {
+      log("web: Parley Web in Chromium");
+      const [reader, sender] = await createUsers({
+        count: 2,
+        prefix: "web",
+        userDatabaseUrl: system.databases.user,
+        redisUrl: TEST_REDIS_URL,
+        redisPrefix: system.env.REDIS_KEY_PREFIX as string,
+        jwtSecret: system.env.JWT_SECRET as string,
+      });
+      if (!reader || !sender) throw new Error("no web bench users");
+      rows.push(
+        ...(await webPhase({
+          edgeUrl: system.edgeUrl,
+          wsUrl: system.wsUrl,
+          chatDatabaseUrl: system.databases.chat,
+          redisUrl: TEST_REDIS_URL,
+          redisPrefix: system.env.REDIS_KEY_PREFIX as string,
+          users: [reader, sender],
+          quick,
+          log,
+        })),
+      );
+    }
 
     async function idlePhase() {
       log(`idle: ${IDLE_CONNECTIONS} connections`);
@@ -445,6 +484,7 @@ async function main() {
       await drain.close();
     }
     await system.close();
+    await web?.remove();
   }
   process.stdout.write(`\nParley bench (${quick ? "quick" : "full"}), ${new Date().toISOString()}\n\n`);
   printTable(rows);

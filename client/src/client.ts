@@ -424,7 +424,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       updateRoom(roomId, (r) => withOlder(r, page.messages, page.hasMore));
       return page.hasMore;
     },
-    send: (roomId, text, sendOptions) => outbox.add({ roomId, text, parentId: sendOptions?.parentId }),
+    send: (roomId, text, sendOptions) => {
+      // The others' view ends this user's typing when the message arrives; typing again must say so at once.
+      typingSent.delete(roomId);
+      return outbox.add({ roomId, text, parentId: sendOptions?.parentId });
+    },
     retrySend: (id) => outbox.retry(id),
     discardSend: (id) => outbox.discard(id),
     edit: (roomId, messageId, text) => messageRequest(clientFrames.edit(roomId, messageId, text)),

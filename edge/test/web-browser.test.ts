@@ -10,8 +10,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { bundleForBrowser, launchChromium } from "../../test/support/browser.js";
 import { type Edge, type System, startSystem } from "./harness.js";
 
 // A build as Vite writes one, plus an inline script the policy must refuse to run.
@@ -28,29 +28,14 @@ let dist: string;
 let browser: Browser;
 
 before(async () => {
-  const bundle = await build({
-    entryPoints: [new URL("./web-page.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    write: false,
-  });
+  const script = await bundleForBrowser(new URL("./web-page.ts", import.meta.url).pathname);
   dist = await mkdtemp(join(tmpdir(), "parley-web-browser-"));
   await mkdir(join(dist, "assets"));
   await writeFile(join(dist, "index.html"), INDEX);
-  await writeFile(join(dist, "assets", "app-abc123.js"), bundle.outputFiles[0]?.text ?? "");
+  await writeFile(join(dist, "assets", "app-abc123.js"), script);
   system = await startSystem();
   web = await system.startEdge({ WEB_DIST_DIR: dist });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -57,6 +57,8 @@ export interface SystemOptions {
   postgresUrl?: string;
   /** Run the bundles `npm run build` wrote (`node dist/main.js`, no tsx) instead of the sources. */
   built?: boolean;
+  /** Extra environment per component, e.g. `{ edge: { WEB_DIST_DIR } }` to serve a fresh build of the web app. */
+  env?: Partial<Record<ComponentName, Record<string, string>>>;
 }
 
 /** The URL of database `name` on the server at `serverUrl`. */
@@ -126,6 +128,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       env: {
         PATH: process.env.PATH ?? "",
         ...envs[name],
+        ...options.env?.[name],
         ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -8,7 +8,8 @@
  * appUrl defaults to http://localhost:3000 (the edge), mailboxUrl to http://localhost:3003.
  */
 import { mkdirSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../../test/support/browser.js";
 
 const app = process.argv[2] ?? "http://localhost:3000";
 const mailbox = process.argv[3] ?? "http://localhost:3003";
@@ -172,16 +173,7 @@ async function main(browser: Browser): Promise<void> {
   await a.context().setOffline(false);
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 try {
   await main(browser);
   console.log(`screenshots in ${out}`);
