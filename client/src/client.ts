@@ -11,8 +11,14 @@
  * the server no longer has that history (`truncated`, or `RESYNC_REQUIRED`)
  * the room is fetched again. Events for a room being fetched are dropped:
  * the subscription that follows the fetch replays them.
+ *
+ * The room list follows the user's own feed: `roomAdded` (added, joined,
+ * a room created with them or a direct room opened with them, on any
+ * device) adds and subscribes the room, `roomRemoved` marks it left; each
+ * reconnect reads the list again for what was announced while away.
  */
-import type { Message, RoomSummary } from "@parley/proto/chat/v1/chat_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { type Message, type Room, type RoomSummary, RoomSummarySchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { User } from "@parley/proto/user/v1/user_pb.js";
 import { type Auth, type AuthOptions, createAuth } from "./auth.js";
 import type { BackoffOptions } from "./backoff.js";
@@ -48,7 +54,10 @@ export interface ParleySnapshot {
   /** Rooms the user is in, most recent activity first. */
   readonly rooms: readonly RoomState[];
   readonly roomsById: ReadonlyMap<string, RoomState>;
-  /** Users whose presence changed while this client listened: true online, false offline. */
+  /**
+   * Who is online (true) or offline (false): the members of each room as
+   * GetRoom found them when the room was fetched, then every change since.
+   */
   readonly presence: ReadonlyMap<string, boolean>;
 }
 
@@ -81,7 +90,7 @@ export interface ParleyClient extends Store<ParleySnapshot> {
    */
   start(): Promise<void>;
   close(): void;
-  /** Fetches the room list again (e.g. after joining or being added to a room). */
+  /** Fetches the room list again; rarely needed, since `roomAdded` and `roomRemoved` keep it current. */
   refreshRooms(): Promise<void>;
   /** Follows one room not in the list yet (just created or joined). */
   watchRoom(roomId: string): Promise<void>;
@@ -200,7 +209,9 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     onReady(user) {
       if (user) store.set({ ...snapshot(), user });
+      // Rooms gained while no socket was open were announced to none: the list is read again.
       if (!loaded) void loadInitial().catch(() => undefined);
+      else void listRooms().catch(() => undefined);
       for (const room of snapshot().roomsById.values()) {
         if (room.status === "left") continue;
         if (syncs.has(room.roomId)) continue;
@@ -236,11 +247,31 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       if (event.kind.case === "typing") scheduleTypingSweep();
       return;
     }
+    if (kind.case === "roomAdded") {
+      if (kind.value.room) roomAdded(kind.value.room);
+      return;
+    }
+    if (kind.case === "roomRemoved") {
+      updateRoom(kind.value.roomId, (room) => ({ ...room, status: "left" }));
+      return;
+    }
     if (kind.case === "unsubscribed") {
       const { roomId, reason } = kind.value;
       if (reason === REASON_RESYNC) void resync(roomId);
       else updateRoom(roomId, (room) => ({ ...room, status: "left" }));
     }
+  }
+
+  /** A room the user now belongs to: as ListRooms would list it (a new member has read up to its head). */
+  function roomAdded(room: Room): void {
+    mergeSummaries([create(RoomSummarySchema, { room, lastReadSeq: room.headSeq, unreadCount: 0n })]);
+  }
+
+  function seedPresence(room: Room): void {
+    if (room.members.length === 0) return;
+    const presence = new Map(snapshot().presence);
+    for (const member of room.members) presence.set(member.userId, member.online);
+    store.set({ ...snapshot(), presence });
   }
 
   async function subscribeRoom(roomId: string): Promise<void> {
@@ -262,11 +293,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       return;
     }
     if (answer.kind.case !== "subscribed") return;
-    // Truncated: what this client missed is no longer kept. A cursor of 0 (the room had no events when it
-    // was fetched) cannot ask for a replay, since 0 means "from the head": if events came meanwhile, they
-    // are fetched instead.
-    const { truncated, headEventSeq } = answer.kind.value;
-    if (truncated || (cursor === 0n && headEventSeq > 0n)) {
+    // Truncated: what this client missed is no longer kept. (A cursor of 0 asks for the whole log.)
+    if (answer.kind.value.truncated) {
       await resync(roomId);
       return;
     }
@@ -300,6 +328,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       // nothing that happens while the messages are read can be missed.
       const { room } = await chats.getRoom({ roomId });
       if (!room) throw new ParleyError("not_found", "room not found", "ROOM_NOT_FOUND");
+      seedPresence(room);
       const wantsTimeline = snapshot().roomsById.get(roomId)?.timeline !== "none";
       const page = wantsTimeline ? await chats.listMessages({ roomId, limit: pageSize }) : undefined;
       updateRoom(roomId, (r) => roomFromFetch(r, me(), room, page));
@@ -360,6 +389,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     loaded = true;
   }
 
+  async function listRooms(): Promise<void> {
+    const { rooms } = await chats.listRooms({});
+    mergeSummaries(rooms);
+  }
+
   function mergeSummaries(summaries: readonly RoomSummary[]): void {
     const roomsById = new Map(snapshot().roomsById);
     const fresh: string[] = [];
@@ -400,10 +434,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       // An Auth handed in may be shared with other clients; one made here stops with this client.
       if (ownsAuth) auth.close();
     },
-    async refreshRooms() {
-      const { rooms } = await chats.listRooms({});
-      mergeSummaries(rooms);
-    },
+    refreshRooms: listRooms,
     async watchRoom(roomId) {
       const known = snapshot().roomsById.get(roomId);
       if (known && known.status !== "left") return;
