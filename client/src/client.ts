@@ -262,9 +262,35 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     }
   }
 
-  /** A room the user now belongs to: as ListRooms would list it (a new member has read up to its head). */
+  /**
+   * A room the user now belongs to: as ListRooms would list it (a new member
+   * has read up to its head), subscribed from the announced head; then its
+   * members, which the announcement leaves out.
+   */
   function roomAdded(room: Room): void {
+    const known = snapshot().roomsById.get(room.id);
+    if (known && known.status !== "left") return;
     mergeSummaries([create(RoomSummarySchema, { room, lastReadSeq: room.headSeq, unreadCount: 0n })]);
+    void fetchMembers(room.id).catch(() => undefined);
+  }
+
+  /**
+   * Fills in a listed room's members (and their presence) without moving its
+   * cursor: a fetch at or past the events applied is taken, and the events
+   * after it apply on top (member changes are idempotent); an older one is
+   * read again.
+   */
+  async function fetchMembers(roomId: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { room } = await chats.getRoom({ roomId });
+      const current = snapshot().roomsById.get(roomId);
+      if (!room || !current || current.status === "left") return;
+      seedPresence(room);
+      if (room.headEventSeq >= current.eventSeq) {
+        updateRoom(roomId, (r) => (r.room && r.room.members.length > 0 ? r : { ...r, room }));
+        return;
+      }
+    }
   }
 
   function seedPresence(room: Room): void {
