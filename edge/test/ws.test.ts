@@ -281,7 +281,7 @@ test("a socket that stops answering pings is terminated", async () => {
   }
 });
 
-test("events missed while the edge's stream was down are delivered once it reconnects", async () => {
+test("events missed while the edge's stream was down are delivered once it reconnects; the room list is stale", async () => {
   const chat = await system.startChatInstance();
   const port = chat.port;
   const edge = await system.startEdge({ CHAT_SVC_URL: chat.url });
@@ -304,6 +304,8 @@ test("events missed while the edge's stream was down are delivered once it recon
     try {
       await waitUntil(() => edge.app.realtime.events.connected, 15_000, "the edge to reconnect");
       await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "3");
+      // Rooms alice gained or lost meanwhile were announced to no one here: she is told to read her list again.
+      await s.next((f) => "roomListStale" in f);
       await sendRest(alice, roomId, "after");
       await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "4");
       assert.deepEqual(seqsIn(s, roomId), ["1", "2", "3", "4"]);

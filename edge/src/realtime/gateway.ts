@@ -108,7 +108,10 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     // A user's own feed is told only RoomAccess events: room events pay one comparison for it.
     onEvent: (event) =>
       event.kind.case === "roomAccess" ? feed.dispatch(event.roomId, event.kind.value) : hub.dispatch(event),
-    onOpen: () => hub.resyncAll(),
+    onOpen: () => {
+      hub.resyncAll();
+      feed.stale();
+    },
   });
   const presence = startPresenceReporter({
     chat: opts.chat,

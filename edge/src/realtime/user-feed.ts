@@ -9,6 +9,10 @@
  * Costs nothing per room event: the gateway hands this only RoomAccess
  * events, and one is one map lookup and, for a user with sockets here, one
  * encoding shared by all of them.
+ *
+ * The announcements are live only. When the edge's event stream (re)opens,
+ * some may have been lost while it was down: every socket here is told
+ * `roomListStale`, to read its room list again.
  */
 import { MemberChanged_Change, type RoomAccess } from "@parley/proto/chat/v1/chat_pb.js";
 import { broadcastFrame, encodeServerFrame, type OutFrame } from "./frame-codec.js";
@@ -47,6 +51,13 @@ export class UserFeed<S extends FeedSocket = FeedSocket> {
     const frame = broadcastFrame(encodeServerFrame({ kind: toFrame(roomId, access) }));
     // No copy: a Set iterates safely while a socket closing on a slow write removes itself.
     for (const socket of sockets) socket.write(frame);
+  }
+
+  /** Announcements may have been missed (the event stream reopened). */
+  stale(): void {
+    if (this.byUser.size === 0) return;
+    const frame = broadcastFrame(encodeServerFrame({ kind: { case: "roomListStale", value: {} } }));
+    for (const sockets of this.byUser.values()) for (const socket of sockets) socket.write(frame);
   }
 
   socketCount(userId: string): number {
