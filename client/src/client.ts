@@ -15,7 +15,8 @@
  * The room list follows the user's own feed: `roomAdded` (added, joined,
  * a room created with them or a direct room opened with them, on any
  * device) adds and subscribes the room, `roomRemoved` marks it left; each
- * reconnect reads the list again for what was announced while away.
+ * reconnect, and `roomListStale` (the server may have lost some), reads the
+ * list again.
  */
 import { create } from "@bufbuild/protobuf";
 import { type Message, type Room, type RoomSummary, RoomSummarySchema } from "@parley/proto/chat/v1/chat_pb.js";
@@ -116,6 +117,8 @@ export interface ParleyClient extends Store<ParleySnapshot> {
 
 const TYPING_THROTTLE_MS = 3_000;
 const RESYNC_RETRY_MS = 2_000;
+/** A stale room list is read again within this long, at random. */
+const STALE_LIST_SPREAD_MS = 2_000;
 const REASON_RESYNC = "RESYNC_REQUIRED";
 
 function defaultWsUrl(baseUrl: string): string {
@@ -255,6 +258,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       updateRoom(kind.value.roomId, (room) => ({ ...room, status: "left" }));
       return;
     }
+    if (kind.case === "roomListStale") {
+      // Every socket of the edge hears this at once: spread the reads out.
+      retryLater(() => listRooms(), Math.random() * STALE_LIST_SPREAD_MS);
+      return;
+    }
     if (kind.case === "unsubscribed") {
       const { roomId, reason } = kind.value;
       if (reason === REASON_RESYNC) void resync(roomId);
@@ -373,9 +381,9 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     await subscribeRoom(roomId);
   }
 
-  const retryLater = (run: () => Promise<void>) => {
+  const retryLater = (run: () => Promise<void>, delayMs = RESYNC_RETRY_MS) => {
     if (closed) return;
-    setTimeout(() => void run().catch(() => undefined), RESYNC_RETRY_MS);
+    setTimeout(() => void run().catch(() => undefined), delayMs);
   };
 
   let typingSweep: ReturnType<typeof setTimeout> | undefined;
