@@ -231,8 +231,13 @@ test("an ack lost with the connection: the retry returns the original message, s
     const page = await a.client.chats.listMessages({ roomId });
     return page.messages.length === 1;
   });
-  // The answer never came; the silent socket is given up on and the send retried with the same id.
-  await until("delivered", () => room(a.client, roomId).pending.length === 0 && texts(a, roomId).length === 1);
+  // The answer never came; the silent socket is given up on and the send retried with the same id. The
+  // resubscription may replay the message (settling the send) before the retry's answer comes: wait for both.
+  const answered = () => a.frames.some((f) => f.dir === "in" && "ack" in f.frame);
+  await until(
+    "delivered",
+    () => room(a.client, roomId).pending.length === 0 && texts(a, roomId).length === 1 && answered(),
+  );
   assert.ok(a.sockets() > sockets, "reconnected");
 
   const sends = a.frames.filter((f) => f.dir === "out" && "send" in f.frame);

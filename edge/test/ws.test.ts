@@ -347,7 +347,7 @@ test("presence: an edge re-announces its users, so chat-svc's expiry never takes
   const chat = await system.startChatInstance(0, { PRESENCE_TTL_SECONDS: "1" });
   const edge = await system.startEdge({ CHAT_SVC_URL: chat.url }, { presenceIntervalMs: 300 });
   try {
-    const dave = await system.signUp("dana_feed");
+    const dave = await system.signUp("dave_ws");
     const roomId = await createRoom(bob, { memberIds: [dave.id] });
     const watcher = await system.readySocket(bob.token, edge);
     watcher.send({ ref: "sub", subscribe: { roomId } });
