@@ -63,21 +63,22 @@ export function assignableRoleFromProto(role: MemberRoleProto): "admin" | "membe
   return role === MemberRoleProto.ADMIN ? "admin" : "member";
 }
 
-export function memberToProto(m: MemberRow): Member {
+export function memberToProto(m: MemberRow, online = false): Member {
   return create(MemberSchema, {
     userId: m.userId,
     role: roleToProto(m.role),
     lastReadSeq: m.lastReadSeq,
     joinedAt: timestampFromDate(m.joinedAt),
+    online,
   });
 }
 
 /**
  * A room with its members (in the order of `sortMembers`). `members`
  * undefined leaves both member fields empty, for listings that do not load
- * them.
+ * them; `online`, the members with a live socket, when presence was read.
  */
-export function roomToProto(room: RoomRow, members?: readonly MemberRow[]): Room {
+export function roomToProto(room: RoomRow, members?: readonly MemberRow[], online?: ReadonlySet<string>): Room {
   return create(RoomSchema, {
     id: room.id,
     name: room.name,
@@ -88,7 +89,7 @@ export function roomToProto(room: RoomRow, members?: readonly MemberRow[]): Room
     createdAt: timestampFromDate(room.createdAt),
     kind: kindToProto(room.kind),
     topic: room.topic,
-    members: members?.map(memberToProto) ?? [],
+    members: members?.map((m) => memberToProto(m, online?.has(m.userId))) ?? [],
     headEventSeq: room.headEventSeq,
     memberAddPolicy: memberAddPolicyToProto(room.memberAddPolicy),
   });

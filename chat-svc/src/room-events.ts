@@ -4,8 +4,8 @@
  * instance reaches the streams of all of them. Publishing is best effort
  * after COMMIT: durable events are already in the room's event log, and a
  * stream that misses one sees the gap in event_seq and fills it with
- * ListEvents. Ephemeral events (typing, read markers, presence) are only
- * ever published.
+ * ListEvents. Ephemeral events (typing, read markers, presence, room access)
+ * are only ever published.
  */
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -64,7 +64,7 @@ export function encodeStreamEvents(payloads: readonly Uint8Array[]): Uint8Array 
 }
 
 /** The kinds that are delivered live only: they carry event_seq 0 and are never stored. */
-export type EphemeralKind = Extract<RoomEvent["kind"], { case: "typing" | "readMarker" | "presence" }>;
+export type EphemeralKind = Extract<RoomEvent["kind"], { case: "typing" | "readMarker" | "presence" | "roomAccess" }>;
 
 /** The kinds that are appended to the room's event log. */
 export type DurableKind = Exclude<RoomEvent["kind"], EphemeralKind | { case: undefined }>;
@@ -85,7 +85,7 @@ export function publishable(event: RoomEvent): PublishedEvent {
 /** An ephemeral kind as plain fields, e.g. `{ case: "typing", value: { userId, username } }`. */
 export type EphemeralInit = Extract<
   NonNullable<MessageInitShape<typeof RoomEventSchema>["kind"]>,
-  { case: "typing" | "readMarker" | "presence" }
+  { case: "typing" | "readMarker" | "presence" | "roomAccess" }
 >;
 
 export function ephemeralEvent(roomId: string, kind: EphemeralInit): RoomEvent {

@@ -11,8 +11,15 @@
  * the server no longer has that history (`truncated`, or `RESYNC_REQUIRED`)
  * the room is fetched again. Events for a room being fetched are dropped:
  * the subscription that follows the fetch replays them.
+ *
+ * The room list follows the user's own feed: `roomAdded` (added, joined,
+ * a room created with them or a direct room opened with them, on any
+ * device) adds and subscribes the room, `roomRemoved` marks it left; each
+ * reconnect, and `roomListStale` (the server may have lost some), reads the
+ * list again.
  */
-import type { Message, RoomSummary } from "@parley/proto/chat/v1/chat_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { type Message, type Room, type RoomSummary, RoomSummarySchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { User } from "@parley/proto/user/v1/user_pb.js";
 import { type Auth, type AuthOptions, createAuth } from "./auth.js";
 import type { BackoffOptions } from "./backoff.js";
@@ -48,7 +55,10 @@ export interface ParleySnapshot {
   /** Rooms the user is in, most recent activity first. */
   readonly rooms: readonly RoomState[];
   readonly roomsById: ReadonlyMap<string, RoomState>;
-  /** Users whose presence changed while this client listened: true online, false offline. */
+  /**
+   * Who is online (true) or offline (false): the members of each room as
+   * GetRoom found them when the room was fetched, then every change since.
+   */
   readonly presence: ReadonlyMap<string, boolean>;
 }
 
@@ -81,7 +91,7 @@ export interface ParleyClient extends Store<ParleySnapshot> {
    */
   start(): Promise<void>;
   close(): void;
-  /** Fetches the room list again (e.g. after joining or being added to a room). */
+  /** Fetches the room list again; rarely needed, since `roomAdded` and `roomRemoved` keep it current. */
   refreshRooms(): Promise<void>;
   /** Follows one room not in the list yet (just created or joined). */
   watchRoom(roomId: string): Promise<void>;
@@ -107,6 +117,8 @@ export interface ParleyClient extends Store<ParleySnapshot> {
 
 const TYPING_THROTTLE_MS = 3_000;
 const RESYNC_RETRY_MS = 2_000;
+/** A stale room list is read again within this long, at random. */
+const STALE_LIST_SPREAD_MS = 2_000;
 const REASON_RESYNC = "RESYNC_REQUIRED";
 
 function defaultWsUrl(baseUrl: string): string {
@@ -200,7 +212,9 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     onReady(user) {
       if (user) store.set({ ...snapshot(), user });
+      // Rooms gained while no socket was open were announced to none: the list is read again.
       if (!loaded) void loadInitial().catch(() => undefined);
+      else void listRooms().catch(() => undefined);
       for (const room of snapshot().roomsById.values()) {
         if (room.status === "left") continue;
         if (syncs.has(room.roomId)) continue;
@@ -236,11 +250,62 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       if (event.kind.case === "typing") scheduleTypingSweep();
       return;
     }
+    if (kind.case === "roomAdded") {
+      if (kind.value.room) roomAdded(kind.value.room);
+      return;
+    }
+    if (kind.case === "roomRemoved") {
+      updateRoom(kind.value.roomId, (room) => ({ ...room, status: "left" }));
+      return;
+    }
+    if (kind.case === "roomListStale") {
+      // Every socket of the edge hears this at once: spread the reads out.
+      retryLater(() => listRooms(), Math.random() * STALE_LIST_SPREAD_MS);
+      return;
+    }
     if (kind.case === "unsubscribed") {
       const { roomId, reason } = kind.value;
       if (reason === REASON_RESYNC) void resync(roomId);
       else updateRoom(roomId, (room) => ({ ...room, status: "left" }));
     }
+  }
+
+  /**
+   * A room the user now belongs to: as ListRooms would list it (a new member
+   * has read up to its head), subscribed from the announced head; then its
+   * members, which the announcement leaves out.
+   */
+  function roomAdded(room: Room): void {
+    const known = snapshot().roomsById.get(room.id);
+    if (known && known.status !== "left") return;
+    mergeSummaries([create(RoomSummarySchema, { room, lastReadSeq: room.headSeq, unreadCount: 0n })]);
+    void fetchMembers(room.id).catch(() => undefined);
+  }
+
+  /**
+   * Fills in a listed room's members (and their presence) without moving its
+   * cursor: a fetch at or past the events applied is taken, and the events
+   * after it apply on top (member changes are idempotent); an older one is
+   * read again.
+   */
+  async function fetchMembers(roomId: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { room } = await chats.getRoom({ roomId });
+      const current = snapshot().roomsById.get(roomId);
+      if (!room || !current || current.status === "left") return;
+      seedPresence(room);
+      if (room.headEventSeq >= current.eventSeq) {
+        updateRoom(roomId, (r) => (r.room && r.room.members.length > 0 ? r : { ...r, room }));
+        return;
+      }
+    }
+  }
+
+  function seedPresence(room: Room): void {
+    if (room.members.length === 0) return;
+    const presence = new Map(snapshot().presence);
+    for (const member of room.members) presence.set(member.userId, member.online);
+    store.set({ ...snapshot(), presence });
   }
 
   async function subscribeRoom(roomId: string): Promise<void> {
@@ -262,11 +327,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       return;
     }
     if (answer.kind.case !== "subscribed") return;
-    // Truncated: what this client missed is no longer kept. A cursor of 0 (the room had no events when it
-    // was fetched) cannot ask for a replay, since 0 means "from the head": if events came meanwhile, they
-    // are fetched instead.
-    const { truncated, headEventSeq } = answer.kind.value;
-    if (truncated || (cursor === 0n && headEventSeq > 0n)) {
+    // Truncated: what this client missed is no longer kept. (A cursor of 0 asks for the whole log.)
+    if (answer.kind.value.truncated) {
       await resync(roomId);
       return;
     }
@@ -300,6 +362,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       // nothing that happens while the messages are read can be missed.
       const { room } = await chats.getRoom({ roomId });
       if (!room) throw new ParleyError("not_found", "room not found", "ROOM_NOT_FOUND");
+      seedPresence(room);
       const wantsTimeline = snapshot().roomsById.get(roomId)?.timeline !== "none";
       const page = wantsTimeline ? await chats.listMessages({ roomId, limit: pageSize }) : undefined;
       updateRoom(roomId, (r) => roomFromFetch(r, me(), room, page));
@@ -318,9 +381,9 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     await subscribeRoom(roomId);
   }
 
-  const retryLater = (run: () => Promise<void>) => {
+  const retryLater = (run: () => Promise<void>, delayMs = RESYNC_RETRY_MS) => {
     if (closed) return;
-    setTimeout(() => void run().catch(() => undefined), RESYNC_RETRY_MS);
+    setTimeout(() => void run().catch(() => undefined), delayMs);
   };
 
   let typingSweep: ReturnType<typeof setTimeout> | undefined;
@@ -358,6 +421,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     if (user) store.set({ ...snapshot(), user });
     mergeSummaries(rooms);
     loaded = true;
+  }
+
+  async function listRooms(): Promise<void> {
+    const { rooms } = await chats.listRooms({});
+    mergeSummaries(rooms);
   }
 
   function mergeSummaries(summaries: readonly RoomSummary[]): void {
@@ -400,10 +468,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       // An Auth handed in may be shared with other clients; one made here stops with this client.
       if (ownsAuth) auth.close();
     },
-    async refreshRooms() {
-      const { rooms } = await chats.listRooms({});
-      mergeSummaries(rooms);
-    },
+    refreshRooms: listRooms,
     async watchRoom(roomId) {
       const known = snapshot().roomsById.get(roomId);
       if (known && known.status !== "left") return;

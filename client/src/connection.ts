@@ -233,8 +233,8 @@ export class RealtimeConnection {
     if (waiter) {
       this.waiters.delete(frame.ref);
       if (frame.kind.case === "error") {
-        const { code, message, reason } = frame.kind.value;
-        waiter.reject(new ParleyError(code, message, reason));
+        const { code, message, reason, retryAfterSeconds } = frame.kind.value;
+        waiter.reject(new ParleyError(code, message, reason, retryAfterSeconds));
       } else {
         waiter.resolve(frame);
       }

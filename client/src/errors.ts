@@ -14,6 +14,8 @@ export class ParleyError extends Error {
     message: string,
     /** Stable machine-readable reason, e.g. "ROOM_NOT_FOUND"; "" when the server gave none. */
     readonly reason = "",
+    /** For `resource_exhausted`: the seconds the server asked to wait before trying again; 0 when it gave none. */
+    readonly retryAfterSeconds = 0,
   ) {
     super(message);
   }

@@ -104,3 +104,21 @@ test("what an earlier page left unsent is loaded and sent in its order", async (
   await tick();
   assert.deepEqual(reloaded.delivered, ["first", "second"]);
 });
+
+test("a send refused for the rate waits the retryAfterSeconds the refusal names, not a fixed second", async () => {
+  const times: number[] = [];
+  const started = Date.now();
+  const h = harness(async (send, attempt) => {
+    times.push(Date.now() - started);
+    if (attempt === 1) throw new ParleyError("resource_exhausted", "slow down", "RATE_LIMITED", 2);
+    return stored(send);
+  });
+  await h.outbox.add({ roomId: "r", text: "a" });
+  await new Promise((r) => setTimeout(r, 1_500));
+  assert.deepEqual(h.attempts, ["a"], "not sent again within the 2 s asked for");
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.deepEqual(h.attempts, ["a", "a"]);
+  assert.deepEqual(h.delivered, ["a"]);
+  assert.ok((times[1] ?? 0) - (times[0] ?? 0) >= 2_000, JSON.stringify(times));
+  h.outbox.close();
+});

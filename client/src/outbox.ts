@@ -8,7 +8,7 @@
  * so a retried send can never land behind a later one. A send lost with the
  * connection waits for the next one; one answered `unavailable` (or any error
  * that may pass) is retried with backoff; `resource_exhausted` waits out the
- * rate window; a permanent refusal marks it failed for the app to show, to
+ * rate window it names; a permanent refusal marks it failed for the app to show, to
  * retry or to discard.
  */
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
@@ -49,8 +49,12 @@ export interface Outbox {
   close(): void;
 }
 
-/** The socket's send rate window (WS_SEND_RATE is per second): a rate-limited send waits this long. */
+/** A rate-limited send waits as long as the refusal says (retryAfterSeconds), or this when it says nothing. */
 const RATE_WINDOW_MS = 1_000;
+
+function rateWait(error: ParleyError): number {
+  return error.retryAfterSeconds > 0 ? error.retryAfterSeconds * 1000 : RATE_WINDOW_MS;
+}
 
 export function newClientMessageId(): string {
   const bytes = new Uint8Array(16);
@@ -109,7 +113,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         update(send.clientMessageId, { status: "queued" });
         const lost = error.reason === "CONNECTION_LOST" || error.reason === "NOT_CONNECTED";
         // A lost connection is retried when the next one opens (kick); the others after a pause.
-        if (!lost) waitThenDrive(send.roomId, verdict === "wait" ? RATE_WINDOW_MS : backoff.next());
+        if (!lost) waitThenDrive(send.roomId, verdict === "wait" ? rateWait(error) : backoff.next());
       }
       return drive();
     }

@@ -296,7 +296,14 @@ function memberChanged(
   else if (change.change === MemberChanged_Change.JOINED && !members.some((m) => m.userId === change.userId)) {
     members = [
       ...members,
-      { $typeName: "parley.chat.v1.Member", userId: change.userId, role: change.role, lastReadSeq: state.headSeq },
+      // `online` is the fetch's snapshot; the live answer is the client's `presence`.
+      {
+        $typeName: "parley.chat.v1.Member",
+        userId: change.userId,
+        role: change.role,
+        lastReadSeq: state.headSeq,
+        online: false,
+      },
     ];
   } else if (change.change === MemberChanged_Change.ROLE) {
     members = members.map((m) => (m.userId === change.userId ? { ...m, role: change.role } : m));

@@ -231,8 +231,13 @@ test("an ack lost with the connection: the retry returns the original message, s
     const page = await a.client.chats.listMessages({ roomId });
     return page.messages.length === 1;
   });
-  // The answer never came; the silent socket is given up on and the send retried with the same id.
-  await until("delivered", () => room(a.client, roomId).pending.length === 0 && texts(a, roomId).length === 1);
+  // The answer never came; the silent socket is given up on and the send retried with the same id. The
+  // resubscription may replay the message (settling the send) before the retry's answer comes: wait for both.
+  const answered = () => a.frames.some((f) => f.dir === "in" && "ack" in f.frame);
+  await until(
+    "delivered",
+    () => room(a.client, roomId).pending.length === 0 && texts(a, roomId).length === 1 && answered(),
+  );
   assert.ok(a.sockets() > sockets, "reconnected");
 
   const sends = a.frames.filter((f) => f.dir === "out" && "send" in f.frame);
@@ -379,4 +384,50 @@ test("sends refused for the socket's rate wait as told and still arrive once eac
     "stored once each, in the order sent",
   );
   await assertMatchesServer(a.client, roomId);
+});
+
+test("rooms the user gains or loses on another device show up live, without refreshRooms", async () => {
+  const [alice, bob] = await Promise.all([newUser("alice"), newUser("bob")]);
+  const a = await started(alice);
+  const b = await started(bob);
+  const listed = (id: string) => b.client.getSnapshot().rooms.some((r) => r.roomId === id);
+
+  // A room someone creates with bob in it, written to before bob's client has subscribed to it.
+  const { room: created } = await a.client.chats.createRoom({ name: "live list", memberIds: [bob.id] });
+  assert.ok(created);
+  await restSend(alice.token, created.id, "hello bob");
+  await until("room listed", () => listed(created.id));
+  await until("its message", () => room(b.client, created.id).lastMessage?.text === "hello bob");
+  await until("live", () => room(b.client, created.id).status === "live");
+  // A direct room someone opens with bob.
+  const { room: direct } = await a.client.chats.openDirectRoom({ userId: bob.id });
+  assert.ok(direct);
+  await until("direct room listed", () => listed(direct.id));
+  // Bob leaves on another device: the room drops out of this one's list.
+  const left = await api(h.system, "POST", `/api/chats/rooms/${created.id}/leave`, {}, bob.token);
+  assert.equal(left.status, 200, JSON.stringify(left.json));
+  await until("room dropped", () => !listed(created.id));
+  assert.equal(room(b.client, created.id).status, "left");
+  assert.ok(
+    b.frames.some((f) => f.dir === "in" && "roomAdded" in f.frame),
+    "learned from the socket, not a poll",
+  );
+  assert.equal(
+    b.frames.filter((f) => f.dir === "out" && "subscribe" in f.frame).length > 0,
+    true,
+    "the new rooms are subscribed",
+  );
+  await assertMatchesServer(b.client, direct.id);
+});
+
+test("presence starts from who is online when a room is fetched, not from changes seen since", async () => {
+  const [alice, bob] = await Promise.all([newUser("alice"), newUser("bob")]);
+  const a = await started(alice);
+  const roomId = await roomWith(a, [bob.id]);
+  // Alice is online before bob's client exists: no presence event will tell it so.
+  const b = await started(bob);
+  await b.client.loadTimeline(roomId);
+  await until("room live", () => room(b.client, roomId).status === "live");
+  assert.equal(b.client.getSnapshot().presence.get(alice.id), true);
+  assert.equal(b.client.getSnapshot().presence.get(bob.id), true, "bob's own socket counts");
 });

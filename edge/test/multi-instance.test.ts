@@ -150,3 +150,27 @@ test("reconnecting to the other edge with afterEventSeq resumes with exactly the
     .map((e) => Object.keys(e).find((k) => !["roomId", "eventSeq", "occurredAt"].includes(k)));
   assert.deepEqual(kinds, ["messageCreated", "messageCreated", "messageEdited", "reactionChanged"]);
 });
+
+test("a user's sockets on both edges hear of a room gained or lost through either chat-svc instance", async () => {
+  const onA = await system.readySocket(bob.token, edgeA);
+  const onB = await system.readySocket(bob.token, edgeB);
+  const added = (roomId: string) => (f: Frame) =>
+    (f.roomAdded as { room?: { id: string } } | undefined)?.room?.id === roomId;
+  const removed = (roomId: string) => (f: Frame) =>
+    (f.roomRemoved as { roomId?: string } | undefined)?.roomId === roomId;
+
+  // Created through edge B (chat-svc B), with bob in it.
+  const viaB = await system.api("POST", "/api/chats/rooms", { name: "via B", memberIds: [bob.id] }, alice.token, {
+    baseUrl: edgeB.url,
+  });
+  assert.equal(viaB.status, 201, JSON.stringify(viaB.json));
+  const roomId = (viaB.json.room as { id: string }).id;
+  await onA.next(added(roomId));
+  await onB.next(added(roomId));
+  // Removed through edge A (chat-svc A).
+  const kicked = await system.api("DELETE", `/api/chats/rooms/${roomId}/members/${bob.id}`, undefined, alice.token);
+  assert.equal(kicked.status, 200, JSON.stringify(kicked.json));
+  for (const s of [onA, onB]) {
+    assert.deepEqual(await s.next(removed(roomId)), { roomRemoved: { roomId, reason: "REMOVED_FROM_ROOM" } });
+  }
+});

@@ -304,10 +304,9 @@ test("send rate: frames over the limit get RATE_LIMITED, the socket stays; a flo
     const limited = answers.filter((f) => "error" in f);
     assert.equal(limited.length, 5);
     for (const f of limited) {
-      assert.deepEqual(
-        [(f.error as { code: string }).code, (f.error as { reason: string }).reason],
-        ["resource_exhausted", "RATE_LIMITED"],
-      );
+      const error = f.error as { code: string; reason: string; retryAfterSeconds?: number };
+      // A token's time at 5/s, rounded up to whole seconds: what REST would send as Retry-After.
+      assert.deepEqual([error.code, error.reason, error.retryAfterSeconds], ["resource_exhausted", "RATE_LIMITED", 1]);
     }
     // Pings are not limited; subscribes have a bucket of their own.
     assert.ok("pong" in (await request(s, { ping: {} })));

@@ -175,7 +175,7 @@ test("resume with afterEventSeq replays exactly the missed events in order, then
   // `subscribed` came before any replayed event.
   assert.ok(s.frames.indexOf(subscribed) < s.frames.findIndex(isEvent(roomId)));
 
-  // afterEventSeq 0: no replay, live only.
+  // No afterEventSeq: from the head, no replay, live only.
   const live = await system.readySocket(alice.token);
   live.send({ ref: "r0", subscribe: { roomId } });
   await live.next((f) => f.ref === "r0");
@@ -281,7 +281,7 @@ test("a socket that stops answering pings is terminated", async () => {
   }
 });
 
-test("events missed while the edge's stream was down are delivered once it reconnects", async () => {
+test("events missed while the edge's stream was down are delivered once it reconnects; the room list is stale", async () => {
   const chat = await system.startChatInstance();
   const port = chat.port;
   const edge = await system.startEdge({ CHAT_SVC_URL: chat.url });
@@ -304,6 +304,8 @@ test("events missed while the edge's stream was down are delivered once it recon
     try {
       await waitUntil(() => edge.app.realtime.events.connected, 15_000, "the edge to reconnect");
       await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "3");
+      // Rooms alice gained or lost meanwhile were announced to no one here: she is told to read her list again.
+      await s.next((f) => "roomListStale" in f);
       await sendRest(alice, roomId, "after");
       await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "4");
       assert.deepEqual(seqsIn(s, roomId), ["1", "2", "3", "4"]);
@@ -425,4 +427,93 @@ test("resuming past one's own leave and return replays both and stays subscribed
     s.frames.filter(isEvent(roomId)).map((f) => (f as EventFrame).event.messageCreated.text),
     ["while away", "live"],
   );
+});
+
+test("afterEventSeq 0 replays a room from its first event, which a new room (headEventSeq 0) needs", async () => {
+  const roomId = await createRoom(alice);
+  const fetched = await system.api("GET", `/api/chats/rooms/${roomId}`, undefined, alice.token);
+  assert.equal((fetched.json.room as { headEventSeq?: string }).headEventSeq ?? "0", "0", "a new room's log is empty");
+  // Sent between the client's fetch and its subscribe.
+  await sendRest(alice, roomId, "first");
+  await sendRest(alice, roomId, "second");
+  const s = await system.readySocket(alice.token);
+  s.send({ ref: "r", subscribe: { roomId, afterEventSeq: "0" } });
+  const subscribed = await s.next((f) => f.ref === "r");
+  assert.deepEqual(subscribed.subscribed, { roomId, headSeq: "2", headEventSeq: "2" });
+  await s.next((f) => isEvent(roomId)(f) && (f as EventFrame).event.messageCreated.seq === "2");
+  assert.deepEqual(seqsIn(s, roomId), ["1", "2"]);
+});
+
+type RoomAddedFrame = Frame & { roomAdded: { room: { id: string; name: string; headEventSeq?: string } } };
+type RoomRemovedFrame = Frame & { roomRemoved: { roomId: string; reason: string } };
+const roomAdded = (roomId: string) => (f: Frame) => (f as RoomAddedFrame).roomAdded?.room.id === roomId;
+const roomRemoved = (roomId: string) => (f: Frame) => (f as RoomRemovedFrame).roomRemoved?.roomId === roomId;
+
+test("a user's sockets hear of each room they gain or lose, on any device, without subscribing", async () => {
+  const dave = await system.signUp("dana_feed");
+  const phone = await system.readySocket(dave.token);
+  const laptop = await system.readySocket(dave.token);
+  const bystander = await system.readySocket(bob.token);
+
+  // Created with dave in it.
+  const created = await createRoom(alice, { memberIds: [dave.id] });
+  for (const s of [phone, laptop]) {
+    const added = (await s.next(roomAdded(created))) as RoomAddedFrame;
+    assert.equal(added.roomAdded.room.name, "room");
+  }
+  // Added to a room, then removed from it.
+  const group = await createRoom(alice);
+  assert.equal(
+    (await system.api("POST", `/api/chats/rooms/${group}/members`, { userIds: [dave.id] }, alice.token)).status,
+    200,
+  );
+  const added = (await phone.next(roomAdded(group))) as RoomAddedFrame;
+  assert.equal(added.roomAdded.room.headEventSeq, "1", "the room as it is after the add: its member_changed logged");
+  assert.equal(
+    (await system.api("DELETE", `/api/chats/rooms/${group}/members/${dave.id}`, undefined, alice.token)).status,
+    200,
+  );
+  assert.deepEqual((await laptop.next(roomRemoved(group))) as Frame, {
+    roomRemoved: { roomId: group, reason: "REMOVED_FROM_ROOM" },
+  });
+  // Joined on one device, left on the other.
+  const open = await createRoom(alice, { visibility: "public" });
+  assert.equal((await system.api("POST", `/api/chats/rooms/${open}/join`, {}, dave.token)).status, 200);
+  await laptop.next(roomAdded(open));
+  assert.equal((await system.api("POST", `/api/chats/rooms/${open}/leave`, {}, dave.token)).status, 200);
+  assert.deepEqual((await phone.next(roomRemoved(open))) as Frame, {
+    roomRemoved: { roomId: open, reason: "LEFT_ROOM" },
+  });
+  // A direct room someone opens with them.
+  const direct = await system.api("POST", "/api/chats/direct", { userId: dave.id }, bob.token);
+  assert.equal(direct.status, 201, JSON.stringify(direct.json));
+  const directId = (direct.json.room as { id: string }).id;
+  await phone.next(roomAdded(directId));
+  await bystander.next(roomAdded(directId));
+
+  // Only the user concerned hears of it: bob was in none of dave's other rooms.
+  const told = (f: Frame) => "roomAdded" in f || "roomRemoved" in f;
+  assert.deepEqual(
+    bystander.frames.filter(told).map((f) => (f as RoomAddedFrame).roomAdded?.room.id),
+    [directId],
+  );
+  assert.equal(phone.frames.filter((f) => "event" in f).length, 0, "nothing of the rooms' own events unasked");
+});
+
+test("GetRoom says which members are online now", async () => {
+  const erin = await system.signUp("erin_ws");
+  const frank = await system.signUp("frank_ws");
+  const roomId = await createRoom(erin, { memberIds: [frank.id] });
+  const online = async () => {
+    const res = await system.api("GET", `/api/chats/rooms/${roomId}`, undefined, erin.token);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const members = (res.json.room as { members: { userId: string; online?: boolean }[] }).members;
+    return Object.fromEntries(members.map((m) => [m.userId, m.online ?? false]));
+  };
+  assert.deepEqual(await online(), { [erin.id]: false, [frank.id]: false });
+  const s = await system.readySocket(frank.token);
+  await waitUntil(async () => (await online())[frank.id] === true, 10_000, "frank online");
+  assert.equal((await online())[erin.id], false);
+  await s.close();
+  await waitUntil(async () => (await online())[frank.id] === false, 10_000, "frank offline");
 });

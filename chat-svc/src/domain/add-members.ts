@@ -6,6 +6,7 @@ import { listMembers } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom, requireMayAddMembers } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
 import { admitMembers, checkNewMembers } from "./membership.js";
+import { announceRoomAdded } from "./room-access.js";
 
 /**
  * Adds existing users to a group room, as the room's member_add_policy
@@ -29,7 +30,8 @@ export async function addMembers(
     caller.userId,
     userIds.filter((id) => id !== caller.userId),
   );
-  return inRoomTransaction(deps, async (tx, logged) => {
+  let newcomers: string[] = [];
+  const view = await inRoomTransaction(deps, async (tx, logged) => {
     const access = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
     requireMayAddMembers(access);
     const added = await admitMembers(
@@ -41,16 +43,17 @@ export async function addMembers(
     if (added.length > 0) {
       // In request order, so events and member order agree.
       const addedIds = new Set(added.map((m) => m.userId));
+      newcomers = userIds.filter((id) => addedIds.has(id));
       const appended = await appendEvents(
         tx,
         room.id,
-        userIds
-          .filter((id) => addedIds.has(id))
-          .map((id) => memberChanged(id, MemberChanged_Change.JOINED, "member", caller.userId)),
+        newcomers.map((id) => memberChanged(id, MemberChanged_Change.JOINED, "member", caller.userId)),
       );
       room = appended.room;
       logged.push(...appended.events);
     }
     return { room, members: await listMembers(tx, room.id) };
   });
+  announceRoomAdded(deps, view.room, newcomers);
+  return view;
 }

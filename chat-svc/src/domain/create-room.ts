@@ -4,6 +4,7 @@ import { insertRoom, listMembers } from "../storage/rooms.js";
 import type { MemberAddPolicy, Visibility } from "../storage/schema.js";
 import type { DomainDeps, RoomView } from "./deps.js";
 import { admitMembers, checkNewMembers } from "./membership.js";
+import { announceRoomAdded } from "./room-access.js";
 
 /**
  * Creates a group room owned by the caller, with `memberIds` as its other
@@ -28,7 +29,7 @@ export async function createRoom(
   const others = new Set(input.memberIds.map((id) => id.toLowerCase()));
   others.delete(caller.userId);
   await checkNewMembers(deps, caller.userId, [...others]);
-  return deps.db.transaction(async (tx) => {
+  const view = await deps.db.transaction(async (tx) => {
     const room = await insertRoom(tx, {
       name,
       visibility: input.visibility,
@@ -42,4 +43,10 @@ export async function createRoom(
     ]);
     return { room, members: await listMembers(tx, room.id) };
   });
+  announceRoomAdded(
+    deps,
+    view.room,
+    view.members.map((m) => m.userId),
+  );
+  return view;
 }

@@ -1,17 +1,34 @@
 import type { Identity } from "@parley/shared/auth.js";
+import { onlineAmong } from "../storage/presence-store.js";
 import { listMembers } from "../storage/rooms.js";
 import { loadRoomForMember } from "./access.js";
 import type { DomainDeps, RoomView } from "./deps.js";
 
-export async function getRoom({ db }: DomainDeps, caller: Identity, roomId: string): Promise<RoomView> {
+/**
+ * The room with its members and which of them are online now (the presence
+ * store): the snapshot a client applies the room's `presence` events to.
+ * Presence is not in the room's log, so a change between this read and the
+ * client's subscription is seen only at the member's next change.
+ */
+export async function getRoom(
+  { db, redis, keyPrefix }: DomainDeps,
+  caller: Identity,
+  roomId: string,
+): Promise<RoomView & { online: Set<string> }> {
   // One snapshot, so the heads and the members describe the same moment.
-  return db.transaction(
+  const view = await db.transaction(
     async (tx) => {
       const { room } = await loadRoomForMember(tx, caller.userId, roomId);
       return { room, members: await listMembers(tx, room.id) };
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );
+  const online = await onlineAmong(
+    redis,
+    keyPrefix,
+    view.members.map((m) => m.userId),
+  );
+  return { ...view, online };
 }
 
 /** The room's heads, for a member: one indexed read, no member list. */

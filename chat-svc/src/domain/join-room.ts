@@ -6,6 +6,7 @@ import { hasOwner, listMembers } from "../storage/rooms.js";
 import { loadRoomToJoin } from "./access.js";
 import { type DomainDeps, inRoomTransaction, type RoomView } from "./deps.js";
 import { admitMembers } from "./membership.js";
+import { announceRoomAdded } from "./room-access.js";
 
 /**
  * Adds the caller to a public room; joining a room one is in already changes
@@ -13,7 +14,8 @@ import { admitMembers } from "./membership.js";
  * so that no room stays without someone who can manage it.
  */
 export async function joinRoom(deps: DomainDeps, caller: Identity, roomId: string): Promise<RoomView> {
-  return inRoomTransaction(deps, async (tx, logged) => {
+  let joined = false;
+  const view = await inRoomTransaction(deps, async (tx, logged) => {
     const found = await loadRoomToJoin(tx, caller.userId, roomId);
     let room = found.room;
     if (found.role === null) {
@@ -28,8 +30,11 @@ export async function joinRoom(deps: DomainDeps, caller: Identity, roomId: strin
         ]);
         room = appended.room;
         logged.push(...appended.events);
+        joined = true;
       }
     }
     return { room, members: await listMembers(tx, room.id) };
   });
+  if (joined) announceRoomAdded(deps, view.room, [caller.userId]);
+  return view;
 }

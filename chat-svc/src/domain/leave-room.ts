@@ -7,6 +7,7 @@ import { setMemberRole, successorOf } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom } from "./access.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
 import { dismissMember } from "./membership.js";
+import { announceRoomRemoved } from "./room-access.js";
 
 /**
  * The caller leaves a group room (a direct room cannot be left). An owner
@@ -17,7 +18,7 @@ import { dismissMember } from "./membership.js";
  * successor when there is one.
  */
 export async function leaveRoom(deps: DomainDeps, caller: Identity, roomId: string): Promise<void> {
-  await inRoomTransaction(deps, async (tx, logged) => {
+  const left = await inRoomTransaction(deps, async (tx, logged) => {
     const access = await loadRoomForMember(tx, caller.userId, roomId, { lock: true });
     requireGroupRoom(access.room);
     const { room } = access;
@@ -31,5 +32,7 @@ export async function leaveRoom(deps: DomainDeps, caller: Identity, roomId: stri
       }
     }
     logged.push(...(await appendEvents(tx, room.id, kinds)).events);
+    return room.id;
   });
+  announceRoomRemoved(deps, left, caller.userId, MemberChanged_Change.LEFT);
 }

@@ -3,6 +3,7 @@ import { invalidField } from "../errors.js";
 import { findDirectRoom, insertDirectRoom, listMembers } from "../storage/rooms.js";
 import type { DomainDeps, RoomView } from "./deps.js";
 import { admitMembers, checkNewMembers } from "./membership.js";
+import { announceRoomAdded } from "./room-access.js";
 
 /** The unique key of the direct room of a pair: the same whoever opens it. */
 export function directKey(a: string, b: string): string {
@@ -26,7 +27,7 @@ export async function openDirectRoom(
   if (other === caller.userId) throw invalidField("user_id", "must be another user than the caller");
   await checkNewMembers(deps, caller.userId, [other]);
   const key = directKey(caller.userId, other);
-  return deps.db.transaction(async (tx) => {
+  const view = await deps.db.transaction(async (tx) => {
     const created = await insertDirectRoom(tx, { directKey: key, createdBy: caller.userId });
     if (created) {
       await admitMembers(tx, created, [
@@ -39,4 +40,6 @@ export async function openDirectRoom(
     if (!room) throw new Error(`direct room ${key} conflicted but cannot be found`);
     return { room, members: await listMembers(tx, room.id), created: false };
   });
+  if (view.created) announceRoomAdded(deps, view.room, [caller.userId, other]);
+  return view;
 }

@@ -7,6 +7,7 @@ import { findMember } from "../storage/rooms.js";
 import { loadRoomForMember, requireGroupRoom, requireRole } from "./access.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
 import { dismissMember } from "./membership.js";
+import { announceRoomRemoved } from "./room-access.js";
 
 /**
  * Kicks a member: owners may remove anyone but themselves, admins only plain
@@ -18,7 +19,7 @@ export async function removeMember(
   input: { roomId: string; userId: string },
 ): Promise<void> {
   const userId = input.userId.toLowerCase();
-  await inRoomTransaction(deps, async (tx, logged) => {
+  const roomId = await inRoomTransaction(deps, async (tx, logged) => {
     const access = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
     requireGroupRoom(access.room);
     requireRole(access, ["owner", "admin"], "remove members");
@@ -29,5 +30,7 @@ export async function removeMember(
     await dismissMember(tx, access.room.id, userId);
     const kind = memberChanged(userId, MemberChanged_Change.REMOVED, target.role, caller.userId);
     logged.push(...(await appendEvents(tx, access.room.id, [kind])).events);
+    return access.room.id;
   });
+  announceRoomRemoved(deps, roomId, userId, MemberChanged_Change.REMOVED);
 }

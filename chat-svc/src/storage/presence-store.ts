@@ -48,7 +48,28 @@ const EXPIRED = `${NOW}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 `;
 
+// KEYS: the online index. ARGV: user ids. 1 for each whose latest entry has not expired, else 0.
+const ONLINE_AMONG = `${NOW}
+local online = {}
+for i, user in ipairs(ARGV) do
+  local expiry = redis.call('ZSCORE', KEYS[1], user)
+  online[i] = (expiry and tonumber(expiry) > now) and 1 or 0
+end
+return online
+`;
+
 export type Transition = "online" | "offline" | null;
+
+function onlineIndexKey(prefix: string): string {
+  return `${prefix}presence:online`;
+}
+
+/** Which of `userIds` have a live socket now: one read of the online index, with Redis's clock. */
+export async function onlineAmong(redis: Redis, prefix: string, userIds: readonly string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const flags = (await redis.eval(ONLINE_AMONG, 1, onlineIndexKey(prefix), ...userIds)) as number[];
+  return new Set(userIds.filter((_, i) => flags[i] === 1));
+}
 
 export interface PresenceStore {
   /** Adds or refreshes (online) or removes (offline) one socket of a user. */
@@ -62,7 +83,7 @@ export interface PresenceStore {
 export function createPresenceStore(opts: { redis: Redis; prefix: string; ttlMs: number }): PresenceStore {
   const { redis, prefix, ttlMs } = opts;
   const socketsKey = (userId: string) => `${prefix}presence:sockets:${userId}`;
-  const onlineKey = `${prefix}presence:online`;
+  const onlineKey = onlineIndexKey(prefix);
 
   async function run(mode: "online" | "offline" | "sweep", userId: string, socketId: string): Promise<Transition> {
     const result = await redis.eval(UPDATE, 2, socketsKey(userId), onlineKey, mode, socketId, ttlMs, userId);

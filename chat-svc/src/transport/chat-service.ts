@@ -77,7 +77,8 @@ export function chatService(deps: {
     },
 
     async getRoom(req, ctx) {
-      return room(await getRoom(domain, await caller(ctx), req.roomId));
+      const view = await getRoom(domain, await caller(ctx), req.roomId);
+      return { room: roomToProto(view.room, view.members, view.online) };
     },
 
     async getRoomHead(req, ctx) {

@@ -9,7 +9,7 @@ import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import { type ClientFrame, ClientFrameSchema, ServerFrameSchema } from "@parley/proto/realtime/v1/realtime_pb.js";
 import { appError, errorReason } from "@parley/shared/errors.js";
 import { validationError } from "@parley/shared/validation.js";
-import { codeName } from "../http-errors.js";
+import { codeName, retryAfterSeconds } from "../http-errors.js";
 import { jsonWriter } from "./compiled-json.js";
 
 export type DecodedFrame = { ok: true; frame: ClientFrame } | { ok: false; ref: string; error: ConnectError };
@@ -59,7 +59,15 @@ export function encodeServerFrame(frame: ServerFrameInit): string {
 export function encodeError(err: ConnectError, ref = ""): string {
   return encodeServerFrame({
     ref,
-    kind: { case: "error", value: { code: codeName(err.code), message: err.rawMessage, reason: errorReason(err) } },
+    kind: {
+      case: "error",
+      value: {
+        code: codeName(err.code),
+        message: err.rawMessage,
+        reason: errorReason(err),
+        retryAfterSeconds: retryAfterSeconds(err) ?? 0,
+      },
+    },
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * GET /ws: accepts sockets (authenticated by socket-auth.ts), feeds them from
- * the one chat-svc event stream through the room hub, and runs the only
+ * the one chat-svc event stream through the room hub (room events) and the
+ * user feed (the rooms each user gains and loses), and runs the only
  * timers sockets need, each one timer for all of them: the heartbeat (a
  * protocol ping and a `heartbeat` frame in one write, spread over the
  * interval by timer-wheel.ts; a socket that missed the last pong is
@@ -28,6 +29,7 @@ import type { SendRate } from "./send-limiter.js";
 import { createSocketAuth } from "./socket-auth.js";
 import { CLOSE_GOING_AWAY, type SessionContext, SocketSession } from "./socket-session.js";
 import { startTimerWheel } from "./timer-wheel.js";
+import { UserFeed } from "./user-feed.js";
 import { createWriteCoalescer } from "./write-coalescer.js";
 
 export interface RealtimeGatewayOptions {
@@ -54,6 +56,7 @@ export interface RealtimeGatewayOptions {
 
 export interface RealtimeGateway {
   readonly hub: RoomHub;
+  readonly feed: UserFeed;
   readonly events: EventStream;
   readonly sessionCount: number;
   accept(ws: WebSocket, req: UpgradeRequest): void;
@@ -96,6 +99,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
   const { logger } = opts;
   const authTimeoutMs = opts.authTimeoutMs ?? 10_000;
   const hub = new RoomHub();
+  const feed = new UserFeed<SocketSession>();
   const sessions = new Set<SocketSession>();
   /** Sockets still to authenticate, oldest first (a Set keeps insertion order). */
   const unauthenticatedSessions = new Set<SocketSession>();
@@ -103,8 +107,13 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     chat: opts.chat,
     serviceToken: opts.serviceToken,
     logger,
-    onEvent: (event) => hub.dispatch(event),
-    onOpen: () => hub.resyncAll(),
+    // A user's own feed is told only RoomAccess events: room events pay one comparison for it.
+    onEvent: (event) =>
+      event.kind.case === "roomAccess" ? feed.dispatch(event.roomId, event.kind.value) : hub.dispatch(event),
+    onOpen: () => {
+      hub.resyncAll();
+      feed.stale();
+    },
   });
   const presence = startPresenceReporter({
     chat: opts.chat,
@@ -133,13 +142,17 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
     now: () => performance.now(),
     authenticated(session, userId) {
       unauthenticatedSessions.delete(session);
+      feed.add(userId, session);
       presence.opened(userId);
     },
     closed(session) {
       sessions.delete(session);
       heartbeat.delete(session);
       unauthenticatedSessions.delete(session);
-      if (session.userId !== undefined) presence.closed(session.userId);
+      if (session.userId !== undefined) {
+        feed.remove(session.userId, session);
+        presence.closed(session.userId);
+      }
     },
   };
 
@@ -185,6 +198,7 @@ export function createRealtimeGateway(opts: RealtimeGatewayOptions): RealtimeGat
 
   return {
     hub,
+    feed,
     events,
     get sessionCount() {
       return sessions.size;

@@ -17,14 +17,13 @@ import type { ChatClient } from "../clients.js";
 import { encodeServerFrame, type OutFrame } from "./frame-codec.js";
 import type { RoomHub } from "./room-hub.js";
 import { type EventPage, RoomSubscription, type SubscriptionOwner } from "./room-subscription.js";
+import { REASON_LEFT, REASON_REMOVED } from "./user-feed.js";
 
 export const MAX_SUBSCRIPTIONS = 200;
 /** Page size for resume and gap repair (ListEvents): the service's maximum. */
 const EVENT_PAGE = 500;
 
-/** Why the server ended a subscription (Unsubscribed.reason). */
-const REASON_REMOVED = "REMOVED_FROM_ROOM";
-const REASON_LEFT = "LEFT_ROOM";
+/** Why the server ended a subscription (Unsubscribed.reason), besides REASON_REMOVED and REASON_LEFT. */
 const REASON_RESYNC = "RESYNC_REQUIRED";
 
 /** What subscriptions need of their socket. */
@@ -73,12 +72,13 @@ export class SocketSubscriptions implements SubscriptionOwner {
   /**
    * Registers the subscription before asking where the room is, so no live
    * event falls between the two; then tells where delivery starts: after
-   * `afterEventSeq` (0: from the room's head, nothing replayed). A resume
+   * `afterEventSeq` (0 included: from the log's start; undefined: from the
+   * room's head, nothing replayed). A resume
    * point the log no longer covers, or one beyond the room's head, is
    * `truncated` and continues from the head. Undefined when the subscription
    * ended meanwhile.
    */
-  async subscribe(roomId: string, afterEventSeq: bigint): Promise<Subscribed | undefined> {
+  async subscribe(roomId: string, afterEventSeq: bigint | undefined): Promise<Subscribed | undefined> {
     this.unsubscribe(roomId);
     if (this.closed) return undefined;
     if (this.byRoom.size >= MAX_SUBSCRIPTIONS) {
@@ -93,7 +93,7 @@ export class SocketSubscriptions implements SubscriptionOwner {
     try {
       const [head, events] = await Promise.all([
         this.deps.chat.getRoomHead({ roomId }, this.socket.call()),
-        afterEventSeq > 0n ? this.fetchEvents(roomId, afterEventSeq) : undefined,
+        afterEventSeq === undefined ? undefined : this.fetchEvents(roomId, afterEventSeq),
       ]);
       headSeq = head.headSeq;
       headEventSeq = head.headEventSeq;
@@ -106,8 +106,9 @@ export class SocketSubscriptions implements SubscriptionOwner {
       throw err;
     }
     if (sub.isClosed) return undefined;
-    const truncated = page !== undefined && (page.truncated || afterEventSeq > headEventSeq);
-    const start = () => (page && !truncated ? sub.start(afterEventSeq, page) : sub.start(headEventSeq));
+    const from = page && afterEventSeq !== undefined ? afterEventSeq : undefined;
+    const truncated = from !== undefined && (page?.truncated === true || from > headEventSeq);
+    const start = () => (from !== undefined && !truncated ? sub.start(from, page) : sub.start(headEventSeq));
     return { roomId, headSeq, headEventSeq, truncated, start };
   }
 

@@ -7,7 +7,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { AddReactionRequest, DeleteMessageRequest, EditMessageRequest, MarkReadRequest, Message as Message$1, RemoveReactionRequest, RoomEvent, SendMessageRequest, SendTypingRequest } from "../../chat/v1/chat_pb.js";
+import type { AddReactionRequest, DeleteMessageRequest, EditMessageRequest, MarkReadRequest, Message as Message$1, RemoveReactionRequest, Room, RoomEvent, SendMessageRequest, SendTypingRequest } from "../../chat/v1/chat_pb.js";
 import { file_parley_chat_v1_chat } from "../../chat/v1/chat_pb.js";
 import type { User } from "../../user/v1/user_pb.js";
 import { file_parley_user_v1_user } from "../../user/v1/user_pb.js";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/realtime/v1/realtime.proto.
  */
 export const file_parley_realtime_v1_realtime: GenFile = /*@__PURE__*/
-  fileDesc("CiFwYXJsZXkvcmVhbHRpbWUvdjEvcmVhbHRpbWUucHJvdG8SEnBhcmxleS5yZWFsdGltZS52MSL8BAoLQ2xpZW50RnJhbWUSFAoDcmVmGAEgASgJQge6SARyAhhAEjgKDGF1dGhlbnRpY2F0ZRgCIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5BdXRoZW50aWNhdGVIABIyCglzdWJzY3JpYmUYAyABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuU3Vic2NyaWJlSAASNgoLdW5zdWJzY3JpYmUYBCABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVIABIyCgRzZW5kGAUgASgLMiIucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0SAASKAoEcGluZxgGIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5QaW5nSAASMgoEZWRpdBgHIAEoCzIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdEgAEjYKBmRlbGV0ZRgIIAEoCzIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0SAASMwoFcmVhY3QYCSABKAsyIi5wYXJsZXkuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3RIABI4Cgd1bnJlYWN0GAogASgLMiUucGFybGV5LmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0SAASMwoGdHlwaW5nGAsgASgLMiEucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1JlcXVlc3RIABI0CgltYXJrX3JlYWQYDCABKAsyHy5wYXJsZXkuY2hhdC52MS5NYXJrUmVhZFJlcXVlc3RIAEINCgRraW5kEgW6SAIIASIpCgxBdXRoZW50aWNhdGUSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiSAoJU3Vic2NyaWJlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEiAKD2FmdGVyX2V2ZW50X3NlcRgCIAEoA0IHukgEIgIoACIoCgtVbnN1YnNjcmliZRIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASIGCgRQaW5nIogECgtTZXJ2ZXJGcmFtZRILCgNyZWYYASABKAkSKgoFcmVhZHkYAiABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuUmVhZHlIABI0CgpzdWJzY3JpYmVkGAMgASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLlN1YnNjcmliZWRIABI4Cgx1bnN1YnNjcmliZWQYBCABKAsyIC5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVkSAASKgoDYWNrGAUgASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLlNlbmRBY2tIABIqCgVldmVudBgGIAEoCzIZLnBhcmxleS5jaGF0LnYxLlJvb21FdmVudEgAEioKBWVycm9yGAcgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkVycm9ySAASKAoEcG9uZxgIIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5Qb25nSAASMgoJaGVhcnRiZWF0GAkgASgLMh0ucGFybGV5LnJlYWx0aW1lLnYxLkhlYXJ0YmVhdEgAEjUKC21lc3NhZ2VfYWNrGAogASgLMh4ucGFybGV5LnJlYWx0aW1lLnYxLk1lc3NhZ2VBY2tIABIvCghyZWFkX2FjaxgLIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5SZWFkQWNrSABCBgoEa2luZCJHCgVSZWFkeRIiCgR1c2VyGAEgASgLMhQucGFybGV5LnVzZXIudjEuVXNlchIaChJoZWFydGJlYXRfaW50ZXJ2YWwYAiABKA0iWgoKU3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJEhAKCGhlYWRfc2VxGAIgASgDEhYKDmhlYWRfZXZlbnRfc2VxGAMgASgDEhEKCXRydW5jYXRlZBgEIAEoCCIvCgxVbnN1YnNjcmliZWQSDwoHcm9vbV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMwoHU2VuZEFjaxIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZSI2CgpNZXNzYWdlQWNrEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIkcKB1JlYWRBY2sSDwoHcm9vbV9pZBgBIAEoCRIVCg1sYXN0X3JlYWRfc2VxGAIgASgDEhQKDHVucmVhZF9jb3VudBgDIAEoAyI8CglIZWFydGJlYXQSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiBgoEUG9uZ2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_chat_v1_chat, file_parley_user_v1_user]);
+  fileDesc("CiFwYXJsZXkvcmVhbHRpbWUvdjEvcmVhbHRpbWUucHJvdG8SEnBhcmxleS5yZWFsdGltZS52MSL8BAoLQ2xpZW50RnJhbWUSFAoDcmVmGAEgASgJQge6SARyAhhAEjgKDGF1dGhlbnRpY2F0ZRgCIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5BdXRoZW50aWNhdGVIABIyCglzdWJzY3JpYmUYAyABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuU3Vic2NyaWJlSAASNgoLdW5zdWJzY3JpYmUYBCABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuVW5zdWJzY3JpYmVIABIyCgRzZW5kGAUgASgLMiIucGFybGV5LmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0SAASKAoEcGluZxgGIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5QaW5nSAASMgoEZWRpdBgHIAEoCzIiLnBhcmxleS5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdEgAEjYKBmRlbGV0ZRgIIAEoCzIkLnBhcmxleS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0SAASMwoFcmVhY3QYCSABKAsyIi5wYXJsZXkuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3RIABI4Cgd1bnJlYWN0GAogASgLMiUucGFybGV5LmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0SAASMwoGdHlwaW5nGAsgASgLMiEucGFybGV5LmNoYXQudjEuU2VuZFR5cGluZ1JlcXVlc3RIABI0CgltYXJrX3JlYWQYDCABKAsyHy5wYXJsZXkuY2hhdC52MS5NYXJrUmVhZFJlcXVlc3RIAEINCgRraW5kEgW6SAIIASIpCgxBdXRoZW50aWNhdGUSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiYQoJU3Vic2NyaWJlEhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEiUKD2FmdGVyX2V2ZW50X3NlcRgCIAEoA0IHukgEIgIoAEgAiAEBQhIKEF9hZnRlcl9ldmVudF9zZXEiKAoLVW5zdWJzY3JpYmUSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQEiBgoEUGluZyK0BQoLU2VydmVyRnJhbWUSCwoDcmVmGAEgASgJEioKBXJlYWR5GAIgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLlJlYWR5SAASNAoKc3Vic2NyaWJlZBgDIAEoCzIeLnBhcmxleS5yZWFsdGltZS52MS5TdWJzY3JpYmVkSAASOAoMdW5zdWJzY3JpYmVkGAQgASgLMiAucGFybGV5LnJlYWx0aW1lLnYxLlVuc3Vic2NyaWJlZEgAEioKA2FjaxgFIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5TZW5kQWNrSAASKgoFZXZlbnQYBiABKAsyGS5wYXJsZXkuY2hhdC52MS5Sb29tRXZlbnRIABIqCgVlcnJvchgHIAEoCzIZLnBhcmxleS5yZWFsdGltZS52MS5FcnJvckgAEigKBHBvbmcYCCABKAsyGC5wYXJsZXkucmVhbHRpbWUudjEuUG9uZ0gAEjIKCWhlYXJ0YmVhdBgJIAEoCzIdLnBhcmxleS5yZWFsdGltZS52MS5IZWFydGJlYXRIABI1CgttZXNzYWdlX2FjaxgKIAEoCzIeLnBhcmxleS5yZWFsdGltZS52MS5NZXNzYWdlQWNrSAASLwoIcmVhZF9hY2sYCyABKAsyGy5wYXJsZXkucmVhbHRpbWUudjEuUmVhZEFja0gAEjMKCnJvb21fYWRkZWQYDCABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuUm9vbUFkZGVkSAASNwoMcm9vbV9yZW1vdmVkGA0gASgLMh8ucGFybGV5LnJlYWx0aW1lLnYxLlJvb21SZW1vdmVkSAASPAoPcm9vbV9saXN0X3N0YWxlGA4gASgLMiEucGFybGV5LnJlYWx0aW1lLnYxLlJvb21MaXN0U3RhbGVIAEIGCgRraW5kIkcKBVJlYWR5EiIKBHVzZXIYASABKAsyFC5wYXJsZXkudXNlci52MS5Vc2VyEhoKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoDSJaCgpTdWJzY3JpYmVkEg8KB3Jvb21faWQYASABKAkSEAoIaGVhZF9zZXEYAiABKAMSFgoOaGVhZF9ldmVudF9zZXEYAyABKAMSEQoJdHJ1bmNhdGVkGAQgASgIIi8KDFVuc3Vic2NyaWJlZBIPCgdyb29tX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIzCgdTZW5kQWNrEigKB21lc3NhZ2UYASABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlIjYKCk1lc3NhZ2VBY2sSKAoHbWVzc2FnZRgBIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2UiRwoHUmVhZEFjaxIPCgdyb29tX2lkGAEgASgJEhUKDWxhc3RfcmVhZF9zZXEYAiABKAMSFAoMdW5yZWFkX2NvdW50GAMgASgDIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUwoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIbChNyZXRyeV9hZnRlcl9zZWNvbmRzGAQgASgNIi8KCVJvb21BZGRlZBIiCgRyb29tGAEgASgLMhQucGFybGV5LmNoYXQudjEuUm9vbSIuCgtSb29tUmVtb3ZlZBIPCgdyb29tX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIGCgRQb25nIg8KDVJvb21MaXN0U3RhbGViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_parley_chat_v1_chat, file_parley_user_v1_user]);
 
 /**
  * WebSocket frames on GET /ws, sent as protobuf JSON in text frames.
@@ -147,11 +147,13 @@ export type Subscribe = Message<"parley.realtime.v1.Subscribe"> & {
 
   /**
    * Last event_seq the client has seen in this room; the events after it are
-   * replayed, in order, before live ones. 0 replays nothing.
+   * replayed, in order, before live ones (0: every event the log keeps, as
+   * for a room fetched before it had any). Unset: from the room's head,
+   * nothing replayed.
    *
-   * @generated from field: int64 after_event_seq = 2;
+   * @generated from field: optional int64 after_event_seq = 2;
    */
-  afterEventSeq: bigint;
+  afterEventSeq?: bigint | undefined;
 };
 
 /**
@@ -263,6 +265,24 @@ export type ServerFrame = Message<"parley.realtime.v1.ServerFrame"> & {
      */
     value: ReadAck;
     case: "readAck";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.RoomAdded room_added = 12;
+     */
+    value: RoomAdded;
+    case: "roomAdded";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.RoomRemoved room_removed = 13;
+     */
+    value: RoomRemoved;
+    case: "roomRemoved";
+  } | {
+    /**
+     * @generated from field: parley.realtime.v1.RoomListStale room_list_stale = 14;
+     */
+    value: RoomListStale;
+    case: "roomListStale";
   } | { case: undefined; value?: undefined };
 };
 
@@ -459,6 +479,14 @@ export type Error = Message<"parley.realtime.v1.Error"> & {
    * @generated from field: string reason = 3;
    */
   reason: string;
+
+  /**
+   * For a refusal to retry later (resource_exhausted, e.g. RATE_LIMITED):
+   * how many seconds to wait first. 0: not given.
+   *
+   * @generated from field: uint32 retry_after_seconds = 4;
+   */
+  retryAfterSeconds: number;
 };
 
 /**
@@ -467,6 +495,58 @@ export type Error = Message<"parley.realtime.v1.Error"> & {
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
   messageDesc(file_parley_realtime_v1_realtime, 13);
+
+/**
+ * Sent to every authenticated socket of a user who became a member of a
+ * room, through whichever door or device: added, joined, a direct room
+ * opened with them, a room created with them in it. Unasked: the socket
+ * need not subscribe to anything; subscribe to the room to follow it.
+ *
+ * @generated from message parley.realtime.v1.RoomAdded
+ */
+export type RoomAdded = Message<"parley.realtime.v1.RoomAdded"> & {
+  /**
+   * The room without its members (GetRoom has them); its head_event_seq is
+   * where a subscription picks up.
+   *
+   * @generated from field: parley.chat.v1.Room room = 1;
+   */
+  room?: Room | undefined;
+};
+
+/**
+ * Describes the message parley.realtime.v1.RoomAdded.
+ * Use `create(RoomAddedSchema)` to create a new message.
+ */
+export const RoomAddedSchema: GenMessage<RoomAdded> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 14);
+
+/**
+ * Sent to every authenticated socket of a user who stopped being a member
+ * of a room (they left, on any device, or were removed).
+ *
+ * @generated from message parley.realtime.v1.RoomRemoved
+ */
+export type RoomRemoved = Message<"parley.realtime.v1.RoomRemoved"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * "LEFT_ROOM" or "REMOVED_FROM_ROOM".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.RoomRemoved.
+ * Use `create(RoomRemovedSchema)` to create a new message.
+ */
+export const RoomRemovedSchema: GenMessage<RoomRemoved> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 15);
 
 /**
  * @generated from message parley.realtime.v1.Pong
@@ -479,5 +559,23 @@ export type Pong = Message<"parley.realtime.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_realtime, 14);
+  messageDesc(file_parley_realtime_v1_realtime, 16);
+
+/**
+ * roomAdded and roomRemoved are live only: when the edge lost its feed of
+ * them for a while (its chat-svc event stream reconnected), every
+ * authenticated socket is sent this, and a client that keeps a room list
+ * reads it again (ListRooms), best after a short random delay.
+ *
+ * @generated from message parley.realtime.v1.RoomListStale
+ */
+export type RoomListStale = Message<"parley.realtime.v1.RoomListStale"> & {
+};
+
+/**
+ * Describes the message parley.realtime.v1.RoomListStale.
+ * Use `create(RoomListStaleSchema)` to create a new message.
+ */
+export const RoomListStaleSchema: GenMessage<RoomListStale> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_realtime, 17);
 
