@@ -4,7 +4,6 @@
  */
 import { lazy, Suspense, useEffect } from "react";
 import { Redirect, Route, Switch, useLocation } from "wouter";
-import { useClient } from "../data/use-parley.js";
 import { Loading } from "../ui/Loading.js";
 import { ConnectionBanner } from "./ConnectionBanner.js";
 import { lastRoom, rememberRoom } from "./last-room.js";
@@ -20,7 +19,6 @@ export default function ChatApp() {
   useEffect(() => {
     if (roomId) rememberRoom(roomId);
   }, [roomId]);
-  useRoomListRefresh();
   const home = path === "/";
   const wide = useWideScreen();
 
@@ -60,29 +58,6 @@ function EmptyMain() {
       <p>Pick a room on the left, browse public rooms, or start a direct message.</p>
     </div>
   );
-}
-
-/** How often the room list is fetched again, to find rooms others added the user to. */
-const ROOM_LIST_REFRESH_MS = 15_000;
-
-/**
- * The socket carries events of rooms the user follows; being added to a new
- * room shows up in the room list, which is read again now and then and
- * whenever the tab comes back into view.
- */
-function useRoomListRefresh(): void {
-  const client = useClient();
-  useEffect(() => {
-    const refresh = () => {
-      if (document.visibilityState === "visible") void client.refreshRooms().catch(() => undefined);
-    };
-    const timer = setInterval(refresh, ROOM_LIST_REFRESH_MS);
-    document.addEventListener("visibilitychange", refresh);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", refresh);
-    };
-  }, [client]);
 }
 
 const WIDE = "(min-width: 721px)";
