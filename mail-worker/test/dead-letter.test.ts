@@ -225,7 +225,9 @@ describe("mail-worker failures", () => {
         String(header(dead, HEADERS.reason)),
         new RegExp(`^gave up after \\d+ attempts over \\d+ s: sending to ${email} failed: .*421`),
       );
-      assert.ok(Number(header(dead, HEADERS.attempt)) >= 5, "the last step was repeated");
+      // Attempt 2 went through the ladder's two steps (300 ms, 600 ms); a third means the 600 ms step was taken
+      // again. How many more fit in MAIL_RETRY_FOR depends on how fast the broker dead-letters on this machine.
+      assert.ok(Number(header(dead, HEADERS.attempt)) >= 3, "the last step was repeated");
       assert.equal(header(dead, HEADERS.originalRoutingKey), "user.otp.send");
     } finally {
       smtp().refuseAddress(email, undefined);
