@@ -148,3 +148,22 @@ export async function preflight(
   const still = await unreachable(env);
   return still.length === 0 ? undefined : describeUnreachable(still);
 }
+
+/**
+ * For the operator scripts: opens a connection, or prints why not (naming the
+ * service, its variable and a command that starts it, no stack trace) and exits 1.
+ */
+export async function connectOrExplain<T>(
+  variable: Infrastructure["variable"],
+  url: string,
+  open: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    const infra = infrastructure({ [variable]: url }).find((i) => i.variable === variable);
+    process.stderr.write(infra ? describeUnreachable([{ infra, why }]) : `${variable}: ${why}\n`);
+    process.exit(1);
+  }
+}

@@ -7,11 +7,13 @@
  *
  * Reads RABBITMQ_URL, AMQP_NAMESPACE and MAIL_RETRY_DELAYS like the worker.
  * `npm run queues -- --limit 50` lists up to 50 dead letters (default 20).
+ * Exits 1, naming RabbitMQ and RABBITMQ_URL, when the broker does not answer.
  */
 import { loadConfig } from "@parley/shared/config.js";
 import { formatDelay, HEADERS, topology } from "@parley/shared/topology.js";
 import { connect, type GetMessage } from "amqplib";
 import { configSpec } from "../mail-worker/src/config.js";
+import { connectOrExplain, redacted } from "./preflight.js";
 
 const config = loadConfig(
   {
@@ -35,18 +37,12 @@ const queues = [
   { name: t.mailDeadQueue, role: "dead letters" },
 ];
 
-function redacted(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString();
-}
-
 function text(value: unknown): string {
   if (value === undefined || value === null) return "";
   return Buffer.isBuffer(value) ? value.toString("utf8") : String(value);
 }
 
-const conn = await connect(config.RABBITMQ_URL);
+const conn = await connectOrExplain("RABBITMQ_URL", config.RABBITMQ_URL, () => connect(config.RABBITMQ_URL));
 try {
   process.stdout.write(`Queues of namespace "${t.namespace}" at ${redacted(config.RABBITMQ_URL)}\n\n`);
   const width = Math.max(...queues.map((q) => q.name.length));
