@@ -9,7 +9,7 @@ import { connectPostgres } from "@parley/shared/postgres.js";
 import { configSpec } from "../../chat-svc/src/config.js";
 import { connectOrExplain } from "../preflight.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface RoomRow {
   name: string;
