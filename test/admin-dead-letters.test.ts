@@ -6,33 +6,21 @@
  * errors and a missing broker exit non-zero with a message.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
-import { createTestTopology, freePort, TEST_RABBITMQ_URL, type TestTopology } from "@parley/shared/testing.js";
+import {
+  createTestTopology,
+  freePort,
+  runScript,
+  TEST_RABBITMQ_URL,
+  type TestTopology,
+} from "@parley/shared/testing.js";
 import { declareTopology, HEADERS } from "@parley/shared/topology.js";
 import { type ChannelModel, connect } from "amqplib";
 
 const root = new URL("..", import.meta.url).pathname;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function admin(args: string[], env: Record<string, string>): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "scripts/admin.ts", ...args],
-      { cwd: root, env: { PATH: process.env.PATH ?? "", RABBITMQ_URL: TEST_RABBITMQ_URL, ...env } },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function admin(args: string[], env: Record<string, string>) {
+  return runScript(root, "scripts/admin.ts", args, { RABBITMQ_URL: TEST_RABBITMQ_URL, ...env });
 }
 
 describe("npm run admin -- dead-letters", () => {

@@ -4,26 +4,15 @@
  * member with role and read position; an unknown room and a bad id fail clearly.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
+import { runScript } from "@parley/shared/testing.js";
 import { type Harness, startHarness } from "./harness.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
-async function admin(args: string[], databaseUrl: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "scripts/admin.ts", ...args],
-      { cwd: root, env: { PATH: process.env.PATH ?? "", DATABASE_URL: databaseUrl } },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function admin(args: string[], databaseUrl: string) {
+  return runScript(root, "scripts/admin.ts", args, { DATABASE_URL: databaseUrl });
 }
 
 describe("npm run admin -- room", () => {
