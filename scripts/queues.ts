@@ -7,11 +7,14 @@
  *
  * Reads RABBITMQ_URL, AMQP_NAMESPACE and MAIL_RETRY_DELAYS like the worker.
  * `npm run queues -- --limit 50` lists up to 50 dead letters (default 20).
+ * Exits 1, naming RabbitMQ and RABBITMQ_URL, when the broker does not answer.
  */
 import { loadConfig } from "@parley/shared/config.js";
-import { formatDelay, HEADERS, topology } from "@parley/shared/topology.js";
+import { formatDelay, topology } from "@parley/shared/topology.js";
 import { connect, type GetMessage } from "amqplib";
 import { configSpec } from "../mail-worker/src/config.js";
+import { describeDeadLetter } from "./dead-letters.js";
+import { connectOrExplain, redacted } from "./preflight.js";
 
 const config = loadConfig(
   {
@@ -35,18 +38,7 @@ const queues = [
   { name: t.mailDeadQueue, role: "dead letters" },
 ];
 
-function redacted(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString();
-}
-
-function text(value: unknown): string {
-  if (value === undefined || value === null) return "";
-  return Buffer.isBuffer(value) ? value.toString("utf8") : String(value);
-}
-
-const conn = await connect(config.RABBITMQ_URL);
+const conn = await connectOrExplain("RABBITMQ_URL", config.RABBITMQ_URL, () => connect(config.RABBITMQ_URL));
 try {
   process.stdout.write(`Queues of namespace "${t.namespace}" at ${redacted(config.RABBITMQ_URL)}\n\n`);
   const width = Math.max(...queues.map((q) => q.name.length));
@@ -80,20 +72,7 @@ try {
     process.stdout.write(
       `\nDead letters: ${deadCount}${seen.length < deadCount ? `, the first ${seen.length}` : ""}\n`,
     );
-    for (const [i, msg] of seen.entries()) {
-      const h = msg.properties.headers ?? {};
-      const death = Array.isArray(h["x-death"]) ? (h["x-death"][0] as Record<string, unknown> | undefined) : undefined;
-      const key = text(h[HEADERS.originalRoutingKey]) || msg.fields.routingKey;
-      const reason =
-        text(h[HEADERS.reason]) || (death ? `dropped by the broker: ${text(death.reason)}` : "(no reason)");
-      const when = text(h[HEADERS.failedAt]);
-      const attempts = text(h[HEADERS.attempt]);
-      process.stdout.write(
-        `\n${i + 1}. ${key}  id ${text(msg.properties.messageId) || "(none)"}` +
-          `${when ? `  at ${when}` : ""}${attempts ? `  after ${Number(attempts) + 1} attempts` : ""}\n` +
-          `   reason: ${reason}\n`,
-      );
-    }
+    for (const [i, msg] of seen.entries()) process.stdout.write(`\n${describeDeadLetter(msg, i + 1)}`);
     // Closing without acknowledging returns every fetched dead letter to the queue.
     await ch.close();
   }

@@ -5,12 +5,25 @@
  * prefixed by its component. The edge starts once both services listen, so it
  * never dials their ports before they are bound (see "Ports" in the README).
  * Ctrl-C stops everything.
+ *
+ * First it checks PostgreSQL, Redis and RabbitMQ (scripts/preflight.ts): it
+ * starts the missing ones with Docker when an engine answers, otherwise it names
+ * each with its variable and a command that starts it, and exits 1. A component
+ * that fails to start stops the others only once every one started alongside it
+ * is either ready or has failed too, so each has logged why.
+ *
+ * `npm start -- --watch` runs each component under `node --watch`, which
+ * restarts it when a file it imported (its own sources, shared/) changes.
+ * node --watch keeps no IPC channel to the component, so in watch mode the
+ * edge waits for the services' gRPC ports to accept connections instead.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import { READY_MESSAGE } from "../shared/src/main.js";
+import { preflight, probe } from "./preflight.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const services = ["user-svc", "chat-svc", "mail-worker"] as const;
@@ -24,13 +37,18 @@ function devSecret(): string {
   return readFileSync(file, "utf8").trim();
 }
 
-const env = { ...process.env, JWT_SECRET: process.env.JWT_SECRET ?? devSecret() };
+const { values: flags } = parseArgs({ options: { watch: { type: "boolean", default: false } } });
+const env: NodeJS.ProcessEnv = { ...process.env, JWT_SECRET: process.env.JWT_SECRET ?? devSecret() };
 const children: ChildProcess[] = [];
 let stopping = false;
 
-/** Starts a component; resolves once it says it listens (runMain's ready message). */
+/**
+ * Starts a component; resolves once it says it listens (runMain's ready message),
+ * rejects if it exits before that.
+ */
 async function start(name: string): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const args = flags.watch ? ["--watch", "--import", "tsx", "src/main.ts"] : ["--import", "tsx", "src/main.ts"];
+  const child = spawn(process.execPath, args, {
     cwd: `${root}${name}`,
     env,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -40,17 +58,42 @@ async function start(name: string): Promise<void> {
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${label}| ${line}\n`));
   }
+  let ready = false;
   child.on("exit", (code, signal) => {
     process.stdout.write(`${label}| exited (${signal ?? code})\n`);
-    if (!stopping) shutdown(1);
+    // Before it is ready, the caller decides (after its siblings have settled).
+    if (ready && !stopping) shutdown(1);
   });
-  // A component that exits before it is ready stops everything (above), so this need not watch for it.
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", () => reject(new Error(`${name} exited before it was ready`)));
+    if (flags.watch) return void waitForPorts(name).then(resolve);
     child.on("message", (message) => {
       if (message === READY_MESSAGE) resolve();
     });
   });
-  child.disconnect();
+  ready = true;
+  if (child.connected) child.disconnect();
+}
+
+/** Watch mode's readiness: the service's gRPC port (as the edge will dial it) accepts connections. */
+async function waitForPorts(name: string): Promise<void> {
+  const target = {
+    "user-svc": env.USER_SVC_URL ?? "http://127.0.0.1:50051",
+    "chat-svc": env.CHAT_SVC_URL ?? "http://127.0.0.1:50052",
+  }[name];
+  if (target === undefined) return;
+  while ((await probe(target, 80, 500)) !== undefined) await new Promise((r) => setTimeout(r, 250));
+}
+
+/** Starts components side by side; if any fails, stops everything once all of them have settled. */
+async function startAll(names: readonly string[]): Promise<void> {
+  const results = await Promise.allSettled(names.map(start));
+  const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+  if (failed.length === 0) return;
+  for (const err of failed) process.stdout.write(`start      | ${err.message}\n`);
+  process.stdout.write("start      | stopping the others\n");
+  shutdown(1);
+  await new Promise(() => {});
 }
 
 function shutdown(code: number) {
@@ -70,5 +113,10 @@ function shutdown(code: number) {
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
-await Promise.all(services.map(start));
-await start("edge");
+const problem = await preflight(env, { root, log: (line) => process.stdout.write(`start      | ${line}\n`) });
+if (problem !== undefined) {
+  process.stderr.write(`${problem}\n`);
+  process.exit(1);
+}
+await startAll(services);
+await startAll(["edge"]);

@@ -69,6 +69,10 @@ test("docker-compose.yml runs the whole system", () => {
   assert.deepEqual(Object.keys(services).sort(), [
     "chat-svc",
     "edge",
+    "local-mailpit",
+    "local-postgres",
+    "local-rabbitmq",
+    "local-redis",
     "mail-worker",
     "mailpit",
     "postgres",

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
+import { freePort, TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
 import { connect } from "amqplib";
 import { eventually, type Harness, startHarness } from "./harness.js";
 
@@ -64,5 +64,27 @@ describe("npm run queues", () => {
     }
     assert.doesNotMatch(stdout, /guest:guest/, "the password is not printed");
     await eventually("the dead letters to be back in their queue", async () => (await deadCount()) === 2);
+  });
+});
+
+describe("npm run queues with the broker down", () => {
+  it("names RabbitMQ, RABBITMQ_URL and a command, and exits 1 without a stack trace", async () => {
+    const port = await freePort();
+    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/queues.ts"], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${port}` },
+    });
+    const err = await run.then(
+      () => assert.fail("queues succeeded with no broker"),
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    assert.equal(err.code, 1);
+    assert.match(
+      err.stderr,
+      new RegExp(`RabbitMQ is not reachable at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/? \\(ECONNREFUSED\\)`),
+    );
+    assert.match(err.stderr, /Point RABBITMQ_URL at a running RabbitMQ/);
+    assert.match(err.stderr, /docker compose --profile local up -d --wait local-rabbitmq/);
+    assert.doesNotMatch(err.stderr, /^\s+at /m, "no stack trace");
   });
 });

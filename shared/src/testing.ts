@@ -5,9 +5,11 @@
  * in parallel and leave nothing behind.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { type AddressInfo, createServer } from "node:net";
+import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connect } from "amqplib";
 import type { Redis } from "ioredis";
@@ -267,4 +269,29 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a repository script (`scripts/admin.ts`, …) through tsx with only PATH and `env`; a failure is a result, not a throw. */
+export async function runScript(
+  root: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<ScriptRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as ScriptRun;
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
