@@ -10,7 +10,7 @@ import { loadConfig } from "@parley/shared/config.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { connectRedis } from "@parley/shared/redis.js";
 import { configSpec } from "../../user-svc/src/config.js";
-import { revokeAllSessions } from "../../user-svc/src/domain/sessions.js";
+import { revokeAllSessions } from "../../user-svc/src/storage/sessions.js";
 import { connectOrExplain } from "../preflight.js";
 import { UUID } from "./room.js";
 
