@@ -118,7 +118,8 @@ async function collect(stream: EventStream, roomId: string, durable: number, eph
       }, deadline - Date.now());
     });
     const event = await Promise.race([stream.next(), timeout]).finally(() => clearTimeout(timer));
-    if (event.roomId !== roomId) continue;
+    // RoomAccess is the members' own feed (who gained or lost the room), not the room's; edge/test/ws.test.ts covers it.
+    if (event.roomId !== roomId || event.kind.case === "roomAccess") continue;
     (event.eventSeq > 0n ? got.durable : got.ephemeral).push(event);
   }
   return got;

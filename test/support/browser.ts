@@ -71,13 +71,23 @@ export interface WebBuild {
  * The web app built now from the working tree into a directory of its own.
  * Always fresh (a stale web/dist would test yesterday's app), and private to
  * the caller, so test files running side by side never rebuild under each
- * other's edge. A build takes a second or two.
+ * other's edge (so Vite's one-build-per-project lock, which guards a shared
+ * outDir, is bypassed). A build takes a second or two.
  */
 export async function buildWebApp(): Promise<WebBuild> {
   const dir = await mkdtemp(join(tmpdir(), "parley-web-dist-"));
   const vite = spawn(
     process.execPath,
-    [join(root, "node_modules/vite/bin/vite.js"), "build", "--outDir", dir, "--emptyOutDir", "--logLevel", "warn"],
+    [
+      join(root, "node_modules/vite/bin/vite.js"),
+      "build",
+      "--outDir",
+      dir,
+      "--emptyOutDir",
+      "--logLevel",
+      "warn",
+      "--bypass-lock",
+    ],
     { cwd: join(root, "web"), stdio: ["ignore", "pipe", "pipe"] },
   );
   const output: string[] = [];
