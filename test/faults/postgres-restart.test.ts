@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import postgres from "postgres";
+import { UNLIMITED_BUDGETS } from "../../chat-svc/test/unlimited-budgets.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
 import { type RunningSystem, startSystem, waitUntil } from "../support/system.js";
 import { api, signUp } from "../support/users.js";
@@ -34,7 +35,9 @@ let system: RunningSystem;
 
 before(async () => {
   pg = await startPrivatePostgres();
-  system = await startSystem({ postgresUrl: pg.url });
+  // Two sockets per user, each sending as fast as its socket may: twice a user's send budget, which is
+  // tested on its own (chat-svc/test/budgets.test.ts); here every refusal must be the database's.
+  system = await startSystem({ postgresUrl: pg.url, env: { "chat-svc": UNLIMITED_BUDGETS } });
 });
 
 after(async () => {
