@@ -1,14 +1,15 @@
 /**
  * The whole system as separate processes: register → OTP email over SMTP →
- * verify → token → create room → two WebSocket clients subscribe → a REST
- * send → both receive the message with its sequence number → history over
- * REST → the notification email is sent.
+ * verify → token → create room → two SDK clients (@parley/client) follow it
+ * over the WebSocket → a REST send → both show the message with its sequence
+ * number → history over REST → the notification email is sent.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type RunningSystem, startSystem } from "../support/system.js";
+import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
+import WebSocket from "ws";
+import { type RunningSystem, startSystem, waitUntil } from "../support/system.js";
 import { api as callApi, signUp as signUpVia } from "../support/users.js";
-import { openSocket } from "../support/ws-client.js";
 
 let system: RunningSystem;
 
@@ -44,31 +45,40 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const roomId = (created.json.room as { id: string }).id;
 
-  const sockets = await Promise.all([
-    openSocket(`${system.wsUrl}?token=${alice.token}`),
-    openSocket(system.wsUrl, { authorization: `Bearer ${bob.token}` }),
-  ]);
+  const sdk = (user: { token: string; refreshToken: string }): ParleyClient =>
+    createParleyClient({
+      baseUrl: system.edgeUrl,
+      WebSocket,
+      auth: {
+        // user-svc's default access token life; the SDK refreshes before it ends.
+        grant: { accessToken: user.token, expiresIn: 900 },
+        refresh: refreshTokenStrategy({ baseUrl: system.edgeUrl, store: memoryRefreshTokenStore(user.refreshToken) }),
+      },
+    });
+  const clients = [sdk(alice), sdk(bob)];
   try {
-    for (const s of sockets) {
-      await s.next((f) => "ready" in f);
-      s.send({ ref: "sub-1", subscribe: { roomId } });
-      const subscribed = await s.next((f) => f.ref === "sub-1");
-      assert.equal((subscribed.subscribed as { roomId: string }).roomId, roomId);
-    }
+    await Promise.all(clients.map((c) => c.start()));
+    await Promise.all(clients.map((c) => c.loadTimeline(roomId)));
+    const live = (c: ParleyClient) => c.getSnapshot().roomsById.get(roomId)?.status === "live";
+    await waitUntil(
+      async () => clients.every(live),
+      20_000,
+      () => "both clients follow the room",
+    );
 
     const sent = await api("POST", "/api/chats/messages", { roomId, message: "Hello, World!" }, alice.token);
     assert.equal(sent.status, 201, JSON.stringify(sent.json));
     const message = sent.json.message as { id: string; seq: string; text: string };
     assert.equal(message.seq, "1");
 
-    for (const s of sockets) {
-      const frame = await s.next((f) => "event" in f && "messageCreated" in (f.event as object));
-      const event = frame.event as { roomId: string; messageCreated: { id: string; seq: string; text: string } };
-      assert.equal(event.roomId, roomId);
-      assert.equal(event.messageCreated.id, message.id);
-      assert.equal(event.messageCreated.seq, "1");
-      assert.equal(event.messageCreated.text, "Hello, World!");
-    }
+    const shown = (c: ParleyClient) =>
+      (c.getSnapshot().roomsById.get(roomId)?.messages ?? []).map((m) => [m.id, String(m.seq), m.text]);
+    await waitUntil(
+      async () => clients.every((c) => shown(c).length > 0),
+      20_000,
+      () => `the message reached ${clients.map(shown).map((m) => JSON.stringify(m))}`,
+    );
+    for (const c of clients) assert.deepEqual(shown(c), [[message.id, "1", "Hello, World!"]]);
 
     const history = await api("GET", `/api/chats/rooms/${roomId}/messages`, undefined, bob.token);
     assert.equal(history.status, 200);
@@ -88,7 +98,7 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
     assert.equal(roomMail(alice.email).length, 0, "the sender is not notified of their own message");
     assert.equal(roomMail(bob.email).length, 0, "a member who is online is not mailed");
   } finally {
-    await Promise.all(sockets.map((s) => s.close()));
+    for (const c of clients) c.close();
   }
 });
 
