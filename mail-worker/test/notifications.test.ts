@@ -107,6 +107,26 @@ describe("notification mail", () => {
     assert.doesNotMatch(mails[0]?.parsed.text ?? "", /you are here/);
   });
 
+  it("mails a mention handled before the offline transition that preceded it, and not one seen online", async () => {
+    const alice = await registerUser(h, "alice");
+    const fay = await registerUser(h, "fay");
+    const room = randomUUID();
+    // Fay closed her last tab, then was mentioned; the worker hears of the mention first.
+    await event("user.online", { userId: fay.userId, socketId: "s1", online: true } as never);
+    await send(room, alice, [fay], "@fay the badges are fixed", { mentions: ["fay"] });
+    await event("user.online", { userId: fay.userId, socketId: "s1", online: false } as never);
+    await digestsSettled(h, fay.userId);
+    const mails = notificationsTo(h, fay.email);
+    assert.equal(mails.length, 1);
+    assert.match(mails[0]?.parsed.text ?? "", /the badges are fixed/);
+
+    // Still online when the digest is due: no mail.
+    await event("user.online", { userId: fay.userId, socketId: "s2", online: true } as never);
+    await send(room, alice, [fay], "@fay seen live", { mentions: ["fay"] });
+    await digestsSettled(h, fay.userId);
+    assert.equal(notificationsTo(h, fay.email).length, 1);
+  });
+
   it("drops from the mail what the user read or what was deleted before it went out", async () => {
     const alice = await registerUser(h, "alice");
     const dan = await registerUser(h, "dan");

@@ -272,6 +272,17 @@ describe("notification policy", () => {
   it("mails what an offline user has not read, within their level", () => {
     assert.equal(skipReason(all, plain, offline), undefined);
     assert.equal(skipReason(all, plain, { online: true, lastReadSeq: undefined }), "online");
+    // Queued while online: a mention or a direct message waits for the digest's decision; a plain message does not.
+    assert.equal(skipReason(all, plain, { online: true, lastReadSeq: undefined }, "queue"), "online");
+    assert.equal(
+      skipReason(all, { ...plain, mentioned: true }, { online: true, lastReadSeq: undefined }, "queue"),
+      undefined,
+    );
+    assert.equal(
+      skipReason(all, { ...plain, direct: true }, { online: true, lastReadSeq: undefined }, "queue"),
+      undefined,
+    );
+    assert.equal(skipReason(all, { ...plain, mentioned: true }, { online: true, lastReadSeq: undefined }), "online");
     assert.equal(skipReason(all, plain, { online: false, lastReadSeq: 5n }), "read");
     assert.equal(skipReason(all, plain, { online: false, lastReadSeq: 4n }), undefined);
     assert.equal(skipReason({ ...all, unsubscribed: true }, plain, offline), "unsubscribed");

@@ -26,12 +26,26 @@ export interface RecipientState {
   lastReadSeq: bigint | undefined;
 }
 
-/** Undefined: mail it. */
-export function skipReason(r: RecipientChoice, m: MessageFacts, s: RecipientState): SkipReason | undefined {
+/**
+ * Undefined: mail it (or, when queueing, keep it for the digest to decide).
+ *
+ * When queueing, being online skips only plain room messages. A mention or a
+ * direct message is kept, because the presence the worker knows may be a
+ * moment old: the offline transition of someone who closed their last tab
+ * just before being mentioned travels as its own event and can be handled
+ * after the message. The digest decides again when it is due, with the
+ * presence and read marker of that moment.
+ */
+export function skipReason(
+  r: RecipientChoice,
+  m: MessageFacts,
+  s: RecipientState,
+  at: "queue" | "send" = "send",
+): SkipReason | undefined {
   if (r.unsubscribed) return "unsubscribed";
   if (r.notificationLevel === "none") return "level-none";
   if (r.notificationLevel === "mentions_and_direct" && !m.mentioned && !m.direct) return "not-mentioned-or-direct";
-  if (s.online) return "online";
+  if (s.online && (at === "send" || (!m.mentioned && !m.direct))) return "online";
   if (s.lastReadSeq !== undefined && s.lastReadSeq >= m.seq) return "read";
   return undefined;
 }

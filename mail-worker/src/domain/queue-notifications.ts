@@ -49,7 +49,7 @@ export async function queueNotifications(
       const text = excerpt(e.text);
       const wanted = known.flatMap((r) => {
         const facts = { seq: e.seq, mentioned: isMentioned(r.username, e.mentions), direct: e.direct };
-        const skip = skipReason(r, facts, { online: r.online, lastReadSeq: r.lastReadSeq });
+        const skip = skipReason(r, facts, { online: r.online, lastReadSeq: r.lastReadSeq }, "queue");
         if (skip) log.debug({ userId: r.userId, skip }, "no notification");
         return skip ? [] : [{ userId: r.userId, facts }];
       });
