@@ -116,6 +116,14 @@ export async function inSpan<T>(
   });
 }
 
+/** Names the active (HTTP server) span after the route its request matched, as OpenTelemetry's conventions ask. */
+export function nameRequestSpan(method: string, route: string): void {
+  const span = trace.getSpan(context.active());
+  if (!span) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute("http.route", route);
+}
+
 /** For pino's `mixin`: the ids of the active span, so a log line can be found from its trace. */
 export function activeTraceIds(): { trace_id?: string; span_id?: string } {
   const span = trace.getSpan(context.active());

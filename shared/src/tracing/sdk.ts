@@ -23,6 +23,8 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes }
 import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { TRACING_STATE, type TracingState } from "../trace-context.js";
 
+const PROBE_PATHS = new Set(["/healthz", "/livez", "/readyz", "/metrics"]);
+
 export type OtlpProtocol = "http/protobuf" | "http/json";
 
 export function startTracing(opts: { serviceName: string; protocol: OtlpProtocol }): TracingState {
@@ -39,6 +41,8 @@ export function startTracing(opts: { serviceName: string; protocol: OtlpProtocol
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
+        // Probes and scrapes would bury the requests worth a trace.
+        ignoreIncomingRequestHook: (req) => PROBE_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
         // The OTLP exporter's own requests would each start a trace of their own.
         ignoreOutgoingRequestHook: () => true,
       }),
