@@ -148,20 +148,24 @@ export function startOutboxRelay(opts: {
         for (const row of rows) {
           const occurredAt = new Date(row.occurred_at);
           const headers = { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at };
-          const publish = () =>
-            ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
-              persistent: true,
-              messageId: row.id,
-              type: row.type,
-              contentType: "application/x-protobuf",
-              timestamp: Math.floor(occurredAt.getTime() / 1000),
-              headers,
-            });
+          const options = {
+            persistent: true,
+            messageId: row.id,
+            type: row.type,
+            contentType: "application/x-protobuf",
+            timestamp: Math.floor(occurredAt.getTime() / 1000),
+            headers,
+          };
+          if (!traced) {
+            ch.publish(opts.topology.exchange, row.routing_key, row.payload, options);
+            continue;
+          }
           // Published in the context the row was written in (its traceparent): the amqplib
           // instrumentation's publish span joins the request's trace and replaces the header
           // with its own context, which the consumers continue.
-          if (traced) runInContext(extractContext(headers), publish);
-          else publish();
+          runInContext(extractContext(headers), () =>
+            ch.publish(opts.topology.exchange, row.routing_key, row.payload, options),
+          );
         }
       } finally {
         uncork();
