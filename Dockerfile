@@ -57,4 +57,6 @@ WORKDIR /app/${COMPONENT}
 # Compose and Kubernetes set their own checks; this one serves a plain `docker run`.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD node /app/dist/health-probe.js "$(cat /app/health-url)"
-CMD ["node", "--enable-source-maps", "dist/main.js"]
+# The tracing preload (dist/tracing/register.js) starts OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT
+# is set and does nothing otherwise; it must load before the component's modules.
+CMD ["node", "--enable-source-maps", "--import", "/app/dist/tracing/register.js", "dist/main.js"]

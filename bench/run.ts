@@ -16,7 +16,10 @@
  *    10,000-message room scrolled to the top.
  * Options: --quick (smaller and shorter, for a smoke run); --only=idle,fanout,ingest,web
  * (some phases only, while working on one); --rates=4000,5000 (the ingest
- * steps to try, after the warm-up, instead of the usual ladder).
+ * steps to try, after the warm-up, instead of the usual ladder); --tracing
+ * (the components trace every request and export over OTLP/HTTP protobuf,
+ * as in a deployment, to a sink in the load generator that only counts what
+ * it receives: what tracing costs).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -25,6 +28,7 @@ import { createInterface } from "node:readline";
 import { TEST_POSTGRES_URL, TEST_REDIS_URL } from "@parley/shared/testing.js";
 import postgres from "postgres";
 import { buildWebApp, type WebBuild } from "../test/support/browser.js";
+import { type OtlpReceiver, startOtlpReceiver } from "../test/support/otlp-receiver.js";
 import { startSystem } from "../test/support/system.js";
 import { type Client, closeAll, connectMany, hasPrefix, numberAfter, sleep, subscribeAll } from "./clients.js";
 import { coresUsed, cpuGroups, sampleCpu } from "./cpu.js";
@@ -34,6 +38,7 @@ import { CompletionRate, ms, printTable, ratio, summarize } from "./stats.js";
 import { webPhase } from "./web.js";
 
 const quick = process.argv.includes("--quick");
+const tracing = process.argv.includes("--tracing");
 const FANOUT_SUBSCRIBERS = quick ? 200 : 1000;
 const FANOUT_SECONDS = quick ? 3 : 10;
 const INGEST_ROOMS = quick ? 40 : 200;
@@ -166,11 +171,18 @@ async function main() {
     log("building the web app");
     web = await buildWebApp();
   }
+  let sink: OtlpReceiver | undefined;
+  if (tracing) {
+    sink = await startOtlpReceiver();
+    log(`tracing on: every component exports its spans to ${sink.url}`);
+  }
   log("starting user-svc, chat-svc and edge");
   const system = await startSystem({
     components: ["user-svc", "chat-svc", "edge"],
     logLevel: "warn",
     env: web ? { edge: { WEB_DIST_DIR: web.dir } } : {},
+    // The SDK's defaults otherwise (sample everything, export every 5 s in batches of up to 512 spans).
+    ...(sink ? { commonEnv: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } } : {}),
   });
   const rows: string[][] = [["measure", "Parley", "baseline", "ratio", "target"]];
   let drain: MailDrain | undefined;
@@ -485,8 +497,14 @@ async function main() {
     }
     await system.close();
     await web?.remove();
+    if (sink) {
+      const { requests, bytes } = sink.stats();
+      log(`tracing: ${requests} OTLP exports received, ${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+      await sink.close();
+    }
   }
-  process.stdout.write(`\nParley bench (${quick ? "quick" : "full"}), ${new Date().toISOString()}\n\n`);
+  const mode = `${quick ? "quick" : "full"}${tracing ? ", tracing on" : ""}`;
+  process.stdout.write(`\nParley bench (${mode}), ${new Date().toISOString()}\n\n`);
   printTable(rows);
 }
 

@@ -15,6 +15,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { TRACING_PRELOAD } from "./tracing-preload.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -76,9 +77,22 @@ export async function buildAll(): Promise<void> {
       plugins: [externalPackages, sourceFileUrls(outfile)],
     });
   }
+  await build({
+    absWorkingDir: root,
+    entryPoints: [TRACING_PRELOAD.source],
+    outdir: TRACING_PRELOAD.outdir,
+    bundle: true,
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: TARGET,
+    sourcemap: "linked",
+    logLevel: "warning",
+    plugins: [externalPackages],
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await buildAll();
-  process.stdout.write(`built ${bundles.map((b) => b.outfile).join(", ")}\n`);
+  process.stdout.write(`built ${[...bundles.map((b) => b.outfile), TRACING_PRELOAD.built].join(", ")}\n`);
 }

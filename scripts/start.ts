@@ -24,6 +24,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { READY_MESSAGE } from "../shared/src/main.js";
 import { preflight, probe } from "./preflight.js";
+import { TRACING_PRELOAD } from "./tracing-preload.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const services = ["user-svc", "chat-svc", "mail-worker"] as const;
@@ -47,7 +48,10 @@ let stopping = false;
  * rejects if it exits before that.
  */
 async function start(name: string): Promise<void> {
-  const args = flags.watch ? ["--watch", "--import", "tsx", "src/main.ts"] : ["--import", "tsx", "src/main.ts"];
+  // The tracing preload starts OpenTelemetry before the component's modules load; it does nothing
+  // unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const run = ["--import", "tsx", "--import", `${root}${TRACING_PRELOAD.source}`, "src/main.ts"];
+  const args = flags.watch ? ["--watch", ...run] : run;
   const child = spawn(process.execPath, args, {
     cwd: `${root}${name}`,
     env,

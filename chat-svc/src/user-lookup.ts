@@ -8,6 +8,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { UserDirectoryService } from "@parley/proto/directory/v1/directory_pb.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { rpcTracing } from "@parley/shared/rpc-tracing.js";
 import { createServiceTokenSource } from "@parley/shared/service-token.js";
 import { userDirectoryUnavailable } from "./errors.js";
 import type { KnownUser } from "./storage/known-users.js";
@@ -25,7 +26,12 @@ export function createUserLookup(opts: { baseUrl: string; secret: string; logger
   const sessionManager = new Http2SessionManager(opts.baseUrl, { pingIntervalMs: 30_000 });
   const client = createClient(
     UserDirectoryService,
-    createGrpcTransport({ baseUrl: opts.baseUrl, sessionManager, defaultTimeoutMs: LOOKUP_TIMEOUT_MS }),
+    createGrpcTransport({
+      baseUrl: opts.baseUrl,
+      sessionManager,
+      defaultTimeoutMs: LOOKUP_TIMEOUT_MS,
+      interceptors: rpcTracing("client"),
+    }),
   );
   const token = createServiceTokenSource("chat-svc", opts.secret);
   return {

@@ -12,6 +12,7 @@ import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { connectRedis, type Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
+import { nameRequestSpan, tracingEnabled } from "@parley/shared/trace-context.js";
 import Fastify, { type FastifyBaseLogger, LogController } from "fastify";
 import { withAccountEvents } from "./account-events.js";
 import { createServiceClients, type ServiceClients } from "./clients.js";
@@ -96,6 +97,13 @@ export async function build(deps: AppDeps): Promise<App> {
   });
   installErrorHandlers(app, logger);
   installCors(app, origins);
+  if (tracingEnabled()) {
+    // The HTTP instrumentation's span knows the path, not the route it matched ("POST /api/users/register").
+    app.addHook("onRequest", (req, _reply, done) => {
+      if (req.routeOptions.url !== undefined) nameRequestSpan(req.method, req.routeOptions.url);
+      done();
+    });
+  }
 
   const wsLogger = logger.child({ component: "ws" });
   const authenticator = createAuthenticator({

@@ -12,6 +12,7 @@ import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import { SERVICE_TOKEN_HEADER } from "@parley/shared/auth.js";
 import { appError, internal } from "@parley/shared/errors.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { rpcTracing } from "@parley/shared/rpc-tracing.js";
 import { createServiceDialer, type ServiceDialer } from "./service-dialer.js";
 import type { ServiceTokenSource } from "./service-token.js";
 
@@ -101,7 +102,13 @@ function transportFor(service: string, baseUrl: string, logger: Logger, intercep
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager,
-    interceptors: [normaliseErrors(service, logger), backOff(service, dialer), ...interceptors],
+    // Tracing outermost: the client span (and the traceparent it sends) covers the whole call.
+    interceptors: [
+      ...rpcTracing("client"),
+      normaliseErrors(service, logger),
+      backOff(service, dialer),
+      ...interceptors,
+    ],
     // Unary calls never hang a request forever; StreamEvents opts out with timeoutMs 0.
     defaultTimeoutMs: CALL_TIMEOUT_MS,
   });

@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import type { Logger } from "@parley/shared/logger.js";
+import { inSpan, SpanKind, tracingEnabled } from "@parley/shared/trace-context.js";
 import nodemailer from "nodemailer";
 import type { Config } from "./config.js";
 import { type Mailbox, openMailbox } from "./mailbox.js";
@@ -60,24 +61,44 @@ function message(mail: OutgoingMail, domain: string) {
   return { ...rest, messageId: `<${id}@${domain}>`, headers: { ...headers, ...extra } };
 }
 
+/** With tracing on, each send is a span (nodemailer has no instrumentation), a child of the event's. */
+function traceSends(
+  transport: MailTransport,
+  name: string,
+  attributes: Record<string, string | number>,
+): MailTransport {
+  if (!tracingEnabled()) return transport;
+  return {
+    ...transport,
+    send: (mail) =>
+      inSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, "parley.mail.id": mail.id } }, () =>
+        transport.send(mail),
+      ),
+  };
+}
+
 export async function createMailTransport(settings: SmtpSettings, logger: Logger): Promise<MailTransport> {
   const from = settings.FROM_EMAIL;
   const domain = senderDomain(from);
   if (!settings.SMTP_HOST) {
     const mailbox = await openMailbox(resolve(settings.MAILBOX_DIR));
     const writer = nodemailer.createTransport({ streamTransport: true, buffer: true }, { from, headers });
-    return {
-      description: `dev mailbox ${mailbox.dir}`,
-      mailbox,
-      async send(mail) {
-        const info = await writer.sendMail(message(mail, domain));
-        const entry = await mailbox.save(info.message as Buffer, { to: mail.to.address, subject: mail.subject });
-        logger.info({ to: mail.to.address, subject: mail.subject, id: entry.id }, "mail written to the dev mailbox");
+    return traceSends(
+      {
+        description: `dev mailbox ${mailbox.dir}`,
+        mailbox,
+        async send(mail) {
+          const info = await writer.sendMail(message(mail, domain));
+          const entry = await mailbox.save(info.message as Buffer, { to: mail.to.address, subject: mail.subject });
+          logger.info({ to: mail.to.address, subject: mail.subject, id: entry.id }, "mail written to the dev mailbox");
+        },
+        async close() {
+          writer.close();
+        },
       },
-      async close() {
-        writer.close();
-      },
-    };
+      "mailbox write",
+      {},
+    );
   }
 
   const secure = settings.SMTP_SECURE === "auto" ? settings.SMTP_PORT === 465 : settings.SMTP_SECURE === "true";
@@ -97,16 +118,20 @@ export async function createMailTransport(settings: SmtpSettings, logger: Logger
     },
     { from, headers },
   );
-  return {
-    description: `SMTP ${settings.SMTP_HOST}:${settings.SMTP_PORT}${secure ? " (TLS)" : ""}`,
-    mailbox: undefined,
-    async send(mail) {
-      await smtp.sendMail(message(mail, domain));
+  return traceSends(
+    {
+      description: `SMTP ${settings.SMTP_HOST}:${settings.SMTP_PORT}${secure ? " (TLS)" : ""}`,
+      mailbox: undefined,
+      async send(mail) {
+        await smtp.sendMail(message(mail, domain));
+      },
+      async close() {
+        smtp.close();
+      },
     },
-    async close() {
-      smtp.close();
-    },
-  };
+    "smtp send",
+    { "server.address": settings.SMTP_HOST, "server.port": settings.SMTP_PORT },
+  );
 }
 
 export type SendFailure = "transient" | "permanent";

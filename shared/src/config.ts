@@ -124,10 +124,53 @@ export function loadConfig<S extends Record<string, Parser<unknown>>>(
   return Object.freeze(out) as ConfigOf<S>;
 }
 
+export function optionalUrl(opts: { protocols: readonly string[] }): Parser<string | undefined> {
+  const parse = url(opts);
+  return (raw) => (present(raw) ? parse(raw) : undefined);
+}
+
+/** A number from 0 to 1, e.g. a sampling ratio. */
+export function ratio(defaultValue: number): Parser<number> {
+  return (raw) => {
+    if (!present(raw)) return defaultValue;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new Invalid(`must be a number from 0 to 1 (got "${raw}")`);
+    return n;
+  };
+}
+
+/**
+ * OpenTelemetry's standard variables, as far as Parley supports them. The
+ * tracing preload (tracing/register.ts) and the SDK read them before any
+ * config.ts runs; they are declared here so that a bad value stops the
+ * component with the others' problems rather than failing at the first
+ * export, and so that .env.example lists them.
+ */
+export const tracing = {
+  /** Unset: tracing off, nothing loaded. The exporter posts to `<this>/v1/traces`. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({ protocols: ["http", "https"] }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(["http/protobuf", "http/json"], "http/protobuf"),
+  /** Unset: the component's name. */
+  OTEL_SERVICE_NAME: optionalStr(),
+  OTEL_TRACES_SAMPLER: oneOf(
+    [
+      "always_on",
+      "always_off",
+      "traceidratio",
+      "parentbased_always_on",
+      "parentbased_always_off",
+      "parentbased_traceidratio",
+    ],
+    "parentbased_always_on",
+  ),
+  OTEL_TRACES_SAMPLER_ARG: ratio(1),
+};
+
 /** Common variables, by their seed names. */
 export const common = {
   NODE_ENV: oneOf(["development", "production", "test"], "development"),
   LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+  ...tracing,
 };
 
 /**

@@ -44,6 +44,7 @@ import type { Component } from "./component.js";
 import { appError, internal } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { encodeMessage } from "./pre-encoded.js";
+import { rpcTracing } from "./rpc-tracing.js";
 import { mapErrors, validateInput } from "./server-interceptors.js";
 
 const require = createRequire(import.meta.url);
@@ -203,7 +204,8 @@ export function grpcHandlers<S extends DescService>(
   impl: ServiceImpl<S>,
   opts: GrpcHandlerOptions,
 ): grpc.UntypedServiceImplementation {
-  const interceptors = [mapErrors(opts.logger), validateInput, ...(opts.interceptors ?? [])];
+  // Tracing outermost: the span covers the whole call, and what mapErrors logs carries its trace id.
+  const interceptors = [...rpcTracing("server"), mapErrors(opts.logger), validateInput, ...(opts.interceptors ?? [])];
   const handlers: Record<string, grpc.UntypedHandleCall> = {};
   const methods = impl as unknown as Record<string, Impl>;
   for (const method of service.methods) {

@@ -7,6 +7,7 @@
 import { ConfigError } from "./config.js";
 import type { Logger } from "./logger.js";
 import { useBufferUtf8Encoding } from "./protobuf-utf8.js";
+import { shutdownTracing } from "./trace-context.js";
 
 export interface Running {
   readonly logger: Logger;
@@ -44,13 +45,20 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
       process.exit(1);
     }, 15_000);
     force.unref();
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        running.logger.error({ err }, "error during shutdown");
-        process.exit(1);
-      },
-    );
+    running
+      .close()
+      .then(
+        () => 0,
+        (err: unknown) => {
+          running.logger.error({ err }, "error during shutdown");
+          return 1;
+        },
+      )
+      // The spans of the last requests are still in the exporter's buffer (a no-op with tracing off).
+      .then(async (code) => {
+        await shutdownTracing();
+        process.exit(code);
+      });
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -15,6 +15,7 @@ import { pipelinedTransaction } from "./pipelined-transaction.js";
 import type { Sql } from "./postgres.js";
 import { createStopSignal } from "./stop-signal.js";
 import type { Topology } from "./topology.js";
+import { extractContext, runInContext, tracingEnabled } from "./trace-context.js";
 
 /**
  * amqplib hands each publish to the socket as a write of its own (a system
@@ -89,6 +90,7 @@ export function startOutboxRelay(opts: {
   const pollMs = opts.pollMs ?? 1_000;
   const gatherMs = opts.gatherMs ?? 20;
   const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
+  const traced = tracingEnabled();
   let channel: Promise<ConfirmChannel> | undefined;
   const stop = createStopSignal();
   let wake: (() => void) | undefined;
@@ -145,14 +147,25 @@ export function startOutboxRelay(opts: {
       try {
         for (const row of rows) {
           const occurredAt = new Date(row.occurred_at);
-          ch.publish(opts.topology.exchange, row.routing_key, row.payload, {
+          const headers = { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at };
+          const options = {
             persistent: true,
             messageId: row.id,
             type: row.type,
             contentType: "application/x-protobuf",
             timestamp: Math.floor(occurredAt.getTime() / 1000),
-            headers: { ...(JSON.parse(row.headers) as Record<string, string>), "x-occurred-at": row.occurred_at },
-          });
+            headers,
+          };
+          if (!traced) {
+            ch.publish(opts.topology.exchange, row.routing_key, row.payload, options);
+            continue;
+          }
+          // Published in the context the row was written in (its traceparent): the amqplib
+          // instrumentation's publish span joins the request's trace and replaces the header
+          // with its own context, which the consumers continue.
+          runInContext(extractContext(headers), () =>
+            ch.publish(opts.topology.exchange, row.routing_key, row.payload, options),
+          );
         }
       } finally {
         uncork();

@@ -6,7 +6,7 @@
  * never emits one. This module knows the table, not the broker.
  */
 
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { sql as dsql } from "drizzle-orm";
 import type { PgDatabase } from "drizzle-orm/pg-core";
@@ -14,6 +14,7 @@ import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "dr
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import { bufferView } from "./buffer-view.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
+import { inSpan, SpanKind, traceHeaders, tracingEnabled } from "./trace-context.js";
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
@@ -34,15 +35,6 @@ export const OUTBOX_NOTIFY_CHANNEL = "parley_outbox";
 
 // biome-ignore lint/suspicious/noExplicitAny: accepts any service's db or transaction, whatever its schema type
 type Tx = PgDatabase<PostgresJsQueryResultHKT, any, any>;
-
-/** Fresh W3C traceparents, one per event, from one draw of randomness. */
-export function traceparents(n: number): string[] {
-  const random = randomBytes(24 * n).toString("hex");
-  return Array.from(
-    { length: n },
-    (_, i) => `00-${random.slice(i * 48, i * 48 + 32)}-${random.slice(i * 48 + 32, i * 48 + 48)}-01`,
-  );
-}
 
 /** An outbox row's event fields: a fresh id, the routing key, the message type and the binary message. */
 export interface OutboxEvent {
@@ -71,48 +63,55 @@ export type SqlTag<Q> = (strings: TemplateStringsArray, rowsJson: string) => Q;
 
 /**
  * The INSERT that writes `events` as outbox rows in order (their relay
- * order), one traceparent header each. Every row travels in one JSON text
- * parameter expanded by json_to_recordset(): JSON.stringify is native code,
- * binding five parameters per row or escaping array literals in JS is not,
- * and chat-svc writes a send batch's hundreds of rows in one statement.
+ * order), each with `headers`: by default the W3C trace context of the work
+ * writing them (traceHeaders), which the relay publishes, so that the
+ * consumers' spans join the trace of the request that caused the event;
+ * none when tracing is off. Every row travels in one JSON text parameter
+ * expanded by json_to_recordset(): JSON.stringify is native code, binding
+ * five parameters per row or escaping array literals in JS is not, and
+ * chat-svc writes a send batch's hundreds of rows in one statement.
  * Usable as a data-modifying WITH clause; the caller notifies
  * OUTBOX_NOTIFY_CHANNEL in the same transaction.
  */
 export function insertOutboxRows<Q>(
   tag: SqlTag<Q>,
   events: readonly OutboxEvent[],
-  eventTraceparents: readonly string[] = traceparents(events.length),
+  headers: Readonly<Record<string, string>> = traceHeaders(),
 ): Q {
   const rowsJson = JSON.stringify(
-    events.map((e, i) => ({
+    events.map((e) => ({
       id: e.id,
       routingKey: e.routingKey,
       type: e.type,
       payload: e.payload.toString("base64"),
-      traceparent: eventTraceparents[i],
+      headers,
     })),
   );
   // ORDINALITY keeps the array's order for the outbox position sequence (relay order).
   return tag`
       insert into outbox (id, routing_key, type, payload, headers)
-      select id, routing_key, type, decode(payload, 'base64'), jsonb_build_object('traceparent', traceparent)
+      select id, routing_key, type, decode(payload, 'base64'), headers
       from rows from (
         json_to_recordset(${rowsJson}::text::json)
-          as ("id" uuid, "routingKey" text, "type" text, "payload" text, "traceparent" text)
-      ) with ordinality as e(id, routing_key, type, payload, traceparent, n)
+          as ("id" uuid, "routingKey" text, "type" text, "payload" text, "headers" jsonb)
+      ) with ordinality as e(id, routing_key, type, payload, headers, n)
       order by n`;
 }
 
 /** Adds an event to the outbox inside the caller's transaction; returns its id. */
-export async function enqueueEvent<K extends RoutingKey>(
-  tx: Tx,
-  key: K,
-  payload: EventInit<K>,
-  opts: { traceparent?: string } = {},
-): Promise<string> {
+export async function enqueueEvent<K extends RoutingKey>(tx: Tx, key: K, payload: EventInit<K>): Promise<string> {
   const event = outboxEvent(key, payload);
-  const written = insertOutboxRows(dsql, [event], opts.traceparent === undefined ? undefined : [opts.traceparent]);
-  // One statement; the notice is delivered at commit, and only if the transaction commits.
-  await tx.execute(dsql`with written as (${written}) select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
-  return event.id;
+  const write = async () => {
+    const written = insertOutboxRows(dsql, [event]);
+    // One statement; the notice is delivered at commit, and only if the transaction commits.
+    await tx.execute(dsql`with written as (${written}) select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`);
+    return event.id;
+  };
+  if (!tracingEnabled()) return write();
+  // The row stores this span's context: the relay's publish, and the consumers after it, are its children.
+  return inSpan(
+    `outbox enqueue ${key}`,
+    { kind: SpanKind.PRODUCER, attributes: { "messaging.destination.name": key, "messaging.message.id": event.id } },
+    write,
+  );
 }

@@ -2,6 +2,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { appError, Code, type ConnectError } from "./errors.js";
+import { hasActiveSpan, inSpan, SpanKind, tracingEnabled } from "./trace-context.js";
 
 export type Sql = postgres.Sql;
 
@@ -36,12 +37,32 @@ const RECONNECT_BACKOFF_MAX_S = 1;
 const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S);
 
 export function connectPostgres(databaseUrl: string, opts: { max?: number; appName: string }): Sql {
-  return postgres(databaseUrl, {
+  const sql = postgres(databaseUrl, {
     max: opts.max ?? 10,
     backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: opts.appName },
   });
+  return tracingEnabled() ? traceTransactions(sql) : sql;
+}
+
+/**
+ * postgres.js has no OpenTelemetry instrumentation: each transaction begun
+ * for a traced request (drizzle's transaction() calls begin() too) becomes a
+ * span of its own. Transactions outside any trace (the outbox relay's
+ * polls) start none.
+ */
+function traceTransactions(sql: Sql): Sql {
+  type Begin = (...args: unknown[]) => Promise<unknown>;
+  const begin = (sql.begin as Begin).bind(sql);
+  const traced: Begin = (...args) =>
+    hasActiveSpan()
+      ? inSpan("postgresql transaction", { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } }, () =>
+          begin(...args),
+        )
+      : begin(...args);
+  (sql as unknown as { begin: Begin }).begin = traced;
+  return sql;
 }
 
 /**

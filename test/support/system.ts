@@ -18,6 +18,7 @@ import {
   type TestDatabase,
   type TestSmtpServer,
 } from "@parley/shared/testing.js";
+import { TRACING_PRELOAD } from "../../scripts/tracing-preload.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -59,6 +60,8 @@ export interface SystemOptions {
   built?: boolean;
   /** Extra environment per component, e.g. `{ edge: { WEB_DIST_DIR } }` to serve a fresh build of the web app. */
   env?: Partial<Record<ComponentName, Record<string, string>>>;
+  /** Extra environment for every component, e.g. OTEL_EXPORTER_OTLP_ENDPOINT to turn tracing on. */
+  commonEnv?: Record<string, string>;
 }
 
 /** The URL of database `name` on the server at `serverUrl`. */
@@ -90,6 +93,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     RABBITMQ_URL: TEST_RABBITMQ_URL,
     AMQP_NAMESPACE: topo.topology.namespace,
     REDIS_KEY_PREFIX: `${randomName("e2e")}:`,
+    ...options.commonEnv,
   };
   const envs: Record<ComponentName, Record<string, string>> = {
     "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: userDb.url, OTP_EXPIRY: "300" },
@@ -122,7 +126,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   async function start(name: ComponentName, extraEnv: Record<string, string> = {}): Promise<Component> {
     // For profiling the components under the bench, e.g. PARLEY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.PARLEY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-    const entry = options.built ? ["dist/main.js"] : ["--import", "tsx", "src/main.ts"];
+    // With the tracing preload, as npm start and the image run them (it does nothing unless OTEL_* says so).
+    const entry = options.built
+      ? ["--import", `${root}${TRACING_PRELOAD.built}`, "dist/main.js"]
+      : ["--import", "tsx", "--import", `${root}${TRACING_PRELOAD.source}`, "src/main.ts"];
     const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: `${root}${name}`,
       env: {

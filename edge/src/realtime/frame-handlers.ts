@@ -13,6 +13,7 @@ import type { CallOptions } from "@connectrpc/connect";
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
 import type { ClientFrame } from "@parley/proto/realtime/v1/realtime_pb.js";
 import { appError, Code, ConnectError, unauthenticated } from "@parley/shared/errors.js";
+import { inSpan, SpanKind, tracingEnabled } from "@parley/shared/trace-context.js";
 import type { ChatClient } from "../clients.js";
 import type { BatchedSends } from "./batched-sends.js";
 import type { ServerFrameInit } from "./frame-codec.js";
@@ -169,11 +170,20 @@ export function frameHandler<C extends FrameCase>(kind: { case: C }): FrameHandl
   return FRAME_HANDLERS[kind.case];
 }
 
-/** Runs the frame's handler. */
+/**
+ * Runs the frame's handler; with tracing on, in a span of its own that
+ * starts a trace: a frame is a request, the connection it came on is not
+ * (its upgrade request's context would otherwise hold every frame for hours).
+ */
 export function runFrame<C extends FrameCase>(
   kind: { case: C; value: ValueOf<C> },
   socket: FrameScope,
   deps: FrameDeps,
 ): Answer {
-  return frameHandler(kind).run(kind.value, socket, deps);
+  if (!tracingEnabled()) return frameHandler(kind).run(kind.value, socket, deps);
+  return inSpan(
+    `ws ${kind.case}`,
+    { kind: SpanKind.SERVER, root: true, attributes: { "parley.frame": kind.case } },
+    () => frameHandler(kind).run(kind.value, socket, deps),
+  );
 }
