@@ -4,6 +4,7 @@ import { useId, useState } from "react";
 import { displayName, useUserSearch } from "../data/queries.js";
 import { useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
+import "./user-picker.css";
 
 export function UserPicker({
   label,
