@@ -1,5 +1,5 @@
 /** The timeline's RowWindow wired to React and the DOM: the scroll element, and each row's measured height. */
-import { type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useState } from "react";
+import { type RefObject, useCallback, useLayoutEffect, useMemo, useReducer, useState } from "react";
 import { flushSync } from "react-dom";
 import { RowWindow } from "./row-window.js";
 
@@ -41,8 +41,7 @@ export function useRowWindow<R extends { key: string }>(
       ),
   );
 
-  useEffect(() => () => rowObserver.disconnect(), [rowObserver]);
-
+  // Each row unobserves itself when it leaves (its ref's cleanup), so nothing is left observed on unmount.
   const measureRow = useCallback(
     (el: HTMLElement | null) => {
       if (!el) return undefined;
