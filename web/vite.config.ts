@@ -6,6 +6,22 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
+import {
+  type DescriptorProto,
+  type EnumDescriptorProto,
+  EnumOptionsSchema,
+  EnumValueOptionsSchema,
+  FieldOptionsSchema,
+  FileDescriptorProtoSchema,
+  FileOptionsSchema,
+  MessageOptionsSchema,
+  MethodOptionsSchema,
+  OneofOptionsSchema,
+  ServiceOptionsSchema,
+} from "@bufbuild/protobuf/wkt";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
 
@@ -38,8 +54,66 @@ function serviceWorker(): Plugin {
   };
 }
 
+/**
+ * Drops from proto/gen's embedded descriptors the option extensions the
+ * browser has no descriptor for (protovalidate's rules: validate.proto is a
+ * stub here, see src/data/validate-descriptor-stub.ts). They decode as unknown
+ * bytes nobody reads, and are a kilobyte of the first download. Options the
+ * runtime knows (packed, deprecated, …) stay.
+ */
+function protoDescriptorsWithoutExtensions(): Plugin {
+  /** Clears the unknown fields of `holder.options`, and the options themselves when nothing else is left. */
+  const strip =
+    <O extends Message>(schema: DescMessage & GenMessage<O>) =>
+    (holder: { options?: O | undefined }) => {
+      const options = holder.options;
+      if (!options) return;
+      options.$unknown = undefined;
+      if (toBinary(schema, options).length === 0) holder.options = undefined;
+    };
+  const field = strip(FieldOptionsSchema);
+  const oneof = strip(OneofOptionsSchema);
+  const enumOpts = strip(EnumOptionsSchema);
+  const value = strip(EnumValueOptionsSchema);
+  const enums = (list: EnumDescriptorProto[]) => {
+    for (const e of list) {
+      enumOpts(e);
+      e.value.forEach(value);
+    }
+  };
+  const messages = (list: DescriptorProto[]) => {
+    for (const m of list) {
+      strip(MessageOptionsSchema)(m);
+      m.field.forEach(field);
+      m.oneofDecl.forEach(oneof);
+      enums(m.enumType);
+      messages(m.nestedType);
+    }
+  };
+  return {
+    name: "parley-proto-descriptors",
+    apply: "build",
+    transform(code, id) {
+      if (!/\/proto\/gen\/.*_pb\.ts$/.test(id)) return null;
+      const stripped = code.replace(/fileDesc\("([A-Za-z0-9+/=]+)"/, (_all, b64: string) => {
+        const file = fromBinary(FileDescriptorProtoSchema, base64Decode(b64));
+        strip(FileOptionsSchema)(file);
+        messages(file.messageType);
+        enums(file.enumType);
+        for (const service of file.service) {
+          strip(ServiceOptionsSchema)(service);
+          service.method.forEach(strip(MethodOptionsSchema));
+        }
+        return `fileDesc("${base64Encode(toBinary(FileDescriptorProtoSchema, file), "std_raw")}"`;
+      });
+      // One string on one line changed: the source map stays right without one of our own.
+      return { code: stripped, map: null };
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), serviceWorker()],
+  plugins: [react(), serviceWorker(), protoDescriptorsWithoutExtensions()],
   resolve: {
     alias: [
       {
@@ -50,5 +124,6 @@ export default defineConfig({
   },
   server: { proxy },
   preview: { proxy },
-  build: { target: "es2022", assetsInlineLimit: 0 },
+  // Every browser the app supports (ES2022) has modulepreload: no polyfill in the entry chunk.
+  build: { target: "es2022", assetsInlineLimit: 0, modulePreload: { polyfill: false } },
 });

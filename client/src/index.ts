@@ -12,6 +12,7 @@ export {
 export type { BackoffOptions } from "./backoff.js";
 export { createParleyClient, type ParleyClient, type ParleyClientOptions, type ParleySnapshot } from "./client.js";
 export type { ConnectionState, ConnectionStatus, WebSocketConstructor, WebSocketLike } from "./connection.js";
+export { type CrossTabRefreshOptions, type LockManagerLike, refreshAcrossTabs } from "./cross-tab-refresh.js";
 export { ParleyError } from "./errors.js";
 export { createIndexedDbOutboxStore } from "./indexeddb-outbox-store.js";
 export type { PendingSend, PendingStatus } from "./outbox.js";

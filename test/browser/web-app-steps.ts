@@ -61,6 +61,16 @@ export async function createRoom(page: Page, name: string, invite: string): Prom
   await dialog.getByRole("radio", { name: /^Private/ }).check();
   await dialog.getByLabel("Invite people").fill(invite);
   await dialog.getByRole("button", { name: new RegExp(`^${invite}`) }).click();
+  // The chosen person shows under the "Invite people" label, beside the search field it was found with.
+  const chosen = dialog.getByRole("list", { name: "Chosen people" });
+  await see(chosen.getByText(invite));
+  const [label, chips, field] = await Promise.all(
+    [dialog.getByText("Invite people", { exact: true }), chosen, dialog.getByLabel("Invite people")].map((l) =>
+      l.boundingBox(),
+    ),
+  );
+  assert.ok(label && chips && field, "label, chosen people and search field are on screen");
+  assert.ok(label.y + label.height <= chips.y && chips.y + chips.height <= field.y, "label, then chips, then field");
   await dialog.getByRole("button", { name: "Create room" }).click();
   await see(page.getByRole("heading", { name }));
   await see(timeline(page));

@@ -6,6 +6,10 @@ import { App } from "./app/App.js";
 import { transport } from "./data/transport.js";
 import { resumeSession } from "./session/session.js";
 import "./styles.css";
+// Every screen, signed in or out, uses the data hooks and ErrorText from its first paint: in the entry chunk
+// rather than a shared chunk of their own, the first load makes one request fewer and gzips ~1 KB smaller.
+import "./data/queries.js";
+import "./ui/ErrorText.js";
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },

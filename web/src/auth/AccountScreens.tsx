@@ -3,6 +3,7 @@ import { Route, Switch } from "wouter";
 import { LoginForm } from "./LoginForm.js";
 import { SignupForm } from "./SignupForm.js";
 import { VerifyCodeForm } from "./VerifyCodeForm.js";
+import "./account.css";
 
 export default function AccountScreens({ notice }: { notice?: string | undefined }) {
   return (

@@ -1,13 +1,16 @@
 /** The room's members with their roles; owners and admins invite, kick, promote and demote here. */
 import type { RoomState } from "@parley/client";
 import { type Member, MemberRole } from "@parley/proto/chat/v1/chat_pb.js";
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { displayName, useAddMembers, useProfiles, useRemoveMember, useSetMemberRole } from "../data/queries.js";
 import { useMe, useParley } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { ErrorText } from "../ui/ErrorText.js";
+import { Loading } from "../ui/Loading.js";
 import { isDirect } from "./room-names.js";
-import { UserPicker } from "./UserPicker.js";
+
+// Only owners and admins who start inviting need it: not part of the room page's first download.
+const UserPicker = lazy(() => import("./UserPicker.js").then((m) => ({ default: m.UserPicker })));
 
 const ROLE_NAME: Record<number, string> = {
   [MemberRole.OWNER]: "Owner",
@@ -53,11 +56,13 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
       )}
       {inviting && (
         <div className="invite-box">
-          <UserPicker
-            label="Invite"
-            exclude={members.map((m) => m.userId)}
-            onPick={(u) => add.mutate({ roomId: room.roomId, userIds: [u.id] })}
-          />
+          <Suspense fallback={<Loading label="Loading" />}>
+            <UserPicker
+              label="Invite"
+              exclude={members.map((m) => m.userId)}
+              onPick={(u) => add.mutate({ roomId: room.roomId, userIds: [u.id] })}
+            />
+          </Suspense>
           <button type="button" onClick={() => setInviting(false)}>
             Done
           </button>

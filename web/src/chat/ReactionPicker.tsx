@@ -1,5 +1,6 @@
 /** A small grid of common emoji; arrow-free, every one a button, Escape closes. */
 import { useEffect, useRef } from "react";
+import "./reaction-picker.css";
 
 const EMOJI = ["👍", "👎", "😄", "🎉", "❤️", "🚀", "👀", "😮", "😢", "🙏", "🔥", "✅", "😂", "🤔", "👏", "💯"];
 

@@ -4,6 +4,7 @@ import { useJoinRoom, usePublicRooms } from "../data/queries.js";
 import { useParley } from "../data/use-parley.js";
 import { Dialog } from "../ui/Dialog.js";
 import { ErrorText } from "../ui/ErrorText.js";
+import "./room-directory.css";
 
 export default function RoomDirectoryDialog({ onClose }: { onClose: () => void }) {
   const [query, setQuery] = useState("");

@@ -6,21 +6,21 @@
  * read marker follows what has been on screen while the tab is visible.
  */
 import type { RoomState } from "@parley/client";
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useClient, useMe } from "../data/use-parley.js";
 import { MessageItem } from "./MessageItem.js";
 import { PendingItem } from "./PendingItem.js";
 import type { Draft } from "./RoomView.js";
 import { type Row, timelineRows } from "./timeline-rows.js";
+import { useRowWindow } from "./use-row-window.js";
 
 const NEAR_TOP_PX = 600;
 const AT_BOTTOM_PX = 80;
 const READ_DELAY_MS = 400;
 const MAX_PAGES_TO_FIND = 40;
 
-const estimate = (row: Row | undefined) =>
-  row?.kind === "message" ? (row.grouped ? 30 : 62) + (row.message.reactions.length > 0 ? 34 : 0) : 36;
+const estimate = (row: Row) =>
+  row.kind === "message" ? (row.grouped ? 30 : 62) + (row.message.reactions.length > 0 ? 34 : 0) : 36;
 
 export function RoomTimeline({
   room,
@@ -48,13 +48,7 @@ export function RoomTimeline({
     [room.messages, room.pending, room.hasOlder, newAfter, me?.id],
   );
 
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: (i) => estimate(rows[i]),
-    getItemKey: (i) => rows[i]?.key ?? i,
-    overscan: 8,
-  });
+  const { window: virtualizer, scrollElement, measureRow } = useRowWindow(rows, estimate, scrollRef, 8);
 
   // --- staying at the bottom, and keeping the view still when older messages are put above
   const atBottom = useRef(true);
@@ -69,16 +63,16 @@ export function RoomTimeline({
     const before = prepend.current;
     if (before && before.firstSeq !== firstSeq) {
       prepend.current = undefined;
-      el.scrollTop = before.top + (virtualizer.getTotalSize() - before.total);
+      el.scrollTop = before.top + (virtualizer.totalSize() - before.total);
       return;
     }
     if (!initialScrollDone.current) {
       initialScrollDone.current = true;
       const divider = rows.findIndex((r) => r.kind === "new");
-      virtualizer.scrollToIndex(divider >= 0 ? divider : rows.length - 1, { align: divider >= 0 ? "start" : "end" });
+      virtualizer.scrollToIndex(divider >= 0 ? divider : rows.length - 1, divider >= 0 ? "start" : "end");
       return;
     }
-    if (atBottom.current) virtualizer.scrollToIndex(rows.length - 1, { align: "end" });
+    if (atBottom.current) virtualizer.scrollToIndex(rows.length - 1, "end");
   }, [rows, loaded, firstSeq, virtualizer]);
 
   const loadingOlder = useRef(false);
@@ -86,7 +80,7 @@ export function RoomTimeline({
     const el = scrollRef.current;
     if (loadingOlder.current || !el) return false;
     loadingOlder.current = true;
-    prepend.current = { firstSeq, total: virtualizer.getTotalSize(), top: el.scrollTop };
+    prepend.current = { firstSeq, total: virtualizer.totalSize(), top: el.scrollTop };
     try {
       return await client.loadOlder(room.roomId);
     } catch {
@@ -108,7 +102,7 @@ export function RoomTimeline({
       if (!el || document.visibilityState !== "visible") return;
       const bottom = el.scrollTop + el.clientHeight;
       let seen = 0n;
-      for (const item of virtualizer.getVirtualItems()) {
+      for (const item of virtualizer.items()) {
         const row = rows[item.index];
         if (row?.kind === "message" && item.end <= bottom + 4 && row.message.seq > seen) seen = row.message.seq;
       }
@@ -145,7 +139,7 @@ export function RoomTimeline({
         const index = rowsRef.current.findIndex((r) => r.kind === "message" && r.message.id === messageId);
         if (index >= 0) {
           atBottom.current = false;
-          virtualizer.scrollToIndex(index, { align: "center" });
+          virtualizer.scrollToIndex(index, "center");
           setHighlight(messageId);
           setTimeout(() => setHighlight((h) => (h === messageId ? undefined : h)), 2000);
           return;
@@ -176,7 +170,7 @@ export function RoomTimeline({
   return (
     <div className="timeline-wrap">
       <div
-        ref={scrollRef}
+        ref={scrollElement}
         className="timeline"
         role="log"
         aria-label="Messages"
@@ -184,15 +178,15 @@ export function RoomTimeline({
         tabIndex={0}
         onScroll={onScroll}
       >
-        <div className="timeline-inner" style={{ height: virtualizer.getTotalSize() }}>
-          {virtualizer.getVirtualItems().map((item) => {
+        <div className="timeline-inner" style={{ height: virtualizer.totalSize() }}>
+          {virtualizer.render().map((item) => {
             const row = rows[item.index];
             if (!row) return null;
             return (
               <div
                 key={item.key}
-                data-index={item.index}
-                ref={virtualizer.measureElement}
+                data-key={item.key}
+                ref={measureRow}
                 className="timeline-row"
                 style={{ transform: `translateY(${item.start}px)` }}
               >
@@ -236,7 +230,7 @@ export function RoomTimeline({
           className="jump-latest"
           onClick={() => {
             atBottom.current = true;
-            virtualizer.scrollToIndex(rows.length - 1, { align: "end" });
+            virtualizer.scrollToIndex(rows.length - 1, "end");
           }}
         >
           Jump to latest ↓

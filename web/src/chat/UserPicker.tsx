@@ -4,6 +4,7 @@ import { useId, useState } from "react";
 import { displayName, useUserSearch } from "../data/queries.js";
 import { useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
+import "./user-picker.css";
 
 export function UserPicker({
   label,
@@ -22,35 +23,37 @@ export function UserPicker({
   const me = useMe();
   const search = useUserSearch(query);
   const listId = useId();
+  const inputId = useId();
   const hidden = new Set([me?.id, ...exclude, ...picked.map((p) => p.id)]);
   const results = query.trim() ? (search.data?.users ?? []).filter((u) => !hidden.has(u.id)) : [];
 
   return (
     <div className="user-picker">
-      {picked.length > 0 && (
-        <ul className="chips" aria-label="Chosen people">
-          {picked.map((u) => (
-            <li key={u.id} className="chip">
-              {displayName(u)}
-              {onUnpick && (
-                <button type="button" aria-label={`Remove ${displayName(u)}`} onClick={() => onUnpick(u)}>
-                  ✕
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-      <label className="field">
-        <span>{label}</span>
+      <div className="field">
+        <label htmlFor={inputId}>{label}</label>
+        {picked.length > 0 && (
+          <ul className="chips" aria-label="Chosen people">
+            {picked.map((u) => (
+              <li key={u.id} className="chip">
+                {displayName(u)}
+                {onUnpick && (
+                  <button type="button" aria-label={`Remove ${displayName(u)}`} onClick={() => onUnpick(u)}>
+                    ✕
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
         <input
+          id={inputId}
           type="search"
           placeholder="Search by username"
           aria-controls={listId}
           value={query}
           onChange={(e) => setQuery(e.target.value)}
         />
-      </label>
+      </div>
       <ul id={listId} className="user-results" aria-label="People found" aria-live="polite">
         {results.map((u) => (
           <li key={u.id}>

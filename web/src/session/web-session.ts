@@ -5,7 +5,7 @@
  * (a header a cross-site form cannot send) and the cookie.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { RefreshStrategy, TokenGrant } from "@parley/client";
+import { type RefreshStrategy, refreshAcrossTabs, type TokenGrant } from "@parley/client";
 
 export interface WebGrant extends TokenGrant {
   /** The signed-in user's id (names the outbox's IndexedDB database). */
@@ -65,8 +65,15 @@ export async function openWebSession(email: string, otp: string, purpose: OtpPur
   );
 }
 
-/** The refresh through the cookie: what the SDK's Auth calls before the access token runs out. */
-export const refreshWebSession = async (): Promise<WebGrant> => grantFrom(await post("/api/web/refresh"));
+/**
+ * The refresh through the cookie: what the SDK's Auth calls before the access
+ * token runs out, and a page load to resume. Tabs take turns (the cookie
+ * rotates on use, and a rotated one sent again ends the session).
+ */
+export const refreshWebSession = refreshAcrossTabs(
+  async (): Promise<WebGrant> => grantFrom(await post("/api/web/refresh")),
+  { name: "parley-refresh-cookie" },
+);
 
 export const cookieRefresh: RefreshStrategy = refreshWebSession;
 

@@ -2,6 +2,7 @@
 import { Link } from "wouter";
 import { ProfileForm } from "./ProfileForm.js";
 import { SessionList } from "./SessionList.js";
+import "./settings.css";
 
 export default function SettingsPage({ tab }: { tab: "profile" | "sessions" }) {
   return (

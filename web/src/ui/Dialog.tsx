@@ -1,5 +1,6 @@
 /** A modal on the native <dialog>: focus moves in and back, Escape closes, the page behind is inert. */
 import { type ReactNode, useEffect, useId, useRef } from "react";
+import "./dialog.css";
 
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
