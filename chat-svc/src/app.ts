@@ -93,7 +93,7 @@ export async function build(deps: AppDeps): Promise<App> {
   const origin = randomUUID();
   // What chat-svc needs to answer calls (see dependency-health.ts): not RabbitMQ.
   const health = createDependencyHealth({ logger, needs: ["postgres", "redis"] });
-  watchRedis(health, redis, "redis");
+  watchRedis(health, redis, "redis", { probe: true });
   const fanout = startFanout({
     redis,
     health,

@@ -23,11 +23,13 @@
  *    MAIL_RETRY_DELAYS and waited out for MAIL_RETRY_FOR, the worker itself
  *    can do nothing better, and a restart would not help.
  *
- * Redis and RabbitMQ report their state through their clients' events.
- * PostgreSQL has no connection to watch (postgres.js connects per query), so
- * it is probed: `select 1` every few seconds while it is up, more often
- * while it is down, and told of failures the work itself ran into (chat-svc's
- * send batches) so that an outage shows at once under load.
+ * Redis and RabbitMQ report their state through their clients' events, and
+ * the services' main Redis connection is PINGed too (a Redis that hangs
+ * closes nothing). PostgreSQL has no connection to watch (postgres.js
+ * connects per query), so it is probed: `select 1` every few seconds while it
+ * is up, more often while it is down, and told of failures the work itself
+ * ran into (chat-svc's send batches) so that an outage shows at once under
+ * load. A probe without an answer within 2 s counts as a failure.
  */
 import type { RecoveringChannelModel } from "./amqp.js";
 import type { Logger } from "./logger.js";
@@ -112,12 +114,57 @@ function errMessage(err: unknown): string | undefined {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Tracks a Redis connection: up on "ready", down on "close" or "error" (ioredis reconnects by itself). */
-export function watchRedis(health: DependencyHealth, conn: Redis, label: string): void {
+/**
+ * Tracks a Redis connection: up on "ready", down on "close" or "error"
+ * (ioredis reconnects by itself). With `probe`, it is also PINGed every few
+ * seconds while it is ready: a server that hangs closes nothing, and every
+ * command sent to it waits for ever.
+ */
+export function watchRedis(health: DependencyHealth, conn: Redis, label: string, opts: { probe?: boolean } = {}): void {
   const set = health.track("redis", label, conn.status === "ready");
   conn.on("ready", () => set(true));
   conn.on("close", () => set(false));
   conn.on("error", (err: Error) => set(false, err));
+  if (!opts.probe) return;
+
+  const answering = health.track("redis", `${label} (ping)`, true);
+  let pending: Promise<unknown> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const probe = async () => {
+    // Not ready: the events above say so, and a PING would only wait in the offline queue.
+    if (conn.status !== "ready") answering(true);
+    else {
+      pending ??= conn.ping().finally(() => {
+        pending = undefined;
+      });
+      answering(await answersWithin(pending, PROBE_TIMEOUT_MS));
+    }
+    if (!stopped) timer = setTimeout(probe, PROBE_MS.up);
+  };
+  timer = setTimeout(probe, PROBE_MS.up);
+  health.onClose(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+}
+
+/** Whether `pending` resolves within `ms`. */
+async function answersWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      pending.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Tracks the RabbitMQ connection: up from "connect" (topology declared) until "disconnect" or a failed attempt. */
@@ -128,8 +175,8 @@ export function watchAmqp(health: DependencyHealth, amqp: RecoveringChannelModel
   amqp.on("connect-failed", (err: Error) => set(false, err));
 }
 
-/** How often PostgreSQL is probed while it answers, and while it does not. */
-export const DATABASE_PROBE_MS = { up: 3_000, down: 500 } as const;
+/** How often a server is probed while it answers (PostgreSQL, Redis), and while it does not (PostgreSQL). */
+export const PROBE_MS = { up: 3_000, down: 500 } as const;
 
 /** A probe that has no answer within this long counts as a failure (a server that hangs). */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -147,7 +194,7 @@ export function watchDatabase(
   sql: Sql,
   opts: { probeMs?: { up: number; down: number } } = {},
 ): DatabaseWatch {
-  const probeMs = opts.probeMs ?? DATABASE_PROBE_MS;
+  const probeMs = opts.probeMs ?? PROBE_MS;
   const set = health.track("postgres", "postgres", true);
   let up = true;
   let stopped = false;

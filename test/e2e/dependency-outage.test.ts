@@ -140,6 +140,32 @@ describe("dependency outages", () => {
     assertStructuredLogs();
   });
 
+  it("user-svc and chat-svc are NOT_SERVING while Redis hangs, and SERVING once it answers again", async () => {
+    await ensureRunning();
+    cut("redis", "silent");
+    try {
+      await waitUntil(
+        async () => {
+          const services = await servicesHealth();
+          return services.user === "not_serving" && services.chat === "not_serving";
+        },
+        10_000,
+        describeOutput,
+      );
+    } finally {
+      restore("redis");
+    }
+    await waitUntil(
+      async () => {
+        const services = await servicesHealth();
+        return services.user === "serving" && services.chat === "serving";
+      },
+      15_000,
+      describeOutput,
+    );
+    assertStructuredLogs();
+  });
+
   it("user-svc, chat-svc and the mail worker are unhealthy while PostgreSQL is away, and healthy once it is back", async () => {
     await ensureRunning();
     cut("postgres", "reset");

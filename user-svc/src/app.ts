@@ -108,7 +108,7 @@ export async function build(deps: AppDeps): Promise<App> {
   });
   // What user-svc needs to answer calls (see dependency-health.ts): not RabbitMQ.
   const health = createDependencyHealth({ logger, needs: ["postgres", "redis"] });
-  watchRedis(health, redis, "redis");
+  watchRedis(health, redis, "redis", { probe: true });
   watchDatabase(health, deps.sql);
   server.setServing(health.serving);
   health.onChange((serving) => server.setServing(serving));
