@@ -58,7 +58,7 @@ export interface DependencyHealth {
 export function createDependencyHealth(opts: { logger: Logger; needs: readonly Dependency[] }): DependencyHealth {
   const { logger } = opts;
   const needs = new Set(opts.needs);
-  const connections = new Map<string, { dependency: Dependency; up: boolean }>();
+  const connections = new Map<string, { dependency: Dependency; up: boolean; why?: string | undefined }>();
   const listeners: ((serving: boolean) => void)[] = [];
   const closers: (() => void)[] = [];
   let closed = false;
@@ -70,9 +70,14 @@ export function createDependencyHealth(opts: { logger: Logger; needs: readonly D
     const now = compute();
     if (now === serving) return;
     serving = now;
-    const down = [...connections].filter(([, c]) => !c.up && needs.has(c.dependency)).map(([label]) => label);
+    const down = [...connections].filter(([, c]) => !c.up && needs.has(c.dependency));
+    const labels = down.map(([label]) => label);
     if (now) logger.info("every server this needs is up: serving");
-    else logger.warn({ down }, `not serving while ${down.join(", ")} ${down.length === 1 ? "is" : "are"} down`);
+    else
+      logger.warn(
+        { down: Object.fromEntries(down.map(([label, c]) => [label, c.why ?? "down"])) },
+        `not serving while ${labels.join(", ")} ${labels.length === 1 ? "is" : "are"} down`,
+      );
     for (const listener of listeners) listener(now);
   };
 
@@ -91,6 +96,7 @@ export function createDependencyHealth(opts: { logger: Logger; needs: readonly D
         const c = connections.get(label);
         if (closed || !c || c.up === nowUp) return;
         c.up = nowUp;
+        c.why = nowUp ? undefined : errMessage(err);
         // Logged per connection for the dependencies that are not needed (the rest are logged by recompute).
         if (!needs.has(dependency)) {
           if (nowUp) logger.info({ connection: label }, `${label} is up again`);
@@ -138,7 +144,8 @@ export function watchRedis(health: DependencyHealth, conn: Redis, label: string,
       pending ??= conn.ping().finally(() => {
         pending = undefined;
       });
-      answering(await answersWithin(pending, PROBE_TIMEOUT_MS));
+      const ok = await answersWithin(pending, PROBE_TIMEOUT_MS);
+      answering(ok, ok ? undefined : `no answer to PING within ${PROBE_TIMEOUT_MS} ms`);
     }
     if (!stopped) timer = setTimeout(probe, PROBE_MS.up);
   };
