@@ -167,3 +167,19 @@ export async function connectOrExplain<T>(
     process.exit(1);
   }
 }
+
+/**
+ * An operator command's broker connection lost halfway: one line naming it
+ * and exit 1, rather than amqplib's unhandled "error" event and its stack.
+ * Whatever the command had not finished stays with the broker (a fetched
+ * message that was not acknowledged returns to its queue).
+ */
+export function exitOnConnectionLoss(
+  conn: { on(event: "error", listener: (err: Error) => void): unknown },
+  url: string,
+): void {
+  conn.on("error", (err: Error) => {
+    process.stderr.write(`lost the connection to RabbitMQ at ${redacted(url)} (${err.message}); stopped\n`);
+    process.exit(1);
+  });
+}

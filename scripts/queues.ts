@@ -14,7 +14,7 @@ import { formatDelay, topology } from "@parley/shared/topology.js";
 import { connect, type GetMessage } from "amqplib";
 import { configSpec } from "../mail-worker/src/config.js";
 import { describeDeadLetter } from "./dead-letters.js";
-import { connectOrExplain, redacted } from "./preflight.js";
+import { connectOrExplain, exitOnConnectionLoss, redacted } from "./preflight.js";
 
 const config = loadConfig(
   {
@@ -39,6 +39,7 @@ const queues = [
 ];
 
 const conn = await connectOrExplain("RABBITMQ_URL", config.RABBITMQ_URL, () => connect(config.RABBITMQ_URL));
+exitOnConnectionLoss(conn, config.RABBITMQ_URL);
 try {
   process.stdout.write(`Queues of namespace "${t.namespace}" at ${redacted(config.RABBITMQ_URL)}\n\n`);
   const width = Math.max(...queues.map((q) => q.name.length));
@@ -63,6 +64,8 @@ try {
 
   if (deadCount > 0 && limit > 0) {
     const ch = await conn.createChannel();
+    // A channel the broker closes fails the call in progress, which reports it.
+    ch.on("error", () => {});
     const seen: GetMessage[] = [];
     while (seen.length < Math.min(limit, deadCount)) {
       const msg = await ch.get(t.mailDeadQueue, { noAck: false });

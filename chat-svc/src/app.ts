@@ -8,15 +8,16 @@ import { randomUUID } from "node:crypto";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
+import { boundedStep } from "@parley/shared/bounded-step.js";
 import type { Component } from "@parley/shared/component.js";
+import { createDependencyHealth, watchDatabase, watchRedis } from "@parley/shared/dependency-health.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
-import type { Redis } from "@parley/shared/redis.js";
+import { duplicateRedis, type Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
-import { watchDatabaseHealth } from "./database-health.js";
 import { budgetSettings, createActionBudgets } from "./domain/action-budgets.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { type EventCleaner, startEventCleaner } from "./domain/event-retention.js";
@@ -36,6 +37,9 @@ import { createUserLookup } from "./user-lookup.js";
 export const DEFAULT_STREAM_QUEUE_LIMIT = 10_000;
 
 const DAY_MS = 86_400_000;
+
+/** How long close() waits for the work in progress at each step before it abandons it (logged). */
+const CLOSE_STEP_MS = 2_000;
 
 /** Verified access tokens remembered (a few hundred bytes each), about one per active user. */
 const TOKEN_CACHE_ENTRIES = 50_000;
@@ -87,8 +91,12 @@ export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, redis } = deps;
   const prefix = config.REDIS_KEY_PREFIX;
   const origin = randomUUID();
+  // What chat-svc needs to answer calls (see dependency-health.ts): not RabbitMQ.
+  const health = createDependencyHealth({ logger, needs: ["postgres", "redis"] });
+  watchRedis(health, redis, "redis", { probe: true });
   const fanout = startFanout({
     redis,
+    health,
     channel: roomEventsChannel(prefix),
     origin,
     logger,
@@ -120,12 +128,8 @@ export async function build(deps: AppDeps): Promise<App> {
     logger,
     record: (user) => recordUser(domain, user),
   });
-  // Sends are ChatService's reason to be: while they cannot be written, the service is not serving.
-  const databaseHealth = watchDatabaseHealth({
-    sql: deps.sql,
-    logger,
-    onChange: (serving) => server.setServing(serving),
-  });
+  // Send batches tell of the database's state as they go, before any probe would.
+  const database = watchDatabase(health, deps.sql);
   const sender = createMessageSender(
     domain,
     {
@@ -133,7 +137,7 @@ export async function build(deps: AppDeps): Promise<App> {
       lanes: config.SEND_BATCH_CONCURRENCY,
       lingerMs: config.SEND_BATCH_LINGER_MS,
     },
-    databaseHealth,
+    database,
   );
   const presenceTtlMs = deps.presenceTtlMs ?? config.PRESENCE_TTL_SECONDS * 1000;
   const presence = startPresence(domain, {
@@ -150,14 +154,16 @@ export async function build(deps: AppDeps): Promise<App> {
   const keys = cachingTokenKeys(createTokenKeys(config.JWT_SECRET), { maxEntries: TOKEN_CACHE_ENTRIES });
   // Every user call reads its session from Redis: on a connection of their
   // own, calls arriving together share one write instead of one each.
-  const sessions = redis.duplicate({ enableAutoPipelining: true, connectionName: "chat-svc:sessions" });
+  const sessions = duplicateRedis(redis, logger, { enableAutoPipelining: true, connectionName: "chat-svc:sessions" });
+  watchRedis(health, sessions, "chat-svc:sessions");
   const auth = createAuthenticator({ keys, redis: sessions, prefix });
   const impl = chatService({ domain, sender, presence, auth, fanout, logger });
 
   const server = createGrpcServer({
     bindings: [{ service: ChatService, handlers: grpcHandlers(ChatService, impl, { logger }) }],
   });
-  server.setServing(databaseHealth.serving);
+  server.setServing(health.serving);
+  health.onChange((serving) => server.setServing(serving));
 
   return {
     listen: server.listen,
@@ -166,17 +172,20 @@ export async function build(deps: AppDeps): Promise<App> {
     eventCleaner,
     userEvents,
     async close() {
-      databaseHealth.close();
+      health.close();
       // Streams never end by themselves; end them first or shutdown would wait for them.
       await fanout.close();
       await server.close();
       // After the server: calls that were finishing may still have sends queued and events to publish.
-      await sender.close();
-      await presence.close();
-      await eventCleaner.close();
-      await userEvents.close();
+      // Bounded: that work waits on PostgreSQL, Redis and RabbitMQ, any of which may have gone silent.
+      await boundedStep(
+        logger,
+        "sends, presence changes, event clean-up and user directory updates in progress",
+        CLOSE_STEP_MS,
+        Promise.all([sender.close(), presence.close(), eventCleaner.close(), userEvents.close()]),
+      );
       users.close();
-      await events.close();
+      await boundedStep(logger, "publishing the last room events", CLOSE_STEP_MS, events.close());
       sessions.disconnect();
     },
   };

@@ -11,8 +11,9 @@
  */
 
 import type { ConnectError } from "@connectrpc/connect";
+import { type DependencyHealth, watchRedis } from "@parley/shared/dependency-health.js";
 import type { Logger } from "@parley/shared/logger.js";
-import type { Redis } from "@parley/shared/redis.js";
+import { duplicateRedis, type Redis } from "@parley/shared/redis.js";
 import { eventFeedInterrupted, streamOverflow } from "./errors.js";
 import { eventRunPayloads, originOfEventRun } from "./room-events.js";
 
@@ -48,6 +49,8 @@ interface Subscriber {
 export function startFanout(opts: {
   /** Duplicated for the subscriber: a connection in subscribe mode can run nothing else. */
   redis: Redis;
+  /** Told of the subscriber connection's state: without it, no stream can be served. */
+  health?: DependencyHealth;
   channel: string;
   /** This instance's id on the channel: its own messages there were delivered by deliverLocal. */
   origin: string;
@@ -72,7 +75,8 @@ export function startFanout(opts: {
 
   // Resubscribed by hand on every "ready" rather than by ioredis's
   // autoResubscribe, so that `live` turns true only once Redis confirms.
-  const conn = opts.redis.duplicate({ autoResubscribe: false, connectionName: "chat-svc:room-events" });
+  const conn = duplicateRedis(opts.redis, logger, { autoResubscribe: false, connectionName: "chat-svc:room-events" });
+  if (opts.health) watchRedis(opts.health, conn, "chat-svc:room-events");
   conn.on("ready", () => {
     conn.subscribe(channel).then(
       () => {
@@ -90,9 +94,6 @@ export function startFanout(opts: {
     live = false;
     if (!closed) logger.warn("lost the room events subscription; ending open streams");
     failAll(eventFeedInterrupted("lost the connection to Redis"));
-  });
-  conn.on("error", () => {
-    // Reported through "close"; ioredis keeps reconnecting.
   });
   conn.on("messageBuffer", (_channel: Buffer, payload: Buffer) => {
     // Nobody to hand events to (an instance no edge streams from).

@@ -14,6 +14,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { UserRegisteredSchema, UserUpdatedSchema } from "@parley/proto/events/v1/events_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createBackoff } from "@parley/shared/backoff.js";
+import { boundedStep } from "@parley/shared/bounded-step.js";
 import { occurredAtOf } from "@parley/shared/events.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { createStopSignal } from "@parley/shared/stop-signal.js";
@@ -141,10 +142,12 @@ export function startUserEventConsumer(opts: {
     async close() {
       const current = active;
       stop.stop();
-      if (current) await current.ch.cancel(current.tag).catch(() => {});
+      // The broker may have gone silent: its answers are waited for a moment only.
+      if (current)
+        await boundedStep(logger, "cancelling the user events consumer", 500, current.ch.cancel(current.tag));
       active = undefined;
       await Promise.allSettled([...inFlight]);
-      if (current) await current.ch.close().catch(() => {});
+      if (current) await boundedStep(logger, "closing the user events channel", 500, current.ch.close());
       // Not awaiting the loop: it may be waiting for a connection that the
       // caller closes next, and it closes whatever channel it gets after this.
     },

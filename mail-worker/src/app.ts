@@ -2,13 +2,15 @@
  * Builds the mail worker from its dependencies: the consumer, the digest
  * scheduler and the HTTP surface. main.ts listens; tests listen on port 0.
  */
-import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
+import { isAmqpConnected, type RecoveringChannelModel } from "@parley/shared/amqp.js";
+import { boundedStep } from "@parley/shared/bounded-step.js";
 import type { Component } from "@parley/shared/component.js";
+import { createDependencyHealth, watchAmqp, watchDatabase } from "@parley/shared/dependency-health.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import { type Topology, topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
-import { type ConsumerStats, startConsumer } from "./consumer.js";
+import { type ConsumerStats, DRAIN_MS, startConsumer } from "./consumer.js";
 import { type SchedulerStats, startDigestScheduler } from "./digest-scheduler.js";
 import type { DomainDeps } from "./domain/deps.js";
 import { processEvent } from "./domain/process-event.js";
@@ -21,6 +23,9 @@ import { createDb } from "./storage/db.js";
 import { countOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
 import { pruneProcessedEvents } from "./storage/ledger.js";
 import { renderUnsubscribePage } from "./templates/render.js";
+
+/** How long close() waits for mails in flight while RabbitMQ or PostgreSQL is down: they cannot be settled. */
+const DRAIN_WITH_DEPENDENCY_DOWN_MS = 1_000;
 
 /** Finished digests are kept this long (for inspection), then pruned. */
 const KEEP_FINISHED_DIGESTS_DAYS = 7;
@@ -112,13 +117,36 @@ export async function build(deps: AppDeps): Promise<App> {
     return { ...c, ...s, mailsSent: c.mailsSent + s.digestsSent };
   };
 
+  const openDigests = async (): Promise<number | null> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), 1_000);
+    });
+    try {
+      return await Promise.race([countOpenDigests(db), late]);
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  // What the worker needs to do its work (see dependency-health.ts): not the SMTP server.
+  const dependencies = createDependencyHealth({ logger, needs: ["rabbitmq", "postgres"] });
+  watchAmqp(dependencies, deps.amqp, isAmqpConnected(deps.amqp));
+  watchDatabase(dependencies, deps.sql);
+
   const http = createHttpServer({
     mailbox: transport.mailbox,
     health: async () => ({
+      // Healthy: consuming, with the database it checks every event against.
+      healthy: consumer.consuming() && dependencies.serving,
+      status: !dependencies.serving ? "dependency down" : consumer.consuming() ? "ok" : "not consuming",
       consuming: consumer.consuming(),
+      dependencies: dependencies.report(),
       transport: transport.description,
       ...stats(),
-      openDigests: await countOpenDigests(db),
+      // Null when the database does not answer (at once, or within a second: a probe must not hang).
+      openDigests: dependencies.report().postgres === "up" ? await openDigests() : null,
     }),
     isUnsubscribeToken: (token) => tokens.verify(token) !== undefined,
     async unsubscribe(token) {
@@ -139,7 +167,14 @@ export async function build(deps: AppDeps): Promise<App> {
     stats,
     close() {
       closing ??= (async () => {
-        await Promise.all([consumer.close(), scheduler.close()]);
+        // Work in flight is waited for (a while) only if what it waits on is there to answer.
+        const drainMs = dependencies.serving ? DRAIN_MS : DRAIN_WITH_DEPENDENCY_DOWN_MS;
+        dependencies.close();
+        await Promise.all([
+          consumer.close({ drainMs }),
+          // A digest being mailed waits on PostgreSQL and SMTP: bounded like the consumer's mails in flight.
+          boundedStep(logger, "digests being mailed", drainMs, scheduler.close()),
+        ]);
         await http.close();
       })();
       return closing;

@@ -17,6 +17,7 @@
 import { randomUUID } from "node:crypto";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createBackoff } from "@parley/shared/backoff.js";
+import { boundedStep } from "@parley/shared/bounded-step.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { createStopSignal } from "@parley/shared/stop-signal.js";
 import { HEADERS, type Topology } from "@parley/shared/topology.js";
@@ -32,6 +33,12 @@ import { decodeDelivery, routingKeyOf } from "./event-decoder.js";
 export const MAX_UNSETTLED_DELIVERIES = 10;
 
 const MAX_REASON_CHARS = 1_000;
+
+/** How long close() waits for the broker's answer to a cancel or a channel close. */
+const BROKER_STEP_MS = 500;
+
+/** How long close() waits for the deliveries in flight to be mailed and settled, by default. */
+export const DRAIN_MS = 8_000;
 
 export interface ConsumerOptions {
   amqp: RecoveringChannelModel;
@@ -62,8 +69,11 @@ export interface Consumer {
   consuming(): boolean;
   /** Deliveries settled since start, by how. */
   stats(): ConsumerStats;
-  /** Stops taking deliveries, lets the in-flight ones finish, closes the channel. */
-  close(): Promise<void>;
+  /**
+   * Stops taking deliveries, lets the in-flight ones finish (for at most
+   * `drainMs`, DRAIN_MS by default), closes the channel.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 export function startConsumer(opts: ConsumerOptions): Consumer {
@@ -218,16 +228,19 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
   return {
     consuming: () => active !== undefined,
     stats: () => ({ inFlight: inFlight.size, ...counts }),
-    async close() {
+    // Bounded where it waits on the broker, which may have gone silent, and
+    // on the mails in flight: abandoned ones were never acknowledged, and
+    // the broker hands them out again.
+    async close({ drainMs = DRAIN_MS } = {}) {
       stop.stop();
       const current = active;
       if (current) {
-        await current.ch.cancel(current.tag).catch(() => {});
+        await boundedStep(logger, "cancelling the mail consumer", BROKER_STEP_MS, current.ch.cancel(current.tag));
       }
       // No longer consuming (GET /healthz says so) while the deliveries in flight finish on the channel.
       active = undefined;
-      await Promise.allSettled([...inFlight]);
-      if (current) await current.ch.close().catch(() => {});
+      await boundedStep(logger, `${inFlight.size} deliveries in flight`, drainMs, Promise.allSettled([...inFlight]));
+      if (current) await boundedStep(logger, "closing the mail channel", BROKER_STEP_MS, current.ch.close());
     },
   };
 }

@@ -15,8 +15,8 @@ import type { UnsubscribePage } from "./templates/render.js";
 
 export function createHttpServer(opts: {
   mailbox: Mailbox | undefined;
-  /** What /healthz reports; unhealthy (503) while not consuming. */
-  health: () => Promise<{ consuming: boolean } & Record<string, unknown>>;
+  /** What /healthz reports; unhealthy (503) while not `healthy`, with `status` saying why. */
+  health: () => Promise<{ healthy: boolean; status: string } & Record<string, unknown>>;
   /** Whether the token names a user, changing nothing. */
   isUnsubscribeToken: (token: string) => boolean;
   /** Unsubscribes the user the token names; false for an invalid token. */
@@ -61,7 +61,7 @@ export function createHttpServer(opts: {
     }
     if (pathname === "/healthz") {
       const health = await opts.health();
-      return json(res, health.consuming ? 200 : 503, { status: health.consuming ? "ok" : "not consuming", ...health });
+      return json(res, health.healthy ? 200 : 503, health);
     }
     if (pathname === "/mailbox" || pathname.startsWith("/mailbox/")) {
       if (!mailbox) return json(res, 404, { error: "no dev mailbox: mail is sent over SMTP" });

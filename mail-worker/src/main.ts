@@ -1,8 +1,8 @@
-import { connectAmqp } from "@parley/shared/amqp.js";
+import { closeAmqp, connectAmqp } from "@parley/shared/amqp.js";
 import { listenOrClose } from "@parley/shared/component.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { runMain } from "@parley/shared/main.js";
-import { connectPostgres } from "@parley/shared/postgres.js";
+import { closePostgres, connectPostgres } from "@parley/shared/postgres.js";
 import { build, workerTopology } from "./app.js";
 import { describeDelays, readConfig } from "./config.js";
 import { createMailTransport } from "./mailer.js";
@@ -39,8 +39,8 @@ runMain(NAME, async () => {
     async close() {
       await app.close();
       await transport.close();
-      await amqp.close().catch(() => {});
-      await sql.end({ timeout: 5 });
+      await closeAmqp(amqp, logger);
+      await closePostgres(sql, logger);
     },
   };
 });

@@ -3,7 +3,7 @@ import { topology } from "@parley/shared/topology.js";
 import { connect, type GetMessage } from "amqplib";
 import { configSpec } from "../../mail-worker/src/config.js";
 import { describeDeadLetter, originalRoutingKey } from "../dead-letters.js";
-import { connectOrExplain } from "../preflight.js";
+import { connectOrExplain, exitOnConnectionLoss } from "../preflight.js";
 
 /** `dead-letters <list|replay|purge>`; returns the exit code. */
 export async function deadLetters(
@@ -30,6 +30,7 @@ export async function deadLetters(
   if (queue === undefined) usage(`--queue must be mail or users (got "${options.queue}")`);
 
   const conn = await connectOrExplain("RABBITMQ_URL", config.RABBITMQ_URL, () => connect(config.RABBITMQ_URL));
+  exitOnConnectionLoss(conn, config.RABBITMQ_URL);
   let exitCode = 0;
   try {
     const probe = await conn.createChannel();
@@ -54,6 +55,8 @@ export async function deadLetters(
 
   async function list(count: number): Promise<void> {
     const ch = await conn.createChannel();
+    // A channel the broker closes fails the call in progress, which reports it.
+    ch.on("error", () => {});
     const seen: GetMessage[] = [];
     while (seen.length < Math.min(limit, count)) {
       const msg = await ch.get(queue as string, { noAck: false });
@@ -70,6 +73,8 @@ export async function deadLetters(
 
   async function replay(): Promise<void> {
     const ch = await conn.createConfirmChannel();
+    // A channel the broker closes fails the call in progress, which reports it.
+    ch.on("error", () => {});
     let replayed = 0;
     while (replayed < limit) {
       const msg = await ch.get(queue as string, { noAck: false });
@@ -94,6 +99,8 @@ export async function deadLetters(
 
   async function purge(): Promise<void> {
     const ch = await conn.createChannel();
+    // A channel the broker closes fails the call in progress, which reports it.
+    ch.on("error", () => {});
     const { messageCount } = await ch.purgeQueue(queue as string);
     await ch.close();
     process.stdout.write(`${messageCount} dead letter(s) purged from ${queue}\n`);

@@ -370,7 +370,8 @@ export function createGrpcServer(opts: { bindings: GrpcServiceBinding[] }): Grpc
       listening = false;
       report();
       await new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), 5_000);
+        // Calls still running then (waiting on a server that has gone silent) are cut off.
+        const force = setTimeout(() => server.forceShutdown(), 3_000);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();

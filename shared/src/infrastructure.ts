@@ -2,10 +2,10 @@
  * What a gRPC service process connects to: its own PostgreSQL database
  * (created and migrated on start unless told not to), Redis, RabbitMQ, and the outbox relay.
  */
-import { connectAmqp, type RecoveringChannelModel } from "./amqp.js";
+import { closeAmqp, connectAmqp, type RecoveringChannelModel } from "./amqp.js";
 import type { Logger } from "./logger.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox-relay.js";
-import { applyMigrations, connectPostgres, ensureDatabase, type Sql } from "./postgres.js";
+import { applyMigrations, closePostgres, connectPostgres, ensureDatabase, type Sql } from "./postgres.js";
 import { connectRedis, type Redis } from "./redis.js";
 import type { Topology } from "./topology.js";
 
@@ -41,11 +41,12 @@ export async function openServiceInfrastructure(opts: {
     redis,
     amqp,
     relay,
+    // Every step bounded (see bounded-step.ts), so this ends within a few seconds whatever is down.
     async close() {
       await relay.close();
-      await amqp.close().catch(() => {});
+      await closeAmqp(amqp, logger);
       redis.disconnect();
-      await sql.end({ timeout: 5 });
+      await closePostgres(sql, logger);
     },
   };
 }

@@ -17,6 +17,9 @@ export interface Running {
 /** What a component sends its parent over an IPC channel, if it was started with one, once it listens. */
 export const READY_MESSAGE = "ready";
 
+/** How long after SIGTERM a component that has not finished closing exits anyway, with 1. */
+const FORCE_EXIT_MS = 20_000;
+
 export async function runMain(name: string, start: () => Promise<Running>): Promise<void> {
   useBufferUtf8Encoding();
   // The channel is for one message; it must not keep the process alive.
@@ -40,10 +43,12 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
     if (stopping) return;
     stopping = true;
     running.logger.info({ signal }, "shutting down");
+    // A backstop only: every step of a component's close() that waits on
+    // another server is bounded (bounded-step.ts) well within this.
     const force = setTimeout(() => {
       running.logger.error("shutdown took too long; exiting");
       process.exit(1);
-    }, 15_000);
+    }, FORCE_EXIT_MS);
     force.unref();
     running
       .close()

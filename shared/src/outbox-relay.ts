@@ -9,6 +9,7 @@ import type { Writable } from "node:stream";
 import type { ConfirmChannel } from "amqplib";
 import type { RecoveringChannelModel } from "./amqp.js";
 import { createBackoff } from "./backoff.js";
+import { boundedStep } from "./bounded-step.js";
 import type { Logger } from "./logger.js";
 import { OUTBOX_NOTIFY_CHANNEL } from "./outbox.js";
 import { pipelinedTransaction } from "./pipelined-transaction.js";
@@ -64,6 +65,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string, abort?
     abort?.removeEventListener("abort", aborted);
   });
 }
+
+/**
+ * How long close() waits for each of its steps. A batch whose rows are
+ * abandoned is rolled back with its connection, and a batch the broker
+ * confirmed but whose delete never ran is published again after a restart:
+ * consumers absorb that by event id.
+ */
+const CLOSE_STEP_MS = 1_000;
+
+/** How long close() waits for the broker's close-ok (it takes milliseconds from a broker that is there). */
+const BROKER_STEP_MS = 500;
 
 export interface OutboxRelay {
   /** Resolves when the outbox has been empty at least once since the call. */
@@ -224,14 +236,21 @@ export function startOutboxRelay(opts: {
         idleWaiters.push(resolve);
         nudge();
       }),
+    // Each step bounded: a batch waits on PostgreSQL and RabbitMQ, and either may have gone silent.
     async close() {
       stop.stop();
       nudge();
-      await loop;
-      const listener = await listening;
-      await listener?.unlisten();
-      const ch = await channel?.catch(() => undefined);
-      await ch?.close().catch(() => {});
+      await Promise.all([
+        boundedStep(logger, "the outbox relay's batch in progress", CLOSE_STEP_MS, loop),
+        boundedStep(
+          logger,
+          "the outbox relay's UNLISTEN",
+          CLOSE_STEP_MS,
+          listening.then((listener) => listener?.unlisten()),
+        ),
+      ]);
+      const ch = channel?.catch(() => undefined);
+      await boundedStep(logger, "closing the outbox channel", BROKER_STEP_MS, (async () => (await ch)?.close())());
     },
   };
 }

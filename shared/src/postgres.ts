@@ -1,7 +1,9 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { boundedStep } from "./bounded-step.js";
 import { appError, Code, type ConnectError } from "./errors.js";
+import type { Logger } from "./logger.js";
 import { hasActiveSpan, inSpan, SpanKind, tracingEnabled } from "./trace-context.js";
 
 export type Sql = postgres.Sql;
@@ -63,6 +65,15 @@ function traceTransactions(sql: Sql): Sql {
       : begin(...args);
   (sql as unknown as { begin: Begin }).begin = traced;
   return sql;
+}
+
+/**
+ * Ends the pool: queries still running get a second to finish, then their
+ * connections are dropped. On a server that has gone silent the driver's own
+ * goodbye can wait too, so the whole is bounded.
+ */
+export async function closePostgres(sql: Sql, logger: Logger): Promise<void> {
+  await boundedStep(logger, "ending the PostgreSQL connections", 2_000, sql.end({ timeout: 1 }));
 }
 
 /**

@@ -62,6 +62,12 @@ export interface SystemOptions {
   env?: Partial<Record<ComponentName, Record<string, string>>>;
   /** Extra environment for every component, e.g. OTEL_EXPORTER_OTLP_ENDPOINT to turn tracing on. */
   commonEnv?: Record<string, string>;
+  /**
+   * How the components reach each server, given its URL: e.g. through a
+   * proxy the test can cut (cuttable-proxy.ts). Creating and dropping the
+   * test's databases and topology does not go through it. Default: directly.
+   */
+  through?: Partial<Record<"postgres" | "redis" | "rabbitmq", (url: string) => string>>;
 }
 
 /** The URL of database `name` on the server at `serverUrl`. */
@@ -84,29 +90,35 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   const [userDb, chatDb, mailDb] = dbs as [TestDatabase, TestDatabase, TestDatabase];
   const topo = createTestTopology();
   const ports = { edge: await freePort(), user: await freePort(), chat: await freePort(), mail: await freePort() };
+  const direct = (url: string) => url;
+  const via = {
+    postgres: options.through?.postgres ?? direct,
+    redis: options.through?.redis ?? direct,
+    rabbitmq: options.through?.rabbitmq ?? direct,
+  };
   const common = {
     NODE_ENV: "test",
     LOG_LEVEL: options.logLevel ?? "info",
     HOST: "127.0.0.1",
     JWT_SECRET: randomBytes(32).toString("hex"),
-    REDIS_URL: TEST_REDIS_URL,
-    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    REDIS_URL: via.redis(TEST_REDIS_URL),
+    RABBITMQ_URL: via.rabbitmq(TEST_RABBITMQ_URL),
     AMQP_NAMESPACE: topo.topology.namespace,
     REDIS_KEY_PREFIX: `${randomName("e2e")}:`,
     ...options.commonEnv,
   };
   const envs: Record<ComponentName, Record<string, string>> = {
-    "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: userDb.url, OTP_EXPIRY: "300" },
+    "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: via.postgres(userDb.url), OTP_EXPIRY: "300" },
     "chat-svc": {
       ...common,
       PORT: String(ports.chat),
-      DATABASE_URL: chatDb.url,
+      DATABASE_URL: via.postgres(chatDb.url),
       USER_SVC_URL: `http://127.0.0.1:${ports.user}`,
     },
     "mail-worker": {
       ...common,
       PORT: String(ports.mail),
-      DATABASE_URL: mailDb.url,
+      DATABASE_URL: via.postgres(mailDb.url),
       SMTP_HOST: "127.0.0.1",
       SMTP_PORT: String(smtp.port),
       FROM_EMAIL: "Parley <noreply@parley.test>",

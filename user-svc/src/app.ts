@@ -3,7 +3,9 @@
  * health and reflection. main.ts listens; tests listen on port 0.
  */
 import { createTokenKeys } from "@parley/shared/auth.js";
+import { boundedStep } from "@parley/shared/bounded-step.js";
 import type { Component } from "@parley/shared/component.js";
+import { createDependencyHealth, watchDatabase, watchRedis } from "@parley/shared/dependency-health.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
@@ -104,12 +106,20 @@ export async function build(deps: AppDeps): Promise<App> {
       },
     ],
   });
+  // What user-svc needs to answer calls (see dependency-health.ts): not RabbitMQ.
+  const health = createDependencyHealth({ logger, needs: ["postgres", "redis"] });
+  watchRedis(health, redis, "redis", { probe: true });
+  watchDatabase(health, deps.sql);
+  server.setServing(health.serving);
+  health.onChange((serving) => server.setServing(serving));
   return {
     listen: server.listen,
     settled: () => background.drain(),
     async close() {
+      health.close();
       await server.close();
-      await background.drain();
+      // Bounded: that work waits on PostgreSQL and Redis, either of which may have gone silent.
+      await boundedStep(logger, "work left running after replies", 2_000, background.drain());
     },
   };
 }

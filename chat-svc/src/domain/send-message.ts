@@ -92,7 +92,7 @@ export interface BatchOptions {
   lingerMs: number;
 }
 
-/** Told how each batch's write went, for chat-svc's health (database-health.ts). */
+/** Told how each batch's write went, for chat-svc's health (watchDatabase in shared/src/dependency-health.ts). */
 export interface WriteHealth {
   /** A batch failed because the database cannot be reached. */
   lost(err: unknown): void;
