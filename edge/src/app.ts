@@ -1,5 +1,6 @@
 /**
- * The edge, built from its dependencies: REST under /api, Connect for
+ * The edge, built from its dependencies: REST under /api (its OpenAPI
+ * document at /api/openapi.json, browsable at /api/docs), Connect for
  * browsers under /parley.*, the WebSocket at /ws and /healthz, all in one
  * Fastify server in front of user-svc and chat-svc. main.ts listens; tests
  * listen on port 0.

@@ -4,7 +4,7 @@
  * the generated code carry none, so the OpenAPI document walks the
  * descriptor set's registry (descriptors.ts), where they are.
  */
-import type { DescEnum, DescField, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescEnum, DescField, DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 
 type Commented = DescMessage | DescField | DescEnum | DescService | DescMethod;
 
@@ -46,13 +46,24 @@ function fileOf(desc: Commented) {
   }
 }
 
+/** Each file's leading comments by source path ("4,2,2,0"), indexed on first use. */
+const byPath = new WeakMap<DescFile, Map<string, string>>();
+
+function leadingComments(file: DescFile): Map<string, string> {
+  let index = byPath.get(file);
+  if (index === undefined) {
+    index = new Map();
+    for (const l of file.proto.sourceCodeInfo?.location ?? []) {
+      if (l.leadingComments) index.set(l.path.join(","), l.leadingComments);
+    }
+    byPath.set(file, index);
+  }
+  return index;
+}
+
 /** The leading comment of `desc`, one space of indentation off each line; undefined without one. */
 export function comments(desc: Commented): string | undefined {
-  const want = path(desc);
-  const location = fileOf(desc).proto.sourceCodeInfo?.location.find(
-    (l) => l.path.length === want.length && l.path.every((n, i) => n === want[i]),
-  );
-  const text = location?.leadingComments;
+  const text = leadingComments(fileOf(desc)).get(path(desc).join(","));
   if (!text) return undefined;
   return text
     .split("\n")
