@@ -112,10 +112,10 @@ test("the document is a valid OpenAPI 3.1 document whose schemas compile as JSON
   assert.ok(compiled > 100, `${compiled} responses`);
 });
 
-function createAjv() {
+function createAjv(options: { coerceTypes?: boolean } = {}) {
   // Strict, but for `required` in a oneof's branches, which names properties the enclosing object declares.
   // 64-bit integers are read from strings or numbers: `type: ["string", "integer"]`.
-  const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true, ...options });
   addFormats.default(ajv);
   // protobuf's integer widths, which JSON Schema leaves to the application.
   for (const format of ["int32", "uint32", "int64", "uint64"]) ajv.addFormat(format, true);
@@ -132,7 +132,43 @@ function createAjv() {
  */
 let checker: ReturnType<typeof createAjv> | undefined;
 const checked: string[] = [];
-const checkedBodies: string[] = [];
+const checkedRequests: string[] = [];
+let paramChecker: ReturnType<typeof createAjv> | undefined;
+
+/** Whether the document accepts the request's body and its path and query parameters. */
+function requestAccepted(method: string, path: string, template: string, body: unknown): boolean {
+  const op = paths()[template]?.[method.toLowerCase()] as Json;
+  const at = (...parts: string[]) => `openapi#/${pointer("paths", template, method.toLowerCase(), ...parts)}`;
+  let ok = true;
+  if (op.requestBody !== undefined && body !== undefined) {
+    const validBody = checker?.getSchema(at("requestBody", "content", "application/json", "schema"));
+    assert.ok(validBody);
+    ok &&= validBody(body) === true;
+  }
+  // Parameters arrive as text: validated as OpenAPI reads them, "5" an integer where the schema says so.
+  paramChecker ??= createAjv({ coerceTypes: true });
+  const url = new URL(path, "http://edge");
+  const segments = url.pathname.split("/");
+  const values: Record<string, string | undefined> = {};
+  template.split("/").forEach((segment, i) => {
+    const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (name) values[name] = decodeURIComponent(segments[i] ?? "");
+  });
+  for (const [i, p] of ((op.parameters ?? []) as Json[]).entries()) {
+    if (p.in === "header") continue;
+    const value = p.in === "path" ? values[p.name as string] : (url.searchParams.get(p.name as string) ?? undefined);
+    if (value === undefined) {
+      ok &&= p.required !== true;
+      continue;
+    }
+    const validate = paramChecker.compile({
+      type: "object",
+      properties: { value: { $ref: at("parameters", String(i), "schema") } },
+    });
+    ok &&= validate({ value }) === true;
+  }
+  return ok;
+}
 async function call(
   method: string,
   path: string,
@@ -156,24 +192,16 @@ async function call(
     `${method} ${path} → ${res.status} ${JSON.stringify(res.json)}\n${JSON.stringify(validate.errors, null, 2)}`,
   );
   checked.push(`${res.status} ${method} ${template}`);
-  // The request side: a JSON object body the document's schema refuses is refused by the edge (400), and one it
-  // accepts never fails the edge's own input checks (the rules it cannot express, CEL's, are not used here).
-  const operation = paths()[template]?.[method.toLowerCase()] as Json;
-  if (typeof body === "object" && body !== null && operation.requestBody !== undefined) {
-    const bodyRef = `openapi#/${pointer("paths", template, method.toLowerCase(), "requestBody", "content", "application/json", "schema")}`;
-    const validBody = checker.getSchema(bodyRef);
-    assert.ok(validBody, `no schema at ${bodyRef}`);
+  // The request side: a request whose body (a JSON object) or path and query parameters the document refuses is
+  // refused by the edge (400), and one it accepts never fails the edge's input checks (the rules it cannot
+  // express, CEL's, are not broken here).
+  const accepted = typeof body === "string" ? undefined : requestAccepted(method, path, template, body);
+  if (accepted !== undefined) {
     const error = (res.json.error ?? {}) as { reason?: string };
-    if (validBody(body)) {
-      assert.notEqual(
-        error.reason,
-        "INVALID_ARGUMENT",
-        `${method} ${path}: the document accepts ${JSON.stringify(body)}`,
-      );
-    } else {
-      assert.equal(res.status, 400, `${method} ${path}: the document refuses ${JSON.stringify(body)}`);
-    }
-    checkedBodies.push(`${validBody(body) ? "accepted" : "refused"} ${method} ${template}`);
+    const request = `${method} ${path} ${JSON.stringify(body) ?? ""}`;
+    if (accepted) assert.notEqual(error.reason, "INVALID_ARGUMENT", `the document accepts ${request}`);
+    else assert.equal(res.status, 400, `the document refuses ${request}`);
+    checkedRequests.push(`${accepted ? "accepted" : "refused"} ${method} ${template}`);
   }
   return res;
 }

@@ -145,6 +145,11 @@ function withRules(schema: JsonSchema, rules: FieldRules | undefined): JsonSchem
       if (lessThan.case === "lt") out.exclusiveMaximum = Number(lessThan.value);
       if (greaterThan.case === "gte") out.minimum = Number(greaterThan.value);
       if (greaterThan.case === "gt") out.exclusiveMinimum = Number(greaterThan.value);
+      // A bound on a 64-bit integer also holds for its decimal-string form: no minus sign.
+      const nonNegative =
+        (greaterThan.case === "gte" && greaterThan.value >= 0) ||
+        (greaterThan.case === "gt" && greaterThan.value >= -1);
+      if (out.pattern === INT64_PATTERN && nonNegative) out.pattern = UINT64_PATTERN;
       break;
     }
   }
