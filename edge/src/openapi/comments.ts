@@ -4,9 +4,17 @@
  * the generated code carry none, so the OpenAPI document walks the
  * descriptor set's registry (descriptors.ts), where they are.
  */
-import type { DescEnum, DescField, DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import type {
+  DescEnum,
+  DescEnumValue,
+  DescField,
+  DescFile,
+  DescMessage,
+  DescMethod,
+  DescService,
+} from "@bufbuild/protobuf";
 
-type Commented = DescMessage | DescField | DescEnum | DescService | DescMethod;
+type Commented = DescMessage | DescField | DescEnum | DescEnumValue | DescService | DescMethod;
 
 // Field numbers in descriptor.proto that make up a SourceCodeInfo path.
 const FILE_MESSAGE = 4;
@@ -15,6 +23,7 @@ const FILE_SERVICE = 6;
 const MESSAGE_FIELD = 2;
 const MESSAGE_NESTED = 3;
 const MESSAGE_ENUM = 4;
+const ENUM_VALUE = 2;
 const SERVICE_METHOD = 2;
 
 function path(desc: Commented): number[] {
@@ -27,6 +36,8 @@ function path(desc: Commented): number[] {
       return desc.parent
         ? [...path(desc.parent), MESSAGE_ENUM, desc.parent.proto.enumType.indexOf(desc.proto)]
         : [FILE_ENUM, desc.file.proto.enumType.indexOf(desc.proto)];
+    case "enum_value":
+      return [...path(desc.parent), ENUM_VALUE, desc.parent.proto.value.indexOf(desc.proto)];
     case "field":
       return [...path(desc.parent), MESSAGE_FIELD, desc.parent.proto.field.indexOf(desc.proto)];
     case "service":
@@ -40,6 +51,7 @@ function fileOf(desc: Commented) {
   switch (desc.kind) {
     case "field":
     case "rpc":
+    case "enum_value":
       return desc.parent.file;
     default:
       return desc.file;

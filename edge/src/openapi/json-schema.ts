@@ -107,7 +107,11 @@ function enumSchema(desc: DescEnum, mode: Mode, rules: FieldRules | undefined, s
   const names = values.map((v) => v.name);
   if (mode === "input" && shortNames) names.push(...values.map((v) => v.localName.toLowerCase()));
   const schema: JsonSchema = { type: "string", enum: names };
-  const description = comments(desc);
+  const described = values.flatMap((v) => {
+    const said = comments(v);
+    return said ? [`- \`${v.name}\`: ${said.replaceAll("\n", " ")}`] : [];
+  });
+  const description = [comments(desc), described.join("\n")].filter(Boolean).join("\n\n");
   if (description) schema.description = description;
   return schema;
 }
@@ -180,7 +184,9 @@ function rulesOf(field: DescField): FieldRules | undefined {
 }
 
 function describe(schema: JsonSchema, field: DescField, rules: FieldRules | undefined, mode: Mode): JsonSchema {
-  const lines = [comments(field)];
+  // The field's own comment first, then its type's (an enum's, with its values).
+  const own = typeof schema.description === "string" ? schema.description : undefined;
+  const lines = [comments(field), own];
   if (mode === "input") for (const rule of rules?.cel ?? []) if (rule.message) lines.push(`Must be: ${rule.message}.`);
   const description = lines.filter((l) => l !== undefined && l !== "").join("\n\n");
   return description ? { ...schema, description } : schema;
