@@ -69,6 +69,9 @@ export async function webSessionRoutes(
   app: FastifyInstance,
   opts: { routes: readonly RestRoute[]; origins: AllowedOrigins },
 ): Promise<void> {
+  // The guard covers the whole scope; the table must say so, as the OpenAPI document is read from it.
+  const unmarked = opts.routes.find((r) => !r.csrf);
+  if (unmarked) throw new Error(`${unmarked.method} ${unmarked.path} is CSRF-guarded but its route says csrf: false`);
   await app.register(fastifyCookie);
   requireCsrfProof(app, opts.origins);
   addRoutes(app, opts.routes);
