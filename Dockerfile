@@ -43,12 +43,14 @@ COPY --from=manifests /manifests/ ./
 COPY patches/ patches/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Read beside the bundles at run time (see scripts/build.ts): the descriptor set (gRPC reflection),
-# every service's migrations (dist/migrate.js migrates any of them), the mail templates, the web app.
+# every service's migrations (dist/migrate.js migrates any of them), the mail templates, the API reference page,
+# the web app.
 COPY proto/gen/parley.binpb proto/gen/
 COPY user-svc/drizzle/ user-svc/drizzle/
 COPY chat-svc/drizzle/ chat-svc/drizzle/
 COPY mail-worker/drizzle/ mail-worker/drizzle/
 COPY mail-worker/src/templates/*.hbs mail-worker/src/templates/
+COPY edge/src/openapi/docs-page/ edge/src/openapi/docs-page/
 COPY --from=build /app/web/dist/ web/dist/
 COPY --from=build /app/dist/ dist/
 COPY --from=build /app/${COMPONENT}/dist/ ${COMPONENT}/dist/

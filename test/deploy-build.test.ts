@@ -164,6 +164,12 @@ test("the built components run the whole system, and the health probe sees each 
   await signUp(system, randomName("built").replaceAll("-", "_").slice(0, 24));
 
   const { ports } = system;
+  // The edge's OpenAPI document and reference read files beside the bundle and from node_modules.
+  for (const path of ["/api/openapi.json", "/api/docs", "/api/docs/docs.js", "/api/docs/swagger-ui-bundle.js"]) {
+    const res = await fetch(`http://127.0.0.1:${ports.edge}${path}`);
+    assert.equal(res.status, 200, path);
+    assert.ok((await res.arrayBuffer()).byteLength > 100, path);
+  }
   for (const target of [
     `grpc://127.0.0.1:${ports.user}`,
     `grpc://127.0.0.1:${ports.chat}`,

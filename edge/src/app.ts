@@ -1,5 +1,6 @@
 /**
- * The edge, built from its dependencies: REST under /api, Connect for
+ * The edge, built from its dependencies: REST under /api (its OpenAPI
+ * document at /api/openapi.json, browsable at /api/docs), Connect for
  * browsers under /parley.*, the WebSocket at /ws and /healthz, all in one
  * Fastify server in front of user-svc and chat-svc. main.ts listens; tests
  * listen on port 0.
@@ -21,13 +22,16 @@ import { connectContextValues, connectRoutes } from "./connect.js";
 import { strictJsonOptions } from "./connect-request-errors.js";
 import { allowedOrigins, installCors } from "./cors.js";
 import { checkHealth } from "./health.js";
+import { type OpenApiDocument, openApiDocument } from "./openapi/document.js";
+import { apiReference, referenceRoutes } from "./openapi/reference.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
 import { watchSessionEnds } from "./realtime/session-ends.js";
 import { chatRoutes } from "./rest/chats.js";
 import { acceptEmptyJsonBodies, frameworkErrors, installErrorHandlers } from "./rest/errors.js";
+import { addRoutes } from "./rest/route.js";
 import { userRoutes } from "./rest/users.js";
 import { createServiceTokenSource } from "./service-token.js";
-import { webSessionRoutes } from "./web/session-cookie.js";
+import { webSessionRoutes, webSessionRouteTable } from "./web/session-cookie.js";
 import { webAppRoutes } from "./web/static.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -68,6 +72,10 @@ export interface AppDeps {
 
 export interface App extends Component {
   realtime: RealtimeGateway;
+  /** What GET /api/openapi.json answers. */
+  openApi: OpenApiDocument;
+  /** Every route Fastify registered (HEAD ones included), as its onRoute hook saw them. */
+  routes: readonly { method: string; url: string }[];
 }
 
 export async function build(deps: AppDeps): Promise<App> {
@@ -104,6 +112,10 @@ export async function build(deps: AppDeps): Promise<App> {
       done();
     });
   }
+  const routes: { method: string; url: string }[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
 
   const wsLogger = logger.child({ component: "ws" });
   const authenticator = createAuthenticator({
@@ -135,6 +147,17 @@ export async function build(deps: AppDeps): Promise<App> {
   });
 
   try {
+    const user = withAccountEvents(clients.user, { profileChanged: realtime.profileChanged });
+    // The route table: what Fastify serves under /api and what the OpenAPI document describes.
+    const apiRoutes = [...userRoutes(user), ...chatRoutes(clients.chat)];
+    const webRoutes = webSessionRouteTable({
+      user,
+      secure: config.WEB_COOKIE_SECURE ?? config.NODE_ENV === "production",
+      maxAgeSeconds: config.WEB_COOKIE_MAX_AGE,
+    });
+    const docRoutes = referenceRoutes(() => openApi);
+    const openApi = openApiDocument([...apiRoutes, ...webRoutes, ...docRoutes]);
+
     await app.register(websocket, {
       // A frame over 64 KiB closes the socket with 1009. The gateway tracks its own sockets.
       options: { maxPayload: MAX_BODY_BYTES, clientTracking: false },
@@ -184,20 +207,14 @@ export async function build(deps: AppDeps): Promise<App> {
       });
     });
 
-    const user = withAccountEvents(clients.user, { profileChanged: realtime.profileChanged });
     // Their own scope, for the JSON parser that takes an empty body as {}
     // (Connect's plugin sets its own parsers and may not meet a replaced one).
     await app.register(async (rest) => {
       acceptEmptyJsonBodies(rest);
-      userRoutes(rest, user);
-      chatRoutes(rest, clients.chat);
-      await rest.register(webSessionRoutes, {
-        user,
-        origins,
-        secure: config.WEB_COOKIE_SECURE ?? config.NODE_ENV === "production",
-        maxAgeSeconds: config.WEB_COOKIE_MAX_AGE,
-      });
+      addRoutes(rest, apiRoutes);
+      await rest.register(webSessionRoutes, { routes: webRoutes, origins });
     });
+    await app.register(apiReference, { routes: docRoutes });
     await app.register(webAppRoutes, { root: config.WEB_DIST_DIR });
 
     // Its own plugin scope: it replaces the body parsers for Connect's content types there only.
@@ -209,6 +226,22 @@ export async function build(deps: AppDeps): Promise<App> {
       readMaxBytes: MAX_BODY_BYTES,
     });
     await app.ready();
+    return {
+      openApi,
+      routes,
+      async listen({ host, port }) {
+        await app.listen({ host, port });
+        const address = app.server.address();
+        return typeof address === "object" && address !== null ? address.port : port;
+      },
+      realtime,
+      async close() {
+        await sessionEnds.close();
+        await realtime.close();
+        await app.close();
+        await closeConnections();
+      },
+    };
   } catch (err) {
     // Whatever started must stop, or the process would never exit.
     await sessionEnds.close();
@@ -217,19 +250,4 @@ export async function build(deps: AppDeps): Promise<App> {
     await closeConnections();
     throw err;
   }
-
-  return {
-    async listen({ host, port }) {
-      await app.listen({ host, port });
-      const address = app.server.address();
-      return typeof address === "object" && address !== null ? address.port : port;
-    },
-    realtime,
-    async close() {
-      await sessionEnds.close();
-      await realtime.close();
-      await app.close();
-      await closeConnections();
-    },
-  };
 }

@@ -1,104 +1,117 @@
 /** /api/users: accounts, sessions and profiles, each one UserService call. */
-import {
-  GetProfileResponseSchema,
-  GetUserRequestSchema,
-  GetUserResponseSchema,
-  ListSessionsResponseSchema,
-  LoginRequestSchema,
-  LoginResponseSchema,
-  LogoutAllResponseSchema,
-  LogoutResponseSchema,
-  RefreshTokenRequestSchema,
-  RefreshTokenResponseSchema,
-  RegisterRequestSchema,
-  RegisterResponseSchema,
-  ResendOtpRequestSchema,
-  ResendOtpResponseSchema,
-  SearchUsersRequestSchema,
-  SearchUsersResponseSchema,
-  UpdateProfileRequestSchema,
-  UpdateProfileResponseSchema,
-  VerifyOtpRequestSchema,
-  VerifyOtpResponseSchema,
-} from "@parley/proto/user/v1/user_pb.js";
-import type { FastifyInstance } from "fastify";
+import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import type { UserClient } from "../clients.js";
-import { callOptions, decode, definedOnly, editObject, enumAlias, render } from "./codec.js";
+import { forward, type RestRoute } from "./route.js";
 
-/** The body with a short `purpose` ("login") as its enum name; also read by the web session route. */
-export const otpPurpose = (body: unknown) =>
-  editObject(body, (b) => {
-    if (b.purpose !== undefined) b.purpose = enumAlias(b.purpose, "OTP_PURPOSE_");
-  });
+const rpc = UserService.method;
 
 /** `user` is the client wrapped withAccountEvents: the realtime gateway hears of profile changes. */
-export function userRoutes(app: FastifyInstance, user: UserClient): void {
-  app.post("/api/users/register", async (req, reply) => {
-    const res = await user.register(decode(RegisterRequestSchema, req.body), callOptions(req));
-    return reply.code(201).send(render(RegisterResponseSchema, res));
-  });
-
-  app.post("/api/users/login", async (req) => {
-    const res = await user.login(decode(LoginRequestSchema, req.body), callOptions(req));
-    return render(LoginResponseSchema, res);
-  });
-
-  app.post("/api/users/resend-otp", async (req) => {
-    const res = await user.resendOtp(decode(ResendOtpRequestSchema, otpPurpose(req.body)), callOptions(req));
-    return render(ResendOtpResponseSchema, res);
-  });
-
-  app.post("/api/users/verify-otp", async (req) => {
-    const res = await user.verifyOtp(decode(VerifyOtpRequestSchema, otpPurpose(req.body)), callOptions(req));
-    return render(VerifyOtpResponseSchema, res);
-  });
-
-  app.post("/api/users/refresh", async (req) => {
-    const res = await user.refreshToken(decode(RefreshTokenRequestSchema, req.body), callOptions(req));
-    return render(RefreshTokenResponseSchema, res);
-  });
-
-  app.post("/api/users/logout", async (req) => {
-    const res = await user.logout({}, callOptions(req));
-    return render(LogoutResponseSchema, res);
-  });
-
-  app.post("/api/users/logout-all", async (req) => {
-    const res = await user.logoutAll({}, callOptions(req));
-    return render(LogoutAllResponseSchema, res);
-  });
-
-  app.get("/api/users/sessions", async (req) => {
-    const res = await user.listSessions({}, callOptions(req));
-    return render(ListSessionsResponseSchema, res);
-  });
-
-  app.get("/api/users/profile", async (req) => {
-    const res = await user.getProfile({}, callOptions(req));
-    return render(GetProfileResponseSchema, res);
-  });
-
-  app.patch("/api/users/profile", async (req) => {
-    const body = editObject(req.body, (b) => {
-      if (b.notificationLevel !== undefined)
-        b.notificationLevel = enumAlias(b.notificationLevel, "NOTIFICATION_LEVEL_");
-    });
-    const res = await user.updateProfile(decode(UpdateProfileRequestSchema, body), callOptions(req));
-    return render(UpdateProfileResponseSchema, res);
-  });
-
-  // Static paths win over `:id` in Fastify's router whatever the order; declared first for the reader.
-  app.get<{ Querystring: { prefix?: string; limit?: string } }>("/api/users/search", async (req) => {
-    const { prefix, limit } = req.query;
-    const res = await user.searchUsers(
-      decode(SearchUsersRequestSchema, definedOnly({ prefix, limit })),
-      callOptions(req),
-    );
-    return render(SearchUsersResponseSchema, res);
-  });
-
-  app.get<{ Params: { id: string } }>("/api/users/:id", async (req) => {
-    const res = await user.getUser(decode(GetUserRequestSchema, { userId: req.params.id }), callOptions(req));
-    return render(GetUserResponseSchema, res);
-  });
+export function userRoutes(user: UserClient): RestRoute[] {
+  return [
+    forward(user, {
+      method: "POST",
+      path: "/api/users/register",
+      summary: "Register an account",
+      auth: "none",
+      rpc: rpc.register,
+      body: true,
+      statuses: [201],
+    }),
+    forward(user, {
+      method: "POST",
+      path: "/api/users/login",
+      summary: "Log in: check the password, email a code",
+      auth: "none",
+      rpc: rpc.login,
+      body: true,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "POST",
+      path: "/api/users/resend-otp",
+      summary: "Email a fresh code",
+      auth: "none",
+      rpc: rpc.resendOtp,
+      body: true,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "POST",
+      path: "/api/users/verify-otp",
+      summary: "Exchange an emailed code for tokens",
+      auth: "none",
+      rpc: rpc.verifyOtp,
+      body: true,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "POST",
+      path: "/api/users/refresh",
+      summary: "Rotate a refresh token",
+      auth: "none",
+      rpc: rpc.refreshToken,
+      body: true,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "POST",
+      path: "/api/users/logout",
+      summary: "End this session",
+      auth: "bearer",
+      rpc: rpc.logout,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "POST",
+      path: "/api/users/logout-all",
+      summary: "End every session",
+      auth: "bearer",
+      rpc: rpc.logoutAll,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "GET",
+      path: "/api/users/sessions",
+      summary: "List my sessions",
+      auth: "bearer",
+      rpc: rpc.listSessions,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "GET",
+      path: "/api/users/profile",
+      summary: "My profile",
+      auth: "bearer",
+      rpc: rpc.getProfile,
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "PATCH",
+      path: "/api/users/profile",
+      summary: "Change my profile",
+      auth: "bearer",
+      rpc: rpc.updateProfile,
+      body: true,
+      statuses: [200],
+    }),
+    // Static paths win over `:id` in Fastify's router whatever the order; listed first for the reader.
+    forward(user, {
+      method: "GET",
+      path: "/api/users/search",
+      summary: "Search users by username prefix",
+      auth: "bearer",
+      rpc: rpc.searchUsers,
+      query: { prefix: "prefix", limit: "limit" },
+      statuses: [200],
+    }),
+    forward(user, {
+      method: "GET",
+      path: "/api/users/:id",
+      summary: "A user's public profile",
+      auth: "bearer",
+      rpc: rpc.getUser,
+      params: { id: "userId" },
+      statuses: [200],
+    }),
+  ];
 }

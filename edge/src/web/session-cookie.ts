@@ -13,6 +13,7 @@ import type { User } from "@parley/proto/user/v1/user_pb.js";
 import {
   LogoutAllResponseSchema,
   LogoutResponseSchema,
+  UserService,
   VerifyOtpRequestSchema,
   VerifyOtpResponseSchema,
 } from "@parley/proto/user/v1/user_pb.js";
@@ -22,7 +23,7 @@ import type { UserClient } from "../clients.js";
 import type { AllowedOrigins } from "../cors.js";
 import { bearer, clientCall } from "../forwarding.js";
 import { callOptions, decode, render } from "../rest/codec.js";
-import { otpPurpose } from "../rest/users.js";
+import { addRoutes, type RestRoute, withFullEnumNames } from "../rest/route.js";
 import { requireCsrfProof } from "./csrf.js";
 
 export const SESSION_COOKIE = "parley_refresh";
@@ -31,7 +32,6 @@ export const SESSION_COOKIE_PATH = "/api/web";
 export interface WebSessionOptions {
   /** The client wrapped withAccountEvents, as for the JSON routes. */
   user: UserClient;
-  origins: AllowedOrigins;
   /** WEB_COOKIE_SECURE, resolved. */
   secure: boolean;
   /** WEB_COOKIE_MAX_AGE in seconds. */
@@ -52,17 +52,33 @@ function isUnauthenticated(err: unknown): boolean {
   return err instanceof ConnectError && err.code === Code.Unauthenticated;
 }
 
+/** What the session answers leave out of VerifyOtpResponse: the refresh token lives in the cookie. */
+const IN_THE_COOKIE = ["refreshToken"] as const;
+
 /** The JSON of verify-otp without its refresh token: {accessToken, expiresIn, user}. */
 function sessionBody(session: WebSession) {
   const json = render(VerifyOtpResponseSchema, create(VerifyOtpResponseSchema, session)) as Record<string, unknown>;
-  const { refreshToken: _inTheCookie, ...body } = json;
-  return body;
+  for (const field of IN_THE_COOKIE) delete json[field];
+  return json;
 }
 
-export async function webSessionRoutes(app: FastifyInstance, opts: WebSessionOptions): Promise<void> {
-  const { user } = opts;
+const sessionResponse = { kind: "message", message: VerifyOtpResponseSchema, omit: IN_THE_COOKIE } as const;
+
+/** Registers the cookie plugin, the CSRF guard and the routes of webSessionRouteTable. */
+export async function webSessionRoutes(
+  app: FastifyInstance,
+  opts: { routes: readonly RestRoute[]; origins: AllowedOrigins },
+): Promise<void> {
+  // The guard covers the whole scope; the table must say so, as the OpenAPI document is read from it.
+  const unmarked = opts.routes.find((r) => !r.csrf);
+  if (unmarked) throw new Error(`${unmarked.method} ${unmarked.path} is CSRF-guarded but its route says csrf: false`);
   await app.register(fastifyCookie);
   requireCsrfProof(app, opts.origins);
+  addRoutes(app, opts.routes);
+}
+
+export function webSessionRouteTable(opts: WebSessionOptions): RestRoute[] {
+  const { user } = opts;
 
   const cookie: CookieSerializeOptions = {
     httpOnly: true,
@@ -99,34 +115,77 @@ export async function webSessionRoutes(app: FastifyInstance, opts: WebSessionOpt
     return withToken(req, accessToken);
   }
 
-  app.post("/api/web/session", async (req, reply) => {
-    const res = await user.verifyOtp(decode(VerifyOtpRequestSchema, otpPurpose(req.body)), callOptions(req));
-    keep(reply, res.refreshToken);
-    return sessionBody({ accessToken: res.accessToken, expiresIn: res.expiresIn, user: res.user });
-  });
-
-  app.post("/api/web/refresh", async (req, reply) => {
-    const tokens = await rotate(req, reply);
-    const { user: profile } = await user.getProfile({}, withToken(req, tokens.accessToken));
-    return sessionBody({ accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, user: profile });
-  });
-
-  // Always ends with the cookie gone: a session already over (spent, expired, revoked) is as good as ended.
-  app.post("/api/web/logout", async (req, reply) => {
-    try {
-      const res = await user.logout({}, await asCookieUser(req, reply));
-      forget(reply);
-      return render(LogoutResponseSchema, res);
-    } catch (err) {
-      if (!isUnauthenticated(err)) throw err;
-      forget(reply);
-      return render(LogoutResponseSchema, create(LogoutResponseSchema));
-    }
-  });
-
-  app.post("/api/web/logout-all", async (req, reply) => {
-    const res = await user.logoutAll({}, await asCookieUser(req, reply));
-    forget(reply);
-    return render(LogoutAllResponseSchema, res);
-  });
+  return [
+    {
+      method: "POST",
+      path: "/api/web/session",
+      operationId: "webSignIn",
+      summary: "Sign the web app in with an emailed code",
+      auth: "none",
+      csrf: true,
+      rpc: UserService.method.verifyOtp,
+      body: true,
+      statuses: [200],
+      response: sessionResponse,
+      async handler(req, reply) {
+        const request = decode(VerifyOtpRequestSchema, withFullEnumNames(VerifyOtpRequestSchema, req.body));
+        const res = await user.verifyOtp(request, callOptions(req));
+        keep(reply, res.refreshToken);
+        return sessionBody({ accessToken: res.accessToken, expiresIn: res.expiresIn, user: res.user });
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/web/refresh",
+      operationId: "webRefresh",
+      summary: "A fresh access token for the web session",
+      auth: "web-session",
+      csrf: true,
+      rpc: UserService.method.refreshToken,
+      statuses: [200],
+      response: sessionResponse,
+      async handler(req, reply) {
+        const tokens = await rotate(req, reply);
+        const { user: profile } = await user.getProfile({}, withToken(req, tokens.accessToken));
+        return sessionBody({ accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, user: profile });
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/web/logout",
+      operationId: "webLogout",
+      summary: "End the web session",
+      auth: "web-session",
+      csrf: true,
+      rpc: UserService.method.logout,
+      statuses: [200],
+      // Always ends with the cookie gone: a session already over (spent, expired, revoked) is as good as ended.
+      async handler(req, reply) {
+        try {
+          const res = await user.logout({}, await asCookieUser(req, reply));
+          forget(reply);
+          return render(LogoutResponseSchema, res);
+        } catch (err) {
+          if (!isUnauthenticated(err)) throw err;
+          forget(reply);
+          return render(LogoutResponseSchema, create(LogoutResponseSchema));
+        }
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/web/logout-all",
+      operationId: "webLogoutAll",
+      summary: "End every session of the web session's user",
+      auth: "web-session",
+      csrf: true,
+      rpc: UserService.method.logoutAll,
+      statuses: [200],
+      async handler(req, reply) {
+        const res = await user.logoutAll({}, await asCookieUser(req, reply));
+        forget(reply);
+        return render(LogoutAllResponseSchema, res);
+      },
+    },
+  ];
 }
