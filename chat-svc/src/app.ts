@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
-import type { Component } from "@parley/shared/component.js";
+import type { GrpcApp } from "@parley/shared/service-main.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
@@ -76,7 +76,7 @@ export interface AppDeps {
   presenceSweepIntervalMs?: number;
 }
 
-export interface App extends Component {
+export interface App extends GrpcApp {
   readonly fanout: Pick<Fanout, "size">;
   readonly presence: Pick<PresenceService, "sweep">;
   readonly eventCleaner: Pick<EventCleaner, "runOnce">;
@@ -161,6 +161,8 @@ export async function build(deps: AppDeps): Promise<App> {
 
   return {
     listen: server.listen,
+    ready: server.ready,
+    drain: server.drain,
     fanout,
     presence,
     eventCleaner,

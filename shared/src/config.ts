@@ -128,6 +128,8 @@ export function loadConfig<S extends Record<string, Parser<unknown>>>(
 export const common = {
   NODE_ENV: oneOf(["development", "production", "test"], "development"),
   LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+  // Milliseconds between a stop signal (when /readyz turns 503) and closing, for a load balancer to drain (main.ts).
+  SHUTDOWN_DRAIN_MS: int({ default: 0, min: 0, max: 300_000 }),
 };
 
 /**

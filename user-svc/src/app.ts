@@ -3,7 +3,7 @@
  * health and reflection. main.ts listens; tests listen on port 0.
  */
 import { createTokenKeys } from "@parley/shared/auth.js";
-import type { Component } from "@parley/shared/component.js";
+import type { GrpcApp } from "@parley/shared/service-main.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
@@ -46,7 +46,7 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export interface App extends Component {
+export interface App extends GrpcApp {
   /** Resolves once the work calls left running after their replies (ResendOtp's mail) is done. */
   settled(): Promise<void>;
   /** Stops taking calls, then waits for that work, so the connections can close after it. */
@@ -106,6 +106,8 @@ export async function build(deps: AppDeps): Promise<App> {
   });
   return {
     listen: server.listen,
+    ready: server.ready,
+    drain: server.drain,
     settled: () => background.drain(),
     async close() {
       await server.close();
