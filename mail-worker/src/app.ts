@@ -18,7 +18,7 @@ import { createHttpServer } from "./http-server.js";
 import type { MailTransport } from "./mailer.js";
 import { createRoomOrder } from "./room-order.js";
 import { createDb } from "./storage/db.js";
-import { countOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
+import { countOpenDigests, measureOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
 import { pruneProcessedEvents } from "./storage/ledger.js";
 import { renderUnsubscribePage } from "./templates/render.js";
 
@@ -62,6 +62,8 @@ export interface App extends Component {
   queue: string;
   /** Deliveries settled and digests mailed so far (also in GET /healthz). */
   stats(): ConsumerStats & SchedulerStats;
+  /** Shutdown has begun: /readyz answers 503 from now on (the worker goes on consuming until close()). */
+  drain(): void;
   /** Stops consuming and scheduling, waits for in-flight work, closes the channel and the HTTP server. The deps stay open. */
   close(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, transport } = deps;
   const topo = workerTopology(config);
   const db = createDb(deps.sql);
+  measureOpenDigests(db);
   const ctx = { publicUrl: config.PUBLIC_URL.replace(/\/+$/, "") };
   const tokens = unsubscribeTokens(config.JWT_SECRET);
   const unsubscribeUrl = (userId: string) => {
@@ -112,8 +115,10 @@ export async function build(deps: AppDeps): Promise<App> {
     return { ...c, ...s, mailsSent: c.mailsSent + s.digestsSent };
   };
 
+  let draining = false;
   const http = createHttpServer({
     mailbox: transport.mailbox,
+    ready: () => consumer.consuming() && !draining,
     health: async () => ({
       consuming: consumer.consuming(),
       transport: transport.description,
@@ -137,6 +142,9 @@ export async function build(deps: AppDeps): Promise<App> {
     listen: http.listen,
     queue: topo.mailQueue,
     stats,
+    drain() {
+      draining = true;
+    },
     close() {
       closing ??= (async () => {
         await Promise.all([consumer.close(), scheduler.close()]);

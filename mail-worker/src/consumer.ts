@@ -17,6 +17,7 @@
 import { randomUUID } from "node:crypto";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createBackoff } from "@parley/shared/backoff.js";
+import { counter } from "@parley/shared/metrics.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { createStopSignal } from "@parley/shared/stop-signal.js";
 import { HEADERS, type Topology } from "@parley/shared/topology.js";
@@ -32,6 +33,20 @@ import { decodeDelivery, routingKeyOf } from "./event-decoder.js";
 export const MAX_UNSETTLED_DELIVERIES = 10;
 
 const MAX_REASON_CHARS = 1_000;
+
+const deliveries = counter({
+  name: "parley_mail_deliveries_total",
+  help: "Deliveries the mail worker took from its queue (redeliveries included)",
+});
+const settled = counter<"outcome">({
+  name: "parley_mail_deliveries_settled_total",
+  help: "Deliveries settled, by how: ack, retry (a copy to a retry queue), dead_letter, or requeued (the copy could not be published)",
+  labelNames: ["outcome"],
+});
+const settledAck = settled.labels("ack");
+const settledRetry = settled.labels("retry");
+const settledDead = settled.labels("dead_letter");
+const settledRequeued = settled.labels("requeued");
 
 export interface ConsumerOptions {
   amqp: RecoveringChannelModel;
@@ -122,6 +137,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       ch.close().catch(() => {});
       return;
     }
+    deliveries.inc();
     const task = settle(ch, msg).finally(() => inFlight.delete(task));
     inFlight.add(task);
   }
@@ -156,6 +172,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           log.info({ result: outcome.result, mails: outcome.mails }, "event handled");
           ch.ack(msg);
           counts.acked++;
+          settledAck.inc();
           return;
         case "dead-letter":
           await deadLetter(ch, msg, outcome.reason, log);
@@ -182,6 +199,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           });
           ch.ack(msg);
           counts.retried++;
+          settledRetry.inc();
           log.warn(
             { reason: outcome.reason, attempt: attempt + 1, delayMs: step.delayMs },
             "event failed; retrying after a delay",
@@ -193,6 +211,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       // Nothing acknowledged: the delivery stays with the broker, which hands it out again
       // (at once if the channel is gone; otherwise after this nack, a moment from now).
       counts.settleFailures++;
+      settledRequeued.inc();
       log.warn({ err, action: outcome.action }, "could not settle the delivery; it will be redelivered");
       if (!stop.stopped) await stop.sleep(1_000);
       try {
@@ -210,6 +229,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     });
     ch.ack(msg);
     counts.deadLettered++;
+    settledDead.inc();
     log.error({ reason }, "event dead-lettered");
   }
 
