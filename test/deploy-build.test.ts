@@ -137,6 +137,7 @@ test("with MIGRATE_ON_START=false a built service starts on its database without
       PATH: process.env.PATH ?? "",
       HOST: "127.0.0.1",
       PORT: "0",
+      METRICS_PORT: "0",
       JWT_SECRET: SECRET,
       DATABASE_URL: db.url,
       AMQP_NAMESPACE: topo.topology.namespace,

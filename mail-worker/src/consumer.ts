@@ -17,8 +17,8 @@
 import { randomUUID } from "node:crypto";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createBackoff } from "@parley/shared/backoff.js";
-import { counter } from "@parley/shared/metrics.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { counter } from "@parley/shared/metrics.js";
 import { createStopSignal } from "@parley/shared/stop-signal.js";
 import { HEADERS, type Topology } from "@parley/shared/topology.js";
 import type { ConfirmChannel, ConsumeMessage, Message, Options } from "amqplib";

@@ -13,11 +13,7 @@ type Labels = "service" | "method" | "code";
 
 /** connect's code names in snake case ("ok", "invalid_argument"), as the edge's error bodies spell them. */
 const CODE_NAMES: readonly string[] = Array.from({ length: 17 }, (_, code) =>
-  code === 0
-    ? "ok"
-    : (Code[code] ?? String(code))
-        .replace(/([a-z])([A-Z])/g, "$1_$2")
-        .toLowerCase(),
+  code === 0 ? "ok" : (Code[code] ?? String(code)).replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase(),
 );
 
 export interface CallMetrics {

@@ -52,7 +52,10 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
     stopping = true;
     running.drain?.();
     const drainMs = running.drainMs ?? 0;
-    running.logger.info({ signal, drainMs }, drainMs > 0 ? "not ready; draining before shutting down" : "shutting down");
+    running.logger.info(
+      { signal, drainMs },
+      drainMs > 0 ? "not ready; draining before shutting down" : "shutting down",
+    );
     const drained = drainMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, drainMs)) : Promise.resolve();
     drained
       .then(() => {
@@ -65,12 +68,12 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
         return running.close();
       })
       .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        running.logger.error({ err }, "error during shutdown");
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (err: unknown) => {
+          running.logger.error({ err }, "error during shutdown");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

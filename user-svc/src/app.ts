@@ -3,10 +3,10 @@
  * health and reflection. main.ts listens; tests listen on port 0.
  */
 import { createTokenKeys } from "@parley/shared/auth.js";
-import type { GrpcApp } from "@parley/shared/service-main.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
+import type { GrpcApp } from "@parley/shared/service-main.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { Redis } from "ioredis";
