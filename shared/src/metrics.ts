@@ -6,8 +6,10 @@
  * builds. Every name starts with `parley_` and uses base units (seconds,
  * bytes), as Prometheus' naming conventions ask.
  *
- * Hot paths take a pre-bound child (`.labels(...)` once, `.inc()` per event):
- * no label lookup, no allocation per message.
+ * Hot paths take a pre-bound child (`.labels(...)` once, `.inc()` per event).
+ * prom-client's own children hash their labels again on every increment, so
+ * a counter on a per-frame path is a `hotCounter`: its children are plain
+ * numbers, handed to prom-client only when scraped.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -25,6 +27,53 @@ export function counter<L extends string = never>(opts: {
   labelNames?: readonly L[];
 }): Counter<L> {
   return new Counter<L>({ ...opts, registers: [registry] });
+}
+
+/** A counter child that costs one addition per increment. */
+export interface HotCounterChild {
+  inc(n?: number): void;
+}
+
+/**
+ * A labelled counter for paths taken per message or frame: `labels(...)`
+ * returns a child that adds to a plain number (bind it once); the counter
+ * reads the numbers at each scrape.
+ */
+export function hotCounter<L extends string>(opts: {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+}): { labels(...values: string[]): HotCounterChild } {
+  const children = new Map<string, { labels: Partial<Record<L, string>>; value: number }>();
+  new Counter<L>({
+    ...opts,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const child of children.values()) this.inc(child.labels, child.value);
+    },
+  });
+  return {
+    labels(...values) {
+      const key = values.join("\u0000");
+      let child = children.get(key);
+      if (!child) {
+        const labels: Partial<Record<L, string>> = {};
+        opts.labelNames.forEach((name, i) => {
+          labels[name] = values[i] ?? "";
+        });
+        const created = { labels, value: 0 };
+        children.set(key, created);
+        child = created;
+      }
+      const counted = child;
+      return {
+        inc(n = 1) {
+          counted.value += n;
+        },
+      };
+    },
+  };
 }
 
 export function gauge<L extends string = never>(opts: {

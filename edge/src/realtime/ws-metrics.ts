@@ -4,27 +4,26 @@
  * each label value's child is bound once and kept, so a frame costs one
  * increment.
  */
-import { counter, gauge, histogram } from "@parley/shared/metrics.js";
-import type { Counter } from "prom-client";
+import { gauge, type HotCounterChild, histogram, hotCounter } from "@parley/shared/metrics.js";
 
 export const socketsOpen = gauge({
   name: "parley_ws_connections",
   help: "WebSocket connections open on this edge",
 });
 
-const framesIn = counter<"type">({
+const framesIn = hotCounter<"type">({
   name: "parley_ws_frames_received_total",
   help: "Frames received from clients, by frame type (invalid: not a client frame; binary: refused)",
   labelNames: ["type"],
 });
 
-const framesOut = counter<"type">({
+const framesOut = hotCounter<"type">({
   name: "parley_ws_frames_sent_total",
   help: "Frames written to clients, by frame type (event, heartbeat, error, and each reply's kind)",
   labelNames: ["type"],
 });
 
-const closes = counter<"code">({
+const closes = hotCounter<"code">({
   name: "parley_ws_closes_total",
   help: "WebSocket connections closed, by close code (1006: dropped without a close frame)",
   labelNames: ["code"],
@@ -42,12 +41,12 @@ export const fanoutDelay = histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 });
 
-function boundBy(metric: Counter<"type"> | Counter<"code">): (value: string) => Counter.Internal {
-  const children = new Map<string, Counter.Internal>();
+function boundBy(metric: { labels(value: string): HotCounterChild }): (value: string) => HotCounterChild {
+  const children = new Map<string, HotCounterChild>();
   return (value) => {
     let child = children.get(value);
     if (!child) {
-      child = (metric as Counter<string>).labels(value);
+      child = metric.labels(value);
       children.set(value, child);
     }
     return child;
