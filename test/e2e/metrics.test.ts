@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
 import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
+import { service as healthService } from "grpc-health-check";
 import WebSocket from "ws";
 import { type Exposition, has, scrape, total } from "../support/prometheus.js";
 import { type ComponentName, type RunningSystem, startSystem, waitUntil } from "../support/system.js";
@@ -24,6 +26,22 @@ before(async () => {
   system = await startSystem({
     env: { "user-svc": drain, "chat-svc": drain, "mail-worker": drain, edge: drain },
   });
+  // startSystem waits for the edge only; the mail worker may still be connecting.
+  await waitUntil(
+    async () => {
+      const answers = await Promise.all(
+        COMPONENTS.map((c) =>
+          fetch(`${opsUrl(c)}/readyz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        ),
+      );
+      return answers.every((status) => status === 200);
+    },
+    30_000,
+    () => [...system.components.values()].map((c) => `${c.name}:\n  ${c.output.slice(-20).join("\n  ")}`).join("\n"),
+  );
 });
 
 after(async () => {
@@ -46,6 +64,27 @@ const COMPONENTS: readonly ComponentName[] = ["user-svc", "chat-svc", "mail-work
 async function scrapeAll(): Promise<Record<ComponentName, Exposition>> {
   const entries = await Promise.all(COMPONENTS.map(async (c) => [c, await scrape(`${opsUrl(c)}/metrics`)] as const));
   return Object.fromEntries(entries) as Record<ComponentName, Exposition>;
+}
+
+/** grpc.health.v1 Check("") at a service's gRPC port: "SERVING", "NOT_SERVING", or the error. */
+async function grpcHealth(port: number): Promise<string> {
+  const Client = grpc.makeGenericClientConstructor(healthService, "grpc.health.v1.Health");
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    check(
+      req: { service: string },
+      opts: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+    ): void;
+  };
+  try {
+    return await new Promise<string>((resolve) =>
+      client.check({ service: "" }, { deadline: Date.now() + 2_000 }, (err, res) =>
+        resolve(err ? err.message : (res?.status ?? "UNKNOWN")),
+      ),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 const api = (method: string, path: string, body?: unknown, token?: string) =>
@@ -207,10 +246,16 @@ test("/livez and /readyz: ready while up, not ready from SIGTERM on while the dr
       assert.equal(res.status, 200, `${c} ${path}`);
     }
   }
+  const grpcPorts: Partial<Record<ComponentName, number>> = {
+    "user-svc": system.ports.user,
+    "chat-svc": system.ports.chat,
+  };
   // The edge first, so that it does not report the services' drain as its own.
   for (const c of ["edge", "user-svc", "chat-svc", "mail-worker"] as const) {
     const child = system.components.get(c)?.process;
     assert.ok(child);
+    const grpcPort = grpcPorts[c];
+    if (grpcPort !== undefined) assert.equal(await grpcHealth(grpcPort), "SERVING", `${c}'s gRPC health`);
     const exited = once(child, "exit");
     const signalledAt = Date.now();
     child.kill("SIGTERM");
@@ -219,8 +264,9 @@ test("/livez and /readyz: ready while up, not ready from SIGTERM on while the dr
       DRAIN_MS / 2,
       () => `${c} /readyz turns 503 after SIGTERM`,
     );
-    // Still alive and answering while it drains.
+    // Still alive and answering while it drains; gRPC health tells its clients to go elsewhere.
     assert.equal((await fetch(`${opsUrl(c)}/livez`)).status, 200, `${c} /livez while draining`);
+    if (grpcPort !== undefined) assert.equal(await grpcHealth(grpcPort), "NOT_SERVING", `${c}'s gRPC health draining`);
     assert.equal(child.exitCode, null, `${c} waits out its drain delay`);
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, `${c} exits cleanly`);
