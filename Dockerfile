@@ -30,8 +30,8 @@ FROM ${NODE_IMAGE} AS runtime
 ARG COMPONENT
 # What the HEALTHCHECK asks, on the component's default port; also refuses an unknown COMPONENT.
 RUN case "${COMPONENT}" in \
-      edge) url=http://127.0.0.1:3000/healthz ;; \
-      mail-worker) url=http://127.0.0.1:3003/healthz ;; \
+      edge) url=http://127.0.0.1:3000/readyz ;; \
+      mail-worker) url=http://127.0.0.1:3003/readyz ;; \
       user-svc) url=grpc://127.0.0.1:50051 ;; \
       chat-svc) url=grpc://127.0.0.1:50052 ;; \
       *) echo "COMPONENT must be edge, user-svc, chat-svc or mail-worker (got '${COMPONENT}')" >&2; exit 1 ;; \

@@ -2,7 +2,7 @@
  * A container health check with nothing but node: the slim image has no
  * curl and no grpc_health_probe. `node dist/health-probe.js <url>` exits 0
  * when the component at <url> is healthy, 1 otherwise (with the reason):
- *   http://127.0.0.1:3000/healthz   a 2xx answer
+ *   http://127.0.0.1:3000/readyz    a 2xx answer
  *   grpc://127.0.0.1:50051          grpc.health.v1 Check("") answers SERVING
  */
 import * as grpc from "@grpc/grpc-js";

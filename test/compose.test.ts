@@ -69,6 +69,7 @@ test("docker-compose.yml runs the whole system", () => {
   assert.deepEqual(Object.keys(services).sort(), [
     "chat-svc",
     "edge",
+    "grafana",
     "local-mailpit",
     "local-postgres",
     "local-rabbitmq",
@@ -76,6 +77,7 @@ test("docker-compose.yml runs the whole system", () => {
     "mail-worker",
     "mailpit",
     "postgres",
+    "prometheus",
     "rabbitmq",
     "redis",
     "user-svc",
@@ -90,8 +92,8 @@ test("docker-compose.yml runs the whole system", () => {
 test("every app service has a health check and a restart policy; the edge waits for healthy services", () => {
   const { services } = load();
   const expected: Record<string, string> = {
-    edge: "http://127.0.0.1:3000/healthz",
-    "mail-worker": "http://127.0.0.1:3003/healthz",
+    edge: "http://127.0.0.1:3000/readyz",
+    "mail-worker": "http://127.0.0.1:3003/readyz",
     "user-svc": "grpc://127.0.0.1:50051",
     "chat-svc": "grpc://127.0.0.1:50052",
   };

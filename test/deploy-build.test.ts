@@ -137,6 +137,7 @@ test("with MIGRATE_ON_START=false a built service starts on its database without
       PATH: process.env.PATH ?? "",
       HOST: "127.0.0.1",
       PORT: "0",
+      METRICS_PORT: "0",
       JWT_SECRET: SECRET,
       DATABASE_URL: db.url,
       AMQP_NAMESPACE: topo.topology.namespace,
@@ -173,8 +174,10 @@ test("the built components run the whole system, and the health probe sees each 
   for (const target of [
     `grpc://127.0.0.1:${ports.user}`,
     `grpc://127.0.0.1:${ports.chat}`,
-    `http://127.0.0.1:${ports.mail}/healthz`,
-    `http://127.0.0.1:${ports.edge}/healthz`,
+    `http://127.0.0.1:${ports.mail}/readyz`,
+    `http://127.0.0.1:${ports.edge}/readyz`,
+    `http://127.0.0.1:${ports.userMetrics}/readyz`,
+    `http://127.0.0.1:${ports.chatMetrics}/readyz`,
   ]) {
     const probe = await node("dist/health-probe.js", [target], {});
     assert.equal(probe.code, 0, `${target}: ${probe.out}`);

@@ -73,9 +73,18 @@ test("each component runs as a Deployment with probes, requests and a disruption
     assert.ok(c, name);
     assert.equal(c.image, `registry.example.com/parley/${name}:1.0.0`);
     assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, `${name}'s requests`);
-    const probe = name.endsWith("-svc") ? "grpc" : "httpGet";
-    assert.ok(c.readinessProbe?.[probe], `${name}'s readiness probe is ${probe}`);
-    assert.ok(c.livenessProbe?.[probe], `${name}'s liveness probe is ${probe}`);
+    // The services are ready by gRPC health; everything is live by /livez, ready by /readyz otherwise.
+    if (name.endsWith("-svc")) assert.ok(c.readinessProbe?.grpc, `${name}'s readiness probe is gRPC health`);
+    else assert.deepEqual(c.readinessProbe?.httpGet, { path: "/readyz", port: "http" }, `${name}'s readiness probe`);
+    const live = c.livenessProbe?.httpGet as { path: string; port: string } | undefined;
+    assert.equal(live?.path, "/livez", `${name}'s liveness probe`);
+    const annotations = (deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } })
+      .template.metadata.annotations;
+    assert.equal(annotations?.["prometheus.io/scrape"], "true", `${name} is scraped`);
+    const ports = (c as Container & { ports: { name: string; containerPort: number }[] }).ports;
+    const scraped = ports.find((p) => p.containerPort === Number(annotations?.["prometheus.io/port"]));
+    assert.ok(scraped, `${name} exposes the port Prometheus scrapes`);
+    assert.equal(scraped.name, live?.port, `${name}'s /livez is on the port Prometheus scrapes`);
     assert.ok(find("PodDisruptionBudget", name), `${name}'s PodDisruptionBudget`);
   }
   const hpa = find("HorizontalPodAutoscaler", "edge")?.spec as { scaleTargetRef: { name: string } };
@@ -101,17 +110,23 @@ test("only the edge (and chat-svc, for user lookups) may reach the gRPC ports", 
     ingress: { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
   };
   const policies = objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.spec as Policy);
-  const callers = (target: string, port: number) => {
+  const callers = (target: string, port: number, metricsPort: number) => {
     const p = policies.find((x) => x.podSelector.matchLabels["app.kubernetes.io/name"] === target);
     assert.ok(p, `a NetworkPolicy for ${target}`);
     assert.deepEqual(
       p.ingress.flatMap((r) => r.ports.map((x) => x.port)),
-      [port],
+      [port, metricsPort],
+      "the gRPC port, and the metrics port for Prometheus",
     );
-    return p.ingress.flatMap((r) => r.from.map((f) => f.podSelector.matchLabels["app.kubernetes.io/name"])).sort();
+    const grpc = p.ingress.filter((r) => r.ports.some((x) => x.port === port));
+    assert.ok(
+      grpc.every((r) => r.ports.length === 1 && r.from !== undefined),
+      "the gRPC port's rules name their callers",
+    );
+    return grpc.flatMap((r) => r.from.map((f) => f.podSelector.matchLabels["app.kubernetes.io/name"])).sort();
   };
-  assert.deepEqual(callers("user-svc", 50051), ["chat-svc", "edge"]);
-  assert.deepEqual(callers("chat-svc", 50052), ["edge"]);
+  assert.deepEqual(callers("user-svc", 50051, 9101), ["chat-svc", "edge"]);
+  assert.deepEqual(callers("chat-svc", 50052, 9102), ["edge"]);
 });
 
 test("JWT_SECRET and SMTP credentials come from the Secret the overlay generates", () => {

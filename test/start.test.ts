@@ -56,6 +56,7 @@ test("a component that fails at start stops the others only after they have logg
   const { code, output } = await runStart({
     PATH: process.env.PATH ?? "",
     PORT: "0",
+    METRICS_PORT: "0",
     AMQP_NAMESPACE: namespace,
     SMTP_PORT: "not-a-port",
   });

@@ -9,12 +9,12 @@ import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createTokenKeys } from "@parley/shared/auth.js";
 import { boundedStep } from "@parley/shared/bounded-step.js";
-import type { Component } from "@parley/shared/component.js";
 import { createDependencyHealth, watchDatabase, watchRedis } from "@parley/shared/dependency-health.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
 import { duplicateRedis, type Redis } from "@parley/shared/redis.js";
+import type { GrpcApp } from "@parley/shared/service-main.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import type { Topology } from "@parley/shared/topology.js";
 import type { Config } from "./config.js";
@@ -80,7 +80,7 @@ export interface AppDeps {
   presenceSweepIntervalMs?: number;
 }
 
-export interface App extends Component {
+export interface App extends GrpcApp {
   readonly fanout: Pick<Fanout, "size">;
   readonly presence: Pick<PresenceService, "sweep">;
   readonly eventCleaner: Pick<EventCleaner, "runOnce">;
@@ -167,6 +167,8 @@ export async function build(deps: AppDeps): Promise<App> {
 
   return {
     listen: server.listen,
+    ready: server.ready,
+    drain: server.drain,
     fanout,
     presence,
     eventCleaner,

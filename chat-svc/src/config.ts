@@ -6,6 +6,8 @@ import { type ConfigOf, common, int, loadConfig, migrations, port, str, url } fr
 export const configSpec = {
   PORT: port(50052),
   HOST: str({ default: "0.0.0.0" }),
+  // HTTP /metrics, /livez and /readyz (shared/ops-server.ts), on HOST.
+  METRICS_PORT: port(9102),
   ...common,
   DATABASE_URL: url({
     default: "postgres://postgres@127.0.0.1:5432/parley_chat",

@@ -1,7 +1,8 @@
 /**
  * The edge, built from its dependencies: REST under /api (its OpenAPI
  * document at /api/openapi.json, browsable at /api/docs), Connect for
- * browsers under /parley.*, the WebSocket at /ws and /healthz, all in one
+ * browsers under /parley.*, the WebSocket at /ws, /healthz and the ops
+ * endpoints (/metrics, /livez, /readyz), all in one
  * Fastify server in front of user-svc and chat-svc. main.ts listens; tests
  * listen on port 0.
  */
@@ -11,6 +12,7 @@ import websocket from "@fastify/websocket";
 import { createTokenKeys } from "@parley/shared/auth.js";
 import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { metricsText } from "@parley/shared/ops-server.js";
 import { connectRedis, type Redis } from "@parley/shared/redis.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import { nameRequestSpan, tracingEnabled } from "@parley/shared/trace-context.js";
@@ -22,6 +24,7 @@ import { connectContextValues, connectRoutes } from "./connect.js";
 import { strictJsonOptions } from "./connect-request-errors.js";
 import { allowedOrigins, installCors } from "./cors.js";
 import { checkHealth } from "./health.js";
+import { installHttpMetrics } from "./http-metrics.js";
 import { type OpenApiDocument, openApiDocument } from "./openapi/document.js";
 import { apiReference, referenceRoutes } from "./openapi/reference.js";
 import { createRealtimeGateway, type RealtimeGateway } from "./realtime/gateway.js";
@@ -76,6 +79,8 @@ export interface App extends Component {
   openApi: OpenApiDocument;
   /** Every route Fastify registered (HEAD ones included), as its onRoute hook saw them. */
   routes: readonly { method: string; url: string }[];
+  /** Shutdown has begun (main.ts): /readyz answers 503 from now on, so a load balancer sends no new clients. */
+  drain(): void;
 }
 
 export async function build(deps: AppDeps): Promise<App> {
@@ -92,6 +97,7 @@ export async function build(deps: AppDeps): Promise<App> {
     if (ownRedis) redis.disconnect();
   };
 
+  let draining = false;
   const httpLogger: FastifyBaseLogger = logger.child({ component: "http" });
   const origins = allowedOrigins(config.CORS_ORIGINS, config.NODE_ENV);
   const app = Fastify({
@@ -103,6 +109,7 @@ export async function build(deps: AppDeps): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: frameworkErrors(origins),
   });
+  installHttpMetrics(app);
   installErrorHandlers(app, logger);
   installCors(app, origins);
   if (tracingEnabled()) {
@@ -193,18 +200,36 @@ export async function build(deps: AppDeps): Promise<App> {
       },
     });
 
-    app.get("/healthz", async (_req, reply) => {
+    const health = async () => {
       const [user, chat] = await Promise.all([checkHealth(clients.userTransport), checkHealth(clients.chatTransport)]);
       // Sockets cannot be accepted without the sessions in Redis.
       const sessions = redis.status === "ready" ? "ready" : "unavailable";
       const ok = user === "serving" && chat === "serving" && sessions === "ready";
+      return { ok, services: { user, chat }, sessions };
+    };
+    app.get("/healthz", async (_req, reply) => {
+      const { ok, services, sessions } = await health();
       // 503 until both services answer, so "healthy" means requests can succeed.
       return reply.code(ok ? 200 : 503).send({
         status: ok ? "ok" : "unavailable",
-        services: { user, chat },
+        services,
         events: realtime.events.connected ? "open" : "connecting",
         sessions,
       });
+    });
+    // The ops endpoints every component has (shared/ops-server.ts); /healthz stays for what already asks it.
+    app.get("/livez", (_req, reply) => reply.header("cache-control", "no-store").type("text/plain").send("ok\n"));
+    app.get("/readyz", async (_req, reply) => {
+      const ok = !draining && (await health()).ok;
+      return reply
+        .code(ok ? 200 : 503)
+        .header("cache-control", "no-store")
+        .type("text/plain")
+        .send(ok ? "ready\n" : "not ready\n");
+    });
+    app.get("/metrics", async (_req, reply) => {
+      const { contentType, body } = await metricsText();
+      return reply.header("cache-control", "no-store").type(contentType).send(body);
     });
 
     // Their own scope, for the JSON parser that takes an empty body as {}
@@ -235,6 +260,9 @@ export async function build(deps: AppDeps): Promise<App> {
         return typeof address === "object" && address !== null ? address.port : port;
       },
       realtime,
+      drain() {
+        draining = true;
+      },
       async close() {
         await sessionEnds.close();
         await realtime.close();

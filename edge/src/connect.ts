@@ -19,6 +19,7 @@ import {
 } from "@connectrpc/connect";
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
+import { createCallMetrics } from "@parley/shared/call-metrics.js";
 import { appError } from "@parley/shared/errors.js";
 import type { FastifyRequest } from "fastify";
 import type { ServiceClients } from "./clients.js";
@@ -37,6 +38,9 @@ const EDGE_ONLY = new Set([
 ]);
 
 const clientIp = createContextKey<string | undefined>(undefined, { description: "client address" });
+
+/** parley_connect_server_handled_total and _handling_seconds, per method and code (shared/call-metrics.ts). */
+export const connectCalls = createCallMetrics("connect");
 
 /** For fastifyConnectPlugin's `contextValues`: the Connect handler context has no peer address. */
 export function connectContextValues(req: FastifyRequest): ContextValues {
@@ -91,7 +95,8 @@ const retryAfterHeader: Interceptor = (next) => async (req) => {
 
 /** `clients.user` is the client wrapped withAccountEvents, as for REST. */
 export function connectRoutes(clients: Pick<ServiceClients, "user" | "chat">): (router: ConnectRouter) => void {
-  const options = { interceptors: [retryAfterHeader] };
+  // Metrics outermost: they count the code the browser gets.
+  const options = { interceptors: [connectCalls.interceptor, retryAfterHeader] };
   return (router) => {
     // The implementations are built from the descriptors, so their types are only known per method at run time.
     router.service(UserService, proxy(UserService, clients.user) as never, options);

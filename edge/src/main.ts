@@ -10,7 +10,7 @@ await runMain("edge", async () => {
   const app = await build({ config, logger });
   const port = await listenOrClose(app, { host: config.HOST, port: config.PORT });
   logger.info(
-    `edge listening on http://${config.HOST}:${port} (web app /, REST /api with its reference at /api/docs, Connect /parley.*, WebSocket /ws)`,
+    `edge listening on http://${config.HOST}:${port} (web app /, REST /api with its reference at /api/docs, Connect /parley.*, WebSocket /ws, /metrics, /livez, /readyz)`,
   );
-  return { logger, close: app.close };
+  return { logger, drainMs: config.SHUTDOWN_DRAIN_MS, drain: app.drain, close: app.close };
 });

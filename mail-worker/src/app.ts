@@ -20,7 +20,7 @@ import { createHttpServer } from "./http-server.js";
 import type { MailTransport } from "./mailer.js";
 import { createRoomOrder } from "./room-order.js";
 import { createDb } from "./storage/db.js";
-import { countOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
+import { countOpenDigests, measureOpenDigests, pruneFinishedDigests } from "./storage/digests.js";
 import { pruneProcessedEvents } from "./storage/ledger.js";
 import { renderUnsubscribePage } from "./templates/render.js";
 
@@ -67,6 +67,8 @@ export interface App extends Component {
   queue: string;
   /** Deliveries settled and digests mailed so far (also in GET /healthz). */
   stats(): ConsumerStats & SchedulerStats;
+  /** Shutdown has begun: /readyz answers 503 from now on (the worker goes on consuming until close()). */
+  drain(): void;
   /** Stops consuming and scheduling, waits for in-flight work, closes the channel and the HTTP server. The deps stay open. */
   close(): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function build(deps: AppDeps): Promise<App> {
   const { config, logger, transport } = deps;
   const topo = workerTopology(config);
   const db = createDb(deps.sql);
+  measureOpenDigests(db);
   const ctx = { publicUrl: config.PUBLIC_URL.replace(/\/+$/, "") };
   const tokens = unsubscribeTokens(config.JWT_SECRET);
   const unsubscribeUrl = (userId: string) => {
@@ -135,8 +138,10 @@ export async function build(deps: AppDeps): Promise<App> {
   watchAmqp(dependencies, deps.amqp, isAmqpConnected(deps.amqp));
   watchDatabase(dependencies, deps.sql);
 
+  let draining = false;
   const http = createHttpServer({
     mailbox: transport.mailbox,
+    ready: () => consumer.consuming() && dependencies.serving && !draining,
     health: async () => ({
       // Healthy: consuming, with the database it checks every event against.
       healthy: consumer.consuming() && dependencies.serving,
@@ -165,6 +170,9 @@ export async function build(deps: AppDeps): Promise<App> {
     listen: http.listen,
     queue: topo.mailQueue,
     stats,
+    drain() {
+      draining = true;
+    },
     close() {
       closing ??= (async () => {
         // Work in flight is waited for (a while) only if what it waits on is there to answer.

@@ -19,6 +19,7 @@ import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createBackoff } from "@parley/shared/backoff.js";
 import { boundedStep } from "@parley/shared/bounded-step.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { counter } from "@parley/shared/metrics.js";
 import { createStopSignal } from "@parley/shared/stop-signal.js";
 import { HEADERS, type Topology } from "@parley/shared/topology.js";
 import type { ConfirmChannel, ConsumeMessage, Message, Options } from "amqplib";
@@ -39,6 +40,19 @@ const BROKER_STEP_MS = 500;
 
 /** How long close() waits for the deliveries in flight to be mailed and settled, by default. */
 export const DRAIN_MS = 8_000;
+const deliveries = counter({
+  name: "parley_mail_deliveries_total",
+  help: "Deliveries the mail worker took from its queue (redeliveries included)",
+});
+const settled = counter<"outcome">({
+  name: "parley_mail_deliveries_settled_total",
+  help: "Deliveries settled, by how: ack, retry (a copy to a retry queue), dead_letter, or requeued (the copy could not be published)",
+  labelNames: ["outcome"],
+});
+const settledAck = settled.labels("ack");
+const settledRetry = settled.labels("retry");
+const settledDead = settled.labels("dead_letter");
+const settledRequeued = settled.labels("requeued");
 
 export interface ConsumerOptions {
   amqp: RecoveringChannelModel;
@@ -132,6 +146,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       ch.close().catch(() => {});
       return;
     }
+    deliveries.inc();
     const task = settle(ch, msg).finally(() => inFlight.delete(task));
     inFlight.add(task);
   }
@@ -166,6 +181,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           log.info({ result: outcome.result, mails: outcome.mails }, "event handled");
           ch.ack(msg);
           counts.acked++;
+          settledAck.inc();
           return;
         case "dead-letter":
           await deadLetter(ch, msg, outcome.reason, log);
@@ -192,6 +208,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           });
           ch.ack(msg);
           counts.retried++;
+          settledRetry.inc();
           log.warn(
             { reason: outcome.reason, attempt: attempt + 1, delayMs: step.delayMs },
             "event failed; retrying after a delay",
@@ -203,6 +220,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       // Nothing acknowledged: the delivery stays with the broker, which hands it out again
       // (at once if the channel is gone; otherwise after this nack, a moment from now).
       counts.settleFailures++;
+      settledRequeued.inc();
       log.warn({ err, action: outcome.action }, "could not settle the delivery; it will be redelivered");
       if (!stop.stopped) await stop.sleep(1_000);
       try {
@@ -220,6 +238,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     });
     ch.ack(msg);
     counts.deadLettered++;
+    settledDead.inc();
     log.error({ reason }, "event dead-lettered");
   }
 

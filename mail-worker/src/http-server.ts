@@ -1,5 +1,7 @@
 /**
- * The worker's small HTTP surface: a health check; the unsubscribe link of
+ * The worker's small HTTP surface: a health check, /metrics, /livez and
+ * /readyz (shared/ops-server.ts; ready while consuming and not shutting
+ * down); the unsubscribe link of
  * notification mails (GET /unsubscribe?token=… asks, and only a POST, the
  * page's button or a mail client's one-click unsubscribe of RFC 8058,
  * unsubscribes: link scanners and prefetchers GET every link in a mail, and
@@ -10,6 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Component } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
+import { handleOpsRequest, type ReadyCheck } from "@parley/shared/ops-server.js";
 import type { Mailbox } from "./mailbox.js";
 import type { UnsubscribePage } from "./templates/render.js";
 
@@ -17,6 +20,8 @@ export function createHttpServer(opts: {
   mailbox: Mailbox | undefined;
   /** What /healthz reports; unhealthy (503) while not `healthy`, with `status` saying why. */
   health: () => Promise<{ healthy: boolean; status: string } & Record<string, unknown>>;
+  /** What /readyz reports. */
+  ready: ReadyCheck;
   /** Whether the token names a user, changing nothing. */
   isUnsubscribeToken: (token: string) => boolean;
   /** Unsubscribes the user the token names; false for an invalid token. */
@@ -55,6 +60,7 @@ export function createHttpServer(opts: {
       const ok = await opts.unsubscribe(token);
       return html(res, ok ? 200 : 400, opts.unsubscribePage({ state: ok ? "done" : "invalid" }));
     }
+    if (await handleOpsRequest(req, res, opts.ready)) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("allow", "GET, HEAD");
       return json(res, 405, { error: "method not allowed" });

@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import type { Logger } from "@parley/shared/logger.js";
+import { counter, DURATION_BUCKETS, histogram, secondsSince } from "@parley/shared/metrics.js";
 import { inSpan, SpanKind, tracingEnabled } from "@parley/shared/trace-context.js";
 import nodemailer from "nodemailer";
 import type { Config } from "./config.js";
@@ -77,6 +78,37 @@ function traceSends(
   };
 }
 
+const mailsSent = counter({
+  name: "parley_mail_sent_total",
+  help: "Mails accepted by the SMTP server (or written to the dev mailbox)",
+});
+const mailFailures = counter<"failure">({
+  name: "parley_mail_send_failures_total",
+  help: "Mails the SMTP server did not accept, by classifySendError: transient (retried) or permanent",
+  labelNames: ["failure"],
+});
+const sendSeconds = histogram({
+  name: "parley_mail_send_seconds",
+  help: "How long handing one mail to the SMTP server (or the dev mailbox) took, failures included",
+  buckets: DURATION_BUCKETS,
+});
+
+/** The transport's send, counted: every mail of the worker goes through it. */
+function measured(send: MailTransport["send"]): MailTransport["send"] {
+  return async (mail) => {
+    const start = performance.now();
+    try {
+      await send(mail);
+      mailsSent.inc();
+    } catch (err) {
+      mailFailures.labels(classifySendError(err)).inc();
+      throw err;
+    } finally {
+      sendSeconds.observe(secondsSince(start));
+    }
+  };
+}
+
 export async function createMailTransport(settings: SmtpSettings, logger: Logger): Promise<MailTransport> {
   const from = settings.FROM_EMAIL;
   const domain = senderDomain(from);
@@ -87,11 +119,11 @@ export async function createMailTransport(settings: SmtpSettings, logger: Logger
       {
         description: `dev mailbox ${mailbox.dir}`,
         mailbox,
-        async send(mail) {
+        send: measured(async (mail) => {
           const info = await writer.sendMail(message(mail, domain));
           const entry = await mailbox.save(info.message as Buffer, { to: mail.to.address, subject: mail.subject });
           logger.info({ to: mail.to.address, subject: mail.subject, id: entry.id }, "mail written to the dev mailbox");
-        },
+        }),
         async close() {
           writer.close();
         },
@@ -122,9 +154,9 @@ export async function createMailTransport(settings: SmtpSettings, logger: Logger
     {
       description: `SMTP ${settings.SMTP_HOST}:${settings.SMTP_PORT}${secure ? " (TLS)" : ""}`,
       mailbox: undefined,
-      async send(mail) {
+      send: measured(async (mail) => {
         await smtp.sendMail(message(mail, domain));
-      },
+      }),
       async close() {
         smtp.close();
       },

@@ -3,6 +3,7 @@ import { listenOrClose } from "@parley/shared/component.js";
 import { createLogger } from "@parley/shared/logger.js";
 import { runMain } from "@parley/shared/main.js";
 import { closePostgres, connectPostgres } from "@parley/shared/postgres.js";
+import { measurePool } from "@parley/shared/postgres-metrics.js";
 import { build, workerTopology } from "./app.js";
 import { describeDelays, readConfig } from "./config.js";
 import { createMailTransport } from "./mailer.js";
@@ -15,6 +16,7 @@ runMain(NAME, async () => {
   const logger = createLogger(NAME, config.LOG_LEVEL);
   if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
   const sql = connectPostgres(config.DATABASE_URL, { appName: NAME });
+  measurePool(sql);
   const amqp = await connectAmqp(config.RABBITMQ_URL, workerTopology(config), logger);
   const transport = await createMailTransport(config, logger);
   // Never in production: readConfig refuses to start there without SMTP_HOST.
@@ -36,6 +38,8 @@ runMain(NAME, async () => {
   );
   return {
     logger,
+    drainMs: config.SHUTDOWN_DRAIN_MS,
+    drain: app.drain,
     async close() {
       await app.close();
       await transport.close();

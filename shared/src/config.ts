@@ -171,6 +171,8 @@ export const common = {
   NODE_ENV: oneOf(["development", "production", "test"], "development"),
   LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   ...tracing,
+  // Milliseconds between a stop signal (when /readyz turns 503) and closing, for a load balancer to drain (main.ts).
+  SHUTDOWN_DRAIN_MS: int({ default: 0, min: 0, max: 300_000 }),
 };
 
 /**

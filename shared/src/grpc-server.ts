@@ -40,6 +40,7 @@ import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { bufferView } from "./buffer-view.js";
+import { createCallMetrics } from "./call-metrics.js";
 import type { Component } from "./component.js";
 import { appError, internal } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -48,6 +49,9 @@ import { rpcTracing } from "./rpc-tracing.js";
 import { mapErrors, validateInput } from "./server-interceptors.js";
 
 const require = createRequire(import.meta.url);
+
+/** parley_grpc_server_handled_total and _handling_seconds, for every service of the process. */
+const calls = createCallMetrics("grpc");
 
 /**
  * The caller's address as grpc-js reports it ("127.0.0.1:5000", "::1:5000"),
@@ -84,13 +88,13 @@ export function serviceDefinition(service: DescService): grpc.ServiceDefinition 
 
 /**
  * Runs before the interceptors: bytes that are not a message leave nothing for
- * them to see, so an interceptor that counts calls (metrics) must count these
- * failures where grpcHandlers answers them.
+ * them to see, so the call metrics count these failures here.
  */
 function decodeRequest(method: DescMethod, bytes: Uint8Array): Message {
   try {
     return fromBinary(method.input, bytes);
   } catch (err) {
+    calls.record(method, Code.InvalidArgument, 0);
     const why = err instanceof Error ? err.message : String(err);
     throw appError(
       Code.InvalidArgument,
@@ -204,8 +208,15 @@ export function grpcHandlers<S extends DescService>(
   impl: ServiceImpl<S>,
   opts: GrpcHandlerOptions,
 ): grpc.UntypedServiceImplementation {
-  // Tracing outermost: the span covers the whole call, and what mapErrors logs carries its trace id.
-  const interceptors = [...rpcTracing("server"), mapErrors(opts.logger), validateInput, ...(opts.interceptors ?? [])];
+  // Metrics outermost: they record the code the caller gets, after errors are mapped. Tracing next: the span
+  // covers the rest of the call, and what mapErrors logs carries its trace id.
+  const interceptors = [
+    calls.interceptor,
+    ...rpcTracing("server"),
+    mapErrors(opts.logger),
+    validateInput,
+    ...(opts.interceptors ?? []),
+  ];
   const handlers: Record<string, grpc.UntypedHandleCall> = {};
   const methods = impl as unknown as Record<string, Impl>;
   for (const method of service.methods) {
@@ -312,6 +323,10 @@ export interface GrpcServer extends Component {
    * Health reports it from listen() until close(); it starts true.
    */
   setServing(serving: boolean): void;
+  /** What health reports for every service right now: listening, serving and not draining. */
+  ready(): boolean;
+  /** Shutdown has begun (main.ts): health reports NOT_SERVING from now on, so clients and probes go elsewhere. */
+  drain(): void;
 }
 
 const descriptorSetPath = require.resolve("@parley/proto/descriptor-set");
@@ -344,14 +359,21 @@ export function createGrpcServer(opts: { bindings: GrpcServiceBinding[] }): Grpc
 
   let listening = false;
   let serving = true;
+  let draining = false;
   const setHealth = (status: "SERVING" | "NOT_SERVING") => {
     health.setStatus("", status);
     for (const b of opts.bindings) health.setStatus(b.service.typeName, status);
   };
-  const report = () => setHealth(listening && serving ? "SERVING" : "NOT_SERVING");
+  const ready = () => listening && serving && !draining;
+  const report = () => setHealth(ready() ? "SERVING" : "NOT_SERVING");
 
   return {
     health,
+    ready,
+    drain() {
+      draining = true;
+      report();
+    },
     setServing(value) {
       serving = value;
       report();

@@ -4,8 +4,10 @@
  */
 import { closeAmqp, connectAmqp, type RecoveringChannelModel } from "./amqp.js";
 import type { Logger } from "./logger.js";
+import { measureOutboxBacklog } from "./outbox.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox-relay.js";
 import { applyMigrations, closePostgres, connectPostgres, ensureDatabase, type Sql } from "./postgres.js";
+import { measurePool } from "./postgres-metrics.js";
 import { connectRedis, type Redis } from "./redis.js";
 import type { Topology } from "./topology.js";
 
@@ -33,6 +35,8 @@ export async function openServiceInfrastructure(opts: {
     await applyMigrations(opts.databaseUrl, opts.migrationsFolder);
   }
   const sql = connectPostgres(opts.databaseUrl, { appName: opts.name });
+  measurePool(sql);
+  measureOutboxBacklog(sql);
   const redis = connectRedis(opts.redisUrl, logger, opts.name);
   const amqp = await connectAmqp(opts.amqpUrl, opts.topology, logger);
   const relay = startOutboxRelay({ sql, amqp, topology: opts.topology, logger });

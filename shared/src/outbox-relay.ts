@@ -11,12 +11,27 @@ import type { RecoveringChannelModel } from "./amqp.js";
 import { createBackoff } from "./backoff.js";
 import { boundedStep } from "./bounded-step.js";
 import type { Logger } from "./logger.js";
+import { counter, histogram, SIZE_BUCKETS } from "./metrics.js";
 import { OUTBOX_NOTIFY_CHANNEL } from "./outbox.js";
 import { pipelinedTransaction } from "./pipelined-transaction.js";
 import type { Sql } from "./postgres.js";
 import { createStopSignal } from "./stop-signal.js";
 import type { Topology } from "./topology.js";
 import { extractContext, runInContext, tracingEnabled } from "./trace-context.js";
+
+const published = counter({
+  name: "parley_outbox_published_total",
+  help: "Outbox events published to RabbitMQ, confirmed by the broker and deleted from the outbox",
+});
+const publishBatches = histogram({
+  name: "parley_outbox_publish_batch_size",
+  help: "Events per relayed batch (one confirm round and one delete each)",
+  buckets: SIZE_BUCKETS,
+});
+const relayFailures = counter({
+  name: "parley_outbox_relay_failures_total",
+  help: "Relay batches that failed (broker or database away, confirms timed out) and will be retried",
+});
 
 /**
  * amqplib hands each publish to the socket as a write of its own (a system
@@ -197,6 +212,10 @@ export function startOutboxRelay(opts: {
       try {
         relayed = await relayBatch();
         backoff.succeed();
+        if (relayed > 0) {
+          published.inc(relayed);
+          publishBatches.observe(relayed);
+        }
       } catch (err) {
         // Never reuse a channel that failed: it may have closed before its
         // close listener was attached, and would fail every batch after.
@@ -207,6 +226,7 @@ export function startOutboxRelay(opts: {
           () => {},
         );
         if (stop.stopped) break;
+        relayFailures.inc();
         const wait = backoff.fail();
         const { failures } = backoff;
         if (failures === 1 || failures % 20 === 0) logger.warn({ err, failures }, "outbox relay failed; will retry");

@@ -14,6 +14,8 @@ import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "dr
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import { bufferView } from "./buffer-view.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
+import { gauge, within } from "./metrics.js";
+import type { Sql } from "./postgres.js";
 import { inSpan, SpanKind, traceHeaders, tracingEnabled } from "./trace-context.js";
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
@@ -115,3 +117,55 @@ export async function enqueueEvent<K extends RoutingKey>(tx: Tx, key: K, payload
     write,
   );
 }
+
+/**
+ * The outbox's backlog (rows committed and not yet relayed) and the age of its
+ * oldest row, read on each scrape with one query that reads the table (kept
+ * small: the relay deletes what it published). A scrape that cannot read it
+ * within a second leaves both at their last values.
+ */
+export function measureOutboxBacklog(sql: Sql): void {
+  backlogSource = sql;
+}
+
+let backlogSource: Sql | undefined;
+let sampling: Promise<void> | undefined;
+
+/** One query per scrape, shared by both gauges (a registry collects its metrics concurrently). */
+function sampleBacklog(): Promise<void> {
+  const sql = backlogSource;
+  if (!sql) return Promise.resolve();
+  sampling ??= (async () => {
+    try {
+      const rows = await within(
+        sql<{ n: number; age: number }[]>`
+          select count(*)::int as n,
+            coalesce(extract(epoch from clock_timestamp() - min(occurred_at)), 0)::float8 as age
+          from outbox`,
+        1_000,
+      );
+      const row = rows?.[0];
+      if (row) {
+        outboxBacklog.set(row.n);
+        outboxOldestAge.set(Math.max(0, row.age));
+      }
+    } catch {
+      // The database is away: the gauges keep their last values, the scrape still answers.
+    }
+  })().finally(() => {
+    sampling = undefined;
+  });
+  return sampling;
+}
+
+const outboxBacklog = gauge({
+  name: "parley_outbox_backlog",
+  help: "Outbox rows committed and not yet published to RabbitMQ",
+  collect: sampleBacklog,
+});
+
+const outboxOldestAge = gauge({
+  name: "parley_outbox_oldest_age_seconds",
+  help: "Age of the oldest outbox row not yet published (0 when the outbox is empty)",
+  collect: sampleBacklog,
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
@@ -38,12 +39,16 @@ const RECONNECT_BACKOFF_MAX_S = 1;
 /** 50 ms after the first failure, doubling, at most RECONNECT_BACKOFF_MAX_S. */
 const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S);
 
+/** Tells this process's connections from other instances' in pg_stat_activity (postgres-metrics.ts). */
+const INSTANCE = randomBytes(4).toString("hex");
+
+/** A pool whose connections say `<appName>:<instance>` in pg_stat_activity's application_name. */
 export function connectPostgres(databaseUrl: string, opts: { max?: number; appName: string }): Sql {
   const sql = postgres(databaseUrl, {
     max: opts.max ?? 10,
     backoff: reconnectBackoff,
     onnotice: () => {},
-    connection: { application_name: opts.appName },
+    connection: { application_name: `${opts.appName}:${INSTANCE}` },
   });
   return tracingEnabled() ? traceTransactions(sql) : sql;
 }

@@ -36,7 +36,8 @@ export interface RunningSystem {
   wsUrl: string;
   smtp: TestSmtpServer;
   env: Record<string, string>;
-  ports: { edge: number; user: number; chat: number; mail: number };
+  /** userMetrics and chatMetrics: the services' METRICS_PORT (/metrics, /livez, /readyz). */
+  ports: { edge: number; user: number; chat: number; mail: number; userMetrics: number; chatMetrics: number };
   components: Map<string, Component>;
   start(name: ComponentName, extraEnv?: Record<string, string>): Promise<Component>;
   stop(name: ComponentName, signal?: NodeJS.Signals): Promise<void>;
@@ -89,7 +90,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       ]);
   const [userDb, chatDb, mailDb] = dbs as [TestDatabase, TestDatabase, TestDatabase];
   const topo = createTestTopology();
-  const ports = { edge: await freePort(), user: await freePort(), chat: await freePort(), mail: await freePort() };
+  const ports = {
+    edge: await freePort(),
+    user: await freePort(),
+    chat: await freePort(),
+    mail: await freePort(),
+    userMetrics: await freePort(),
+    chatMetrics: await freePort(),
+  };
   const direct = (url: string) => url;
   const via = {
     postgres: options.through?.postgres ?? direct,
@@ -108,10 +116,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     ...options.commonEnv,
   };
   const envs: Record<ComponentName, Record<string, string>> = {
-    "user-svc": { ...common, PORT: String(ports.user), DATABASE_URL: via.postgres(userDb.url), OTP_EXPIRY: "300" },
+    "user-svc": {
+      ...common,
+      PORT: String(ports.user),
+      METRICS_PORT: String(ports.userMetrics),
+      DATABASE_URL: via.postgres(userDb.url),
+      OTP_EXPIRY: "300",
+    },
     "chat-svc": {
       ...common,
       PORT: String(ports.chat),
+      METRICS_PORT: String(ports.chatMetrics),
       DATABASE_URL: via.postgres(chatDb.url),
       USER_SVC_URL: `http://127.0.0.1:${ports.user}`,
     },

@@ -4,11 +4,11 @@
  */
 import { createTokenKeys } from "@parley/shared/auth.js";
 import { boundedStep } from "@parley/shared/bounded-step.js";
-import type { Component } from "@parley/shared/component.js";
 import { createDependencyHealth, watchDatabase, watchRedis } from "@parley/shared/dependency-health.js";
 import { createGrpcServer, grpcHandlers } from "@parley/shared/grpc-server.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
+import type { GrpcApp } from "@parley/shared/service-main.js";
 import { createAuthenticator } from "@parley/shared/sessions.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { Redis } from "ioredis";
@@ -48,7 +48,7 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export interface App extends Component {
+export interface App extends GrpcApp {
   /** Resolves once the work calls left running after their replies (ResendOtp's mail) is done. */
   settled(): Promise<void>;
   /** Stops taking calls, then waits for that work, so the connections can close after it. */
@@ -114,6 +114,8 @@ export async function build(deps: AppDeps): Promise<App> {
   health.onChange((serving) => server.setServing(serving));
   return {
     listen: server.listen,
+    ready: server.ready,
+    drain: server.drain,
     settled: () => background.drain(),
     async close() {
       health.close();

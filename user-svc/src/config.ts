@@ -80,6 +80,8 @@ function rateLimit(fallback: string): Parser<RateLimit> {
 export const configSpec = {
   PORT: port(50051),
   HOST: str({ default: "0.0.0.0" }),
+  // HTTP /metrics, /livez and /readyz (shared/ops-server.ts), on HOST.
+  METRICS_PORT: port(9101),
   ...common,
   DATABASE_URL: url({
     default: "postgres://postgres@127.0.0.1:5432/parley_user",

@@ -30,6 +30,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { MessageSchema } from "@parley/proto/chat/v1/chat_pb.js";
 import type { Identity } from "@parley/shared/auth.js";
 import { type Batcher, createBatcher } from "@parley/shared/batcher.js";
+import { counter, DURATION_BUCKETS, histogram, SIZE_BUCKETS, secondsSince } from "@parley/shared/metrics.js";
 import { type OutboxEvent, outboxEvent } from "@parley/shared/outbox.js";
 import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { databaseUnavailable, isDatabaseUnavailable } from "@parley/shared/postgres.js";
@@ -106,13 +107,43 @@ function laneOf(roomId: string, lanes: number): number {
   return Number.isNaN(tail) ? 0 : tail % lanes;
 }
 
+const batchSize = histogram({
+  name: "parley_chat_send_batch_size",
+  help: "Sends written per transaction (one batch of a lane)",
+  buckets: SIZE_BUCKETS,
+});
+const batchSeconds = histogram<"outcome">({
+  name: "parley_chat_send_batch_seconds",
+  help: "How long a batch of sends took to write, from BEGIN to COMMIT (retries included); outcome ok or error",
+  labelNames: ["outcome"],
+  buckets: DURATION_BUCKETS,
+});
+const batchOk = batchSeconds.labels("ok");
+const batchFailed = batchSeconds.labels("error");
+const sendsWritten = counter<"outcome">({
+  name: "parley_chat_sends_total",
+  help: "Sends that went through a batch, by their own outcome: stored (new or an idempotent repeat) or failed (refused, or the batch failed)",
+  labelNames: ["outcome"],
+});
+const sendsStored = sendsWritten.labels("stored");
+const sendsFailed = sendsWritten.labels("failed");
+
 export function createMessageSender(deps: DomainDeps, opts: BatchOptions, health?: WriteHealth): MessageSender {
   const write = async (batch: SendRequest[]) => {
+    const start = performance.now();
+    batchSize.observe(batch.length);
     try {
       const outcomes = await writeMessages(deps, batch);
+      batchOk.observe(secondsSince(start));
+      let stored = 0;
+      for (const o of outcomes) if (o.status === "fulfilled") stored++;
+      sendsStored.inc(stored);
+      sendsFailed.inc(outcomes.length - stored);
       health?.confirmed();
       return outcomes;
     } catch (err) {
+      batchFailed.observe(secondsSince(start));
+      sendsFailed.inc(batch.length);
       if (!isDatabaseUnavailable(err)) throw err;
       health?.lost(err);
       throw databaseUnavailable();

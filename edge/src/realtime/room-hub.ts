@@ -12,6 +12,7 @@
  */
 import type { RoomEvent } from "@parley/proto/chat/v1/chat_pb.js";
 import { encodeEvent, type OutFrame } from "./frame-codec.js";
+import { fanoutDelay } from "./ws-metrics.js";
 
 export interface RoomListener {
   readonly roomId: string;
@@ -110,6 +111,11 @@ export class RoomHub {
     const frame = encodeEvent(event);
     // No copy: a Set iterates safely while listeners remove themselves (a socket closing on a slow write).
     for (const listener of room.listeners) listener.onEvent(event, frame);
+    // Committed events only: ephemeral ones (typing, eventSeq 0) were never in a transaction.
+    const at = event.occurredAt;
+    if (at !== undefined && event.eventSeq !== 0n) {
+      fanoutDelay.observe(Math.max(0, Date.now() - (Number(at.seconds) * 1000 + at.nanos / 1e6)) / 1000);
+    }
   }
 
   /** Releases the held events that now follow `next` without a gap. */

@@ -41,6 +41,7 @@ import type { RoomHub } from "./room-hub.js";
 import { SocketSubscriptions } from "./socket-subscriptions.js";
 import { TypingThrottle } from "./typing-throttle.js";
 import type { WriteCoalescer } from "./write-coalescer.js";
+import { frameReceived, frameSent, socketClosed, socketsOpen } from "./ws-metrics.js";
 
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 export const CLOSE_GOING_AWAY = 1001;
@@ -85,7 +86,8 @@ function onSocketPong(this: WebSocket): void {
 function onSocketError(this: WebSocket, err: Error): void {
   sessionOf(this)?.socketError(err);
 }
-function onSocketClose(this: WebSocket): void {
+function onSocketClose(this: WebSocket, code: number): void {
+  socketClosed(code);
   sessionOf(this)?.dispose();
 }
 
@@ -117,6 +119,7 @@ export class SocketSession implements FrameScope {
     private readonly userAgent: string | undefined,
   ) {
     this.openedAt = ctx.now();
+    socketsOpen.inc();
     (ws as WebSocket & { [SESSION]?: SocketSession })[SESSION] = this;
     ws.on("message", onSocketMessage);
     ws.on("pong", onSocketPong);
@@ -169,7 +172,10 @@ export class SocketSession implements FrameScope {
   /** Closes the socket with `code`, after an error frame when `err` is given. */
   closeWith(code: number, reason: string, err?: ConnectError, ref = ""): void {
     if (this.closed) return;
-    if (err && this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeError(err, ref));
+    if (err && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(encodeError(err, ref));
+      frameSent("error").inc();
+    }
     this.dispose();
     this.ws.close(code, reason);
   }
@@ -202,7 +208,7 @@ export class SocketSession implements FrameScope {
     }
     this.alive = false;
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (this._token !== undefined) this.write(heartbeat);
+    if (this._token !== undefined) this.write(heartbeat, "heartbeat");
     else this.ws.ping();
   }
 
@@ -210,6 +216,7 @@ export class SocketSession implements FrameScope {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    socketsOpen.dec();
     this._subscriptions?.closeAll();
     this._subscriptions = undefined;
     this._typing = undefined;
@@ -221,8 +228,11 @@ export class SocketSession implements FrameScope {
     this.ctx.logger.debug({ err: err.message, user: this._userId }, "socket error");
   }
 
-  /** Writes a frame unless the client has fallen too far behind, in which case it is disconnected. */
-  write(frame: OutFrame): boolean {
+  /**
+   * Writes a frame unless the client has fallen too far behind, in which case
+   * it is disconnected. `type` (the frame's kind) is what it is counted as.
+   */
+  write(frame: OutFrame, type: string): boolean {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
     const behind = this.raw ? this.ctx.writes.queuedBefore(this.raw) : this.ws.bufferedAmount;
     if (behind > this.ctx.maxBufferedBytes) {
@@ -247,6 +257,7 @@ export class SocketSession implements FrameScope {
       this.terminate();
       return false;
     }
+    frameSent(type).inc();
     return true;
   }
 
@@ -306,15 +317,18 @@ export class SocketSession implements FrameScope {
   private receive(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (isBinary) {
+      frameReceived("binary").inc();
       this.sendError(appError(Code.InvalidArgument, "BINARY_FRAME", "frames must be JSON text, not binary"), "");
       return;
     }
     const decoded = decodeClientFrame(data.toString());
     if (!decoded.ok) {
+      frameReceived("invalid").inc();
       this.sendError(decoded.error, decoded.ref);
       return;
     }
     const { ref, kind } = decoded.frame;
+    frameReceived(kind.case ?? "unknown").inc();
     if (kind.case === undefined) return;
     // Pings are answered at once, authenticated or not, whatever is queued.
     if (kind.case === "ping") {
@@ -370,7 +384,7 @@ export class SocketSession implements FrameScope {
       // behind, and that closing must find the count it takes away.
       if (first) this.ctx.authenticated(this, identity.userId);
     }
-    if (reply) this.write(encodeServerFrame({ ref, kind: reply }));
+    if (reply) this.write(encodeServerFrame({ ref, kind: reply }), reply.case ?? "reply");
     afterReply?.();
   }
 
@@ -398,6 +412,6 @@ export class SocketSession implements FrameScope {
       this.ctx.logger.error({ err }, "unexpected error handling a frame");
       ce = internal();
     }
-    this.write(encodeError(ce, ref));
+    this.write(encodeError(ce, ref), "error");
   }
 }

@@ -29,8 +29,8 @@ const REASON_RESYNC = "RESYNC_REQUIRED";
 /** What subscriptions need of their socket. */
 export interface SubscriberSocket {
   readonly userId: string | undefined;
-  /** Writes a frame; false once the socket takes no more. */
-  write(frame: OutFrame): boolean;
+  /** Writes a frame, counted as `type`; false once the socket takes no more. */
+  write(frame: OutFrame, type: string): boolean;
   /** Resolves when the socket can take another page of a backlog. */
   caughtUp(): Promise<void>;
   /** Call options for a call made for the socket's user. */
@@ -132,7 +132,7 @@ export class SocketSubscriptions implements SubscriptionOwner {
   }
 
   write(frame: OutFrame): boolean {
-    return this.socket.write(frame);
+    return this.socket.write(frame, "event");
   }
 
   caughtUp(): Promise<void> {
@@ -175,7 +175,10 @@ export class SocketSubscriptions implements SubscriptionOwner {
       return;
     }
     this.unsubscribe(sub.roomId);
-    this.socket.write(encodeServerFrame({ kind: { case: "unsubscribed", value: { roomId: sub.roomId, reason } } }));
+    this.socket.write(
+      encodeServerFrame({ kind: { case: "unsubscribed", value: { roomId: sub.roomId, reason } } }),
+      "unsubscribed",
+    );
   }
 
   private drop(sub: RoomSubscription): void {

@@ -22,7 +22,7 @@ export const REASON_REMOVED = "REMOVED_FROM_ROOM";
 export const REASON_LEFT = "LEFT_ROOM";
 
 export interface FeedSocket {
-  write(frame: OutFrame): boolean;
+  write(frame: OutFrame, type: string): boolean;
 }
 
 export class UserFeed<S extends FeedSocket = FeedSocket> {
@@ -48,16 +48,17 @@ export class UserFeed<S extends FeedSocket = FeedSocket> {
   dispatch(roomId: string, access: RoomAccess): void {
     const sockets = this.byUser.get(access.userId);
     if (!sockets) return;
-    const frame = broadcastFrame(encodeServerFrame({ kind: toFrame(roomId, access) }));
+    const kind = toFrame(roomId, access);
+    const frame = broadcastFrame(encodeServerFrame({ kind }));
     // No copy: a Set iterates safely while a socket closing on a slow write removes itself.
-    for (const socket of sockets) socket.write(frame);
+    for (const socket of sockets) socket.write(frame, kind.case);
   }
 
   /** Announcements may have been missed (the event stream reopened). */
   stale(): void {
     if (this.byUser.size === 0) return;
     const frame = broadcastFrame(encodeServerFrame({ kind: { case: "roomListStale", value: {} } }));
-    for (const sockets of this.byUser.values()) for (const socket of sockets) socket.write(frame);
+    for (const sockets of this.byUser.values()) for (const socket of sockets) socket.write(frame, "roomListStale");
   }
 
   socketCount(userId: string): number {

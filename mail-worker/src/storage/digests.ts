@@ -4,6 +4,7 @@
  * digests one at a time with FOR UPDATE SKIP LOCKED, so any number of worker
  * instances share the work and never mail the same digest twice.
  */
+import { gauge, within } from "@parley/shared/metrics.js";
 import { and, count, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { Db, Tx } from "./db.js";
 import { type DigestStatus, digests, type NotificationStatus, notifications } from "./schema.js";
@@ -194,3 +195,24 @@ export async function pruneFinishedDigests(db: Db, days: number): Promise<number
     .returning({ id: digests.id });
   return rows.length;
 }
+
+let openDigestsSource: Db | undefined;
+
+/** Reports the open digests of `db` on every scrape from now on (the worker's own database). */
+export function measureOpenDigests(db: Db): void {
+  openDigestsSource = db;
+}
+
+gauge({
+  name: "parley_mail_pending_digests",
+  help: "Digests of unread messages collecting or due, not yet mailed (status open)",
+  async collect() {
+    if (!openDigestsSource) return;
+    try {
+      const n = await within(countOpenDigests(openDigestsSource), 1_000);
+      if (n !== undefined) this.set(n);
+    } catch {
+      // The database is away: the last count stays, the scrape still answers.
+    }
+  },
+});
