@@ -297,7 +297,7 @@ export type CreateRoomRequest = Message$1<"parley.chat.v1.CreateRoomRequest"> & 
 
   /**
    * Other users to add as members; the caller is always the owner. Every
-   * one must exist, and they count against the caller's per-minute budget
+   * one must exist and not be deactivated, and they count against the caller's per-minute budget
    * of member adds.
    *
    * @generated from field: repeated string member_ids = 3;
@@ -346,7 +346,8 @@ export const CreateRoomResponseSchema: GenMessage<CreateRoomResponse> = /*@__PUR
  */
 export type OpenDirectRoomRequest = Message$1<"parley.chat.v1.OpenDirectRoomRequest"> & {
   /**
-   * Must be an existing user (not_found otherwise).
+   * Must be an existing user (not_found otherwise) whom an operator has not
+   * deactivated (failed_precondition USER_DEACTIVATED otherwise).
    *
    * @generated from field: string user_id = 1;
    */
@@ -1898,7 +1899,8 @@ export const ChatService: GenService<{
   /**
    * Adds users to a group room: owners and admins, or every member when the
    * room's member_add_policy says so. Every user must exist (not_found names
-   * the unknown ones); at most 100 per call, and a per-minute budget per
+   * the unknown ones) and not be deactivated (failed_precondition
+   * USER_DEACTIVATED names those); at most 100 per call, and a per-minute budget per
    * caller (resource_exhausted with retryAfterSeconds).
    *
    * @generated from rpc parley.chat.v1.ChatService.AddMembers
