@@ -144,6 +144,22 @@ test("deactivating closes the user's socket at once, refuses every way back in, 
   assert.equal(wrong.status, 401);
   assert.equal((wrong.json.error as { reason: string }).reason, "INVALID_CREDENTIALS");
 
+  // Registering her email again is answered as ever, but she is not mailed about it.
+  const again = await api("POST", "/api/users/register", {
+    email: alice.email,
+    username: "alice_again",
+    password: "another horse battery",
+  });
+  assert.equal(again.status, 201, JSON.stringify(again.json));
+  const marker = await signUp("marker_one");
+  await system.smtp.waitFor((m) => m.envelopeTo.includes(marker.email) && /welcome/i.test(m.parsed.subject ?? ""));
+  assert.deepEqual(
+    system.smtp.mails.filter(
+      (m) => m.envelopeTo.includes(alice.email) && /tried to register/.test(m.parsed.subject ?? ""),
+    ),
+    [],
+  );
+
   assert.deepEqual(await searchNames("ali", bob.token), [], "out of user search");
   const profile = await api("GET", `/api/users/${alice.id}`, undefined, bob.token);
   assert.equal(profile.status, 200);
