@@ -10,7 +10,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
 import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
+import { UserService } from "@parley/proto/user/v1/user_pb.js";
+import { errorReason } from "@parley/shared/errors.js";
 import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
 import { freePort, runScript, TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
@@ -138,6 +142,13 @@ test("deactivating closes the user's socket at once, refuses every way back in, 
   assertDeactivatedAnswer(
     await api("POST", "/api/users/verify-otp", { email: alice.email, otp: pendingCode }),
     "verify-otp",
+  );
+  // The same over Connect, as browsers call it.
+  const users = createClient(UserService, createConnectTransport({ baseUrl: system.edgeUrl }));
+  await assert.rejects(
+    users.login({ identifier: { case: "email", value: alice.email }, password: PASSWORD }),
+    (err: unknown) =>
+      err instanceof ConnectError && err.code === Code.PermissionDenied && errorReason(err) === "ACCOUNT_DEACTIVATED",
   );
   // A wrong password still tells nothing about the account.
   const wrong = await api("POST", "/api/users/login", { email: alice.email, password: "not her password" });
