@@ -236,11 +236,7 @@ describe("how chat-svc learns of users", () => {
     const owner = await h.signIn();
     const id = await h.seedAccount();
     await h.userSvc.infra.sql`update users set deactivated_at = now(), updated_at = now() where id = ${id}`;
-    await rejectsWith(
-      h.client.openDirectRoom({ userId: id }, owner.call),
-      Code.FailedPrecondition,
-      "USER_DEACTIVATED",
-    );
+    await rejectsWith(h.client.openDirectRoom({ userId: id }, owner.call), Code.FailedPrecondition, "USER_DEACTIVATED");
     const [row] = await h.infra.sql<{ deactivated: boolean }[]>`
       select deactivated from known_users where user_id = ${id}`;
     assert.equal(row?.deactivated, true, "recorded from the lookup");
