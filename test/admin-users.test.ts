@@ -132,7 +132,9 @@ test("deactivating closes the user's socket at once, refuses every way back in, 
     client.close();
   }
 
-  assert.equal((await api("GET", "/api/users/profile", undefined, alice.token)).status, 401, "the access token");
+  // Her access token is refused at once by every service (each checks the session), not at its expiry.
+  assert.equal((await api("GET", "/api/users/profile", undefined, alice.token)).status, 401, "user-svc");
+  assert.equal((await api("GET", "/api/chats/rooms", undefined, alice.token)).status, 401, "chat-svc");
   assertDeactivatedAnswer(await api("POST", "/api/users/login", { email: alice.email, password: PASSWORD }), "login");
   assertDeactivatedAnswer(
     await api("POST", "/api/users/login", { username: "alice", password: PASSWORD }),
