@@ -89,5 +89,9 @@ export function refreshTokenReused() {
  * undo; nothing the client can fix and retry (REST 403).
  */
 export function accountDeactivated() {
-  return appError(Code.PermissionDenied, "ACCOUNT_DEACTIVATED", "this account has been deactivated");
+  return appError(
+    Code.PermissionDenied,
+    "ACCOUNT_DEACTIVATED",
+    "this account has been deactivated; an administrator can reactivate it",
+  );
 }
