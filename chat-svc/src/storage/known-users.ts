@@ -1,5 +1,5 @@
 /** Queries on `known_users`, chat-svc's copy of the user directory. */
-import { inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "./db.js";
 import { knownUsers } from "./schema.js";
 
@@ -58,4 +58,14 @@ export async function findKnownUsers(q: Queryable, userIds: readonly string[]): 
     .from(knownUsers)
     .where(inArray(knownUsers.userId, [...userIds]));
   return new Map(rows.map((r) => [r.userId, r.deactivated]));
+}
+
+/** Which of `userIds` are deactivated, as far as the copy knows. */
+export async function deactivatedAmong(q: Queryable, userIds: readonly string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await q
+    .select({ userId: knownUsers.userId })
+    .from(knownUsers)
+    .where(and(inArray(knownUsers.userId, [...userIds]), eq(knownUsers.deactivated, true)));
+  return new Set(rows.map((r) => r.userId));
 }
