@@ -199,6 +199,13 @@ test("deactivating closes the user's socket at once, refuses every way back in, 
     [alice.id],
     JSON.stringify(members),
   );
+  const shown = await runScript(root, "scripts/admin.ts", ["room", roomId], { DATABASE_URL: system.databases.chat });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.deepEqual(
+    shown.stdout.split("\n").filter((line) => line.endsWith("deactivated")),
+    [shown.stdout.split("\n").find((line) => line.includes(alice.id))],
+    shown.stdout,
+  );
 
   // The mail worker mails her nothing: once it has applied the event, a message carol is mailed about skips her.
   await waitUntil(
