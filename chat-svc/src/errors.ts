@@ -105,6 +105,17 @@ export function usersNotFound(userIds: readonly string[]) {
   return appError(Code.NotFound, "USER_NOT_FOUND", `no such user: ${list}`, { userIds: list });
 }
 
+/**
+ * Users an operator deactivated: they stay in the rooms they are in, but
+ * nobody can add them to a room or open a direct room with them (as
+ * Mattermost does). FAILED_PRECONDITION: the user exists, but not in a
+ * state that allows it, until an operator reactivates them.
+ */
+export function usersDeactivated(userIds: readonly string[]) {
+  const list = userIds.join(", ");
+  return appError(Code.FailedPrecondition, "USER_DEACTIVATED", `deactivated user: ${list}`, { userIds: list });
+}
+
 /** user-svc could not be asked about users the directory lacks; nothing was changed, so the call can be retried. */
 export function userDirectoryUnavailable() {
   return appError(Code.Unavailable, "USER_DIRECTORY_UNAVAILABLE", "users cannot be checked right now; try again");

@@ -63,22 +63,29 @@ export function assignableRoleFromProto(role: MemberRoleProto): "admin" | "membe
   return role === MemberRoleProto.ADMIN ? "admin" : "member";
 }
 
-export function memberToProto(m: MemberRow, online = false): Member {
+export function memberToProto(m: MemberRow, online = false, deactivated = false): Member {
   return create(MemberSchema, {
     userId: m.userId,
     role: roleToProto(m.role),
     lastReadSeq: m.lastReadSeq,
     joinedAt: timestampFromDate(m.joinedAt),
     online,
+    deactivated,
   });
 }
 
 /**
  * A room with its members (in the order of `sortMembers`). `members`
  * undefined leaves both member fields empty, for listings that do not load
- * them; `online`, the members with a live socket, when presence was read.
+ * them; `online`, the members with a live socket, when presence was read;
+ * `deactivated`, the deactivated members, when the directory was read.
  */
-export function roomToProto(room: RoomRow, members?: readonly MemberRow[], online?: ReadonlySet<string>): Room {
+export function roomToProto(
+  room: RoomRow,
+  members?: readonly MemberRow[],
+  online?: ReadonlySet<string>,
+  deactivated?: ReadonlySet<string>,
+): Room {
   return create(RoomSchema, {
     id: room.id,
     name: room.name,
@@ -89,7 +96,7 @@ export function roomToProto(room: RoomRow, members?: readonly MemberRow[], onlin
     createdAt: timestampFromDate(room.createdAt),
     kind: kindToProto(room.kind),
     topic: room.topic,
-    members: members?.map((m) => memberToProto(m, online?.has(m.userId))) ?? [],
+    members: members?.map((m) => memberToProto(m, online?.has(m.userId), deactivated?.has(m.userId))) ?? [],
     headEventSeq: room.headEventSeq,
     memberAddPolicy: memberAddPolicyToProto(room.memberAddPolicy),
   });

@@ -1,6 +1,6 @@
 /**
  * The AMQP side of the user directory: consumes `<ns>.chat-svc.users`
- * (user.registered, user.updated) with manual acks and bounded prefetch, and
+ * (user.registered, user.updated, user.deactivated, user.reactivated) with manual acks and bounded prefetch, and
  * records each user (domain/user-directory.ts). Recording is idempotent and
  * order-independent (a row only moves forward in time), so unlike the mail
  * worker this needs no ledger of handled events. A failure to record (the
@@ -11,7 +11,12 @@
  * it or the connection is lost.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { UserRegisteredSchema, UserUpdatedSchema } from "@parley/proto/events/v1/events_pb.js";
+import {
+  UserDeactivatedSchema,
+  UserReactivatedSchema,
+  UserRegisteredSchema,
+  UserUpdatedSchema,
+} from "@parley/proto/events/v1/events_pb.js";
 import type { RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { createBackoff } from "@parley/shared/backoff.js";
 import { boundedStep } from "@parley/shared/bounded-step.js";
@@ -38,20 +43,21 @@ export function decodeUserEvent(msg: ConsumeMessage): { user: KnownUser } | { in
   try {
     if (key === "user.registered") payload = fromBinary(UserRegisteredSchema, msg.content);
     else if (key === "user.updated") payload = fromBinary(UserUpdatedSchema, msg.content);
+    else if (key === "user.deactivated") payload = fromBinary(UserDeactivatedSchema, msg.content);
+    else if (key === "user.reactivated") payload = fromBinary(UserReactivatedSchema, msg.content);
     else return { invalid: `the user directory handles no routing key "${key}"` };
   } catch (err) {
     return { invalid: `malformed ${key} body: ${err instanceof Error ? err.message : String(err)}` };
   }
   if (!UUID.test(payload.userId)) return { invalid: `user_id ${JSON.stringify(payload.userId)} is not a UUID` };
   if (payload.username === "") return { invalid: "username is empty" };
-  return {
-    user: {
-      userId: payload.userId.toLowerCase(),
-      username: payload.username,
-      // Without a publisher timestamp the event counts as happening now.
-      changedAt: occurredAtOf(msg) ?? new Date(),
-    },
-  };
+  // Without a publisher timestamp the event counts as happening now.
+  const changedAt = occurredAtOf(msg) ?? new Date();
+  const user: KnownUser = { userId: payload.userId.toLowerCase(), username: payload.username, changedAt };
+  if (key === "user.deactivated" || key === "user.reactivated") {
+    user.status = { deactivated: key === "user.deactivated", changedAt };
+  }
+  return { user };
 }
 
 /** 250 ms doubling to 10 s, for reopening the channel and for each delivery's retries. */

@@ -41,11 +41,16 @@ export function createUserLookup(opts: { baseUrl: string; secret: string; logger
           { userIds: [...userIds] },
           { headers: { authorization: `Bearer ${await token.get()}` } },
         );
-        return users.map((u) => ({
-          userId: u.id.toLowerCase(),
-          username: u.username,
-          changedAt: u.updatedAt ? timestampDate(u.updatedAt) : new Date(0),
-        }));
+        return users.map((u) => {
+          const changedAt = u.updatedAt ? timestampDate(u.updatedAt) : new Date(0);
+          // user-svc bumps updated_at on (re)activation, so it versions the flag too.
+          return {
+            userId: u.id.toLowerCase(),
+            username: u.username,
+            changedAt,
+            status: { deactivated: u.deactivated, changedAt },
+          };
+        });
       } catch (err) {
         opts.logger.warn({ err }, "user-svc could not be asked about users");
         throw userDirectoryUnavailable();

@@ -195,6 +195,53 @@ describe("how chat-svc learns of users", () => {
     assert.equal(row?.changedMs, at.getTime());
   });
 
+  test("deactivation and profile changes move on their own clocks, and a deactivated user cannot be added", async () => {
+    const userId = randomUUID();
+    const db = createDb(h.infra.sql);
+    const t = (ms: number) => new Date(Date.UTC(2026, 0, 2) + ms);
+    const deactivated = async () =>
+      (await h.infra.sql<{ d: boolean }[]>`select deactivated as d from known_users where user_id = ${userId}`)[0]?.d;
+    await recordKnownUsers(db, [{ userId, username: "erin", changedAt: t(0) }]);
+    await recordKnownUsers(db, [
+      { userId, username: "erin", changedAt: t(10), status: { deactivated: true, changedAt: t(10) } },
+    ]);
+    assert.equal(await deactivated(), true);
+    // A profile change after the deactivation leaves it alone; an older reactivation arriving late too.
+    await recordKnownUsers(db, [{ userId, username: "erin2", changedAt: t(20) }]);
+    await recordKnownUsers(db, [
+      { userId, username: "erin", changedAt: t(5), status: { deactivated: false, changedAt: t(5) } },
+    ]);
+    assert.equal(await deactivated(), true);
+    assert.equal((await knownRow(userId))?.username, "erin2");
+
+    const owner = await h.signIn();
+    const roomId = await h.roomWith(owner);
+    const err = await rejectsWith(
+      h.client.addMembers({ roomId, userIds: [userId] }, owner.call),
+      Code.FailedPrecondition,
+      "USER_DEACTIVATED",
+    );
+    assert.match(err.rawMessage, new RegExp(userId));
+    await rejectsWith(h.client.openDirectRoom({ userId }, owner.call), Code.FailedPrecondition, "USER_DEACTIVATED");
+
+    // A reactivation that happened after the profile change (delivered after it) applies.
+    await recordKnownUsers(db, [
+      { userId, username: "erin2", changedAt: t(30), status: { deactivated: false, changedAt: t(30) } },
+    ]);
+    assert.equal(await deactivated(), false);
+    await h.client.addMembers({ roomId, userIds: [userId] }, owner.call);
+  });
+
+  test("a deactivated user the copy lacks is found through user-svc as deactivated, and refused", async () => {
+    const owner = await h.signIn();
+    const id = await h.seedAccount();
+    await h.userSvc.infra.sql`update users set deactivated_at = now(), updated_at = now() where id = ${id}`;
+    await rejectsWith(h.client.openDirectRoom({ userId: id }, owner.call), Code.FailedPrecondition, "USER_DEACTIVATED");
+    const [row] = await h.infra.sql<{ deactivated: boolean }[]>`
+      select deactivated from known_users where user_id = ${id}`;
+    assert.equal(row?.deactivated, true, "recorded from the lookup");
+  });
+
   test("user-svc answers LookupUsers to services only", async () => {
     const alice = await h.signIn();
     const directory = createClient(

@@ -20,7 +20,7 @@ export interface TokenGrant {
   expiresIn: number;
 }
 
-/** Gets a new access token; fails with Code.Unauthenticated when the session is over. */
+/** Gets a new access token; fails with Code.Unauthenticated (or PermissionDenied, account deactivated) when the session is over. */
 export type RefreshStrategy = () => Promise<TokenGrant>;
 
 export interface AuthOptions {
@@ -134,8 +134,13 @@ export function createAuth(options: AuthOptions = {}): Auth {
   };
 }
 
+/**
+ * The session is over and only signing in again can help: the token or
+ * refresh was refused (unauthenticated), or the account may not sign in at
+ * all (permission denied: ACCOUNT_DEACTIVATED), which no retry changes.
+ */
 export function isUnauthenticated(err: unknown): boolean {
-  return err instanceof ConnectError && err.code === Code.Unauthenticated;
+  return err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied);
 }
 
 /** Where a JSON refresh token is kept between refreshes (it rotates on every use). */

@@ -303,6 +303,8 @@ function memberChanged(
         role: change.role,
         lastReadSeq: state.headSeq,
         online: false,
+        // Nobody deactivated can join or be added.
+        deactivated: false,
       },
     ];
   } else if (change.change === MemberChanged_Change.ROLE) {

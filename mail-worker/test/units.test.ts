@@ -265,7 +265,7 @@ describe("topology", () => {
 });
 
 describe("notification policy", () => {
-  const all = { notificationLevel: "all", unsubscribed: false } as const;
+  const all = { notificationLevel: "all", unsubscribed: false, deactivated: false } as const;
   const offline = { online: false, lastReadSeq: undefined };
   const plain = { seq: 5n, mentioned: false, direct: false };
 
@@ -286,6 +286,7 @@ describe("notification policy", () => {
     assert.equal(skipReason(all, plain, { online: false, lastReadSeq: 5n }), "read");
     assert.equal(skipReason(all, plain, { online: false, lastReadSeq: 4n }), undefined);
     assert.equal(skipReason({ ...all, unsubscribed: true }, plain, offline), "unsubscribed");
+    assert.equal(skipReason({ ...all, deactivated: true }, { ...plain, direct: true }, offline), "deactivated");
     assert.equal(skipReason({ ...all, notificationLevel: "none" }, { ...plain, direct: true }, offline), "level-none");
     const some = { ...all, notificationLevel: "mentions_and_direct" } as const;
     assert.equal(skipReason(some, plain, offline), "not-mentioned-or-direct");

@@ -24,6 +24,7 @@ interface RoomRow {
 interface MemberRow {
   user_id: string;
   username: string | null;
+  deactivated: boolean | null;
   role: string;
   last_read_seq: string;
   joined_at: Date;
@@ -44,7 +45,7 @@ export async function room(positionals: readonly string[], usage: (problem: stri
           select name, kind, visibility, head_seq, head_event_seq, min_event_seq, members_version
           from rooms where id = ${roomId}`;
         const members = await tx<MemberRow[]>`
-          select m.user_id, u.username, m.role, m.last_read_seq, m.joined_at
+          select m.user_id, u.username, u.deactivated, m.role, m.last_read_seq, m.joined_at
           from room_members m left join known_users u on u.user_id = m.user_id
           where m.room_id = ${roomId} order by m.joined_at, m.user_id`;
         return { room: r, members };
@@ -62,7 +63,7 @@ export async function room(positionals: readonly string[], usage: (problem: stri
     );
     for (const m of snapshot.members) {
       process.stdout.write(
-        `  ${m.user_id}  ${(m.username ?? "(unknown)").padEnd(20)}  ${m.role.padEnd(6)}  read to ${m.last_read_seq}  joined ${m.joined_at.toISOString()}\n`,
+        `  ${m.user_id}  ${(m.username ?? "(unknown)").padEnd(20)}  ${m.role.padEnd(6)}  read to ${m.last_read_seq}  joined ${m.joined_at.toISOString()}${m.deactivated ? "  deactivated" : ""}\n`,
       );
     }
     return 0;

@@ -10,7 +10,7 @@
  *        the worker, on a permanent failure or after the last retry: copy ──► <ns>.mail-worker.dead
  *   <ns>.events.dead (topic): the main queue's own dead-letter route, kept as a safety net
  *        (the worker never rejects; it copies, waits for the confirm, then acks).
- *   <ns>.events ──user.registered, user.updated──► <ns>.chat-svc.users (quorum): chat-svc's user directory
+ *   <ns>.events ──user.registered, .updated, .deactivated, .reactivated──► <ns>.chat-svc.users (quorum): chat-svc's user directory
  *        an event it can never apply ──rejected──► <ns>.events.dead ──► <ns>.chat-svc.users.dead
  */
 import type { Channel } from "amqplib";
@@ -21,6 +21,8 @@ export const MAIL_ROUTING_KEYS = [
   "user.registered",
   "user.registration.attempted",
   "user.updated",
+  "user.deactivated",
+  "user.reactivated",
   "user.online",
   "message.sent",
   "message.deleted",
@@ -29,7 +31,12 @@ export const MAIL_ROUTING_KEYS = [
 ] as const;
 
 /** The events chat-svc keeps its user directory from. */
-export const CHAT_USERS_ROUTING_KEYS = ["user.registered", "user.updated"] as const;
+export const CHAT_USERS_ROUTING_KEYS = [
+  "user.registered",
+  "user.updated",
+  "user.deactivated",
+  "user.reactivated",
+] as const;
 
 /** 10 s, 1 min, 10 min: a short blip is retried soon, a long outage is not hammered. */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [10_000, 60_000, 600_000];

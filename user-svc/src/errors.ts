@@ -81,3 +81,17 @@ export function refreshTokenReused() {
     "the refresh token was already used; the session has been ended, sign in again",
   );
 }
+
+/**
+ * An operator deactivated the account. PERMISSION_DENIED, not
+ * FAILED_PRECONDITION: the caller proved who they are (a right password, code
+ * or refresh token) and is refused anyway, by a decision only an operator can
+ * undo; nothing the client can fix and retry (REST 403).
+ */
+export function accountDeactivated() {
+  return appError(
+    Code.PermissionDenied,
+    "ACCOUNT_DEACTIVATED",
+    "this account has been deactivated; an administrator can reactivate it",
+  );
+}

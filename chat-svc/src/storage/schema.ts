@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigint,
+  boolean,
   check,
   customType,
   index,
@@ -164,6 +165,13 @@ export const knownUsers = pgTable("known_users", {
   // lookup said: anything older arriving later (a redelivery, an event
   // overtaken by a lookup) changes nothing.
   changedAt: timestamp("changed_at", { withTimezone: true }).notNull(),
+  // Deactivated by an operator (user.deactivated): kept in the rooms they are
+  // in, but nobody can add them to a room or open a direct room with them.
+  deactivated: boolean("deactivated").notNull().default(false),
+  // When the newest applied user.deactivated/user.reactivated (or lookup)
+  // occurred; versioned apart from changed_at, so a profile change never
+  // overtakes a reactivation. Null: never heard of either.
+  statusChangedAt: timestamp("status_changed_at", { withTimezone: true }),
 });
 
 export type RoomRow = typeof rooms.$inferSelect;

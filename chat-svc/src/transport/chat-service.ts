@@ -78,7 +78,7 @@ export function chatService(deps: {
 
     async getRoom(req, ctx) {
       const view = await getRoom(domain, await caller(ctx), req.roomId);
-      return { room: roomToProto(view.room, view.members, view.online) };
+      return { room: roomToProto(view.room, view.members, view.online, view.deactivated) };
     },
 
     async getRoomHead(req, ctx) {

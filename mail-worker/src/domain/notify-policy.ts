@@ -3,15 +3,16 @@
  * sent (is a notification worth queueing?) and when its digest is due (is it
  * still worth mailing?). Users get mail only for what they missed and asked
  * for: not while online, not once read, not beyond their notification level,
- * never after unsubscribing.
+ * never after unsubscribing, never while the account is deactivated.
  */
 import type { NotificationLevelName } from "@parley/shared/notification-levels.js";
 
-export type SkipReason = "unsubscribed" | "level-none" | "not-mentioned-or-direct" | "online" | "read";
+export type SkipReason = "deactivated" | "unsubscribed" | "level-none" | "not-mentioned-or-direct" | "online" | "read";
 
 export interface RecipientChoice {
   notificationLevel: NotificationLevelName;
   unsubscribed: boolean;
+  deactivated: boolean;
 }
 
 export interface MessageFacts {
@@ -42,6 +43,7 @@ export function skipReason(
   s: RecipientState,
   at: "queue" | "send" = "send",
 ): SkipReason | undefined {
+  if (r.deactivated) return "deactivated";
   if (r.unsubscribed) return "unsubscribed";
   if (r.notificationLevel === "none") return "level-none";
   if (r.notificationLevel === "mentions_and_direct" && !m.mentioned && !m.direct) return "not-mentioned-or-direct";

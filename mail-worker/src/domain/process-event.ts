@@ -1,7 +1,7 @@
 /**
  * Routes a decoded event to what it means for the worker: a mail now (OTP,
  * welcome, a registration attempt on an existing account), notifications for later (message.sent), or state that decides
- * later mail (presence, reads, deletions, profiles, room members).
+ * later mail (presence, reads, deletions, profiles, deactivations, room members).
  */
 import type { Logger } from "@parley/shared/logger.js";
 import { upsertRecipient } from "../storage/recipients.js";
@@ -12,7 +12,7 @@ import { queueNotifications } from "./queue-notifications.js";
 import { planRegistrationAttemptMail } from "./registration-attempt-mail.js";
 import { sendEventMail } from "./send-event-mail.js";
 import { trackMembership } from "./track-membership.js";
-import { trackDeletion, trackPresence, trackProfile, trackRead } from "./track-state.js";
+import { trackAccountStatus, trackDeletion, trackPresence, trackProfile, trackRead } from "./track-state.js";
 import { planWelcomeMail, recipientOf } from "./welcome-mail.js";
 
 /** Throws only for unexpected failures (e.g. the database is away); the caller retries those. */
@@ -53,6 +53,9 @@ export async function processEvent(
         return await trackPresence(deps.db, event);
       case "user.updated":
         return await trackProfile(deps.db, event);
+      case "user.deactivated":
+      case "user.reactivated":
+        return await trackAccountStatus(deps.db, event);
     }
   } catch (err) {
     if (err instanceof InvalidEvent) return { action: "dead-letter", reason: `invalid event: ${err.message}` };

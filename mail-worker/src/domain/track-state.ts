@@ -1,14 +1,15 @@
 /**
  * The events that change who should get mail, applied to the worker's own
  * state: presence (user.online), read markers (room.read), deletions
- * (message.deleted) and profiles (user.updated). Each is idempotent and
+ * (message.deleted), profiles (user.updated) and deactivations
+ * (user.deactivated, user.reactivated). Each is idempotent and
  * order-independent, so it needs no ledger.
  */
 import { NotificationLevel } from "@parley/proto/user/v1/user_pb.js";
 import { notificationLevelName } from "@parley/shared/notification-levels.js";
 import type { Db } from "../storage/db.js";
 import { cancelMessageNotifications, cancelReadNotifications } from "../storage/digests.js";
-import { applyProfile } from "../storage/recipients.js";
+import { applyAccountStatus, applyProfile } from "../storage/recipients.js";
 import { advanceReadMarker, markDeleted, setPresence } from "../storage/state.js";
 import { type EventOf, InvalidEvent, type Outcome, requireText, requireUuid } from "./mail-event.js";
 
@@ -64,5 +65,21 @@ export async function trackProfile(db: Db, event: EventOf<"user.updated">): Prom
     notificationLevel: level,
   };
   await db.transaction((tx) => applyProfile(tx, profile, when(event)));
+  return applied;
+}
+
+/** A deactivated account gets no mail at all (its pending digests are dropped when due) until reactivated. */
+export async function trackAccountStatus(
+  db: Db,
+  event: EventOf<"user.deactivated"> | EventOf<"user.reactivated">,
+): Promise<Outcome> {
+  const e = event.payload;
+  const recipient = {
+    userId: requireUuid(e.userId, "user_id"),
+    email: requireText(e.email, "email"),
+    username: requireText(e.username, "username"),
+  };
+  const deactivated = event.routingKey === "user.deactivated";
+  await db.transaction((tx) => applyAccountStatus(tx, recipient, deactivated, when(event)));
   return applied;
 }

@@ -79,6 +79,7 @@ export async function listenersOf(
       username: recipients.username,
       notificationLevel: recipients.notificationLevel,
       unsubscribedAt: recipients.unsubscribedAt,
+      deactivated: recipients.deactivated,
       online: presence.online,
       lastReadSeq: roomReads.lastReadSeq,
     })
@@ -101,6 +102,7 @@ export async function listenersOf(
       username: r.username,
       notificationLevel: r.notificationLevel,
       unsubscribed: r.unsubscribedAt !== null,
+      deactivated: r.deactivated === true,
       online: r.online === true,
       lastReadSeq: r.lastReadSeq ?? undefined,
     });

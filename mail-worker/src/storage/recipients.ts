@@ -18,6 +18,7 @@ export interface Recipient {
 export interface RecipientPreferences extends Recipient {
   notificationLevel: NotificationLevelName;
   unsubscribed: boolean;
+  deactivated: boolean;
 }
 
 const newer = (occurredAt: Date) =>
@@ -63,6 +64,23 @@ export async function applyProfile(
     });
 }
 
+/**
+ * user.deactivated / user.reactivated, versioned by their own clock
+ * (status_at), so a profile event never undoes one. A user not known yet gets
+ * a row with the event's address; its profile_at stays unset, so
+ * user.registered and user.updated still apply in full.
+ */
+export async function applyAccountStatus(tx: Tx, r: Recipient, deactivated: boolean, occurredAt: Date): Promise<void> {
+  await tx
+    .insert(recipients)
+    .values({ ...r, deactivated, statusAt: occurredAt })
+    .onConflictDoUpdate({
+      target: recipients.userId,
+      set: { deactivated, statusAt: occurredAt, updatedAt: sql`now()` },
+      setWhere: sql`${recipients.statusAt} is null or ${recipients.statusAt} <= ${at(occurredAt)}`,
+    });
+}
+
 export async function findRecipients(tx: Tx, userIds: readonly string[]): Promise<RecipientPreferences[]> {
   if (userIds.length === 0) return [];
   const rows = await tx
@@ -72,6 +90,7 @@ export async function findRecipients(tx: Tx, userIds: readonly string[]): Promis
       username: recipients.username,
       notificationLevel: recipients.notificationLevel,
       unsubscribedAt: recipients.unsubscribedAt,
+      deactivated: recipients.deactivated,
     })
     .from(recipients)
     .where(inArray(recipients.userId, [...userIds]));

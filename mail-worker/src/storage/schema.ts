@@ -39,6 +39,10 @@ export const recipients = pgTable("recipients", {
   unsubscribedAt: timestamp("unsubscribed_at", { withTimezone: true }),
   /** When the newest applied user event occurred: an older one arriving late changes nothing. */
   profileAt: timestamp("profile_at", { withTimezone: true }),
+  /** Deactivated by an operator (user.deactivated): no mail at all until user.reactivated. */
+  deactivated: boolean("deactivated").notNull().default(false),
+  /** When the newest applied user.deactivated/user.reactivated occurred (versioned apart from the profile). */
+  statusAt: timestamp("status_at", { withTimezone: true }),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -7,7 +7,7 @@
  * password) from one that has an account (it does not); see register.ts.
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
-import { invalidCredentials } from "../errors.js";
+import { accountDeactivated, invalidCredentials } from "../errors.js";
 import { startResendCooldown } from "../storage/resend-cooldown.js";
 import { findUserByEmail, findUserByUsernameKey, lockUserById } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
@@ -37,10 +37,13 @@ export async function login(domain: DomainDeps, input: LoginInput): Promise<{ ot
   // Unknown, unverified and wrong password take the same path, time and answer.
   const ok = await verifyPassword(found?.passwordHash, input.password);
   if (!found?.verifiedAt || !ok) throw invalidCredentials();
+  // Only to someone who knows the password, so it tells an outsider nothing.
+  if (found.deactivatedAt) throw accountDeactivated();
 
   const email = await domain.db.transaction(async (tx) => {
     const user = await lockUserById(tx, found.id);
     if (!user || user.passwordHash !== found.passwordHash) throw invalidCredentials();
+    if (user.deactivatedAt) throw accountDeactivated();
     const otp = await issueOtp(domain.otp, user.id, OtpPurpose.LOGIN);
     await enqueueOtpMail(tx, user, otp, OtpPurpose.LOGIN, domain.otpTtlSeconds);
     return user.email;

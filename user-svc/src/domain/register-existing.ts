@@ -26,7 +26,7 @@ export interface Registered {
 export async function answerAsNew(
   tx: Tx,
   domain: DomainDeps,
-  account: Pick<UserRow, "id" | "email" | "username">,
+  account: Pick<UserRow, "id" | "email" | "username" | "deactivatedAt">,
   usernameKey: string,
 ): Promise<Registered> {
   await issueDecoyOtp(domain.otp, account.id);
@@ -37,7 +37,8 @@ export async function answerAsNew(
     email: account.email,
     seconds: domain.registerNoticeIntervalSeconds,
   });
-  if (notify) {
+  // A deactivated account gets no mail; the claim above is still made, so the work (and time) is the same.
+  if (notify && account.deactivatedAt === null) {
     await enqueueEvent(tx, "user.registration.attempted", {
       userId: account.id,
       email: account.email,

@@ -54,7 +54,8 @@ async function reissuePendingCode(domain: DomainDeps, email: string, requested: 
   if (!found) return;
   await domain.db.transaction(async (tx) => {
     const user = await lockUserById(tx, found.id);
-    if (!user) return;
+    // A deactivated account cannot use a code: mailing one would only mislead its owner.
+    if (!user || user.deactivatedAt) return;
     const purpose =
       requested !== OtpPurpose.UNSPECIFIED ? requested : user.verifiedAt ? OtpPurpose.LOGIN : OtpPurpose.VERIFY_EMAIL;
     let reissued = await domain.otp.reissue(user.id, purpose);

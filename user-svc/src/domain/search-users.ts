@@ -1,4 +1,4 @@
-/** SearchUsers: verified users by username prefix (any case), for starting a chat. */
+/** SearchUsers: verified, active users by username prefix (any case), for starting a chat. */
 import type { UserRow } from "../storage/schema.js";
 import { searchVerifiedByUsernamePrefix } from "../storage/users.js";
 import type { DomainDeps } from "./deps.js";

@@ -6,11 +6,12 @@
  */
 import { OtpPurpose } from "@parley/proto/user/v1/user_pb.js";
 import { enqueueEvent } from "@parley/shared/outbox.js";
-import { otpExpired, otpInvalid, otpLocked } from "../errors.js";
+import { accountDeactivated, otpExpired, otpInvalid, otpLocked } from "../errors.js";
 import type { UserRow } from "../storage/schema.js";
-import { createSession } from "../storage/sessions.js";
+import { createSession, revokeSessions } from "../storage/sessions.js";
 import { findUserByEmail, findUserById, markVerified } from "../storage/users.js";
 import type { ClientInfo } from "./client-info.js";
+import { isDeactivated } from "./deactivation.js";
 import type { DomainDeps } from "./deps.js";
 import { normalizeEmail } from "./identity.js";
 import { enforceRateLimit } from "./rate-limits.js";
@@ -57,6 +58,9 @@ export async function verifyOtp(domain: DomainDeps, input: VerifyOtpInput): Prom
       throw otpInvalid(result.remainingAttempts);
   }
 
+  // Only after the code matched: to anyone without it, a deactivated account looks like any other.
+  if (found.deactivatedAt) throw accountDeactivated();
+
   let user = found;
   if (purpose === OtpPurpose.VERIFY_EMAIL && !found.verifiedAt) {
     user = await domain.db.transaction(async (tx) => {
@@ -82,5 +86,14 @@ export async function verifyOtp(domain: DomainDeps, input: VerifyOtpInput): Prom
     ttlSeconds: domain.sessionTtlSeconds,
     client: input.client,
   });
+  // A deactivation committed since the check above: its revocation may have run before this session existed.
+  if (await isDeactivated(domain, user.id)) {
+    await revokeSessions(domain.redis, {
+      prefix: domain.redisKeyPrefix,
+      userId: user.id,
+      sessionIds: [session.sessionId],
+    });
+    throw accountDeactivated();
+  }
   return { ...(await sessionTokens(domain, user, session)), user };
 }

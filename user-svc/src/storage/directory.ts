@@ -1,5 +1,5 @@
 /** What other services may learn of accounts: the verified ones, by id. */
-import { and, inArray, isNotNull } from "drizzle-orm";
+import { and, inArray, isNotNull, sql } from "drizzle-orm";
 import { users } from "./schema.js";
 import type { Executor } from "./users.js";
 
@@ -7,11 +7,17 @@ export interface DirectoryEntry {
   id: string;
   username: string;
   updatedAt: Date;
+  deactivated: boolean;
 }
 
 export function findVerifiedUsers(db: Executor, ids: readonly string[]): Promise<DirectoryEntry[]> {
   return db
-    .select({ id: users.id, username: users.username, updatedAt: users.updatedAt })
+    .select({
+      id: users.id,
+      username: users.username,
+      updatedAt: users.updatedAt,
+      deactivated: sql<boolean>`${users.deactivatedAt} is not null`,
+    })
     .from(users)
     .where(and(inArray(users.id, [...ids]), isNotNull(users.verifiedAt)));
 }

@@ -30,6 +30,8 @@ export const users = pgTable(
     bio: text("bio").notNull().default(""),
     statusText: text("status_text").notNull().default(""),
     notificationLevel: text("notification_level", { enum: NOTIFICATION_LEVELS }).notNull().default("all"),
+    // Set by an operator (domain/deactivation.ts): no sign-in, no refresh, out of SearchUsers.
+    deactivatedAt: timestamp("deactivated_at", { withTimezone: true }),
   },
   (t) => [
     check("users_notification_level_check", sql`${t.notificationLevel} in ('all', 'mentions_and_direct', 'none')`),

@@ -8,7 +8,10 @@
  * - `refresh:<sha256(token)>`: one hash per refresh token ever issued for a
  *   live session, {sid, userId, state: current|rotated}. Rotated ones are kept
  *   (until they would have expired) so that presenting one again is
- *   recognised as reuse and ends the session.
+ *   recognised as reuse and ends the session. A deactivation (ending the
+ *   sessions with reason "deactivated") marks each session's current one
+ *   `state: deactivated` instead of deleting it, so presenting it answers
+ *   ACCOUNT_DEACTIVATED rather than a bare "invalid".
  * All of them expire SESSION_TTL after the session was last refreshed.
  * Refresh tokens are 256 random bits, so an unkeyed SHA-256 is enough to make
  * a Redis dump useless without making lookups slow.
@@ -98,6 +101,7 @@ export async function createSession(
 const ROTATE = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'invalid' end
+if state == 'deactivated' then return 'deactivated' end
 if state ~= 'current' then
   redis.call('DEL', KEYS[3], KEYS[4])
   redis.call('SREM', KEYS[5], ARGV[2])
@@ -118,7 +122,9 @@ return 'ok'`;
 export type Rotation =
   | { status: "ok"; sessionId: string; userId: string; refreshToken: string }
   | { status: "invalid" }
-  | { status: "reused"; sessionId: string; userId: string };
+  | { status: "reused"; sessionId: string; userId: string }
+  /** The session was ended by a deactivation; the account may have been reactivated since. */
+  | { status: "deactivated"; userId: string };
 
 /** Exchanges a current refresh token for a new one; see ROTATE. */
 export async function rotateRefreshToken(
@@ -149,6 +155,7 @@ export async function rotateRefreshToken(
   )) as string;
   if (outcome === "ok") return { status: "ok", sessionId: sid, userId, refreshToken: next.token };
   if (outcome === "reused") return { status: "reused", sessionId: sid, userId };
+  if (outcome === "deactivated") return { status: "deactivated", userId };
   return { status: "invalid" };
 }
 
@@ -157,6 +164,11 @@ function sessionsEndedNotice(userId: string, sessionIds: string[]): Buffer {
   return Buffer.from(toBinary(SessionsEndedSchema, create(SessionsEndedSchema, { userId, sessionIds })));
 }
 
+// KEYS: a refresh token's hash. Keeps its expiry; never recreates one that expired meanwhile.
+const MARK_DEACTIVATED = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'state', 'deactivated') end
+return 0`;
+
 /**
  * Ends sessions of `userId`: their keys go at once, so every service refuses
  * their access tokens on the next call, and the edges close their sockets.
@@ -164,7 +176,7 @@ function sessionsEndedNotice(userId: string, sessionIds: string[]): Buffer {
  */
 export async function revokeSessions(
   redis: Redis,
-  opts: { prefix: string; userId: string; sessionIds: string[] },
+  opts: { prefix: string; userId: string; sessionIds: string[]; reason?: "deactivated" },
 ): Promise<number> {
   const { prefix, userId, sessionIds } = opts;
   if (sessionIds.length === 0) return 0;
@@ -178,7 +190,9 @@ export async function revokeSessions(
     // A refresh rotated in between keeps its key, but the session key it
     // needs is gone, so it cannot be used.
     const digest = lookups[i]?.[1];
-    if (typeof digest === "string") multi.del(refreshKey(prefix, digest));
+    if (typeof digest !== "string") continue;
+    if (opts.reason === "deactivated") multi.eval(MARK_DEACTIVATED, 1, refreshKey(prefix, digest));
+    else multi.del(refreshKey(prefix, digest));
   }
   multi.srem(userSessionsKey(prefix, userId), ...sessionIds);
   // In the same MULTI: no edge hears of a revocation that did not happen, and none that did goes unannounced.
@@ -188,7 +202,10 @@ export async function revokeSessions(
 }
 
 /** Ends every session of `userId`. Only known ids are removed from the index, so a sign-in racing this keeps its own. */
-export async function revokeAllSessions(redis: Redis, opts: { prefix: string; userId: string }): Promise<number> {
+export async function revokeAllSessions(
+  redis: Redis,
+  opts: { prefix: string; userId: string; reason?: "deactivated" },
+): Promise<number> {
   const sessionIds = await redis.smembers(userSessionsKey(opts.prefix, opts.userId));
   return revokeSessions(redis, { ...opts, sessionIds });
 }

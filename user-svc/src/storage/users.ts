@@ -126,8 +126,9 @@ export async function findVerifiedUserById(db: Executor, id: string): Promise<Us
 }
 
 /**
- * Verified users whose username key starts with `keyPrefix` (already lower
- * case), in username order. LIKE's wildcards are escaped (`_` is legal in
+ * Verified, active users whose username key starts with `keyPrefix` (already
+ * lower case), in username order: a deactivated account is nobody to start a
+ * chat with. LIKE's wildcards are escaped (`_` is legal in
  * usernames), and the byte-wise ordering matches users_username_key_prefix_idx.
  */
 export function searchVerifiedByUsernamePrefix(db: Executor, keyPrefix: string, limit: number): Promise<UserRow[]> {
@@ -135,9 +136,22 @@ export function searchVerifiedByUsernamePrefix(db: Executor, keyPrefix: string, 
   return db
     .select()
     .from(users)
-    .where(and(like(users.usernameKey, pattern), isNotNull(users.verifiedAt)))
+    .where(and(like(users.usernameKey, pattern), isNotNull(users.verifiedAt), isNull(users.deactivatedAt)))
     .orderBy(sql`${users.usernameKey} collate "C"`)
     .limit(limit);
+}
+
+/**
+ * Sets or clears deactivated_at; returns the row only when this call changed
+ * it, so a repeated deactivation (or reactivation) writes no second event.
+ */
+export async function setDeactivated(tx: Tx, id: string, deactivated: boolean): Promise<UserRow | undefined> {
+  const [row] = await tx
+    .update(users)
+    .set({ deactivatedAt: deactivated ? sql`now()` : null, updatedAt: sql`now()` })
+    .where(and(eq(users.id, id), deactivated ? isNull(users.deactivatedAt) : isNotNull(users.deactivatedAt)))
+    .returning();
+  return row;
 }
 
 /** The unique constraint a PostgreSQL error violated, if it is a unique violation. */

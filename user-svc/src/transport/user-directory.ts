@@ -17,7 +17,12 @@ export function userDirectoryImpl(domain: DomainDeps): ServiceImpl<typeof UserDi
       await domain.authenticator.authenticateService(ctx.requestHeader);
       const found = await lookupUsers(domain, req.userIds);
       return {
-        users: found.map((u) => ({ id: u.id, username: u.username, updatedAt: timestampFromDate(u.updatedAt) })),
+        users: found.map((u) => ({
+          id: u.id,
+          username: u.username,
+          updatedAt: timestampFromDate(u.updatedAt),
+          deactivated: u.deactivated,
+        })),
       };
     },
   };

@@ -29,5 +29,6 @@ export function publicProfileMessage(row: UserRow): MessageInitShape<typeof Publ
     avatarUrl: row.avatarUrl,
     bio: row.bio,
     statusText: row.statusText,
+    deactivated: row.deactivatedAt !== null,
   };
 }

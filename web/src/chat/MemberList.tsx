@@ -81,6 +81,7 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
                 <span className="member-name">
                   {name}
                   {m.userId === me?.id && " (you)"}
+                  {profile?.deactivated && " (deactivated)"}
                   {online !== undefined && <span className="visually-hidden">{online ? ", online" : ", offline"}</span>}
                 </span>
                 <span className="member-role">{ROLE_NAME[m.role] ?? "Member"}</span>

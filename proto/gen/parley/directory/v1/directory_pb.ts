@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/directory/v1/directory.proto.
  */
 export const file_parley_directory_v1_directory: GenFile = /*@__PURE__*/
-  fileDesc("CiNwYXJsZXkvZGlyZWN0b3J5L3YxL2RpcmVjdG9yeS5wcm90bxITcGFybGV5LmRpcmVjdG9yeS52MSI6ChJMb29rdXBVc2Vyc1JlcXVlc3QSJAoIdXNlcl9pZHMYASADKAlCErpID5IBDAgBEPQDIgVyA7ABASJdCg1EaXJlY3RvcnlVc2VyEgoKAmlkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKE0xvb2t1cFVzZXJzUmVzcG9uc2USMQoFdXNlcnMYASADKAsyIi5wYXJsZXkuZGlyZWN0b3J5LnYxLkRpcmVjdG9yeVVzZXIyeAoUVXNlckRpcmVjdG9yeVNlcnZpY2USYAoLTG9va3VwVXNlcnMSJy5wYXJsZXkuZGlyZWN0b3J5LnYxLkxvb2t1cFVzZXJzUmVxdWVzdBooLnBhcmxleS5kaXJlY3RvcnkudjEuTG9va3VwVXNlcnNSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CiNwYXJsZXkvZGlyZWN0b3J5L3YxL2RpcmVjdG9yeS5wcm90bxITcGFybGV5LmRpcmVjdG9yeS52MSI6ChJMb29rdXBVc2Vyc1JlcXVlc3QSJAoIdXNlcl9pZHMYASADKAlCErpID5IBDAgBEPQDIgVyA7ABASJyCg1EaXJlY3RvcnlVc2VyEgoKAmlkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2RlYWN0aXZhdGVkGAQgASgIIkgKE0xvb2t1cFVzZXJzUmVzcG9uc2USMQoFdXNlcnMYASADKAsyIi5wYXJsZXkuZGlyZWN0b3J5LnYxLkRpcmVjdG9yeVVzZXIyeAoUVXNlckRpcmVjdG9yeVNlcnZpY2USYAoLTG9va3VwVXNlcnMSJy5wYXJsZXkuZGlyZWN0b3J5LnYxLkxvb2t1cFVzZXJzUmVxdWVzdBooLnBhcmxleS5kaXJlY3RvcnkudjEuTG9va3VwVXNlcnNSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message parley.directory.v1.LookupUsersRequest
@@ -53,6 +53,14 @@ export type DirectoryUser = Message<"parley.directory.v1.DirectoryUser"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 3;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Deactivated by an operator (user.deactivated): still a user, but not
+   * one to add to rooms or open a direct room with.
+   *
+   * @generated from field: bool deactivated = 4;
+   */
+  deactivated: boolean;
 };
 
 /**

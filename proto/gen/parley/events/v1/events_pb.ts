@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/events/v1/events.proto.
  */
 export const file_parley_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIk0KGVVzZXJSZWdpc3RyYXRpb25BdHRlbXB0ZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCSKUAQoLVXNlclVwZGF0ZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkSPQoSbm90aWZpY2F0aW9uX2xldmVsGAUgASgOMiEucGFybGV5LnVzZXIudjEuTm90aWZpY2F0aW9uTGV2ZWwi3AEKC01lc3NhZ2VTZW50Eg8KB3Jvb21faWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgDEhEKCXNlbmRlcl9pZBgFIAEoCRIXCg9zZW5kZXJfdXNlcm5hbWUYBiABKAkSDAoEdGV4dBgHIAEoCRIQCghtZW50aW9ucxgJIAMoCRIOCgZkaXJlY3QYCiABKAgSFwoPbWVtYmVyc192ZXJzaW9uGAsgASgDSgQICBAJUg1yZWNpcGllbnRfaWRzImYKElJvb21NZW1iZXJzQ2hhbmdlZBIPCgdyb29tX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSFwoPam9pbmVkX3VzZXJfaWRzGAMgAygJEhUKDWxlZnRfdXNlcl9pZHMYBCADKAkiQgoOTWVzc2FnZURlbGV0ZWQSDwoHcm9vbV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgsKA3NlcRgDIAEoAyJDCghSb29tUmVhZBIPCgdyb29tX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAyJACgpVc2VyT25saW5lEg8KB3VzZXJfaWQYASABKAkSEQoJc29ja2V0X2lkGAIgASgJEg4KBm9ubGluZRgDIAEoCGIGcHJvdG8z", [file_parley_user_v1_user]);
+  fileDesc("Ch1wYXJsZXkvZXZlbnRzL3YxL2V2ZW50cy5wcm90bxIQcGFybGV5LmV2ZW50cy52MSKNAQoLVXNlck90cFNlbmQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRILCgNvdHAYBCABKAkSKwoHcHVycG9zZRgFIAEoDjIaLnBhcmxleS51c2VyLnYxLk90cFB1cnBvc2USEgoKZXhwaXJlc19pbhgGIAEoDSJCCg5Vc2VyUmVnaXN0ZXJlZBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIk0KGVVzZXJSZWdpc3RyYXRpb25BdHRlbXB0ZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCSKUAQoLVXNlclVwZGF0ZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkSPQoSbm90aWZpY2F0aW9uX2xldmVsGAUgASgOMiEucGFybGV5LnVzZXIudjEuTm90aWZpY2F0aW9uTGV2ZWwiQwoPVXNlckRlYWN0aXZhdGVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkiQwoPVXNlclJlYWN0aXZhdGVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEAoIdXNlcm5hbWUYAyABKAki3AEKC01lc3NhZ2VTZW50Eg8KB3Jvb21faWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgDEhEKCXNlbmRlcl9pZBgFIAEoCRIXCg9zZW5kZXJfdXNlcm5hbWUYBiABKAkSDAoEdGV4dBgHIAEoCRIQCghtZW50aW9ucxgJIAMoCRIOCgZkaXJlY3QYCiABKAgSFwoPbWVtYmVyc192ZXJzaW9uGAsgASgDSgQICBAJUg1yZWNpcGllbnRfaWRzImYKElJvb21NZW1iZXJzQ2hhbmdlZBIPCgdyb29tX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSFwoPam9pbmVkX3VzZXJfaWRzGAMgAygJEhUKDWxlZnRfdXNlcl9pZHMYBCADKAkiQgoOTWVzc2FnZURlbGV0ZWQSDwoHcm9vbV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgsKA3NlcRgDIAEoAyJDCghSb29tUmVhZBIPCgdyb29tX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNbGFzdF9yZWFkX3NlcRgDIAEoAyJACgpVc2VyT25saW5lEg8KB3VzZXJfaWQYASABKAkSEQoJc29ja2V0X2lkGAIgASgJEg4KBm9ubGluZRgDIAEoCGIGcHJvdG8z", [file_parley_user_v1_user]);
 
 /**
  * Routing key `user.otp.send`.
@@ -161,6 +161,67 @@ export const UserUpdatedSchema: GenMessage<UserUpdated> = /*@__PURE__*/
   messageDesc(file_parley_events_v1_events, 3);
 
 /**
+ * Routing key `user.deactivated`: an operator deactivated the account
+ * (`npm run admin -- user deactivate`). Its sessions ended at the same time;
+ * it cannot sign in again until reactivated. Its messages and memberships
+ * stay; consumers stop offering it as someone to invite, message or mail.
+ *
+ * @generated from message parley.events.v1.UserDeactivated
+ */
+export type UserDeactivated = Message<"parley.events.v1.UserDeactivated"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+};
+
+/**
+ * Describes the message parley.events.v1.UserDeactivated.
+ * Use `create(UserDeactivatedSchema)` to create a new message.
+ */
+export const UserDeactivatedSchema: GenMessage<UserDeactivated> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 4);
+
+/**
+ * Routing key `user.reactivated`: the account may sign in again.
+ *
+ * @generated from message parley.events.v1.UserReactivated
+ */
+export type UserReactivated = Message<"parley.events.v1.UserReactivated"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+};
+
+/**
+ * Describes the message parley.events.v1.UserReactivated.
+ * Use `create(UserReactivatedSchema)` to create a new message.
+ */
+export const UserReactivatedSchema: GenMessage<UserReactivated> = /*@__PURE__*/
+  messageDesc(file_parley_events_v1_events, 5);
+
+/**
  * Routing key `message.sent`.
  *
  * @generated from message parley.events.v1.MessageSent
@@ -229,7 +290,7 @@ export type MessageSent = Message<"parley.events.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 4);
+  messageDesc(file_parley_events_v1_events, 6);
 
 /**
  * Routing key `room.members`: users became or stopped being members of a
@@ -268,7 +329,7 @@ export type RoomMembersChanged = Message<"parley.events.v1.RoomMembersChanged"> 
  * Use `create(RoomMembersChangedSchema)` to create a new message.
  */
 export const RoomMembersChangedSchema: GenMessage<RoomMembersChanged> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 5);
+  messageDesc(file_parley_events_v1_events, 7);
 
 /**
  * Routing key `message.deleted`.
@@ -297,7 +358,7 @@ export type MessageDeleted = Message<"parley.events.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 6);
+  messageDesc(file_parley_events_v1_events, 8);
 
 /**
  * Routing key `room.read`: a member's read marker moved forward.
@@ -326,7 +387,7 @@ export type RoomRead = Message<"parley.events.v1.RoomRead"> & {
  * Use `create(RoomReadSchema)` to create a new message.
  */
 export const RoomReadSchema: GenMessage<RoomRead> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 7);
+  messageDesc(file_parley_events_v1_events, 9);
 
 /**
  * Routing key `user.online`: a user's first connection opened (online) or
@@ -356,5 +417,5 @@ export type UserOnline = Message<"parley.events.v1.UserOnline"> & {
  * Use `create(UserOnlineSchema)` to create a new message.
  */
 export const UserOnlineSchema: GenMessage<UserOnline> = /*@__PURE__*/
-  messageDesc(file_parley_events_v1_events, 8);
+  messageDesc(file_parley_events_v1_events, 10);
 
