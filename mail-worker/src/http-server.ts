@@ -10,7 +10,7 @@
  * text).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Component } from "@parley/shared/component.js";
+import { type Component, httpServerComponent } from "@parley/shared/component.js";
 import type { Logger } from "@parley/shared/logger.js";
 import { handleOpsRequest, type ReadyCheck } from "@parley/shared/ops-server.js";
 import type { Mailbox } from "./mailbox.js";
@@ -92,20 +92,5 @@ export function createHttpServer(opts: {
       else res.destroy();
     });
   });
-  return {
-    listen: ({ host, port }) =>
-      new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          const address = server.address();
-          resolve(typeof address === "object" && address !== null ? address.port : port);
-        });
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return httpServerComponent(server);
 }

@@ -10,7 +10,7 @@
  * services (METRICS_PORT). The edge serves the same through Fastify routes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Component } from "./component.js";
+import { type Component, httpServerComponent } from "./component.js";
 import type { Logger } from "./logger.js";
 import { registry } from "./metrics.js";
 
@@ -64,20 +64,5 @@ export function createOpsServer(opts: { ready: ReadyCheck; logger: Logger }): Co
       },
     );
   });
-  return {
-    listen: ({ host, port }) =>
-      new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          const address = server.address();
-          resolve(typeof address === "object" && address !== null ? address.port : port);
-        });
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return httpServerComponent(server);
 }

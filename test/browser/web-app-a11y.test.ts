@@ -6,30 +6,18 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import AxeBuilder from "@axe-core/playwright";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { buildWebApp, launchChromium, type WebBuild } from "../support/browser.js";
-import { type RunningSystem, startSystem } from "../support/system.js";
+import type { Page } from "playwright-core";
+import { startWebStack, type WebStack } from "../support/browser.js";
 import { otpFrom, signUp } from "../support/users.js";
 import { createRoom, see, timeline } from "./web-app-steps.js";
 
-let web: WebBuild;
-let system: RunningSystem;
-let browser: Browser;
-let context: BrowserContext;
+let stack: WebStack;
 
 before(async () => {
-  web = await buildWebApp();
-  system = await startSystem({ env: { edge: { WEB_DIST_DIR: web.dir } } });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  stack = await startWebStack();
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await system?.close();
-  await web?.remove();
-});
+after(() => stack?.close());
 
 const checked: string[] = [];
 const found: string[] = [];
@@ -51,16 +39,16 @@ async function audit(page: Page, screen: string): Promise<void> {
 
 test("every screen, light and dark, has no serious or critical axe violation", async () => {
   const stamp = Date.now().toString(36);
-  const friend = await signUp(system, `friend_${stamp}`);
+  const friend = await signUp(stack.system, `friend_${stamp}`);
   const username = `ada_${stamp}`;
   const email = `${username}@example.test`;
-  const page = await context.newPage();
+  const page = await stack.context.newPage();
 
-  await page.goto(`${system.edgeUrl}/login`);
+  await page.goto(`${stack.system.edgeUrl}/login`);
   await see(page.getByRole("heading", { name: "Log in" }));
   await audit(page, "login");
 
-  await page.goto(`${system.edgeUrl}/signup`);
+  await page.goto(`${stack.system.edgeUrl}/signup`);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill("correct horse battery");
@@ -68,7 +56,7 @@ test("every screen, light and dark, has no serious or critical axe violation", a
   await page.getByRole("button", { name: "Sign up" }).click();
   await see(page.getByLabel("Code"));
   await audit(page, "verify");
-  const mail = await system.smtp.waitFor((m) => m.envelopeTo.includes(email));
+  const mail = await stack.system.smtp.waitFor((m) => m.envelopeTo.includes(email));
   await page.getByLabel("Code").fill(otpFrom(mail.parsed.text));
   await see(page.getByRole("navigation", { name: "Rooms" }));
   await audit(page, "empty state");
@@ -109,12 +97,12 @@ test("every screen, light and dark, has no serious or critical axe violation", a
 
   await page.getByRole("link", { name: /^Accessible room/ }).click();
   await see(timeline(page));
-  await context.setOffline(true);
+  await stack.context.setOffline(true);
   await composer.fill("Written offline");
   await composer.press("Enter");
   await see(page.getByRole("status").filter({ hasText: "You're offline." }));
   await audit(page, "offline banner");
-  await context.setOffline(false);
+  await stack.context.setOffline(false);
 
   assert.equal(checked.length, 24, checked.join(", "));
   assert.deepEqual(found, []);

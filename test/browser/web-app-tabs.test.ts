@@ -7,29 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser, BrowserContext, Page, Route } from "playwright-core";
-import { buildWebApp, launchChromium, type WebBuild } from "../support/browser.js";
-import { type RunningSystem, startSystem } from "../support/system.js";
+import type { Page, Route } from "playwright-core";
+import { startWebStack, type WebStack } from "../support/browser.js";
 import { see, signUpInApp } from "./web-app-steps.js";
 
-let web: WebBuild;
-let system: RunningSystem;
-let browser: Browser;
-let context: BrowserContext;
+let stack: WebStack;
 
 before(async () => {
-  web = await buildWebApp();
-  system = await startSystem({ env: { edge: { WEB_DIST_DIR: web.dir } } });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  stack = await startWebStack();
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await system?.close();
-  await web?.remove();
-});
+after(() => stack?.close());
 
 /** How long a held refresh waits for the other tab's: longer than both reloads take to send theirs. */
 const HOLD_MS = 1500;
@@ -37,15 +25,15 @@ const HOLD_MS = 1500;
 const signedIn = (page: Page) => see(page.getByRole("navigation", { name: "Rooms" }));
 
 test("two tabs refreshing the cookie at the same moment both stay signed in, and the session lives on", async () => {
-  const first = await context.newPage();
-  await signUpInApp(first, system, `tabs_${Date.now().toString(36)}`);
-  const second = await context.newPage();
-  await second.goto(`${system.edgeUrl}/`);
+  const first = await stack.context.newPage();
+  await signUpInApp(first, stack.system, `tabs_${Date.now().toString(36)}`);
+  const second = await stack.context.newPage();
+  await second.goto(`${stack.system.edgeUrl}/`);
   await signedIn(second);
 
   // Every refresh the server answers, and whether any was refused.
   const answers: number[] = [];
-  context.on("response", (res) => {
+  stack.context.on("response", (res) => {
     if (new URL(res.url()).pathname === "/api/web/refresh") answers.push(res.status());
   });
 
@@ -59,7 +47,7 @@ test("two tabs refreshing the cookie at the same moment both stay signed in, and
     for (const r of held) void r.continue();
     held = [];
   };
-  await context.route("**/api/web/refresh", (route) => {
+  await stack.context.route("**/api/web/refresh", (route) => {
     held.push(route);
     if (held.length >= 2) release();
     else timer = setTimeout(release, HOLD_MS);
@@ -67,7 +55,7 @@ test("two tabs refreshing the cookie at the same moment both stay signed in, and
 
   await Promise.all([first.reload(), second.reload()]);
   await Promise.all([signedIn(first), signedIn(second)]);
-  await context.unroute("**/api/web/refresh");
+  await stack.context.unroute("**/api/web/refresh");
   assert.ok(answers.length >= 1, "the tabs refreshed");
   assert.deepEqual(
     answers.filter((s) => s !== 200),

@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { type RunningSystem, startSystem } from "./system.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -98,4 +99,30 @@ export async function buildWebApp(): Promise<WebBuild> {
     throw new Error(`vite build failed (exit ${code}):\n${output.join("")}`);
   }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Parley Web as in production (a fresh build served by the four components as processes) and a Chromium context. */
+export interface WebStack {
+  system: RunningSystem;
+  browser: Browser;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function startWebStack(viewport = { width: 1280, height: 800 }): Promise<WebStack> {
+  const web = await buildWebApp();
+  const system = await startSystem({ env: { edge: { WEB_DIST_DIR: web.dir } } });
+  const browser = await launchChromium();
+  const context = await browser.newContext({ viewport });
+  return {
+    system,
+    browser,
+    context,
+    async close() {
+      await context.close();
+      await browser.close();
+      await system.close();
+      await web.remove();
+    },
+  };
 }
