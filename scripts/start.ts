@@ -94,6 +94,9 @@ async function startAll(names: readonly string[]): Promise<void> {
   const results = await Promise.allSettled(names.map(start));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failed.length === 0) return;
+  // A ready message can be handled before the output its sender wrote just before it, in the same turn of
+  // the event loop; after this turn's I/O, the components' last lines are printed before ours.
+  await new Promise((resolve) => setImmediate(resolve));
   for (const err of failed) process.stdout.write(`start      | ${err.message}\n`);
   process.stdout.write("start      | stopping the others\n");
   shutdown(1);

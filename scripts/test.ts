@@ -80,7 +80,8 @@ if (!skipChecks) {
   run("lint: biome", bin("biome"), ["ci", "."]);
 }
 
-// Fault tests stop and start the machine's shared RabbitMQ, so they run alone, after everything else.
+// Fault tests stop and start the machine's shared servers, or cut components off from them through proxies
+// and time how they recover and stop, so they run alone, after everything else.
 const isFault = (f: string) => f.startsWith("test/faults/");
 const testFiles = only.length
   ? only

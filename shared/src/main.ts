@@ -49,7 +49,9 @@ export async function runMain(name: string, start: () => Promise<Running>): Prom
     }
     process.exit(1);
   }
-  process.send?.(READY_MESSAGE);
+  // After the log lines written so far are in the stdout pipe: a parent that prints them (scripts/start.ts)
+  // then has them before the message, which comes on another channel.
+  if (process.send) process.stdout.write("", () => process.send?.(READY_MESSAGE));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
