@@ -81,10 +81,13 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
                 <span className="member-name">
                   {name}
                   {m.userId === me?.id && " (you)"}
-                  {profile?.deactivated && " (deactivated)"}
                   {online !== undefined && <span className="visually-hidden">{online ? ", online" : ", offline"}</span>}
                 </span>
-                <span className="member-role">{ROLE_NAME[m.role] ?? "Member"}</span>
+                {/* On the role line, where a long name's ellipsis cannot hide it. */}
+                <span className="member-role">
+                  {ROLE_NAME[m.role] ?? "Member"}
+                  {profile?.deactivated && " · deactivated"}
+                </span>
               </span>
               {(myRole === MemberRole.OWNER && m.role !== MemberRole.OWNER) || canKick(m) ? (
                 <span className="member-actions">
