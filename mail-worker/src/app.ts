@@ -5,6 +5,7 @@
 import { isAmqpConnected, type RecoveringChannelModel } from "@parley/shared/amqp.js";
 import { boundedStep } from "@parley/shared/bounded-step.js";
 import type { Component } from "@parley/shared/component.js";
+import { within } from "@parley/shared/deadline.js";
 import { createDependencyHealth, watchAmqp, watchDatabase } from "@parley/shared/dependency-health.js";
 import type { Logger } from "@parley/shared/logger.js";
 import type { Sql } from "@parley/shared/postgres.js";
@@ -120,19 +121,8 @@ export async function build(deps: AppDeps): Promise<App> {
     return { ...c, ...s, mailsSent: c.mailsSent + s.digestsSent };
   };
 
-  const openDigests = async (): Promise<number | null> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), 1_000);
-    });
-    try {
-      return await Promise.race([countOpenDigests(db), late]);
-    } catch {
-      return null;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const openDigests = async (): Promise<number | null> =>
+    (await within(countOpenDigests(db), 1_000).catch(() => undefined)) ?? null;
   // What the worker needs to do its work (see dependency-health.ts): not the SMTP server.
   const dependencies = createDependencyHealth({ logger, needs: ["rabbitmq", "postgres"] });
   watchAmqp(dependencies, deps.amqp, isAmqpConnected(deps.amqp));

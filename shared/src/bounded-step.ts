@@ -5,6 +5,7 @@
  * abandoned is logged and shutdown goes on, so a component always stops
  * within a few seconds whatever is down.
  */
+import { within } from "./deadline.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -13,13 +14,13 @@ import type { Logger } from "./logger.js";
  * to close), false if it was abandoned (logged at warn, naming `what`).
  */
 export async function boundedStep(logger: Logger, what: string, ms: number, step: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const abandoned = new Promise<"abandoned">((resolve) => {
-    timer = setTimeout(() => resolve("abandoned"), ms);
-  });
   try {
-    const outcome = await Promise.race([step.then(() => "done" as const), abandoned]);
-    if (outcome === "abandoned") {
+    if (
+      (await within(
+        step.then(() => "done" as const),
+        ms,
+      )) === undefined
+    ) {
       logger.warn({ step: what, waitedMs: ms }, `shutdown: abandoned ${what} after ${ms} ms`);
       return false;
     }
@@ -27,7 +28,5 @@ export async function boundedStep(logger: Logger, what: string, ms: number, step
   } catch (err) {
     logger.debug({ step: what, err: err instanceof Error ? err.message : String(err) }, `shutdown: ${what} failed`);
     return true;
-  } finally {
-    clearTimeout(timer);
   }
 }

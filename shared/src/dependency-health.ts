@@ -32,6 +32,7 @@
  * load. A probe without an answer within 2 s counts as a failure.
  */
 import type { RecoveringChannelModel } from "./amqp.js";
+import { within } from "./deadline.js";
 import type { Logger } from "./logger.js";
 import type { Sql } from "./postgres.js";
 import type { Redis } from "./redis.js";
@@ -158,20 +159,14 @@ export function watchRedis(health: DependencyHealth, conn: Redis, label: string,
 
 /** Whether `pending` resolves within `ms`. */
 async function answersWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      pending.then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const answered = await within(
+    pending.then(
+      () => true,
+      () => false,
+    ),
+    ms,
+  );
+  return answered === true;
 }
 
 /** Tracks the RabbitMQ connection: up from "connect" (topology declared) until "disconnect" or a failed attempt. */
@@ -218,22 +213,21 @@ export function watchDatabase(
   // A probe a hung server never answers stays queued in the driver: no second one is sent beside it.
   let pending: Promise<unknown> | undefined;
   const probe = async () => {
-    let answer: NodeJS.Timeout | undefined;
     try {
       pending ??= sql`select 1`.finally(() => {
         pending = undefined;
       });
-      await Promise.race([
-        pending,
-        new Promise((_, reject) => {
-          answer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-        }),
-      ]);
+      if (
+        (await within(
+          pending.then(() => true),
+          PROBE_TIMEOUT_MS,
+        )) === undefined
+      ) {
+        throw new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`);
+      }
       mark(true);
     } catch (err) {
       mark(false, err);
-    } finally {
-      clearTimeout(answer);
     }
     schedule();
   };

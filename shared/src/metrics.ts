@@ -123,16 +123,3 @@ export function collectProcessMetrics(component: string): void {
 export function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
-
-/** `promise`, or undefined after `ms` (a scrape must not hang on a dependency that is away). */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

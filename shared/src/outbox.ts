@@ -13,8 +13,9 @@ import type { PgDatabase } from "drizzle-orm/pg-core";
 import { bigserial, customType, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import { bufferView } from "./buffer-view.js";
+import { within } from "./deadline.js";
 import { type EventInit, eventSchemas, type RoutingKey } from "./events.js";
-import { gauge, within } from "./metrics.js";
+import { gauge } from "./metrics.js";
 import type { Sql } from "./postgres.js";
 import { inSpan, SpanKind, traceHeaders, tracingEnabled } from "./trace-context.js";
 

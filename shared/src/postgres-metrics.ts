@@ -7,7 +7,8 @@
  * application_name, which connectPostgres makes unique per process. The
  * scrape's own query is one of the "active".
  */
-import { gauge, within } from "./metrics.js";
+import { within } from "./deadline.js";
+import { gauge } from "./metrics.js";
 import type { Sql } from "./postgres.js";
 
 let pool: { sql: Sql; max: number } | undefined;

@@ -8,6 +8,7 @@
  * OTEL_EXPORTER_OTLP_ENDPOINT is set, and `tracingEnabled()` lets hot paths
  * skip even the no-op calls when it is not.
  */
+
 import {
   type Context,
   context,
@@ -20,6 +21,7 @@ import {
   type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
+import { within } from "./deadline.js";
 
 /** What the preload (tracing/sdk.ts) leaves on globalThis once the SDK runs; one key for every copy of this module. */
 export const TRACING_STATE = Symbol.for("parley.tracing");
@@ -42,14 +44,10 @@ export function tracingEnabled(): boolean {
 export async function shutdownTracing(timeoutMs = 3_000): Promise<void> {
   const s = state();
   if (!s) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
+  await within(
     s.shutdown().catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
+    timeoutMs,
+  );
 }
 
 export { SpanKind };

@@ -4,7 +4,8 @@
  * digests one at a time with FOR UPDATE SKIP LOCKED, so any number of worker
  * instances share the work and never mail the same digest twice.
  */
-import { gauge, within } from "@parley/shared/metrics.js";
+import { within } from "@parley/shared/deadline.js";
+import { gauge } from "@parley/shared/metrics.js";
 import { and, count, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { Db, Tx } from "./db.js";
 import { type DigestStatus, digests, type NotificationStatus, notifications } from "./schema.js";
