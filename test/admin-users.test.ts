@@ -12,15 +12,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
+import type { ParleyClient } from "@parley/client";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
 import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
 import { freePort, runScript, TEST_RABBITMQ_URL } from "@parley/shared/testing.js";
 import { type ChannelModel, connect } from "amqplib";
-import WebSocket from "ws";
 import { type RunningSystem, startSystem, waitUntil } from "./support/system.js";
-import { api as callApi, otpFrom, signUp as signUpVia } from "./support/users.js";
+import { api as callApi, otpFrom, sdkFor, signUp as signUpVia } from "./support/users.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const PASSWORD = "correct horse battery";
@@ -59,14 +58,7 @@ function admin(args: string[], env: Record<string, string> = {}) {
 }
 
 function sdk(user: { token: string; refreshToken: string }): ParleyClient {
-  return createParleyClient({
-    baseUrl: system.edgeUrl,
-    WebSocket,
-    auth: {
-      grant: { accessToken: user.token, expiresIn: 900 },
-      refresh: refreshTokenStrategy({ baseUrl: system.edgeUrl, store: memoryRefreshTokenStore(user.refreshToken) }),
-    },
-  });
+  return sdkFor(system, user);
 }
 
 function assertDeactivatedAnswer(res: { status: number; json: Record<string, unknown> }, what: string): void {

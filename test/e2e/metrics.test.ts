@@ -9,12 +9,11 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
+import type { ParleyClient } from "@parley/client";
 import { service as healthService } from "grpc-health-check";
-import WebSocket from "ws";
 import { type Exposition, has, scrape, total } from "../support/prometheus.js";
 import { type ComponentName, type RunningSystem, startSystem, waitUntil } from "../support/system.js";
-import { api as callApi, signUp as signUpVia } from "../support/users.js";
+import { api as callApi, sdkFor, signUp as signUpVia } from "../support/users.js";
 
 /** Long enough to see /readyz answer 503 while the process is still up. */
 const DRAIN_MS = 3_000;
@@ -117,15 +116,7 @@ test("every component's /metrics moves with real traffic", async () => {
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const roomId = (created.json.room as { id: string }).id;
 
-  const sdk = (user: { token: string; refreshToken: string }): ParleyClient =>
-    createParleyClient({
-      baseUrl: system.edgeUrl,
-      WebSocket,
-      auth: {
-        grant: { accessToken: user.token, expiresIn: 900 },
-        refresh: refreshTokenStrategy({ baseUrl: system.edgeUrl, store: memoryRefreshTokenStore(user.refreshToken) }),
-      },
-    });
+  const sdk = (user: { token: string; refreshToken: string }) => sdkFor(system, user);
   const clients = [sdk(alice), sdk(bob)];
   let during: Exposition;
   try {

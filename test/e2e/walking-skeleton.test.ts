@@ -6,10 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
-import WebSocket from "ws";
+import type { ParleyClient } from "@parley/client";
 import { type RunningSystem, startSystem, waitUntil } from "../support/system.js";
-import { api as callApi, signUp as signUpVia } from "../support/users.js";
+import { api as callApi, sdkFor, signUp as signUpVia } from "../support/users.js";
 
 let system: RunningSystem;
 
@@ -45,16 +44,7 @@ test("register, verify, chat over REST and WebSocket, and mail, end to end", asy
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const roomId = (created.json.room as { id: string }).id;
 
-  const sdk = (user: { token: string; refreshToken: string }): ParleyClient =>
-    createParleyClient({
-      baseUrl: system.edgeUrl,
-      WebSocket,
-      auth: {
-        // user-svc's default access token life; the SDK refreshes before it ends.
-        grant: { accessToken: user.token, expiresIn: 900 },
-        refresh: refreshTokenStrategy({ baseUrl: system.edgeUrl, store: memoryRefreshTokenStore(user.refreshToken) }),
-      },
-    });
+  const sdk = (user: { token: string; refreshToken: string }) => sdkFor(system, user);
   const clients = [sdk(alice), sdk(bob)];
   try {
     await Promise.all(clients.map((c) => c.start()));

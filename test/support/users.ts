@@ -1,5 +1,7 @@
 /** Signs a user up through the edge's REST API, reading the OTP from the SMTP server. */
 import assert from "node:assert/strict";
+import { createParleyClient, memoryRefreshTokenStore, type ParleyClient, refreshTokenStrategy } from "@parley/client";
+import WebSocket from "ws";
 import type { RunningSystem } from "./system.js";
 
 export async function api(
@@ -48,4 +50,20 @@ export async function signUp(
     refreshToken: verified.json.refreshToken as string,
     id: user.id,
   };
+}
+
+/** The SDK signed in as a user `signUp` returned, against the system's edge. */
+export function sdkFor(
+  system: Pick<RunningSystem, "edgeUrl">,
+  user: { token: string; refreshToken: string },
+): ParleyClient {
+  return createParleyClient({
+    baseUrl: system.edgeUrl,
+    WebSocket,
+    auth: {
+      // user-svc's default access token life; the SDK refreshes before it ends.
+      grant: { accessToken: user.token, expiresIn: 900 },
+      refresh: refreshTokenStrategy({ baseUrl: system.edgeUrl, store: memoryRefreshTokenStore(user.refreshToken) }),
+    },
+  });
 }
