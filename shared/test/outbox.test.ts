@@ -8,55 +8,30 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { UserRegisteredSchema } from "@parley/proto/events/v1/events_pb.js";
-import { type Channel, type ChannelModel, type ConsumeMessage, connect } from "amqplib";
-import { generateDrizzleJson, generateMigration } from "drizzle-kit/api";
+import type { ConsumeMessage } from "amqplib";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { connectAmqp, type RecoveringChannelModel } from "../src/amqp.js";
-import { createLogger } from "../src/logger.js";
-import { enqueueEvent, insertOutboxRows, OUTBOX_NOTIFY_CHANNEL, outbox, outboxEvent } from "../src/outbox.js";
+import type { Logger } from "../src/logger.js";
+import { enqueueEvent, insertOutboxRows, OUTBOX_NOTIFY_CHANNEL, outboxEvent } from "../src/outbox.js";
 import { type OutboxRelay, startOutboxRelay } from "../src/outbox-relay.js";
-import { connectPostgres, type Sql } from "../src/postgres.js";
-import {
-  createTestDatabase,
-  createTestTopology,
-  TEST_RABBITMQ_URL,
-  type TestDatabase,
-  type TestTopology,
-  waitFor,
-} from "../src/testing.js";
+import type { Sql } from "../src/postgres.js";
+import { type TestTopology, waitFor } from "../src/testing.js";
+import { type OutboxHarness, startOutboxHarness } from "./outbox-harness.js";
 
-const logger = createLogger("outbox-test", "silent");
-let database: TestDatabase;
-let topo: TestTopology;
+let h: OutboxHarness;
+let logger: Logger;
 let sql: Sql;
+let topo: TestTopology;
 let amqp: RecoveringChannelModel;
-let listener: ChannelModel;
-let channel: Channel;
-let queue: string;
-const received: ConsumeMessage[] = [];
+let received: ConsumeMessage[];
 
 before(async () => {
-  database = await createTestDatabase();
-  topo = createTestTopology();
-  sql = connectPostgres(database.url, { appName: "outbox-test", max: 4 });
-  const statements = await generateMigration(generateDrizzleJson({}), generateDrizzleJson({ outbox }));
-  for (const statement of statements) await sql.unsafe(statement);
-  amqp = await connectAmqp(TEST_RABBITMQ_URL, topo.topology, logger);
-  await amqp.waitForConnect();
-  listener = await connect(TEST_RABBITMQ_URL);
-  channel = await listener.createChannel();
-  await channel.assertExchange(topo.topology.exchange, "topic", { durable: true });
-  queue = (await channel.assertQueue("", { exclusive: true })).queue;
-  await channel.bindQueue(queue, topo.topology.exchange, "#");
-  await channel.consume(queue, (msg) => msg && received.push(msg), { noAck: true });
+  h = await startOutboxHarness("outbox-test");
+  ({ logger, sql, topo, amqp, received } = h);
 });
 
 after(async () => {
-  await listener?.close();
-  await amqp?.close();
-  await sql?.end();
-  await topo?.drop();
-  await database?.drop();
+  await h?.close();
 });
 
 const db = () => drizzle(sql);
