@@ -87,13 +87,20 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   const waitThenDrive = (roomId: string, ms: number) => {
     if (waiting.has(roomId) || closed) return;
-    waiting.set(
-      roomId,
-      setTimeout(() => {
-        waiting.delete(roomId);
-        drive();
-      }, ms),
-    );
+    // Timers run on a clock that can be a millisecond behind the wall clock the server's rate window
+    // uses, so one may fire just before the wait is over: it then waits out the rest.
+    const due = Date.now() + ms;
+    const arm = (delay: number) =>
+      waiting.set(
+        roomId,
+        setTimeout(() => {
+          const left = due - Date.now();
+          if (left > 0) return arm(left);
+          waiting.delete(roomId);
+          drive();
+        }, delay),
+      );
+    arm(ms);
   };
 
   const attempt = async (send: PendingSend) => {
