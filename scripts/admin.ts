@@ -13,11 +13,13 @@
  * `mail` is the mail worker's <ns>.mail-worker.dead, `users` chat-svc's
  * <ns>.chat-svc.users.dead (default: mail). Reads RABBITMQ_URL, AMQP_NAMESPACE
  * DATABASE_URL (chat-svc's for `room`, user-svc's for `user`), REDIS_URL and REDIS_KEY_PREFIX (user-svc's) like the
- * components. Exit codes: 0 done, 1 the infrastructure did not answer or the queue or room does not exist, 2 bad
- * usage, 3 no such user (`user`).
+ * components. Exit codes: 0 done, 1 the infrastructure did not answer, 2 bad usage, 3 no such user, room or
+ * dead-letter queue (NOT_FOUND in scripts/admin/exit-codes.ts), so a script can tell "try again later" from
+ * "wrong name".
  */
 import { parseArgs } from "node:util";
 import { deadLetters } from "./admin/dead-letters.js";
+import { BAD_USAGE } from "./admin/exit-codes.js";
 import { room } from "./admin/room.js";
 import { sessions } from "./admin/sessions.js";
 import { users } from "./admin/users.js";
@@ -30,7 +32,7 @@ const USAGE =
 
 function usage(problem: string): never {
   process.stderr.write(`${problem}\n${USAGE}`);
-  process.exit(2);
+  process.exit(BAD_USAGE);
 }
 
 function parse() {

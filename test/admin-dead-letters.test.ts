@@ -115,7 +115,7 @@ describe("npm run admin -- dead-letters", () => {
     await waitCount(t.chatUsersQueue, 1);
   });
 
-  it("rejects bad usage with exit code 2 and a missing broker with 1", async () => {
+  it("rejects bad usage with exit code 2, a missing broker with 1 and a missing queue with 3", async () => {
     const bad = await admin(["dead-letters", "resurrect"], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown dead-letters command "resurrect"[\s\S]*usage: npm run admin/);
@@ -130,5 +130,9 @@ describe("npm run admin -- dead-letters", () => {
     assert.equal(down.code, 1);
     assert.match(down.stderr, /RabbitMQ is not reachable[\s\S]*RABBITMQ_URL/);
     assert.doesNotMatch(down.stderr, /^\s+at /m);
+    // A namespace no component has run in has no dead-letter queue: not found (3), not "try again later" (1).
+    const elsewhere = await admin(["dead-letters", "list"], { ...env, AMQP_NAMESPACE: `nobody_${process.pid}` });
+    assert.equal(elsewhere.code, 3, elsewhere.stderr);
+    assert.match(elsewhere.stderr, /nobody_\d+\.mail-worker\.dead does not exist/);
   });
 });

@@ -4,6 +4,7 @@ import { connect, type GetMessage } from "amqplib";
 import { configSpec } from "../../mail-worker/src/config.js";
 import { describeDeadLetter, originalRoutingKey } from "../dead-letters.js";
 import { connectOrExplain, exitOnConnectionLoss } from "../preflight.js";
+import { DONE, NOT_FOUND } from "./exit-codes.js";
 
 /** `dead-letters <list|replay|purge>`; returns the exit code. */
 export async function deadLetters(
@@ -31,7 +32,7 @@ export async function deadLetters(
 
   const conn = await connectOrExplain("RABBITMQ_URL", config.RABBITMQ_URL, () => connect(config.RABBITMQ_URL));
   exitOnConnectionLoss(conn, config.RABBITMQ_URL);
-  let exitCode = 0;
+  let exitCode = DONE;
   try {
     const probe = await conn.createChannel();
     probe.on("error", () => {});
@@ -41,7 +42,7 @@ export async function deadLetters(
     );
     if (count === undefined) {
       process.stderr.write(`${queue} does not exist (has the component run in namespace "${t.namespace}"?)\n`);
-      exitCode = 1;
+      exitCode = NOT_FOUND;
     } else {
       await probe.close();
       if (command === "list") await list(count);

@@ -8,6 +8,7 @@ import { loadConfig } from "@parley/shared/config.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
 import { configSpec } from "../../chat-svc/src/config.js";
 import { connectOrExplain } from "../preflight.js";
+import { DONE, NOT_FOUND } from "./exit-codes.js";
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -30,7 +31,7 @@ interface MemberRow {
   joined_at: Date;
 }
 
-/** Returns the exit code: 0 shown, 1 no such room or database unreachable. */
+/** Returns the exit code: DONE, or NOT_FOUND for no such room; an unreachable database exits 1 (connectOrExplain). */
 export async function room(positionals: readonly string[], usage: (problem: string) => never): Promise<number> {
   const [roomId, ...extra] = positionals;
   if (roomId === undefined) usage("room needs a room id");
@@ -53,7 +54,7 @@ export async function room(positionals: readonly string[], usage: (problem: stri
     );
     if (snapshot.room === undefined) {
       process.stderr.write(`no room ${roomId} in ${new URL(config.DATABASE_URL).pathname.slice(1)}\n`);
-      return 1;
+      return NOT_FOUND;
     }
     const r = snapshot.room;
     process.stdout.write(
@@ -66,7 +67,7 @@ export async function room(positionals: readonly string[], usage: (problem: stri
         `  ${m.user_id}  ${(m.username ?? "(unknown)").padEnd(20)}  ${m.role.padEnd(6)}  read to ${m.last_read_seq}  joined ${m.joined_at.toISOString()}${m.deactivated ? "  deactivated" : ""}\n`,
       );
     }
-    return 0;
+    return DONE;
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -23,10 +23,8 @@ import { normalizeEmail, usernameKey } from "../../user-svc/src/domain/identity.
 import * as schema from "../../user-svc/src/storage/schema.js";
 import { type Db, findUserByEmail, findUserById, findUserByUsernameKey } from "../../user-svc/src/storage/users.js";
 import { connectOrExplain } from "../preflight.js";
+import { DONE, NOT_FOUND } from "./exit-codes.js";
 import { UUID } from "./room.js";
-
-/** Exit code for a user that does not exist (or never verified their email). */
-export const NO_SUCH_USER = 3;
 
 function findUser(db: Db, who: string) {
   if (UUID.test(who)) return findUserById(db, who.toLowerCase());
@@ -34,7 +32,7 @@ function findUser(db: Db, who: string) {
   return findUserByUsernameKey(db, usernameKey(who));
 }
 
-/** Returns the exit code: 0 done (or already so), 1 infrastructure unreachable, 3 no such user. */
+/** Returns the exit code: DONE (or already so), or NOT_FOUND for no such (verified) user. */
 export async function users(positionals: readonly string[], usage: (problem: string) => never): Promise<number> {
   const [command, who, ...extra] = positionals;
   if (command !== "deactivate" && command !== "reactivate") usage(`unknown user command "${command ?? ""}"`);
@@ -55,13 +53,13 @@ export async function users(positionals: readonly string[], usage: (problem: str
     const user = await connectOrExplain("DATABASE_URL", config.DATABASE_URL, () => findUser(db, who));
     if (!user?.verifiedAt) {
       process.stderr.write(`no user "${who}" in ${new URL(config.DATABASE_URL).pathname.slice(1)}\n`);
-      return NO_SUCH_USER;
+      return NOT_FOUND;
     }
     const name = `user ${user.id} (${user.username}, ${user.email})`;
     if (command === "reactivate") {
       const { changed } = await reactivateUser({ db, redis, redisKeyPrefix: config.REDIS_KEY_PREFIX }, user.id);
       process.stdout.write(changed ? `reactivated ${name}\n` : `${name} was not deactivated; nothing changed\n`);
-      return 0;
+      return DONE;
     }
     // Before the transaction, so an unreachable Redis is named and nothing is half done.
     await connectOrExplain("REDIS_URL", config.REDIS_URL, () => redis.ping());
@@ -70,7 +68,7 @@ export async function users(positionals: readonly string[], usage: (problem: str
       `${result.changed ? `deactivated ${name}` : `${name} was already deactivated`}; ` +
         `ended ${result.sessionsEnded} session(s)\n`,
     );
-    return 0;
+    return DONE;
   } finally {
     redis.disconnect();
     await sql.end({ timeout: 5 });
