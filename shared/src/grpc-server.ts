@@ -331,6 +331,9 @@ export interface GrpcServer extends Component {
 
 const descriptorSetPath = require.resolve("@parley/proto/descriptor-set");
 
+/** How long close() lets calls in progress finish before it cuts them off. */
+const FORCE_SHUTDOWN_AFTER_MS = 3_000;
+
 /** Above the largest request the protos' rules let through (see createGrpcServer). */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
@@ -392,8 +395,13 @@ export function createGrpcServer(opts: { bindings: GrpcServiceBinding[] }): Grpc
       listening = false;
       report();
       await new Promise<void>((resolve) => {
-        // Calls still running then (waiting on a server that has gone silent) are cut off.
-        const force = setTimeout(() => server.forceShutdown(), 3_000);
+        // Calls still running then (waiting on a server that has gone silent) are cut off. The server is down
+        // when forceShutdown returns; tryShutdown's callback may never come after it (it waits for its HTTP/2
+        // servers to close, and a connection that never became a session keeps one open), so it is not awaited.
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, FORCE_SHUTDOWN_AFTER_MS);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
