@@ -7,6 +7,7 @@ import { loadRoomForMember } from "./access.js";
 import type { MessageView } from "./deps.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
 import { parseMentions } from "./mentions.js";
+import { requireWritable } from "./user-directory.js";
 
 /**
  * Replaces the text of one's own message (mentions are parsed again) and
@@ -22,6 +23,7 @@ export async function editMessage(
   await deps.budgets.charge("edit", caller.userId);
   return inRoomTransaction(deps, async (tx, logged) => {
     const { room } = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
+    await requireWritable(tx, room, caller.userId);
     const message = await findMessageInRoom(tx, room.id, input.messageId);
     if (!message) throw messageNotFound(input.messageId);
     if (message.senderId !== caller.userId) throw notYourMessage(message.id);
