@@ -13,6 +13,7 @@ import { requireWritable } from "./user-directory.js";
  * Replaces the text of one's own message (mentions are parsed again) and
  * sets edited_at; appends message_edited with the whole message. The same
  * text again changes nothing. Counts against the caller's edit budget.
+ * Refused in a read-only direct room (the other member is deactivated).
  */
 export async function editMessage(
   deps: DomainDeps,

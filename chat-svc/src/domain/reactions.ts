@@ -17,7 +17,9 @@ import { requireWritable } from "./user-directory.js";
  * A message takes at most `reactionLimits.perMessage` different reactions,
  * at most `perUser` of them from one user; both are counted under the
  * room's lock, which every reaction change to the room takes, so two
- * reactions arriving together cannot both take the last place.
+ * reactions arriving together cannot both take the last place. Neither
+ * adding nor removing is allowed in a read-only direct room (the other
+ * member is deactivated).
  */
 export async function setReaction(
   deps: DomainDeps,
