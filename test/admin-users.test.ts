@@ -4,7 +4,9 @@
  * the session-ended code (4401), sign-in, refresh and code checks answer
  * ACCOUNT_DEACTIVATED (REST 403), they drop out of user search, chat-svc
  * refuses to add them or open a direct room with them, and the mail worker
- * sends them nothing; reactivating lets them sign in again. Repeating either
+ * sends them nothing; reactivating lets them sign in again. The people in a
+ * room with them see it live, and a direct room with them is read-only until
+ * they are reactivated. Repeating either
  * changes nothing and publishes no second event; unknown users, bad usage and
  * an unreachable database get their own exit codes.
  */
@@ -14,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import type { ParleyClient } from "@parley/client";
+import { deactivatedPeer, type ParleyClient } from "@parley/client";
 import { UserService } from "@parley/proto/user/v1/user_pb.js";
 import { errorReason } from "@parley/shared/errors.js";
 import { connectPostgres, type Sql } from "@parley/shared/postgres.js";
@@ -248,6 +250,71 @@ test("deactivating closes the user's socket at once, refuses every way back in, 
   );
   const reopened = await api("POST", "/api/chats/direct", { userId: alice.id }, bob.token);
   assert.equal(reopened.status, 201, JSON.stringify(reopened.json));
+});
+
+test("the other person in a direct room sees the deactivation live and cannot write there until the reactivation", async () => {
+  const erin = await signUp("erin");
+  const frank = await signUp("frank");
+  const opened = await api("POST", "/api/chats/direct", { userId: erin.id }, frank.token);
+  assert.equal(opened.status, 201, JSON.stringify(opened.json));
+  const dm = (opened.json.room as { id: string }).id;
+
+  const client = sdk(frank);
+  try {
+    await client.start();
+    await client.loadTimeline(dm);
+    const room = () => client.getSnapshot().roomsById.get(dm);
+    await waitUntil(
+      () => room()?.status === "live",
+      20_000,
+      () => `frank follows the direct room: ${room()?.status}`,
+    );
+    const before = room();
+    assert.ok(before);
+    assert.equal(deactivatedPeer(before, frank.id), undefined);
+
+    assert.equal((await admin(["deactivate", "erin"])).code, 0);
+    // A member_changed event on the open socket, not a fetch: frank's client asks for nothing.
+    await waitUntil(
+      () => {
+        const now = room();
+        return !!now && deactivatedPeer(now, frank.id)?.userId === erin.id;
+      },
+      20_000,
+      () => JSON.stringify(room()?.room?.members.map((m) => [m.userId, m.deactivated])),
+    );
+    assert.equal(room()?.eventSeq, before.eventSeq + 1n, "one event, in order");
+
+    const pending = await client.send(dm, "are you there?");
+    await waitUntil(
+      () => room()?.pending.find((p) => p.clientMessageId === pending.clientMessageId)?.status === "failed",
+      20_000,
+      () => JSON.stringify(room()?.pending.map((p) => p.status)),
+    );
+    const failed = room()?.pending.find((p) => p.clientMessageId === pending.clientMessageId);
+    assert.equal(failed?.failure?.code, "failed_precondition");
+    assert.equal(failed?.failure?.reason, "USER_DEACTIVATED");
+    assert.match(failed?.failure?.message ?? "", /read-only/);
+
+    assert.equal((await admin(["reactivate", "erin"])).code, 0);
+    await waitUntil(
+      () => {
+        const now = room();
+        return !!now && now.room?.members.find((m) => m.userId === erin.id)?.deactivated === false;
+      },
+      20_000,
+      () => "frank sees the reactivation",
+    );
+    // The same send, tried again, goes through now.
+    await client.retrySend(pending.clientMessageId);
+    await waitUntil(
+      () => room()?.messages.some((m) => m.text === "are you there?") === true && room()?.pending.length === 0,
+      20_000,
+      () => JSON.stringify(room()?.pending.map((p) => p.status)),
+    );
+  } finally {
+    client.close();
+  }
 });
 
 test("deactivating or reactivating twice changes nothing the second time and publishes one event each", async () => {

@@ -116,6 +116,21 @@ export function usersDeactivated(userIds: readonly string[]) {
   return appError(Code.FailedPrecondition, "USER_DEACTIVATED", `deactivated user: ${list}`, { userIds: list });
 }
 
+/**
+ * A direct room whose other member an operator deactivated is read-only:
+ * its history stays readable, but nothing new is written to it (messages,
+ * edits, reactions) until they are reactivated. Same reason as
+ * usersDeactivated: the cause, and its cure, are the same.
+ */
+export function peerDeactivated(roomId: string, userId: string) {
+  return appError(
+    Code.FailedPrecondition,
+    "USER_DEACTIVATED",
+    "this conversation is read-only: the other user's account is deactivated",
+    { roomId, userIds: userId },
+  );
+}
+
 /** user-svc could not be asked about users the directory lacks; nothing was changed, so the call can be retried. */
 export function userDirectoryUnavailable() {
   return appError(Code.Unavailable, "USER_DIRECTORY_UNAVAILABLE", "users cannot be checked right now; try again");

@@ -209,14 +209,20 @@ describe("batched sends", () => {
 describe("a batch's checks", () => {
   test("probe the idempotency and membership indexes, whatever plan PostgreSQL cached while the tables were small", async () => {
     const user = await h.signIn();
+    const peer = await h.signIn();
     const { room } = await h.client.createRoom({ name: "plans" }, user.call);
     assert.ok(room);
+    const { room: direct } = await h.client.openDirectRoom({ userId: peer.userId }, user.call);
+    assert.ok(direct);
     const keys = Array.from({ length: 100 }, (_, i) => ({
       roomId: room.id,
       senderId: user.userId,
       clientMessageId: `k-${i}`,
     }));
-    const pairs = [{ roomId: room.id, userId: user.userId }];
+    const pairs = [
+      { roomId: room.id, userId: user.userId },
+      { roomId: direct.id, userId: user.userId },
+    ];
     // The send path's own kind of transaction: pg_stat_xact_* counts this transaction's scans.
     await pipelinedTransaction(h.infra.sql, async (tx) => {
       // Past the first five executions PostgreSQL may settle on a generic plan and keep it.
@@ -226,13 +232,14 @@ describe("a batch's checks", () => {
       }
       const scans = async () => {
         const rows = await tx<{ relname: string; seq_scan: string }[]>`
-          select relname, seq_scan::text from pg_stat_xact_user_tables where relname in ('messages', 'room_members')`;
+          select relname, seq_scan::text from pg_stat_xact_user_tables
+          where relname in ('messages', 'room_members', 'rooms', 'known_users')`;
         return Object.fromEntries(rows.map((r) => [r.relname, Number(r.seq_scan)]));
       };
       const before = await scans();
       assert.deepEqual(await findClientKeys(tx, keys), []);
-      assert.equal((await findMemberships(tx, pairs)).size, 1);
-      assert.deepEqual(await scans(), before, "no sequential scan of messages or room_members");
+      assert.equal((await findMemberships(tx, pairs)).size, 2);
+      assert.deepEqual(await scans(), before, "no sequential scan of messages, room_members, rooms or known_users");
     });
   });
 });

@@ -122,3 +122,16 @@ test("a send refused for the rate waits the retryAfterSeconds the refusal names,
   assert.ok((times[1] ?? 0) - (times[0] ?? 0) >= 2_000, JSON.stringify(times));
   h.outbox.close();
 });
+
+test("a send to a read-only direct room (USER_DEACTIVATED) fails at once, without retries", async () => {
+  const h = harness(async () => {
+    throw new ParleyError("failed_precondition", "this conversation is read-only", "USER_DEACTIVATED");
+  });
+  await h.outbox.add({ roomId: "r", text: "hello?" });
+  await tick();
+  assert.deepEqual(h.attempts, ["hello?"]);
+  assert.deepEqual(
+    h.pending().map((p) => [p.status, p.failure?.reason]),
+    [["failed", "USER_DEACTIVATED"]],
+  );
+});

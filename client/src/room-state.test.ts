@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { MessageSchema, type RoomEvent, RoomEventSchema } from "@parley/proto/chat/v1/chat_pb.js";
-import { applyEvent, emptyRoom, type RoomState } from "./room-state.js";
+import {
+  MemberChanged_Change,
+  MemberRole,
+  MemberSchema,
+  MessageSchema,
+  type RoomEvent,
+  RoomEventSchema,
+  RoomKind,
+  RoomSchema,
+} from "@parley/proto/chat/v1/chat_pb.js";
+import { applyEvent, deactivatedPeer, emptyRoom, type RoomState } from "./room-state.js";
 
 const ROOM = "00000000-0000-4000-8000-000000000001";
 const ME = "me";
@@ -74,4 +83,50 @@ test("reactions toggle per user, keeping the server's order", () => {
     state.messages[0]?.reactions.map((r) => [r.emoji, r.userIds]),
     [["👍", ["b"]]],
   );
+});
+
+test("an operator's (de)activation flips the member's flag, and makes a direct room read-only while it lasts", () => {
+  const roomOf = (kind: RoomKind): RoomState => ({
+    ...loaded(1n),
+    room: create(RoomSchema, {
+      id: ROOM,
+      kind,
+      memberIds: [ME, "bob"],
+      members: [
+        create(MemberSchema, { userId: ME, role: MemberRole.MEMBER }),
+        create(MemberSchema, { userId: "bob", role: MemberRole.MEMBER }),
+      ],
+    }),
+  });
+  const changed = (eventSeq: bigint, userId: string, change: MemberChanged_Change): RoomEvent =>
+    create(RoomEventSchema, {
+      roomId: ROOM,
+      eventSeq,
+      kind: { case: "memberChanged", value: { userId, change, role: MemberRole.MEMBER } },
+    });
+  const deactivated = (state: RoomState) => state.room?.members.map((m) => [m.userId, m.deactivated]);
+
+  let direct = roomOf(RoomKind.DIRECT);
+  assert.equal(deactivatedPeer(direct, ME), undefined);
+  direct = applyEvent(direct, changed(2n, "bob", MemberChanged_Change.DEACTIVATED), ME, 0).state;
+  assert.deepEqual(deactivated(direct), [
+    [ME, false],
+    ["bob", true],
+  ]);
+  assert.deepEqual(direct.room?.memberIds, [ME, "bob"], "still a member");
+  assert.equal(deactivatedPeer(direct, ME)?.userId, "bob");
+  direct = applyEvent(direct, changed(3n, "bob", MemberChanged_Change.REACTIVATED), ME, 0).state;
+  assert.equal(deactivatedPeer(direct, ME), undefined);
+  assert.deepEqual(deactivated(direct), [
+    [ME, false],
+    ["bob", false],
+  ]);
+
+  // A group room shows who is deactivated, but stays writable.
+  const group = applyEvent(roomOf(RoomKind.GROUP), changed(2n, "bob", MemberChanged_Change.DEACTIVATED), ME, 0).state;
+  assert.deepEqual(deactivated(group), [
+    [ME, false],
+    ["bob", true],
+  ]);
+  assert.equal(deactivatedPeer(group, ME), undefined);
 });

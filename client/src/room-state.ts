@@ -18,6 +18,7 @@ import {
   type Reaction,
   type Room,
   type RoomEvent,
+  RoomKind,
   type RoomSummary,
 } from "@parley/proto/chat/v1/chat_pb.js";
 import type { PendingSend } from "./outbox.js";
@@ -309,6 +310,11 @@ function memberChanged(
     ];
   } else if (change.change === MemberChanged_Change.ROLE) {
     members = members.map((m) => (m.userId === change.userId ? { ...m, role: change.role } : m));
+  } else if (change.change === MemberChanged_Change.DEACTIVATED || change.change === MemberChanged_Change.REACTIVATED) {
+    const deactivated = change.change === MemberChanged_Change.DEACTIVATED;
+    members = members.map((m) =>
+      m.userId === change.userId && m.deactivated !== deactivated ? { ...m, deactivated } : m,
+    );
   }
   const memberIds = gone
     ? room.memberIds.filter((id) => id !== change.userId)
@@ -316,4 +322,16 @@ function memberChanged(
       ? room.memberIds
       : [...room.memberIds, change.userId];
   return { ...state, status, room: { ...room, members, memberIds } };
+}
+
+/**
+ * In a direct room, the other member if an operator deactivated them: the
+ * conversation is then read-only (the server refuses sends, edits and
+ * reactions with USER_DEACTIVATED) until they are reactivated, and a
+ * member_changed event says when that changes. Undefined in a group room,
+ * and until the room's members are fetched.
+ */
+export function deactivatedPeer(state: RoomState, me: string): Member | undefined {
+  if (state.room?.kind !== RoomKind.DIRECT) return undefined;
+  return state.room.members.find((m) => m.userId !== me && m.deactivated);
 }

@@ -6,10 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { runScript } from "@parley/shared/testing.js";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { buildWebApp, launchChromium, type WebBuild } from "../support/browser.js";
 import { type RunningSystem, startSystem } from "../support/system.js";
+import { api, signUp } from "../support/users.js";
 import { createRoom, message, see, signUpInApp, timeline, until } from "./web-app-steps.js";
+
+const root = new URL("../..", import.meta.url).pathname;
 
 let web: WebBuild;
 let system: RunningSystem;
@@ -167,4 +171,45 @@ test("two people sign up, chat live in a private room, survive a reload and goin
   await bob.goto(link);
   await see(bob.getByRole("heading", { name: "Design review" }));
   await see(timeline(bob).getByText("the badges are fixed"));
+});
+
+test("a direct room turns read-only as the other person is deactivated, live, and writable again on reactivation", async () => {
+  const stamp = Date.now().toString(36);
+  const erin = await signUp(system, `erin_${stamp}`);
+  const frankName = `frank_${stamp}`;
+  const frank = await person();
+  await signUpInApp(frank, system, frankName);
+  const found = await api(system, "GET", `/api/users/search?prefix=${frankName}`, undefined, erin.token);
+  const frankId = (found.json.users as { id: string }[] | undefined)?.[0]?.id;
+  assert.ok(frankId, JSON.stringify(found.json));
+  assert.equal((await api(system, "POST", "/api/chats/direct", { userId: frankId }, erin.token)).status, 201);
+
+  await frank.getByRole("link", { name: new RegExp(`^${erin.username}`) }).click();
+  const composer = frank.getByRole("combobox", { name: /^Message/ });
+  await see(composer);
+  const notice = frank
+    .getByRole("status")
+    .filter({ hasText: `${erin.username}’s account is deactivated. This conversation is read-only.` });
+  const members = frank.getByRole("complementary", { name: "Members" });
+  const admin = async (action: string) => {
+    const run = await runScript(root, "scripts/admin.ts", ["user", action, erin.username], {
+      DATABASE_URL: system.databases.user,
+      REDIS_URL: system.env.REDIS_URL ?? "",
+      REDIS_KEY_PREFIX: system.env.REDIS_KEY_PREFIX ?? "",
+    });
+    assert.equal(run.code, 0, run.stderr);
+  };
+
+  await admin("deactivate");
+  await see(notice);
+  await see(composer, "hidden");
+  await see(members.getByText("Member · deactivated"));
+
+  await admin("reactivate");
+  await see(composer);
+  await see(notice, "hidden");
+  await see(members.getByText("Member · deactivated"), "hidden");
+  await composer.fill("Welcome back");
+  await composer.press("Enter");
+  await see(message(frank, frankName, "Welcome back"));
 });

@@ -53,7 +53,7 @@ export interface RoomView {
  * never before and never if it rolls back.
  */
 export async function inRoomTransaction<T>(
-  { db, events }: DomainDeps,
+  { db, events }: Pick<DomainDeps, "db" | "events">,
   work: (tx: Queryable, logged: LoggedEvent[]) => Promise<T>,
 ): Promise<T> {
   const logged: LoggedEvent[] = [];

@@ -7,11 +7,13 @@ import { loadRoomForMember } from "./access.js";
 import type { MessageView } from "./deps.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
 import { parseMentions } from "./mentions.js";
+import { requireWritable } from "./user-directory.js";
 
 /**
  * Replaces the text of one's own message (mentions are parsed again) and
  * sets edited_at; appends message_edited with the whole message. The same
  * text again changes nothing. Counts against the caller's edit budget.
+ * Refused in a read-only direct room (the other member is deactivated).
  */
 export async function editMessage(
   deps: DomainDeps,
@@ -22,6 +24,7 @@ export async function editMessage(
   await deps.budgets.charge("edit", caller.userId);
   return inRoomTransaction(deps, async (tx, logged) => {
     const { room } = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
+    await requireWritable(tx, room, caller.userId);
     const message = await findMessageInRoom(tx, room.id, input.messageId);
     if (!message) throw messageNotFound(input.messageId);
     if (message.senderId !== caller.userId) throw notYourMessage(message.id);

@@ -8,6 +8,7 @@ import { loadRoomForMember } from "./access.js";
 import type { MessageView } from "./deps.js";
 import { type DomainDeps, inRoomTransaction } from "./deps.js";
 import { reactionKey, storedReactionKey } from "./reaction-emoji.js";
+import { requireWritable } from "./user-directory.js";
 
 /**
  * Adds (`added`) or removes the caller's reaction with `emoji` (one emoji or
@@ -16,7 +17,9 @@ import { reactionKey, storedReactionKey } from "./reaction-emoji.js";
  * A message takes at most `reactionLimits.perMessage` different reactions,
  * at most `perUser` of them from one user; both are counted under the
  * room's lock, which every reaction change to the room takes, so two
- * reactions arriving together cannot both take the last place.
+ * reactions arriving together cannot both take the last place. Neither
+ * adding nor removing is allowed in a read-only direct room (the other
+ * member is deactivated).
  */
 export async function setReaction(
   deps: DomainDeps,
@@ -27,6 +30,7 @@ export async function setReaction(
   await deps.budgets.charge("react", caller.userId);
   return inRoomTransaction(deps, async (tx, logged) => {
     const { room } = await loadRoomForMember(tx, caller.userId, input.roomId, { lock: true });
+    await requireWritable(tx, room, caller.userId);
     const message = await findMessageInRoom(tx, room.id, input.messageId);
     if (!message) throw messageNotFound(input.messageId);
     if (input.added && message.deletedAt) throw messageDeleted(message.id);

@@ -34,7 +34,7 @@ import { counter, DURATION_BUCKETS, histogram, SIZE_BUCKETS, secondsSince } from
 import { type OutboxEvent, outboxEvent } from "@parley/shared/outbox.js";
 import { pipelinedTransaction } from "@parley/shared/pipelined-transaction.js";
 import { databaseUnavailable, isDatabaseUnavailable } from "@parley/shared/postgres.js";
-import { blankField, parentNotFound, roomNotFound } from "../errors.js";
+import { blankField, parentNotFound, peerDeactivated, roomNotFound } from "../errors.js";
 import { messageToProto } from "../mapping.js";
 import { type LoggedEvent, messageCreatedEvent } from "../storage/event-log.js";
 import { findMessagesByIds, reactionsOf } from "../storage/messages.js";
@@ -305,12 +305,16 @@ async function attemptBatch(
   return settle(deps, slots);
 }
 
-/** Fails the requests whose session, room, membership or parent does not hold; returns the others. */
+/**
+ * Fails the requests whose session, room, membership or parent does not
+ * hold, or whose direct room is read-only; returns the others.
+ */
 function validate(
   requests: readonly SendRequest[],
   sessions: readonly PromiseSettledResult<void>[],
   rooms: ReadonlyMap<string, LockedRoom>,
-  memberships: ReadonlySet<string>,
+  /** Each membership, with the deactivated other member of a direct room (read-only), else null. */
+  memberships: ReadonlyMap<string, string | null>,
   parentRooms: ReadonlyMap<string, string>,
   slots: Slot[],
 ): Queued[] {
@@ -319,11 +323,12 @@ function validate(
     const { roomId, sender, parentId } = request;
     const room = rooms.get(roomId);
     const session = sessions[index];
+    const peer = memberships.get(membershipKey({ roomId, userId: sender.userId }));
     let error: unknown;
     if (session?.status === "rejected") error = session.reason;
     else if (!room) error = roomNotFound(roomId);
-    else if (!memberships.has(membershipKey({ roomId, userId: sender.userId })))
-      error = refusal({ id: roomId, visibility: room.visibility });
+    else if (peer === undefined) error = refusal({ id: roomId, visibility: room.visibility });
+    else if (peer !== null) error = peerDeactivated(roomId, peer);
     else if (parentId && parentRooms.get(parentId) !== roomId) error = parentNotFound(parentId);
     if (error === undefined) accepted.push({ index, request });
     else slots[index] = { kind: "failed", error };

@@ -6,7 +6,10 @@
  * user.registered at an account's first verification, and user.updated only
  * for a signed-in user, who has verified. user.deactivated and
  * user.reactivated mark who an operator deactivated: such a user keeps their
- * rooms and messages but cannot be added to a room or messaged directly.
+ * rooms and messages but cannot be added to a room or messaged directly,
+ * and a direct room with them is read-only. Each actual change is told to
+ * every room they are in, as a member_changed event (DEACTIVATED or
+ * REACTIVATED) committed with it, so clients follow it live.
  *
  * An id the copy lacks is asked of user-svc (LookupUsers) before it is
  * refused, and what user-svc finds is recorded. That one path covers every
@@ -17,9 +20,21 @@
  * bounds; if user-svc cannot answer, the call fails `unavailable` rather than
  * refusing a user who may well exist.
  */
-import { usersDeactivated, usersNotFound } from "../errors.js";
-import { findKnownUsers, type KnownUser, recordKnownUsers } from "../storage/known-users.js";
-import type { DomainDeps } from "./deps.js";
+import { MemberChanged_Change } from "@parley/proto/chat/v1/chat_pb.js";
+import { peerDeactivated, usersDeactivated, usersNotFound } from "../errors.js";
+import { memberChanged } from "../mapping.js";
+import type { Queryable } from "../storage/db.js";
+import { appendEvents } from "../storage/event-log.js";
+import {
+  deactivatedPeer,
+  findKnownUsers,
+  type KnownUser,
+  recordKnownUser,
+  recordKnownUsers,
+} from "../storage/known-users.js";
+import { lockRoomsOfMember } from "../storage/rooms.js";
+import type { RoomRow } from "../storage/schema.js";
+import { type DomainDeps, inRoomTransaction } from "./deps.js";
 
 /**
  * Throws USER_NOT_FOUND naming every id (lower case) that belongs to no
@@ -43,7 +58,35 @@ export async function requireKnownUsers(
   if (deactivated.length > 0) throw usersDeactivated(deactivated);
 }
 
-/** Applies a user event: harmless when repeated or older than what is recorded. */
-export function recordUser(deps: Pick<DomainDeps, "db">, user: KnownUser): Promise<void> {
-  return recordKnownUsers(deps.db, [user]);
+/**
+ * Applies a user event: harmless when repeated or older than what is
+ * recorded. When it actually (de)activates the user, every room they are in
+ * gets a member_changed event in the same transaction: a repeated or
+ * overtaken event writes none.
+ */
+export async function recordUser(deps: Pick<DomainDeps, "db" | "events">, user: KnownUser): Promise<void> {
+  // Profile changes never touch the flag: no lock, no rooms.
+  if (!user.status) return recordKnownUsers(deps.db, [user]);
+  await inRoomTransaction(deps, async (tx, logged) => {
+    const { wasDeactivated, deactivated } = await recordKnownUser(tx, user);
+    if (wasDeactivated === deactivated) return;
+    const userId = user.userId.toLowerCase();
+    const change = deactivated ? MemberChanged_Change.DEACTIVATED : MemberChanged_Change.REACTIVATED;
+    // Nobody in particular did it: an operator, through user-svc.
+    for (const { roomId, role } of await lockRoomsOfMember(tx, userId)) {
+      logged.push(...(await appendEvents(tx, roomId, [memberChanged(userId, change, role, "")])).events);
+    }
+  });
+}
+
+/**
+ * Refuses writing to a direct room whose other member is deactivated (the
+ * conversation is read-only); group rooms are not asked about. Call with the
+ * room's lock held, which a (de)activation takes too, so the answer holds
+ * until the caller commits.
+ */
+export async function requireWritable(q: Queryable, room: RoomRow, callerId: string): Promise<void> {
+  if (room.kind !== "direct") return;
+  const peer = await deactivatedPeer(q, room.id, callerId);
+  if (peer !== undefined) throw peerDeactivated(room.id, peer);
 }

@@ -1,7 +1,7 @@
 /** Queries on `known_users`, chat-svc's copy of the user directory. */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Queryable } from "./db.js";
-import { knownUsers } from "./schema.js";
+import { knownUsers, roomMembers } from "./schema.js";
 
 export interface KnownUser {
   userId: string;
@@ -25,8 +25,33 @@ export interface KnownUser {
  */
 export async function recordKnownUsers(q: Queryable, users: readonly KnownUser[]): Promise<void> {
   if (users.length === 0) return;
+  await upsertKnownUsers(q, users);
+}
+
+/**
+ * Records one user as recordKnownUsers does, holding the row's lock until
+ * the transaction ends; says whether the user is deactivated before and
+ * after, so the caller can tell an actual (de)activation from a repeated or
+ * overtaken event. A user not stored before counts as active before.
+ */
+export async function recordKnownUser(
+  q: Queryable,
+  user: KnownUser,
+): Promise<{ wasDeactivated: boolean; deactivated: boolean }> {
+  const userId = user.userId.toLowerCase();
+  // Locked first, so that two events about one user apply one after the other and each sees the other's outcome.
+  const [before] = await q
+    .select({ deactivated: knownUsers.deactivated })
+    .from(knownUsers)
+    .where(eq(knownUsers.userId, userId))
+    .for("update");
+  const [after] = await upsertKnownUsers(q, [user]);
+  return { wasDeactivated: before?.deactivated ?? false, deactivated: after?.deactivated ?? false };
+}
+
+function upsertKnownUsers(q: Queryable, users: readonly KnownUser[]) {
   const stored = knownUsers;
-  await q
+  return q
     .insert(knownUsers)
     .values(
       users.map((u) => ({
@@ -47,7 +72,8 @@ export async function recordKnownUsers(q: Queryable, users: readonly KnownUser[]
           then excluded.deactivated else ${stored.deactivated} end`,
         statusChangedAt: sql`greatest(${stored.statusChangedAt}, excluded.status_changed_at)`,
       },
-    });
+    })
+    .returning({ deactivated: knownUsers.deactivated });
 }
 
 /** Which of `userIds` (lower case) are known, each with whether it is deactivated. */
@@ -68,4 +94,18 @@ export async function deactivatedAmong(q: Queryable, userIds: readonly string[])
     .from(knownUsers)
     .where(and(inArray(knownUsers.userId, [...userIds]), eq(knownUsers.deactivated, true)));
   return new Set(rows.map((r) => r.userId));
+}
+
+/**
+ * The other member of `roomId` than `userId` who is deactivated, if any: in
+ * a direct room, the peer whose deactivation makes the conversation read-only.
+ */
+export async function deactivatedPeer(q: Queryable, roomId: string, userId: string): Promise<string | undefined> {
+  const [row] = await q
+    .select({ userId: roomMembers.userId })
+    .from(roomMembers)
+    .innerJoin(knownUsers, eq(knownUsers.userId, roomMembers.userId))
+    .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.userId, userId), eq(knownUsers.deactivated, true)))
+    .limit(1);
+  return row?.userId;
 }

@@ -202,6 +202,37 @@ export async function listRoomsOf(q: Queryable, userId: string): Promise<RoomLis
   );
 }
 
+/**
+ * The rooms `userId` is a member of, with their role in each, in room id
+ * order, with every one of those rooms' row locks taken (in that order, as
+ * every transaction locking several rooms takes them). The roles are read
+ * after the locks, so a member removed meanwhile is not listed.
+ */
+export async function lockRoomsOfMember(q: Queryable, userId: string): Promise<{ roomId: string; role: MemberRole }[]> {
+  const locked = await q
+    .select({ id: rooms.id })
+    .from(rooms)
+    .where(
+      inArray(rooms.id, q.select({ id: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId))),
+    )
+    .orderBy(asc(rooms.id))
+    .for("no key update");
+  if (locked.length === 0) return [];
+  return q
+    .select({ roomId: roomMembers.roomId, role: roomMembers.role })
+    .from(roomMembers)
+    .where(
+      and(
+        eq(roomMembers.userId, userId),
+        inArray(
+          roomMembers.roomId,
+          locked.map((r) => r.id),
+        ),
+      ),
+    )
+    .orderBy(asc(roomMembers.roomId));
+}
+
 export async function roomIdsOf(q: Queryable, userId: string): Promise<string[]> {
   const rows = await q.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId));
   return rows.map((r) => r.roomId);

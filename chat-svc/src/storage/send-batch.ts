@@ -33,17 +33,30 @@ export interface Membership {
   userId: string;
 }
 
-/** Which of these (room, user) pairs are memberships, as `membershipKey`s: only the pairs, however large the rooms. */
-export async function findMemberships(tx: Tx, pairs: readonly Membership[]): Promise<Set<string>> {
-  if (pairs.length === 0) return new Set();
-  // One primary-key probe per pair (see findClientKeys for why it is spelt out).
-  const rows = await tx<{ room_id: string; user_id: string }[]>`
-    select m.room_id, m.user_id
+/**
+ * Which of these (room, user) pairs are memberships, keyed by `membershipKey`:
+ * only the pairs, however large the rooms. Each says, for a direct room, the
+ * other member if they are deactivated (the room is read-only), else null.
+ * Read here, in a statement after the room locks, not in the locking one:
+ * that one's snapshot predates whatever (de)activation it waited for.
+ */
+export async function findMemberships(tx: Tx, pairs: readonly Membership[]): Promise<Map<string, string | null>> {
+  if (pairs.length === 0) return new Map();
+  // One primary-key probe per pair (see findClientKeys for why it is spelt
+  // out), one of its room, and only for a direct room a look at its other
+  // member: CASE evaluates the subquery only when the room is direct.
+  const rows = await tx<{ room_id: string; user_id: string; deactivated_peer: string | null }[]>`
+    select m.room_id, m.user_id,
+      case when r.kind = 'direct' then (
+        select o.user_id from room_members o join known_users k on k.user_id = o.user_id
+        where o.room_id = m.room_id and o.user_id <> m.user_id and k.deactivated limit 1)
+      end as deactivated_peer
     from json_to_recordset(${JSON.stringify(pairs)}::text::json) as v("roomId" uuid, "userId" uuid)
     cross join lateral (
       select room_id, user_id from room_members
-      where room_id = v."roomId" and user_id = v."userId" limit 1) m`;
-  return new Set(rows.map((r) => membershipKey({ roomId: r.room_id, userId: r.user_id })));
+      where room_id = v."roomId" and user_id = v."userId" limit 1) m
+    cross join lateral (select kind from rooms where id = m.room_id limit 1) r`;
+  return new Map(rows.map((r) => [membershipKey({ roomId: r.room_id, userId: r.user_id }), r.deactivated_peer]));
 }
 
 export const membershipKey = (m: Membership) => `${m.roomId}:${m.userId}`;

@@ -86,7 +86,8 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
                 {/* On the role line, where a long name's ellipsis cannot hide it. */}
                 <span className="member-role">
                   {ROLE_NAME[m.role] ?? "Member"}
-                  {profile?.deactivated && " · deactivated"}
+                  {/* The room's state, not the cached profile: member_changed events keep it live. */}
+                  {m.deactivated && " · deactivated"}
                 </span>
               </span>
               {(myRole === MemberRole.OWNER && m.role !== MemberRole.OWNER) || canKick(m) ? (

@@ -17,6 +17,7 @@ export const MessageItem = memo(function MessageItem({
   parent,
   mine,
   moderator,
+  readOnly,
   highlighted,
   onDraft,
   onJump,
@@ -26,6 +27,8 @@ export const MessageItem = memo(function MessageItem({
   parent: Message | undefined;
   mine: boolean;
   moderator: boolean;
+  /** The room takes nothing new: only deleting stays (one's own messages are still one's own). */
+  readOnly: boolean;
   highlighted: boolean;
   onDraft: (draft: Draft) => void;
   onJump: (messageId: string) => void;
@@ -81,17 +84,21 @@ export const MessageItem = memo(function MessageItem({
             )}
           </p>
         )}
-        {!message.deleted && message.reactions.length > 0 && <Reactions message={message} />}
+        {!message.deleted && message.reactions.length > 0 && <Reactions message={message} readOnly={readOnly} />}
       </div>
-      {!message.deleted && (
+      {!message.deleted && (!readOnly || mine || moderator) && (
         <div className="message-actions" role="toolbar" aria-label={`Actions for ${name}'s message`}>
-          <IconButton label="Add reaction" onClick={() => setPicking(true)}>
-            ☺
-          </IconButton>
-          <IconButton label="Reply" onClick={() => onDraft({ kind: "reply", message })}>
-            ↩
-          </IconButton>
-          {mine && (
+          {!readOnly && (
+            <>
+              <IconButton label="Add reaction" onClick={() => setPicking(true)}>
+                ☺
+              </IconButton>
+              <IconButton label="Reply" onClick={() => onDraft({ kind: "reply", message })}>
+                ↩
+              </IconButton>
+            </>
+          )}
+          {mine && !readOnly && (
             <IconButton label="Edit" onClick={() => onDraft({ kind: "edit", message })}>
               ✎
             </IconButton>

@@ -3,7 +3,8 @@ import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
 import { displayName, useProfiles } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 
-export function Reactions({ message }: { message: Message }) {
+/** `readOnly`: the room takes no reactions now (a direct room with a deactivated person); they only show. */
+export function Reactions({ message, readOnly = false }: { message: Message; readOnly?: boolean }) {
   const client = useClient();
   const me = useMe();
   const people = useProfiles([...new Set(message.reactions.flatMap((r) => r.userIds))]);
@@ -22,6 +23,7 @@ export function Reactions({ message }: { message: Message }) {
               aria-pressed={mine}
               aria-label={`${r.emoji} ${r.userIds.length}, from ${who}`}
               title={`Reacted by ${who}`}
+              disabled={readOnly}
               onClick={toggle}
             >
               <span aria-hidden="true">{r.emoji}</span> <span aria-hidden="true">{r.userIds.length}</span>

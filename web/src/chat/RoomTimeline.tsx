@@ -25,10 +25,13 @@ const estimate = (row: Row) =>
 export function RoomTimeline({
   room,
   moderator,
+  readOnly,
   onDraft,
 }: {
   room: RoomState;
   moderator: boolean;
+  /** Nothing new can be written (a direct room with a deactivated person): no reply, edit or reaction. */
+  readOnly: boolean;
   onDraft: (draft: Draft) => void;
 }) {
   const client = useClient();
@@ -213,6 +216,7 @@ export function RoomTimeline({
                     parent={row.message.parentId ? byId.get(row.message.parentId) : undefined}
                     mine={row.message.senderId === me?.id}
                     moderator={moderator}
+                    readOnly={readOnly}
                     highlighted={highlight === row.message.id}
                     onDraft={onDraft}
                     onJump={jumpTo}

@@ -1,4 +1,9 @@
-/** One room: its header, the timeline, who is typing, the composer, and (optionally) the members. */
+/**
+ * One room: its header, the timeline, who is typing, the composer (or, in a
+ * direct room with a deactivated person, a notice that it is read-only), and
+ * (optionally) the members.
+ */
+import { deactivatedPeer } from "@parley/client";
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
 import { MemberRole } from "@parley/proto/chat/v1/chat_pb.js";
 import { useEffect, useState } from "react";
@@ -7,6 +12,7 @@ import { Loading } from "../ui/Loading.js";
 import { Composer } from "./Composer.js";
 import { forgetRoom } from "./last-room.js";
 import { MemberList } from "./MemberList.js";
+import { ReadOnlyNotice } from "./ReadOnlyNotice.js";
 import { RoomHeader } from "./RoomHeader.js";
 import { RoomTimeline } from "./RoomTimeline.js";
 import { TypingIndicator } from "./TypingIndicator.js";
@@ -48,6 +54,7 @@ export function RoomView({ roomId }: { roomId: string }) {
 
   const role = room.room.members.find((m) => m.userId === me?.id)?.role ?? MemberRole.MEMBER;
   const moderator = role === MemberRole.OWNER || role === MemberRole.ADMIN;
+  const readOnlyBecause = me ? deactivatedPeer(room, me.id) : undefined;
 
   return (
     <div className={`room-view${showMembers ? " with-members" : ""}`}>
@@ -59,9 +66,13 @@ export function RoomView({ roomId }: { roomId: string }) {
       />
       <div className="room-body">
         <div className="room-conversation">
-          <RoomTimeline room={room} moderator={moderator} onDraft={setDraft} />
+          <RoomTimeline room={room} moderator={moderator} readOnly={!!readOnlyBecause} onDraft={setDraft} />
           <TypingIndicator room={room} />
-          <Composer room={room} draft={draft} onDraft={setDraft} />
+          {readOnlyBecause ? (
+            <ReadOnlyNotice peerId={readOnlyBecause.userId} />
+          ) : (
+            <Composer room={room} draft={draft} onDraft={setDraft} />
+          )}
         </div>
         {showMembers && <MemberList room={room} myRole={role} onClose={() => setShowMembers(false)} />}
       </div>
