@@ -12,7 +12,6 @@
  */
 
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
@@ -197,17 +196,6 @@ test("deactivating closes the user's socket at once, refuses every way back in, 
   );
   const shown = await runScript(root, "scripts/admin.ts", ["room", roomId], { DATABASE_URL: system.databases.chat });
   assert.equal(shown.code, 0, shown.stderr);
-  // A room that is not there (3) is told apart from a database that does not answer (1).
-  const missing = await runScript(root, "scripts/admin.ts", ["room", randomUUID()], {
-    DATABASE_URL: system.databases.chat,
-  });
-  assert.equal(missing.code, 3, missing.stderr);
-  assert.match(missing.stderr, /^no room [0-9a-f-]{36} in /);
-  const unreachable = await runScript(root, "scripts/admin.ts", ["room", roomId], {
-    DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/parley_chat`,
-  });
-  assert.equal(unreachable.code, 1, unreachable.stderr);
-  assert.match(unreachable.stderr, /DATABASE_URL/);
   assert.deepEqual(
     shown.stdout.split("\n").filter((line) => line.endsWith("deactivated")),
     [shown.stdout.split("\n").find((line) => line.includes(alice.id))],

@@ -30,9 +30,10 @@ before(() => {
   // Listens on FAKE_DOCKER_PORT and forwards every connection to the real Redis.
   writeFileSync(
     join(dir, "forwarder.mjs"),
-    `import { connect, createServer } from "node:net";
+    `import { writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 createServer((c) => { const u = connect(${Number(redis.port || 6379)}, ${JSON.stringify(redis.hostname)}); c.pipe(u).pipe(c); c.on("error", () => u.destroy()); u.on("error", () => c.destroy()); })
-  .listen(Number(process.env.FAKE_DOCKER_PORT), "127.0.0.1");
+  .listen(Number(process.env.FAKE_DOCKER_PORT), "127.0.0.1", () => writeFileSync(${JSON.stringify(join(dir, "listening"))}, ""));
 `,
   );
   writeFileSync(
@@ -43,10 +44,12 @@ case "$1" in
   info) exit "\${FAKE_DOCKER_INFO_EXIT:-0}" ;;
   compose)
     [ "\${FAKE_DOCKER_COMPOSE_EXIT:-0}" = 0 ] || exit "$FAKE_DOCKER_COMPOSE_EXIT"
+    rm -f "${join(dir, "listening")}"
     "${process.execPath}" "${join(dir, "forwarder.mjs")}" > /dev/null 2>&1 &
     echo $! > "${pidFile}"
-    sleep 0.3
-    exit 0 ;;
+    # Like --wait: back only once the service answers (a fixed pause lost the race on a loaded machine).
+    for _ in $(seq 200); do [ -f "${join(dir, "listening")}" ] && exit 0; sleep 0.05; done
+    exit 1 ;;
 esac
 exit 2
 `,

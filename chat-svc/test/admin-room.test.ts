@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { runScript } from "@parley/shared/testing.js";
+import { freePort, runScript } from "@parley/shared/testing.js";
 import { type Harness, startHarness } from "./harness.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -40,11 +40,14 @@ describe("npm run admin -- room", () => {
     assert.match(stdout, new RegExp(`${member.userId}  ${member.username} +member`));
   });
 
-  it("fails with 1 for an unknown room and 2 for something that is not a room id", async () => {
+  it("fails with 3 for an unknown room, 1 for an unreachable database and 2 for something that is not a room id", async () => {
     const missing = randomUUID();
     const unknown = await admin(["room", missing], h.config.DATABASE_URL);
-    assert.equal(unknown.code, 1);
+    assert.equal(unknown.code, 3, "not found, told apart from unreachable");
     assert.match(unknown.stderr, new RegExp(`no room ${missing}`));
+    const unreachable = await admin(["room", missing], `postgres://postgres@127.0.0.1:${await freePort()}/parley_chat`);
+    assert.equal(unreachable.code, 1, unreachable.stderr);
+    assert.match(unreachable.stderr, /DATABASE_URL/);
     const bad = await admin(["room", "general"], h.config.DATABASE_URL);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /"general" is not a room id/);
