@@ -42,7 +42,7 @@ function serviceWorker(): Plugin {
     name: "parley-service-worker",
     apply: "build",
     generateBundle(_options, bundle) {
-      const shell = new Set<string>(["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png"]);
+      const shell = new Set<string>(["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"]);
       for (const file of Object.values(bundle)) {
         if (file.fileName.startsWith("assets/") && !file.fileName.endsWith(".map")) shell.add(`/${file.fileName}`);
       }

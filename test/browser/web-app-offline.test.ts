@@ -68,6 +68,12 @@ test("a reload while offline keeps the app and its pending message, which goes o
   await see(page.getByRole("navigation", { name: "Rooms" }));
   await see(page.getByRole("status").filter({ hasText: "You're offline. 1 message will be sent when you're back." }));
   assert.equal(new URL(page.url()).pathname, `/rooms/${roomId}`);
+  // The logo is served from the service worker's cache too (not a broken image).
+  const logos = () =>
+    page.evaluate(() =>
+      [...document.images].filter((i) => new URL(i.src).pathname === "/icon.svg").map((i) => i.naturalWidth > 0),
+    );
+  await until(logos, [true]);
   assert.deepEqual(await serverTexts(roomId, gina.token), ["Before the tunnel"]);
 
   // Back online, no reload: the session resumes, the room loads and the message is delivered, once.

@@ -40,6 +40,11 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(request).catch(() => caches.match("/").then((r) => r ?? Response.error())));
     return;
   }
+  if (!url.pathname.startsWith("/assets/") && PRECACHE.includes(url.pathname)) {
+    // The manifest and icons keep their names across deploys: the network first, the precached copy offline.
+    event.respondWith(fetch(request).catch(() => caches.match(url.pathname).then((r) => r ?? Response.error())));
+    return;
+  }
   if (url.pathname.startsWith("/assets/")) {
     // Hashed file names never change content: the cache first (anything not precached joins it).
     event.respondWith(
