@@ -1,6 +1,6 @@
 /**
- * Parley Web when the network is gone at load, and when the account is
- * deactivated under a signed-in page. As in production: the four components
+ * Parley Web when the network is gone at load, when a screen's files cannot
+ * be fetched, and when the account is deactivated under a signed-in page. As in production: the four components
  * as processes serving a fresh build (with its service worker), Debian's
  * Chromium.
  */
@@ -92,9 +92,8 @@ test("a reload while offline keeps the app and its pending message, which goes o
 
 test("a signed-in page whose account is deactivated says so on the sign-in page", async () => {
   const name = `ivy_${Date.now().toString(36)}`;
-  const page = await stack.context.browser()?.newContext({ viewport: { width: 1280, height: 800 } });
-  assert.ok(page);
-  const ivy = await page.newPage();
+  const context = await stack.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const ivy = await context.newPage();
   try {
     await signUpInApp(ivy, stack.system, name);
     const run = await runScript(root, "scripts/admin.ts", ["user", "deactivate", name], {
@@ -106,6 +105,26 @@ test("a signed-in page whose account is deactivated says so on the sign-in page"
     await see(ivy.getByRole("status").filter({ hasText: "This account has been deactivated." }));
     await see(ivy.getByRole("heading", { name: "Log in" }));
   } finally {
-    await page.close();
+    await context.close();
+  }
+});
+
+test("a screen whose files cannot be fetched offers a retry, which loads it", async () => {
+  // No service worker here: the chunk comes from the network, which fails it once.
+  const context = await stack.browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" });
+  try {
+    let reachable = false;
+    await context.route("**/assets/AccountScreens-*", (route) =>
+      reachable ? route.continue() : route.abort("internetdisconnected"),
+    );
+    const page = await context.newPage();
+    await page.goto(`${stack.system.edgeUrl}/login`);
+    const alert = page.getByRole("alert").filter({ hasText: "This part of Parley could not be loaded." });
+    await see(alert);
+    reachable = true;
+    await alert.getByRole("button", { name: "Try again" }).click();
+    await see(page.getByRole("heading", { name: "Log in" }));
+  } finally {
+    await context.close();
   }
 });
