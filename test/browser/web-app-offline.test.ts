@@ -45,7 +45,13 @@ test("a reload while offline keeps the app and its pending message, which goes o
   const page = await stack.context.newPage();
   await signUpInApp(page, stack.system, hugoName);
   const hugoId = await userId(gina.token, hugoName);
-  const created = await api(stack.system, "POST", "/api/chats/rooms", { name: "Field notes", memberIds: [hugoId] }, gina.token);
+  const created = await api(
+    stack.system,
+    "POST",
+    "/api/chats/rooms",
+    { name: "Field notes", memberIds: [hugoId] },
+    gina.token,
+  );
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const roomId = (created.json.room as { id: string }).id;
   await api(stack.system, "POST", "/api/chats/messages", { roomId, text: "Before the tunnel" }, gina.token);
@@ -53,7 +59,7 @@ test("a reload while offline keeps the app and its pending message, which goes o
   await page.getByRole("link", { name: /^Field notes/ }).click();
   await see(timeline(page).getByText("Before the tunnel"));
   // The service worker has the app: it controls the page once installed.
-  await until(() => page.evaluate(() => navigator.serviceWorker.controller !== null), true);
+  await until(() => page.evaluate<boolean>("navigator.serviceWorker.controller !== null"), true);
 
   await stack.context.setOffline(true);
   const composer = page.getByRole("combobox", { name: /^Message/ });
@@ -70,8 +76,8 @@ test("a reload while offline keeps the app and its pending message, which goes o
   assert.equal(new URL(page.url()).pathname, `/rooms/${roomId}`);
   // The logo is served from the service worker's cache too (not a broken image).
   const logos = () =>
-    page.evaluate(() =>
-      [...document.images].filter((i) => new URL(i.src).pathname === "/icon.svg").map((i) => i.naturalWidth > 0),
+    page.evaluate<boolean[]>(
+      `[...document.images].filter((i) => new URL(i.src).pathname === "/icon.svg").map((i) => i.naturalWidth > 0)`,
     );
   await until(logos, [true]);
   assert.deepEqual(await serverTexts(roomId, gina.token), ["Before the tunnel"]);
@@ -86,7 +92,11 @@ test("a reload while offline keeps the app and its pending message, which goes o
   // Live again: what Gina sends now shows up.
   await api(stack.system, "POST", "/api/chats/messages", { roomId, text: "Welcome back" }, gina.token);
   await see(timeline(page).getByText("Welcome back"));
-  assert.deepEqual(await serverTexts(roomId, gina.token), ["Before the tunnel", "Written in the tunnel", "Welcome back"]);
+  assert.deepEqual(await serverTexts(roomId, gina.token), [
+    "Before the tunnel",
+    "Written in the tunnel",
+    "Welcome back",
+  ]);
   assert.deepEqual(errors, []);
 });
 
