@@ -23,6 +23,8 @@ const DEACTIVATED = "This account has been deactivated. An administrator can rea
 
 /** Why the last refresh was refused (the REST error's reason), to say why the session ended. */
 let refusal: string | undefined;
+/** A grant for another account than the page's, refused to the page's client: the page starts over with it. */
+let switchTo: WebGrant | undefined;
 
 /**
  * The cookie refresh, remembering why it was refused. A grant for someone
@@ -39,9 +41,7 @@ async function refreshAsSignedInUser(): Promise<WebGrant> {
     throw err;
   }
   if (state.status === "signed-in" && grant.userId !== state.userId) {
-    const other = grant;
-    // After the refusal below has been told to every listener (the old client's socket among them).
-    queueMicrotask(() => void begin(other).catch((err: unknown) => console.warn("starting the session:", err)));
+    switchTo = grant;
     throw new ConnectError("signed in as another account in another tab", Code.Unauthenticated);
   }
   return grant;
@@ -183,7 +183,14 @@ function endedNotice(): string {
 }
 
 auth.onChange((token) => {
-  if (token === undefined && state.status === "signed-in") end(endedNotice());
+  if (token !== undefined || state.status !== "signed-in") return;
+  const next = switchTo;
+  switchTo = undefined;
+  if (!next) return end(endedNotice());
+  // Closed now, so its socket hearing this refusal ends nothing; the new client once every listener has heard it.
+  state.client.close();
+  set({ status: "starting" });
+  setTimeout(() => void begin(next).catch((err: unknown) => console.warn("starting the session:", err)), 0);
 });
 
 /**
