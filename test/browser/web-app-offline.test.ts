@@ -36,7 +36,8 @@ async function serverTexts(roomId: string, token: string): Promise<string[]> {
   return ((res.json.messages as { text: string }[] | undefined) ?? []).map((m) => m.text);
 }
 
-const pending = (page: Page) => timeline(page).getByRole("article", { name: "Your message, not sent yet" });
+/** Messages waiting to be sent (shown under the timeline, or alone while it loads). */
+const pending = (page: Page) => page.getByRole("article", { name: "Your message, not sent yet" });
 
 test("a reload while offline keeps the app and its pending message, which goes out once when back online without a reload", async () => {
   const stamp = Date.now().toString(36);
@@ -134,6 +135,61 @@ test("a screen whose files cannot be fetched offers a retry, which loads it", as
     reachable = true;
     await alert.getByRole("button", { name: "Try again" }).click();
     await see(page.getByRole("heading", { name: "Log in" }));
+  } finally {
+    await context.close();
+  }
+});
+
+test("a page resumed offline as one account, whose cookie meanwhile belongs to another, starts over as that one and sends nothing as them", async () => {
+  const stamp = Date.now().toString(36);
+  const owner = await signUp(stack.system, `lena_${stamp}`);
+  const kim = await signUp(stack.system, `kim_${stamp}`);
+  const context = await stack.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const first = await context.newPage();
+    const jayName = `jay_${stamp}`;
+    await signUpInApp(first, stack.system, jayName);
+    const memberIds = [await userId(owner.token, jayName), kim.id];
+    const created = await api(
+      stack.system,
+      "POST",
+      "/api/chats/rooms",
+      { name: "Shared desk", memberIds },
+      owner.token,
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const roomId = (created.json.room as { id: string }).id;
+    await first.getByRole("link", { name: /^Shared desk/ }).click();
+    await see(first.getByRole("combobox", { name: /^Message/ }));
+    await until(() => first.evaluate<boolean>("navigator.serviceWorker.controller !== null"), true);
+
+    await context.setOffline(true);
+    await first.getByRole("combobox", { name: /^Message/ }).fill("Only Jay says this");
+    await first.getByRole("combobox", { name: /^Message/ }).press("Enter");
+    await see(pending(first).filter({ hasText: "Only Jay says this" }));
+    await first.reload();
+    await see(first.getByRole("status").filter({ hasText: "1 message will be sent" }));
+
+    // Meanwhile the browser's cookie became Kim's (another tab signed her in), and the network comes back.
+    const edge = new URL(stack.system.edgeUrl);
+    await context.addCookies([
+      {
+        name: "parley_refresh",
+        value: kim.refreshToken,
+        domain: edge.hostname,
+        path: "/api/web",
+        httpOnly: true,
+        sameSite: "Strict",
+      },
+    ]);
+    await context.setOffline(false);
+
+    // The tab's refresh gets Kim's grant: it becomes Kim's app, and Jay's message stays his, unsent.
+    await see(first.getByText(`@${kim.username}`));
+    await see(first.getByRole("heading", { name: "Shared desk" }));
+    await see(pending(first), "hidden");
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(await serverTexts(roomId, owner.token), []);
   } finally {
     await context.close();
   }
