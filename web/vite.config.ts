@@ -32,17 +32,19 @@ const proxy = {
   "/parley.": { target: edge },
 };
 
-/** Emits sw.js with the app shell to precache: index.html, the entry chunk with its imports and CSS, the icons. */
+/**
+ * Emits sw.js with everything to precache: index.html, every file the build
+ * emitted under assets/ (the entry and each lazily loaded chunk with its CSS,
+ * so a screen first opened offline loads too), the manifest and the icons.
+ */
 function serviceWorker(): Plugin {
   return {
     name: "parley-service-worker",
     apply: "build",
     generateBundle(_options, bundle) {
-      const shell = new Set<string>(["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png"]);
+      const shell = new Set<string>(["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"]);
       for (const file of Object.values(bundle)) {
-        if (file.type !== "chunk" || !file.isEntry) continue;
-        for (const name of [file.fileName, ...file.imports, ...(file.viteMetadata?.importedCss ?? [])])
-          shell.add(`/${name}`);
+        if (file.fileName.startsWith("assets/") && !file.fileName.endsWith(".map")) shell.add(`/${file.fileName}`);
       }
       const list = [...shell].sort();
       const version = createHash("sha256").update(list.join("\n")).digest("hex").slice(0, 12);

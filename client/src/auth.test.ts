@@ -51,3 +51,37 @@ test("an expired token is refreshed before it is handed out", async () => {
   assert.equal(await auth.token(), "new");
   auth.close();
 });
+
+test("a resumed session without a token refreshes on demand: a network failure keeps it, a refusal ends it", async () => {
+  const heard: (string | undefined)[] = [];
+  let online = false;
+  const auth = createAuth({
+    refresh: async () => {
+      if (!online) throw new ConnectError("Parley cannot be reached", Code.Unavailable);
+      return { accessToken: "t1", expiresIn: 900 };
+    },
+  });
+  auth.onChange((t) => heard.push(t));
+  assert.equal(await auth.token(), undefined, "not resumed: simply signed out");
+  auth.resume();
+  await assert.rejects(auth.token(), (err: ConnectError) => err.code === Code.Unavailable);
+  await assert.rejects(auth.token(), (err: ConnectError) => err.code === Code.Unavailable);
+  assert.deepEqual(heard, [], "a refresh that could not reach the server ends nothing");
+  online = true;
+  assert.equal(await auth.token(), "t1");
+  assert.deepEqual(heard, ["t1"]);
+  auth.close();
+
+  const refused: (string | undefined)[] = [];
+  const other = createAuth({
+    refresh: async () => {
+      throw new ConnectError("deactivated", Code.PermissionDenied);
+    },
+  });
+  other.onChange((t) => refused.push(t));
+  other.resume();
+  await assert.rejects(other.token(), (err: ConnectError) => err.code === Code.PermissionDenied);
+  assert.deepEqual(refused, [undefined], "the refusal is heard although no token was ever held");
+  assert.equal(await other.token(), undefined, "and the resume is over");
+  other.close();
+});

@@ -41,6 +41,14 @@ export interface Auth {
   refresh(stale?: string): Promise<string>;
   /** Starts using a token from sign-in (VerifyOtp) or elsewhere. */
   set(grant: TokenGrant): void;
+  /**
+   * The session is believed alive but no token is held: a page loaded
+   * offline, whose refresh could not reach the server. Until a refresh
+   * succeeds or is refused, `token()` refreshes instead of answering
+   * undefined, so callers wait for the network rather than take the user for
+   * signed out; a refused refresh then tells listeners `undefined`.
+   */
+  resume(): void;
   /** Forgets the token (sign-out); listeners hear `undefined`. */
   clear(): void;
   /** Called with every new token, and with undefined once signed out. */
@@ -58,6 +66,8 @@ export function createAuth(options: AuthOptions = {}): Auth {
   let current: string | undefined;
   let expiresAt = 0;
   let inflight: Promise<string> | undefined;
+  /** Set by resume(), until a token arrives or the session is refused. */
+  let resuming = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
@@ -78,6 +88,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
 
   const set = (grant: TokenGrant) => {
     const lifeMs = grant.expiresIn * 1000;
+    resuming = false;
     current = grant.accessToken;
     expiresAt = now() + lifeMs;
     schedule(lifeMs - Math.min(MAX_EARLY_MS, lifeMs * 0.2));
@@ -85,7 +96,8 @@ export function createAuth(options: AuthOptions = {}): Auth {
   };
 
   const clear = () => {
-    const had = current !== undefined;
+    const had = current !== undefined || resuming;
+    resuming = false;
     current = undefined;
     expiresAt = 0;
     schedule(0);
@@ -118,10 +130,14 @@ export function createAuth(options: AuthOptions = {}): Auth {
     async token() {
       if (inflight) await inflight.catch(() => undefined);
       if (current !== undefined && now() >= expiresAt && options.refresh) return refresh(current);
+      if (current === undefined && resuming) return refresh();
       return current;
     },
     refresh,
     set,
+    resume() {
+      if (current === undefined) resuming = true;
+    },
     clear,
     onChange(listener) {
       listeners.add(listener);

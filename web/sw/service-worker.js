@@ -1,8 +1,9 @@
 /*
  * Parley's service worker: keeps the app shell so the app opens (and shows
  * what it has) without a network. The build fills in PRECACHE (index.html,
- * the entry's hashed assets, the manifest and icons) and VERSION (a hash of
- * that list), so each deploy gets a fresh cache and drops the old one.
+ * every hashed asset it emitted, lazily loaded screens and their CSS
+ * included, the manifest and icons) and VERSION (a hash of that list), so
+ * each deploy gets a fresh cache and drops the old one.
  * API, socket and Connect calls are never cached: they always go to the network.
  */
 const VERSION = "__VERSION__";
@@ -39,8 +40,13 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(request).catch(() => caches.match("/").then((r) => r ?? Response.error())));
     return;
   }
+  if (!url.pathname.startsWith("/assets/") && PRECACHE.includes(url.pathname)) {
+    // The manifest and icons keep their names across deploys: the network first, the precached copy offline.
+    event.respondWith(fetch(request).catch(() => caches.match(url.pathname).then((r) => r ?? Response.error())));
+    return;
+  }
   if (url.pathname.startsWith("/assets/")) {
-    // Hashed file names never change content: the cache first, and lazily loaded chunks join it.
+    // Hashed file names never change content: the cache first (anything not precached joins it).
     event.respondWith(
       caches.match(request).then(
         (hit) =>

@@ -2,13 +2,14 @@
  * Routes: the account screens when signed out, the chat when signed in.
  * Each side is its own chunk, loaded when needed.
  */
-import { lazy, Suspense } from "react";
+import { Suspense } from "react";
 import { Redirect, useLocation, useSearch } from "wouter";
 import { ClientContext, useSession } from "../data/use-parley.js";
 import { Loading } from "../ui/Loading.js";
+import { LoadBoundary, lazyScreen } from "./lazy-screen.js";
 
-const AccountScreens = lazy(() => import("../auth/AccountScreens.js"));
-const ChatApp = lazy(() => import("../chat/ChatApp.js"));
+const AccountScreens = lazyScreen(() => import("../auth/AccountScreens.js"));
+const ChatApp = lazyScreen(() => import("../chat/ChatApp.js"));
 
 const ACCOUNT_PATHS = ["/login", "/signup", "/verify"];
 
@@ -27,9 +28,13 @@ export function App() {
       return <Redirect to={`/login${next}`} replace />;
     }
     return (
-      <Suspense fallback={<Loading label="Loading" />}>
-        <AccountScreens notice={session.reason} />
-      </Suspense>
+      <LoadBoundary screen={AccountScreens}>
+        {() => (
+          <Suspense fallback={<Loading label="Loading" />}>
+            <AccountScreens.Component notice={session.reason} />
+          </Suspense>
+        )}
+      </LoadBoundary>
     );
   }
 
@@ -39,9 +44,13 @@ export function App() {
   }
   return (
     <ClientContext.Provider value={session.client}>
-      <Suspense fallback={<Loading label="Loading your rooms" />}>
-        <ChatApp key={session.userId} />
-      </Suspense>
+      <LoadBoundary screen={ChatApp}>
+        {() => (
+          <Suspense fallback={<Loading label="Loading your rooms" />}>
+            <ChatApp.Component key={session.userId} />
+          </Suspense>
+        )}
+      </LoadBoundary>
     </ClientContext.Provider>
   );
 }

@@ -5,7 +5,7 @@
  * (a header a cross-site form cannot send) and the cookie.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type RefreshStrategy, refreshAcrossTabs, type TokenGrant } from "@parley/client";
+import { refreshAcrossTabs, type TokenGrant } from "@parley/client";
 
 export interface WebGrant extends TokenGrant {
   /** The signed-in user's id (names the outbox's IndexedDB database). */
@@ -26,6 +26,22 @@ const CODES: Record<string, Code> = {
   unavailable: Code.Unavailable,
 };
 
+/** A refusal from these routes, keeping the REST error's reason (e.g. ACCOUNT_DEACTIVATED) for what the app says. */
+export class WebSessionError extends ConnectError {
+  constructor(
+    message: string,
+    code: Code,
+    readonly reason: string,
+  ) {
+    super(message, code);
+  }
+}
+
+/** The reason the edge gave for refusing, if `err` is such a refusal. */
+export function refusalReason(err: unknown): string | undefined {
+  return err instanceof WebSessionError && err.reason !== "" ? err.reason : undefined;
+}
+
 async function post(path: string, body?: unknown): Promise<unknown> {
   let response: Response;
   try {
@@ -43,7 +59,7 @@ async function post(path: string, body?: unknown): Promise<unknown> {
   const code =
     CODES[answer.error?.code ?? ""] ??
     (response.status === 401 ? Code.Unauthenticated : response.status >= 500 ? Code.Unavailable : Code.Unknown);
-  throw new ConnectError(answer.error?.message ?? response.statusText, code);
+  throw new WebSessionError(answer.error?.message ?? response.statusText, code, answer.error?.reason ?? "");
 }
 
 function grantFrom(answer: unknown): WebGrant {
@@ -74,8 +90,6 @@ export const refreshWebSession = refreshAcrossTabs(
   async (): Promise<WebGrant> => grantFrom(await post("/api/web/refresh")),
   { name: "parley-refresh-cookie" },
 );
-
-export const cookieRefresh: RefreshStrategy = refreshWebSession;
 
 /** Ends this browser's session and clears the cookie. */
 export async function closeWebSession(): Promise<void> {
