@@ -156,6 +156,9 @@ test("on a phone, long names and previews never make the page wider than the scr
     await page.setViewportSize(viewport);
     const seen = await page.evaluate(() => (globalThis as unknown as InPage).document.documentElement.scrollWidth);
     assert.ok(seen <= viewport.width, `room at ${viewport.width} px: page ${seen} px wide`);
+    // Nor does the timeline scroll sideways (the sender's long name and the link in the message).
+    const log = await timeline(page).evaluate((e) => [e.scrollWidth, e.clientWidth]);
+    assert.ok((log[0] ?? 0) <= (log[1] ?? 0), `timeline at ${viewport.width} px: ${log[0]} px in ${log[1]}`);
     const box = await page.getByRole("combobox", { name: /^Message/ }).boundingBox();
     assert.ok(box && box.height <= 50, `one-line composer, not ${JSON.stringify(box)}`);
   }
@@ -196,7 +199,7 @@ test("removed from the room on screen: it says so, and leads back to the room li
     assert.equal(removed.status, 200, JSON.stringify(removed.json));
 
     await see(page.getByRole("heading", { name: "You were removed from this room" }));
-    await see(page.getByText(`An owner or admin of ${name} removed you.`));
+    await see(page.getByText(`An owner or admin of “${name}” removed you.`));
     await page.getByRole("link", { name: "Back to your rooms" }).click();
     await until(async () => new URL(page.url()).pathname, "/");
     const list = page.getByRole("navigation", { name: "Rooms" });

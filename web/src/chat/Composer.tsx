@@ -14,6 +14,7 @@ import { useClient, useMe } from "../data/use-parley.js";
 import { messageOf } from "../session/session.js";
 import { Avatar } from "../ui/Avatar.js";
 import { CloseIcon } from "../ui/icons.js";
+import { oneLine } from "../ui/one-line.js";
 import type { Draft } from "./RoomView.js";
 import { useRoomName } from "./room-names.js";
 
@@ -28,7 +29,7 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
   const client = useClient();
   const me = useMe();
   // One line: a name with a line break would otherwise wrap the placeholder over several.
-  const name = useRoomName(room).replace(/\s+/g, " ").trim();
+  const name = oneLine(useRoomName(room));
   const [text, setText] = useState("");
   const [error, setError] = useState<string>();
   const [caret, setCaret] = useState(0);

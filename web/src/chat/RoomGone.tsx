@@ -15,10 +15,10 @@ export function RoomGone({ room }: { room: RoomState | undefined }) {
     room?.leftBecause === "removed"
       ? [
           "You were removed from this room",
-          `An owner or admin of ${known ? name : "the room"} removed you. Its messages are no longer shown to you.`,
+          `An owner or admin of ${known ? `“${name}”` : "the room"} removed you. Its messages are no longer shown to you.`,
         ]
       : room?.leftBecause === "left"
-        ? ["You left this room", `You left ${known ? name : "it"}, perhaps on another device.`]
+        ? ["You left this room", `You left ${known ? `“${name}”` : "it"}, perhaps on another device.`]
         : [
             "This room isn't available",
             "It doesn't exist, or you're not a member. Public rooms can be joined from “Browse rooms”.",
