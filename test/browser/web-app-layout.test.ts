@@ -322,6 +322,7 @@ test("on a touch screen Enter starts a new line and Send sends; editing a messag
   const editStarted = Date.now();
   await sent.click();
   await sent.getByRole("button", { name: "Edit" }).click();
+  await until(() => composer.inputValue(), "first line\nsecond line");
   await composer.fill("");
   await composer.pressSequentially("first line, edited");
   await page.getByRole("button", { name: "Save" }).click();
