@@ -36,6 +36,8 @@ import { createMemoryOutboxStore, type OutboxStore } from "./outbox-store.js";
 import {
   applyEvent,
   emptyRoom,
+  type LeftBecause,
+  leftRoom,
   type RoomState,
   roomFromFetch,
   roomFromSummary,
@@ -120,6 +122,13 @@ const RESYNC_RETRY_MS = 2_000;
 /** A stale room list is read again within this long, at random. */
 const STALE_LIST_SPREAD_MS = 2_000;
 const REASON_RESYNC = "RESYNC_REQUIRED";
+
+/** RoomRemoved.reason and Unsubscribed.reason, as the app tells the user. */
+function leftBecause(reason: string): LeftBecause | undefined {
+  if (reason === "REMOVED_FROM_ROOM") return "removed";
+  if (reason === "LEFT_ROOM") return "left";
+  return undefined;
+}
 
 function defaultWsUrl(baseUrl: string): string {
   const url = new URL("/ws", baseUrl);
@@ -255,7 +264,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       return;
     }
     if (kind.case === "roomRemoved") {
-      updateRoom(kind.value.roomId, (room) => ({ ...room, status: "left" }));
+      updateRoom(kind.value.roomId, (room) => leftRoom(room, leftBecause(kind.value.reason)));
       return;
     }
     if (kind.case === "roomListStale") {
@@ -266,7 +275,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     if (kind.case === "unsubscribed") {
       const { roomId, reason } = kind.value;
       if (reason === REASON_RESYNC) void resync(roomId);
-      else updateRoom(roomId, (room) => ({ ...room, status: "left" }));
+      else updateRoom(roomId, (room) => leftRoom(room, leftBecause(reason)));
     }
   }
 
@@ -319,7 +328,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     } catch (err) {
       const error = toParleyError(err);
       if (error.code === "not_found" || error.code === "permission_denied") {
-        updateRoom(roomId, (r) => ({ ...r, status: "left" }));
+        updateRoom(roomId, (r) => leftRoom(r));
       } else if (error.code === "resource_exhausted") {
         retryLater(() => subscribeRoom(roomId));
       }
@@ -370,7 +379,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     } catch (err) {
       const error = toParleyError(err);
       if (error.code === "not_found" || error.code === "permission_denied") {
-        updateRoom(roomId, (r) => ({ ...r, status: "left" }));
+        updateRoom(roomId, (r) => leftRoom(r));
         return;
       }
       // Fetching failed (the network, most likely): the room stays as it was and is fetched again shortly.

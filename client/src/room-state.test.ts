@@ -11,7 +11,7 @@ import {
   RoomKind,
   RoomSchema,
 } from "@parley/proto/chat/v1/chat_pb.js";
-import { applyEvent, deactivatedPeer, emptyRoom, type RoomState } from "./room-state.js";
+import { applyEvent, deactivatedPeer, emptyRoom, leftRoom, type RoomState } from "./room-state.js";
 
 const ROOM = "00000000-0000-4000-8000-000000000001";
 const ME = "me";
@@ -129,4 +129,44 @@ test("an operator's (de)activation flips the member's flag, and makes a direct r
     ["bob", true],
   ]);
   assert.equal(deactivatedPeer(group, ME), undefined);
+});
+
+test("a room the user is removed from says so; one they left says that; the first reason heard stays", () => {
+  const room: RoomState = {
+    ...loaded(1n),
+    status: "live",
+    room: create(RoomSchema, {
+      id: ROOM,
+      kind: RoomKind.GROUP,
+      memberIds: [ME, "bob"],
+      members: [
+        create(MemberSchema, { userId: ME, role: MemberRole.MEMBER }),
+        create(MemberSchema, { userId: "bob", role: MemberRole.OWNER }),
+      ],
+    }),
+  };
+  const gone = (userId: string, change: MemberChanged_Change): RoomEvent =>
+    create(RoomEventSchema, {
+      roomId: ROOM,
+      eventSeq: 2n,
+      kind: { case: "memberChanged", value: { userId, change, role: MemberRole.MEMBER } },
+    });
+
+  const removed = applyEvent(room, gone(ME, MemberChanged_Change.REMOVED), ME, 0).state;
+  assert.equal(removed.status, "left");
+  assert.equal(removed.leftBecause, "removed");
+  assert.deepEqual(removed.room?.memberIds, ["bob"]);
+  // The room_removed frame that follows the event does not overwrite it.
+  assert.equal(leftRoom(removed, "left").leftBecause, "removed");
+
+  const left = applyEvent(room, gone(ME, MemberChanged_Change.LEFT), ME, 0).state;
+  assert.equal(left.leftBecause, "left");
+
+  const othersGone = applyEvent(room, gone("bob", MemberChanged_Change.REMOVED), ME, 0).state;
+  assert.equal(othersGone.status, "live");
+  assert.equal(othersGone.leftBecause, undefined);
+
+  // Found gone on a fetch: left, for no reason the server gave.
+  assert.equal(leftRoom(room).leftBecause, undefined);
+  assert.equal(leftRoom(room).status, "left");
 });

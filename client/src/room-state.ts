@@ -38,11 +38,16 @@ export type RoomStatus =
   /** The user left or was removed; nothing more arrives. */
   | "left";
 
+/** Why a room is `left`: the user left it (on any device), or someone removed them. */
+export type LeftBecause = "left" | "removed";
+
 export interface RoomState {
   readonly roomId: string;
   /** Name, topic, kind and members (members only once the room was fetched with GetRoom). */
   readonly room: Room | undefined;
   readonly status: RoomStatus;
+  /** Why the room is `left`, when the server said (a room found gone on a fetch has no reason). */
+  readonly leftBecause: LeftBecause | undefined;
   /** Whether `messages` holds the room's latest messages (loadTimeline), or nothing yet. */
   readonly timeline: "none" | "loading" | "loaded";
   /** Loaded messages, ascending and contiguous by seq. */
@@ -82,6 +87,7 @@ export function emptyRoom(roomId: string): RoomState {
     roomId,
     room: undefined,
     status: "syncing",
+    leftBecause: undefined,
     timeline: "none",
     messages: [],
     hasOlder: false,
@@ -289,9 +295,12 @@ function memberChanged(
   me: string,
 ): RoomState {
   const gone = change.change === MemberChanged_Change.LEFT || change.change === MemberChanged_Change.REMOVED;
-  const status = gone && change.userId === me ? "left" : state.status;
+  const after =
+    gone && change.userId === me
+      ? leftRoom(state, change.change === MemberChanged_Change.REMOVED ? "removed" : "left")
+      : state;
   const room = state.room;
-  if (!room) return { ...state, status };
+  if (!room) return after;
   let members = room.members;
   if (gone) members = members.filter((m) => m.userId !== change.userId);
   else if (change.change === MemberChanged_Change.JOINED && !members.some((m) => m.userId === change.userId)) {
@@ -321,7 +330,15 @@ function memberChanged(
     : room.memberIds.includes(change.userId)
       ? room.memberIds
       : [...room.memberIds, change.userId];
-  return { ...state, status, room: { ...room, members, memberIds } };
+  return { ...after, room: { ...room, members, memberIds } };
+}
+
+/**
+ * The room as the user no longer a member: the first reason heard stays (the
+ * member_changed event, the room_removed frame and the unsubscribe all say it).
+ */
+export function leftRoom(state: RoomState, because?: LeftBecause): RoomState {
+  return { ...state, status: "left", leftBecause: state.leftBecause ?? because };
 }
 
 /**

@@ -408,6 +408,14 @@ test("rooms the user gains or loses on another device show up live, without refr
   assert.equal(left.status, 200, JSON.stringify(left.json));
   await until("room dropped", () => !listed(created.id));
   assert.equal(room(b.client, created.id).status, "left");
+  assert.equal(room(b.client, created.id).leftBecause, "left");
+  // Removed by its owner: the room says why it is gone.
+  const { room: kicked } = await a.client.chats.createRoom({ name: "short stay", memberIds: [bob.id] });
+  assert.ok(kicked);
+  await until("kicked room live", () => listed(kicked.id) && room(b.client, kicked.id).status === "live");
+  await a.client.chats.removeMember({ roomId: kicked.id, userId: bob.id });
+  await until("kicked room dropped", () => !listed(kicked.id));
+  assert.equal(room(b.client, kicked.id).leftBecause, "removed");
   assert.ok(
     b.frames.some((f) => f.dir === "in" && "roomAdded" in f.frame),
     "learned from the socket, not a poll",

@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "playwright-core";
 import { startWebStack, type WebStack } from "../support/browser.js";
-import { otpFrom, signUp } from "../support/users.js";
+import { api, otpFrom, signUp } from "../support/users.js";
 import { createRoom, see, timeline } from "./web-app-steps.js";
 
 let stack: WebStack;
@@ -95,6 +95,24 @@ test("every screen, light and dark, has no serious or critical axe violation", a
   await see(page.getByText("This browser"));
   await audit(page, "sessions");
 
+  // Removed from a room while in it.
+  const search = await api(stack.system, "GET", `/api/users/search?prefix=${username}`, undefined, friend.token);
+  const myId = (search.json.users as { id: string }[] | undefined)?.[0]?.id;
+  assert.ok(myId, JSON.stringify(search.json));
+  const created = await api(
+    stack.system,
+    "POST",
+    "/api/chats/rooms",
+    { name: "Brief visit", visibility: "private", memberIds: [myId] },
+    friend.token,
+  );
+  const briefId = (created.json.room as { id: string }).id;
+  await page.getByRole("link", { name: /^Brief visit/ }).click();
+  await see(page.getByRole("heading", { name: "Brief visit" }));
+  await api(stack.system, "DELETE", `/api/chats/rooms/${briefId}/members/${myId}`, undefined, friend.token);
+  await see(page.getByRole("heading", { name: "You were removed from this room" }));
+  await audit(page, "removed from a room");
+
   await page.getByRole("link", { name: /^Accessible room/ }).click();
   await see(timeline(page));
   await stack.context.setOffline(true);
@@ -104,6 +122,6 @@ test("every screen, light and dark, has no serious or critical axe violation", a
   await audit(page, "offline banner");
   await stack.context.setOffline(false);
 
-  assert.equal(checked.length, 24, checked.join(", "));
+  assert.equal(checked.length, 26, checked.join(", "));
   assert.deepEqual(found, []);
 });

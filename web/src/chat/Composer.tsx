@@ -1,7 +1,10 @@
 /**
  * Writes, replies to and edits messages. Enter sends, Shift+Enter starts a
- * new line, Escape cancels a reply or edit, ↑ in an empty box edits my last
- * message. Typing `@` offers the room's members (↑/↓, Enter or Tab to pick).
+ * new line (on a touch-first device, whose keyboard has no Shift+Enter, Enter
+ * starts a new line and the Send button sends), Escape cancels a reply or
+ * edit, ↑ in an empty box edits my last message. Typing `@` offers the room's
+ * members (↑/↓, Enter or Tab to pick). Only writing a new message or a reply
+ * tells the room that I am typing: an edit changes what was already said.
  */
 import type { RoomState } from "@parley/client";
 import type { PublicProfile } from "@parley/proto/user/v1/user_pb.js";
@@ -10,16 +13,23 @@ import { displayName, useDisplayName, useProfiles } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 import { messageOf } from "../session/session.js";
 import { Avatar } from "../ui/Avatar.js";
+import { CloseIcon } from "../ui/icons.js";
+import { oneLine } from "../ui/one-line.js";
 import type { Draft } from "./RoomView.js";
 import { useRoomName } from "./room-names.js";
 
 const MAX_LENGTH = 4000;
 const MENTION_AT_CARET = /(?:^|[^A-Za-z0-9_@])@([A-Za-z0-9_]{0,32})$/;
+/** A finger, not a mouse, is the main pointer: a phone or tablet, whose on-screen Enter is the only way to a new line. */
+const TOUCH_FIRST = "(pointer: coarse)";
+
+const touchFirst = () => typeof matchMedia === "function" && matchMedia(TOUCH_FIRST).matches;
 
 export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Draft; onDraft: (draft: Draft) => void }) {
   const client = useClient();
   const me = useMe();
-  const name = useRoomName(room);
+  // One line: a name with a line break would otherwise wrap the placeholder over several.
+  const name = oneLine(useRoomName(room));
   const [text, setText] = useState("");
   const [error, setError] = useState<string>();
   const [caret, setCaret] = useState(0);
@@ -98,7 +108,7 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
         return;
       }
     }
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing && !touchFirst()) {
       e.preventDefault();
       void submit();
     } else if (e.key === "Escape" && draft) {
@@ -142,7 +152,7 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
               if (draft.kind === "edit") setText("");
             }}
           >
-            ✕
+            <CloseIcon />
           </button>
         </div>
       )}
@@ -184,7 +194,7 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
             setText(e.target.value);
             setCaret(e.target.selectionStart);
             setActive(0);
-            if (e.target.value) client.typing(room.roomId);
+            if (e.target.value && draft?.kind !== "edit") client.typing(room.roomId);
           }}
           onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
           onKeyDown={onKeyDown}

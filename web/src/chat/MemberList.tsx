@@ -6,6 +6,7 @@ import { displayName, useAddMembers, useProfiles, useRemoveMember, useSetMemberR
 import { useMe, useParley } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { ErrorText } from "../ui/ErrorText.js";
+import { CloseIcon } from "../ui/icons.js";
 import { Loading } from "../ui/Loading.js";
 import { isDirect } from "./room-names.js";
 
@@ -46,7 +47,7 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
       <header className="member-list-header">
         <h2>Members ({members.length})</h2>
         <button type="button" className="icon-button" aria-label="Hide members" onClick={onClose}>
-          ✕
+          <CloseIcon />
         </button>
       </header>
       {canInvite && !inviting && (

@@ -4,6 +4,7 @@ import { useDisplayName, useProfile } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { IconButton } from "../ui/IconButton.js";
+import { DeleteIcon, EditIcon, ReactIcon, ReplyIcon } from "../ui/icons.js";
 import { clockTime, fullTime } from "../ui/time.js";
 import { MessageText } from "./MessageText.js";
 import { Reactions } from "./Reactions.js";
@@ -91,21 +92,21 @@ export const MessageItem = memo(function MessageItem({
           {!readOnly && (
             <>
               <IconButton label="Add reaction" onClick={() => setPicking(true)}>
-                ☺
+                <ReactIcon />
               </IconButton>
               <IconButton label="Reply" onClick={() => onDraft({ kind: "reply", message })}>
-                ↩
+                <ReplyIcon />
               </IconButton>
             </>
           )}
           {mine && !readOnly && (
             <IconButton label="Edit" onClick={() => onDraft({ kind: "edit", message })}>
-              ✎
+              <EditIcon />
             </IconButton>
           )}
           {(mine || moderator) && (
             <IconButton label="Delete" onClick={remove}>
-              🗑
+              <DeleteIcon />
             </IconButton>
           )}
         </div>

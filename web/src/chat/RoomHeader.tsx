@@ -2,6 +2,7 @@ import type { RoomState } from "@parley/client";
 import { lazy, Suspense, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { useLeaveRoom } from "../data/queries.js";
+import { ArrowLeftIcon, MembersIcon } from "../ui/icons.js";
 import { isDirect, useRoomName } from "./room-names.js";
 
 const RoomSettingsDialog = lazy(() => import("./RoomSettingsDialog.js"));
@@ -27,7 +28,7 @@ export function RoomHeader({
   return (
     <header className="room-header">
       <Link href="/" className="icon-button back-button" aria-label="Back to rooms">
-        <span aria-hidden="true">←</span>
+        <ArrowLeftIcon size={20} />
       </Link>
       <div className="room-title">
         <h1>
@@ -38,7 +39,7 @@ export function RoomHeader({
       </div>
       <div className="room-header-actions">
         <button type="button" aria-pressed={membersShown} onClick={onToggleMembers}>
-          <span aria-hidden="true">👥</span> {count}
+          <MembersIcon /> {count}
           <span className="visually-hidden"> members</span>
         </button>
         {!direct && moderator && (

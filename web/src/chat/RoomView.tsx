@@ -13,6 +13,7 @@ import { Composer } from "./Composer.js";
 import { forgetRoom } from "./last-room.js";
 import { MemberList } from "./MemberList.js";
 import { ReadOnlyNotice } from "./ReadOnlyNotice.js";
+import { RoomGone } from "./RoomGone.js";
 import { RoomHeader } from "./RoomHeader.js";
 import { RoomTimeline } from "./RoomTimeline.js";
 import { TypingIndicator } from "./TypingIndicator.js";
@@ -43,12 +44,7 @@ export function RoomView({ roomId }: { roomId: string }) {
 
   if (room?.status === "left" || loadError) {
     forgetRoom(roomId);
-    return (
-      <div className="empty-main">
-        <h1>This room isn't available</h1>
-        <p>It doesn't exist, or you're not a member. Public rooms can be joined from “Browse rooms”.</p>
-      </div>
-    );
+    return <RoomGone room={room} />;
   }
   if (!room?.room) return <Loading label="Loading the room" />;
 

@@ -5,6 +5,7 @@ import { Link } from "wouter";
 import { useDisplayName, useProfile } from "../data/queries.js";
 import { useMe, useParley } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
+import { PlusIcon, SearchIcon, SettingsIcon } from "../ui/icons.js";
 import { RoomListItem } from "./RoomListItem.js";
 import { isDirect } from "./room-names.js";
 
@@ -31,10 +32,10 @@ export function Sidebar({ currentRoomId }: { currentRoomId: string | undefined }
       </header>
       <div className="sidebar-actions">
         <button type="button" onClick={() => setDialog("create")}>
-          <span aria-hidden="true">+</span> New room
+          <PlusIcon size={16} /> New room
         </button>
         <button type="button" onClick={() => setDialog("directory")}>
-          <span aria-hidden="true">⌕</span> Browse rooms
+          <SearchIcon size={16} /> Browse rooms
         </button>
       </div>
       <div className="room-lists">
@@ -63,7 +64,7 @@ export function Sidebar({ currentRoomId }: { currentRoomId: string | undefined }
               aria-label="New direct message"
               onClick={() => setDialog("dm")}
             >
-              +
+              <PlusIcon />
             </button>
           </div>
           {directs.length === 0 ? (
@@ -103,7 +104,7 @@ function MyAccount() {
         <span className="me-status">{profile?.statusText || `@${me?.username ?? ""}`}</span>
       </div>
       <Link href="/settings/profile" className="icon-button" aria-label="Settings">
-        <span aria-hidden="true">⚙</span>
+        <SettingsIcon size={20} />
       </Link>
     </footer>
   );

@@ -5,6 +5,7 @@ import { displayName, useUserSearch } from "../data/queries.js";
 import { useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import "./user-picker.css";
+import { CloseIcon } from "../ui/icons.js";
 
 export function UserPicker({
   label,
@@ -38,7 +39,7 @@ export function UserPicker({
                 {displayName(u)}
                 {onUnpick && (
                   <button type="button" aria-label={`Remove ${displayName(u)}`} onClick={() => onUnpick(u)}>
-                    ✕
+                    <CloseIcon size={14} />
                   </button>
                 )}
               </li>

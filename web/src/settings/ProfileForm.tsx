@@ -1,9 +1,10 @@
 import { NotificationLevel, type User } from "@parley/proto/user/v1/user_pb.js";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useRef, useState } from "react";
 import { useMyProfile, useUpdateProfile } from "../data/queries.js";
 import { Avatar } from "../ui/Avatar.js";
 import { ErrorText } from "../ui/ErrorText.js";
 import { Loading } from "../ui/Loading.js";
+import { safeImageUrl } from "../ui/safe-url.js";
 
 export function ProfileForm() {
   const profile = useMyProfile();
@@ -18,9 +19,19 @@ function ProfileFields({ user }: { user: User }) {
   const [statusText, setStatusText] = useState(user.statusText);
   const [level, setLevel] = useState(user.notificationLevel || NotificationLevel.ALL);
   const update = useUpdateProfile();
+  // Pictures load over https only: anything else would show the initial, so say so before saving.
+  const avatarWrong = avatarUrl.trim() !== "" && !safeImageUrl(avatarUrl.trim());
+  const [avatarChecked, setAvatarChecked] = useState(false);
+  const avatarField = useRef<HTMLInputElement>(null);
+  const showAvatarError = avatarChecked && avatarWrong;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (avatarWrong) {
+      setAvatarChecked(true);
+      avatarField.current?.focus();
+      return;
+    }
     update.mutate({
       displayName: displayName.trim(),
       avatarUrl: avatarUrl.trim(),
@@ -48,14 +59,21 @@ function ProfileFields({ user }: { user: User }) {
       <label className="field">
         <span>Avatar URL</span>
         <input
+          ref={avatarField}
           type="url"
           maxLength={2048}
           placeholder="https://…"
           aria-describedby="avatar-hint"
+          aria-invalid={showAvatarError || undefined}
           value={avatarUrl}
           onChange={(e) => setAvatarUrl(e.target.value)}
+          onBlur={() => setAvatarChecked(true)}
         />
-        <small id="avatar-hint">An https link to a picture</small>
+        <small id="avatar-hint" className={showAvatarError ? "field-error" : undefined}>
+          {showAvatarError
+            ? "Must be an https link (starting with https://) to a picture"
+            : "An https link to a picture"}
+        </small>
       </label>
       <label className="field">
         <span>Status</span>

@@ -3,6 +3,7 @@ import { useSessions } from "../data/queries.js";
 import { signOut, signOutEverywhere } from "../session/session.js";
 import { ErrorText } from "../ui/ErrorText.js";
 import { fullTime } from "../ui/time.js";
+import { describeDevice } from "./device-name.js";
 
 export function SessionList() {
   const sessions = useSessions();
@@ -16,7 +17,7 @@ export function SessionList() {
         {(sessions.data?.sessions ?? []).map((s) => (
           <li key={s.id} className="session">
             <div>
-              <strong>{s.userAgent || "Unknown device"}</strong>
+              <strong title={s.userAgent || undefined}>{describeDevice(s.userAgent)}</strong>
               {s.current && <span className="tag">This browser</span>}
             </div>
             <div className="hint">
@@ -25,7 +26,7 @@ export function SessionList() {
           </li>
         ))}
       </ul>
-      <div className="dialog-actions">
+      <div className="session-actions">
         <button type="button" onClick={run(signOut)}>
           Log out
         </button>

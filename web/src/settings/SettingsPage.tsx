@@ -3,13 +3,14 @@ import { Link } from "wouter";
 import { ProfileForm } from "./ProfileForm.js";
 import { SessionList } from "./SessionList.js";
 import "./settings.css";
+import { ArrowLeftIcon } from "../ui/icons.js";
 
 export default function SettingsPage({ tab }: { tab: "profile" | "sessions" }) {
   return (
     <div className="settings-page">
       <header className="room-header">
         <Link href="/" className="icon-button back-button" aria-label="Back to rooms">
-          <span aria-hidden="true">←</span>
+          <ArrowLeftIcon size={20} />
         </Link>
         <div className="room-title">
           <h1>Settings</h1>

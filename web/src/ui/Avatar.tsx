@@ -1,4 +1,5 @@
 /** A user's picture (an https URL they set) or their initial on a colour of their own. */
+import { useState } from "react";
 import { safeImageUrl } from "./safe-url.js";
 
 const HUES = [210, 260, 330, 20, 150, 190, 290, 45];
@@ -23,10 +24,16 @@ export function Avatar({
   online?: boolean | undefined;
 }) {
   const src = url ? safeImageUrl(url) : undefined;
+  // The URL that failed to load (a 404, not an image): the initial stands in until the URL changes.
+  const [broken, setBroken] = useState<string>();
   const initial = (name.trim()[0] ?? "?").toUpperCase();
   return (
     <span className={`avatar size-${size} hue-${hueOf(seed)}`} aria-hidden="true">
-      {src ? <img src={src} alt="" loading="lazy" referrerPolicy="no-referrer" /> : initial}
+      {src && src !== broken ? (
+        <img src={src} alt="" loading="lazy" referrerPolicy="no-referrer" onError={() => setBroken(src)} />
+      ) : (
+        initial
+      )}
       {online !== undefined && <span className={`presence-dot ${online ? "online" : "offline"}`} />}
     </span>
   );

@@ -1,6 +1,7 @@
 /** A modal on the native <dialog>: focus moves in and back, Escape closes, the page behind is inert. */
 import { type ReactNode, useEffect, useId, useRef } from "react";
 import "./dialog.css";
+import { CloseIcon } from "./icons.js";
 
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -15,7 +16,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
       <header className="dialog-header">
         <h2 id={titleId}>{title}</h2>
         <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
-          ✕
+          <CloseIcon />
         </button>
       </header>
       <div className="dialog-body">{children}</div>
