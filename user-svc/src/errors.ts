@@ -52,9 +52,16 @@ export function serviceTokenInvalid() {
 }
 
 /** Same shape as proto validation's errors (shared/validation.ts): the field is named in the message and metadata. */
+function fieldInvalid(field: string, message: string) {
+  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `${field}: ${message}`, { [field]: message });
+}
+
 export function avatarUrlScheme() {
-  const message = "must be an http or https URL";
-  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `avatar_url: ${message}`, { avatar_url: message });
+  return fieldInvalid("avatar_url", "must be an https URL, or empty for no avatar");
+}
+
+export function invalidDisplayName(message: string) {
+  return fieldInvalid("display_name", message);
 }
 
 export function otpResendCooldown(retryAfterSeconds: number) {
