@@ -2,7 +2,7 @@
  * user-svc's error catalogue. Each reason is part of the API: clients branch
  * on it, so a reason is never renamed or reused for something else.
  */
-import { appError, Code } from "@parley/shared/errors.js";
+import { appError, Code, inAbout } from "@parley/shared/errors.js";
 
 export type WeakPasswordRule = "common" | "matches_identity" | "repetitive";
 
@@ -37,7 +37,7 @@ export function otpLocked() {
 }
 
 export function otpRateLimited(retryAfterSeconds: number) {
-  return appError(Code.ResourceExhausted, "OTP_RATE_LIMITED", "too many codes requested; try again later", {
+  return appError(Code.ResourceExhausted, "OTP_RATE_LIMITED", `too many codes requested; try again ${inAbout(retryAfterSeconds)}`, {
     retryAfterSeconds: String(retryAfterSeconds),
   });
 }
@@ -68,7 +68,7 @@ export function otpResendCooldown(retryAfterSeconds: number) {
   return appError(
     Code.ResourceExhausted,
     "OTP_RESEND_COOLDOWN",
-    "a code was sent moments ago; wait before asking again",
+    `a code was sent moments ago; ask again ${inAbout(retryAfterSeconds)}`,
     {
       retryAfterSeconds: String(retryAfterSeconds),
     },

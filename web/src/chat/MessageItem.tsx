@@ -1,6 +1,6 @@
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
 import { lazy, memo, Suspense, useState } from "react";
-import { useDisplayName, useProfile } from "../data/queries.js";
+import { handleBeside, useDisplayName, useProfile } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { IconButton } from "../ui/IconButton.js";
@@ -37,6 +37,7 @@ export const MessageItem = memo(function MessageItem({
   const me = useMe();
   const profile = useProfile(message.senderId);
   const name = useDisplayName(message.senderId, message.senderUsername);
+  const handle = handleBeside(name, profile?.username ?? message.senderUsername);
   const [picking, setPicking] = useState(false);
   const mentionsMe = !!me && message.mentions.includes(me.username.toLowerCase());
 
@@ -49,7 +50,7 @@ export const MessageItem = memo(function MessageItem({
   return (
     <article
       className={`message${grouped ? " grouped" : ""}${mentionsMe ? " mentions-me" : ""}${highlighted ? " highlighted" : ""}`}
-      aria-label={`${name}, ${fullTime(message.createdAt)}`}
+      aria-label={`${name}${handle ? ` (@${handle})` : ""}, ${fullTime(message.createdAt)}`}
       data-message-id={message.id}
     >
       <div className="message-gutter">
@@ -65,6 +66,7 @@ export const MessageItem = memo(function MessageItem({
         {!grouped && (
           <div className="message-header">
             <span className="message-sender">{name}</span>
+            {handle && <span className="message-handle">@{handle}</span>}
             <time className="message-time" title={fullTime(message.createdAt)}>
               {clockTime(message.createdAt)}
             </time>

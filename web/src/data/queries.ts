@@ -27,9 +27,22 @@ export function useProfile(userId: string | undefined): PublicProfile | undefine
   return data?.user;
 }
 
-/** What to call a user: display name, else username, else the fallback (e.g. the username a message carries). */
+/**
+ * What to call a user: display name, else username, else the fallback (e.g.
+ * the username a message carries). Trimmed: a blank name stored before
+ * user-svc refused them must not show as nothing.
+ */
 export function displayName(profile: PublicProfile | undefined, fallback = "someone"): string {
-  return profile?.displayName || profile?.username || fallback;
+  return profile?.displayName.trim() || profile?.username || fallback;
+}
+
+/**
+ * The @username to show beside `name`, or undefined when the name already is
+ * it. Display names are free, so one can copy another person's username or
+ * display name; the username, unique and ASCII-only, tells them apart.
+ */
+export function handleBeside(name: string, username: string | undefined): string | undefined {
+  return username && name !== username ? username : undefined;
 }
 
 export function useDisplayName(userId: string | undefined, fallback?: string): string {
