@@ -38,6 +38,7 @@ export const MessageItem = memo(function MessageItem({
   const profile = useProfile(message.senderId);
   const name = useDisplayName(message.senderId, message.senderUsername);
   const handle = handleBeside(name, profile?.username ?? message.senderUsername);
+  const who = handle ? `${name} (@${handle})` : name;
   const [picking, setPicking] = useState(false);
   const mentionsMe = !!me && message.mentions.includes(me.username.toLowerCase());
 
@@ -50,7 +51,7 @@ export const MessageItem = memo(function MessageItem({
   return (
     <article
       className={`message${grouped ? " grouped" : ""}${mentionsMe ? " mentions-me" : ""}${highlighted ? " highlighted" : ""}`}
-      aria-label={`${name}${handle ? ` (@${handle})` : ""}, ${fullTime(message.createdAt)}`}
+      aria-label={`${who}, ${fullTime(message.createdAt)}`}
       data-message-id={message.id}
     >
       <div className="message-gutter">
@@ -89,7 +90,7 @@ export const MessageItem = memo(function MessageItem({
         {!message.deleted && message.reactions.length > 0 && <Reactions message={message} readOnly={readOnly} />}
       </div>
       {!message.deleted && (!readOnly || mine || moderator) && (
-        <div className="message-actions" role="toolbar" aria-label={`Actions for ${name}'s message`}>
+        <div className="message-actions" role="toolbar" aria-label={`Actions for ${who}'s message`}>
           {!readOnly && (
             <>
               <IconButton label="Add reaction" onClick={() => setPicking(true)}>
