@@ -114,3 +114,44 @@ test("a display name copying another person's shows with the @username that tell
     await phone.close();
   }
 });
+
+test("a refused sign-up or profile says what is wrong as a sentence, under the field it is about", async () => {
+  const stamp = Date.now().toString(36);
+  const taken = await signUp(stack.system, `taken_${stamp}`);
+  const context = await stack.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${stack.system.edgeUrl}/signup`);
+    await page.getByLabel("Email").fill(`other_${stamp}@example.test`);
+    await page.getByLabel("Username").fill(taken.username);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Sign up" }).click();
+    const username = page.getByRole("textbox", { name: "Username" });
+    await see(page.getByText("This username is taken."));
+    assert.equal(await username.getAttribute("aria-invalid"), "true");
+    assert.match((await username.getAttribute("aria-describedby")) ?? "", /username-error/);
+    assert.equal(await page.locator("#username-error").textContent(), "This username is taken.");
+
+    // The password is judged once the name is free: it contains the username.
+    const name = `fresh_${stamp}`;
+    await username.fill(name);
+    await page.getByLabel("Password").fill(`${name}1234567`);
+    await page.getByRole("button", { name: "Sign up" }).click();
+    await see(page.locator("#password-error", { hasText: /^The password is too easy to guess/ }));
+
+    await signUpInApp(page, stack.system, `named_${stamp}`);
+    await page.goto(`${stack.system.edgeUrl}/settings/profile`);
+    await page.getByLabel("Display name").fill(`@${taken.username}`);
+    await page.getByRole("button", { name: "Save profile" }).click();
+    await see(page.locator("#display_name-error"));
+    assert.equal(
+      await page.locator("#display_name-error").textContent(),
+      "Display name must not start with @, which marks a username.",
+    );
+    if (process.env.SCREENSHOT_DIR) {
+      await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "profile-field-error.png") });
+    }
+  } finally {
+    await context.close();
+  }
+});

@@ -2,7 +2,14 @@
 import type { RoomState } from "@parley/client";
 import { type Member, MemberRole } from "@parley/proto/chat/v1/chat_pb.js";
 import { lazy, Suspense, useState } from "react";
-import { displayName, handleBeside, useAddMembers, useProfiles, useRemoveMember, useSetMemberRole } from "../data/queries.js";
+import {
+  displayName,
+  handleBeside,
+  useAddMembers,
+  useProfiles,
+  useRemoveMember,
+  useSetMemberRole,
+} from "../data/queries.js";
 import { useMe, useParley } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { ErrorText } from "../ui/ErrorText.js";

@@ -2,7 +2,7 @@ import { NotificationLevel, type User } from "@parley/proto/user/v1/user_pb.js";
 import { type FormEvent, useState } from "react";
 import { useMyProfile, useUpdateProfile } from "../data/queries.js";
 import { Avatar } from "../ui/Avatar.js";
-import { ErrorText } from "../ui/ErrorText.js";
+import { ErrorText, FieldError, fieldError } from "../ui/ErrorText.js";
 import { Loading } from "../ui/Loading.js";
 
 export function ProfileForm() {
@@ -18,6 +18,12 @@ function ProfileFields({ user }: { user: User }) {
   const [statusText, setStatusText] = useState(user.statusText);
   const [level, setLevel] = useState(user.notificationLevel || NotificationLevel.ALL);
   const update = useUpdateProfile();
+  const wrong = (field: string) => fieldError(update.error, field);
+  // aria-invalid and aria-describedby for an input whose field the last save refused.
+  const described = (field: string, hint?: string) => {
+    const ids = [wrong(field) ? `${field}-error` : undefined, hint].filter(Boolean).join(" ");
+    return { "aria-invalid": wrong(field) ? true : undefined, "aria-describedby": ids || undefined };
+  };
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -33,9 +39,9 @@ function ProfileFields({ user }: { user: User }) {
   return (
     <form className="stack settings-form" onSubmit={submit}>
       <div className="profile-preview">
-        <Avatar name={displayName || user.username} seed={user.id} url={avatarUrl} size={64} />
+        <Avatar name={displayName.trim() || user.username} seed={user.id} url={avatarUrl} size={64} />
         <div>
-          <strong>{displayName || user.username}</strong>
+          <strong>{displayName.trim() || user.username}</strong>
           <div className="hint">
             @{user.username} · {user.email}
           </div>
@@ -43,7 +49,14 @@ function ProfileFields({ user }: { user: User }) {
       </div>
       <label className="field">
         <span>Display name</span>
-        <input maxLength={64} value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
+        <input
+          maxLength={64}
+          {...described("display_name", "display-name-hint")}
+          value={displayName}
+          onChange={(e) => setDisplayName(e.target.value)}
+        />
+        <FieldError id="display_name-error" text={wrong("display_name")} />
+        <small id="display-name-hint">Shown beside your @{user.username}; leave empty to go by your username</small>
       </label>
       <label className="field">
         <span>Avatar URL</span>
@@ -51,19 +64,27 @@ function ProfileFields({ user }: { user: User }) {
           type="url"
           maxLength={2048}
           placeholder="https://…"
-          aria-describedby="avatar-hint"
+          {...described("avatar_url", "avatar-hint")}
           value={avatarUrl}
           onChange={(e) => setAvatarUrl(e.target.value)}
         />
+        <FieldError id="avatar_url-error" text={wrong("avatar_url")} />
         <small id="avatar-hint">An https link to a picture</small>
       </label>
       <label className="field">
         <span>Status</span>
-        <input maxLength={140} value={statusText} onChange={(e) => setStatusText(e.target.value)} />
+        <input
+          maxLength={140}
+          {...described("status_text")}
+          value={statusText}
+          onChange={(e) => setStatusText(e.target.value)}
+        />
+        <FieldError id="status_text-error" text={wrong("status_text")} />
       </label>
       <label className="field">
         <span>Bio</span>
-        <textarea rows={3} maxLength={500} value={bio} onChange={(e) => setBio(e.target.value)} />
+        <textarea rows={3} maxLength={500} {...described("bio")} value={bio} onChange={(e) => setBio(e.target.value)} />
+        <FieldError id="bio-error" text={wrong("bio")} />
       </label>
       <label className="field">
         <span>Email notifications for missed messages</span>
@@ -73,7 +94,7 @@ function ProfileFields({ user }: { user: User }) {
           <option value={NotificationLevel.NONE}>None</option>
         </select>
       </label>
-      <ErrorText error={update.error} />
+      <ErrorText error={update.error} except={["display_name", "avatar_url", "status_text", "bio"]} />
       <p role="status" className="hint">
         {update.isSuccess ? "Saved." : ""}
       </p>

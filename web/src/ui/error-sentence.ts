@@ -42,23 +42,34 @@ function sentence(part: string): string {
 }
 
 function labelOf(field: string): string {
-  const base = field.replace(/\[\d+\]/g, "").split(".").pop() ?? field;
+  const base =
+    field
+      .replace(/\[\d+\]/g, "")
+      .split(".")
+      .pop() ?? field;
   const label = LABELS[base] ?? base.replace(/_/g, " ");
   return label.charAt(0).toUpperCase() + label.slice(1);
 }
 
-/** `raw` (an error's message as the API sent it) as one or more sentences. */
-export function sentenceOf(raw: string): string {
+/** One sentence per problem in `raw`, with the field it is about (undefined for the call as a whole). */
+export function problemsOf(raw: string): { field: string | undefined; sentence: string }[] {
   return raw
     .split("; ")
     .reduce<string[]>((parts, piece) => {
       // "; " also separates clauses within one message ("too many requests; try again in 5 minutes"):
       // a piece that names no field belongs to the part before it.
-      if (parts.length > 0 && !FIELD.test(piece)) parts[parts.length - 1] += `; ${piece}`;
+      const last = parts.length - 1;
+      if (last >= 0 && !FIELD.test(piece)) parts[last] = `${parts[last]}; ${piece}`;
       else parts.push(piece);
       return parts;
     }, [])
-    .map(sentence)
-    .filter((s) => s !== "")
+    .map((part) => ({ field: FIELD.exec(part)?.[1]?.replace(/\[\d+\]/g, ""), sentence: sentence(part) }))
+    .filter((p) => p.sentence !== "");
+}
+
+/** `raw` (an error's message as the API sent it) as one or more sentences. */
+export function sentenceOf(raw: string): string {
+  return problemsOf(raw)
+    .map((p) => p.sentence)
     .join(" ");
 }
