@@ -138,9 +138,14 @@ export function userDirectoryUnavailable() {
 
 /** The caller named more users than MEMBER_ADDS_PER_MINUTE allows; the edge answers 429 + Retry-After. */
 export function memberAddsLimited(retryAfterSeconds: number) {
-  return appError(Code.ResourceExhausted, "MEMBER_ADDS_LIMITED", `too many users added; try again ${inAbout(retryAfterSeconds)}`, {
-    retryAfterSeconds: String(retryAfterSeconds),
-  });
+  return appError(
+    Code.ResourceExhausted,
+    "MEMBER_ADDS_LIMITED",
+    `too many users added; try again ${inAbout(retryAfterSeconds)}`,
+    {
+      retryAfterSeconds: String(retryAfterSeconds),
+    },
+  );
 }
 
 /** A message takes at most this many different reactions; more people may still add one of them. */

@@ -37,9 +37,14 @@ export function otpLocked() {
 }
 
 export function otpRateLimited(retryAfterSeconds: number) {
-  return appError(Code.ResourceExhausted, "OTP_RATE_LIMITED", `too many codes requested; try again ${inAbout(retryAfterSeconds)}`, {
-    retryAfterSeconds: String(retryAfterSeconds),
-  });
+  return appError(
+    Code.ResourceExhausted,
+    "OTP_RATE_LIMITED",
+    `too many codes requested; try again ${inAbout(retryAfterSeconds)}`,
+    {
+      retryAfterSeconds: String(retryAfterSeconds),
+    },
+  );
 }
 
 export function userNotFound(message = "the account no longer exists") {

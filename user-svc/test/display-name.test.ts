@@ -11,8 +11,12 @@ import { displayNameToStore } from "../src/domain/display-name.js";
 test("a display name is trimmed, and blank means none", () => {
   assert.equal(displayNameToStore("  Ada Lovelace\u3000"), "Ada Lovelace");
   assert.equal(displayNameToStore(""), "");
+  assert.equal(displayNameToStore("🏳️\u200D🌈"), "🏳️\u200D🌈");
   assert.equal(displayNameToStore(" \t "), "");
-  assert.equal(displayNameToStore("Zoë 日本 👨\u200D👩\u200D👧 🧑🏽\u200D💻"), "Zoë 日本 👨\u200D👩\u200D👧 🧑🏽\u200D💻");
+  assert.equal(
+    displayNameToStore("Zoë 日本 👨\u200D👩\u200D👧 🧑🏽\u200D💻"),
+    "Zoë 日本 👨\u200D👩\u200D👧 🧑🏽\u200D💻",
+  );
 });
 
 test("hidden characters, invisible names and a leading @ are refused naming display_name", () => {

@@ -9,8 +9,7 @@ import { invalidDisplayName } from "../errors.js";
 // Line breaks, controls and format characters (zero-width space, direction
 // overrides, soft hyphen, tags), except a zero-width joiner inside an emoji
 // sequence, where it is visible: the same set as proto's display_name.printable.
-const HIDDEN =
-  /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200D)\p{Cf}|(?<![\p{So}\uFE0F\u{1F3FB}-\u{1F3FF}])\u200D|\u200D(?!\p{So})/u;
+const HIDDEN = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200D)\p{Cf}|(?<!\p{So}|\uFE0F|[\u{1F3FB}-\u{1F3FF}])\u200D|\u200D(?!\p{So})/u;
 // Something that is not space, a combining mark or one of the fillers that
 // render as nothing (Hangul fillers, the blank Braille pattern).
 const VISIBLE = /[^\s\p{Z}\p{M}\p{Cc}\p{Cf}\u115F\u1160\u3164\uFFA0\u2800]/u;
@@ -22,7 +21,8 @@ export function displayNameToStore(raw: string): string {
   if (HIDDEN.test(name)) {
     throw invalidDisplayName("must not contain line breaks, control characters or invisible formatting characters");
   }
-  if (!VISIBLE.test(name)) throw invalidDisplayName("must contain a visible character, or be empty for no display name");
+  if (!VISIBLE.test(name))
+    throw invalidDisplayName("must contain a visible character, or be empty for no display name");
   if (name.startsWith("@")) throw invalidDisplayName("must not start with @, which marks a username");
   return name;
 }
