@@ -91,6 +91,15 @@ test("a display name copying another person's shows with the @username that tell
   const carols = articles.filter({ hasText: "I am the real Carol" });
   assert.equal(await carols.locator(".message-handle").count(), 0);
 
+  // A reply quoting Bob names him the same way.
+  await bobs.hover();
+  await bobs.getByRole("button", { name: "Reply" }).click();
+  await composer.fill("Who are you, then?");
+  await composer.press("Enter");
+  const reply = articles.filter({ hasText: "Who are you, then?" });
+  await see(reply);
+  assert.equal(await reply.locator(".reply-quote-sender").textContent(), `${carolName} @${bob.username}`);
+
   // The member list too.
   const list = page.getByRole("complementary", { name: "Members" });
   if (!(await list.isVisible())) await page.getByRole("button", { name: "3 members" }).click();

@@ -138,12 +138,19 @@ function ReplyQuote({
   parent: Message | undefined;
   onJump: (id: string) => void;
 }) {
+  const parentProfile = useProfile(parent?.senderId);
   const name = useDisplayName(parent?.senderId, parent?.senderUsername);
+  const handle = handleBeside(name, parentProfile?.username ?? parent?.senderUsername);
   const text = !parent ? "Earlier message" : parent.deleted ? "This message was deleted." : parent.text;
   return (
     <button type="button" className="reply-quote" onClick={() => onJump(parentId)}>
       <span className="visually-hidden">Jump to the message this replies to: </span>
-      {parent && <span className="reply-quote-sender">{name}</span>}
+      {parent && (
+        <span className="reply-quote-sender">
+          {name}
+          {handle && <span className="message-handle"> @{handle}</span>}
+        </span>
+      )}
       <span className="reply-quote-text">{text}</span>
     </button>
   );
