@@ -6,10 +6,19 @@ import { appError, Code, inAbout } from "@parley/shared/errors.js";
 
 export type WeakPasswordRule = "common" | "matches_identity" | "repetitive";
 
+const WEAK_BECAUSE: Record<WeakPasswordRule, string> = {
+  common: "it is one of the most used passwords",
+  matches_identity: "it contains the username or the name in the email address",
+  repetitive: "it repeats a short pattern",
+};
+
 export function weakPassword(rule: WeakPasswordRule) {
-  return appError(Code.InvalidArgument, "WEAK_PASSWORD", "password: the password is too easy to guess", {
-    password: rule,
-  });
+  return appError(
+    Code.InvalidArgument,
+    "WEAK_PASSWORD",
+    `password: the password is too easy to guess (${WEAK_BECAUSE[rule]})`,
+    { password: rule },
+  );
 }
 
 export function usernameTaken() {
