@@ -2,7 +2,7 @@
  * chat-svc's error catalogue: every error a caller can see, with its code and
  * stable reason.
  */
-import { appError, Code } from "@parley/shared/errors.js";
+import { appError, Code, inAbout } from "@parley/shared/errors.js";
 
 /** Also what a non-member of a private room gets: a room's existence is not disclosed. */
 export function roomNotFound(roomId: string) {
@@ -138,9 +138,14 @@ export function userDirectoryUnavailable() {
 
 /** The caller named more users than MEMBER_ADDS_PER_MINUTE allows; the edge answers 429 + Retry-After. */
 export function memberAddsLimited(retryAfterSeconds: number) {
-  return appError(Code.ResourceExhausted, "MEMBER_ADDS_LIMITED", "too many users added; try again later", {
-    retryAfterSeconds: String(retryAfterSeconds),
-  });
+  return appError(
+    Code.ResourceExhausted,
+    "MEMBER_ADDS_LIMITED",
+    `too many users added; try again ${inAbout(retryAfterSeconds)}`,
+    {
+      retryAfterSeconds: String(retryAfterSeconds),
+    },
+  );
 }
 
 /** A message takes at most this many different reactions; more people may still add one of them. */

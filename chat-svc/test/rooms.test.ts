@@ -146,12 +146,23 @@ describe("rooms", () => {
       () => h.client.joinRoom({ roomId: "" }, user.call),
       () => h.client.createRoom({ name: "nul\u0000name" }, user.call),
       () => h.client.updateRoom({ roomId: "00000000-0000-4000-8000-000000000000", name: "a\u0000" }, user.call),
+      // Names and topics are one line of visible text.
+      () => h.client.createRoom({ name: "a\nb" }, user.call),
+      () => h.client.createRoom({ name: "a\r\nb" }, user.call),
+      () => h.client.createRoom({ name: "\u202Eevil" }, user.call),
+      () => h.client.createRoom({ name: "zero\u200Bwidth" }, user.call),
+      () => h.client.createRoom({ name: "ok", topic: "line\nbreak" }, user.call),
+      () => h.client.updateRoom({ roomId: "00000000-0000-4000-8000-000000000000", name: "a\nb" }, user.call),
+      () => h.client.updateRoom({ roomId: "00000000-0000-4000-8000-000000000000", topic: "a\tb" }, user.call),
     ];
     for (const call of bad) {
       const err = await rejectsWith(call(), Code.InvalidArgument, "INVALID_ARGUMENT");
-      assert.match(err.rawMessage, /^(name|member_ids\[0\]|visibility|room_id):/);
+      assert.match(err.rawMessage, /^(name|topic|member_ids\[0\]|visibility|room_id):/);
       assert.ok(!err.rawMessage.includes("\u0000"), "the message quotes no NUL");
     }
+    // An emoji sequence's joiner is visible, so it is kept.
+    const { room } = await h.client.createRoom({ name: "Pride 🏳️\u200D🌈", topic: "Devs 👩\u200D💻" }, user.call);
+    assert.equal(room?.name, "Pride 🏳️\u200D🌈");
   });
 
   test("calls without a valid token or live session are Unauthenticated", async () => {

@@ -46,7 +46,7 @@ export function fromUpstream(err: unknown, service: string, logger: Logger): Con
       info.map((value) => ({ desc: ErrorInfoSchema, value })),
     );
   }
-  switch (ce.code) {
+  switch (refusedStream(ce) ? Code.Unavailable : ce.code) {
     case Code.Unavailable:
       logger.debug({ err: ce.message, service }, "service unavailable");
       return appError(Code.Unavailable, "SERVICE_UNAVAILABLE", `${service} is unavailable`);
@@ -60,6 +60,22 @@ export function fromUpstream(err: unknown, service: string, logger: Logger): Con
     default:
       return new ConnectError(ce.rawMessage, ce.code);
   }
+}
+
+/**
+ * The service refused the call's HTTP/2 stream (RST_STREAM REFUSED_STREAM):
+ * it is going away, as every one does when it shuts down, and did none of the
+ * work. connect-node calls that `internal`; it is `unavailable` (a retry
+ * elsewhere or later is safe), and nothing for an operator to look into.
+ */
+function refusedStream(ce: ConnectError): boolean {
+  if (ce.code !== Code.Internal) return false;
+  let cause: unknown = ce.cause;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++, cause = cause.cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ERR_HTTP2_STREAM_ERROR" && cause.message.includes("NGHTTP2_REFUSED_STREAM")) return true;
+  }
+  return false;
 }
 
 function normaliseErrors(service: string, logger: Logger): Interceptor {

@@ -371,6 +371,13 @@ test("profile validation: 400 naming the field", async () => {
     [{ displayName: 42 }, /display_name|displayName/],
     [{ bio: ["a"] }, /bio/],
     [{ displayName: "nul\u0000byte" }, /display_name/],
+    // Names that hide, show as nothing or pose as a @username; avatars over http.
+    [{ displayName: "   " }, /^display_name: must contain a visible character/],
+    [{ displayName: "two\nlines" }, /^display_name: must not contain line breaks/],
+    [{ displayName: "zero\u200Bwidth" }, /^display_name: must not contain/],
+    [{ displayName: "\u202Eevil" }, /^display_name: must not contain/],
+    [{ displayName: "@alice" }, /^display_name: must not start with @/],
+    [{ avatarUrl: "http://example.test/a.png" }, /^avatar_url: must be an https URL/],
   ];
   for (const [body, field] of bad) {
     const error = assertError(await api("PATCH", "/api/users/profile", body, alice.token), 400, "invalid_argument");

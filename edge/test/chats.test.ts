@@ -124,6 +124,9 @@ test("room settings: owners and admins rename and set the topic; members may not
     [{ name: "x".repeat(81) }, /name/],
     [{ topic: "x".repeat(251) }, /topic/],
     [{ name: 5 }, /name/],
+    // One line of visible text.
+    [{ name: "a\nb" }, /^name: must not contain line breaks/],
+    [{ topic: "line\nbreak" }, /^topic: must not contain line breaks/],
   ] as const) {
     const error = assertError(
       await api("PATCH", `/api/chats/rooms/${room.id}`, body, alice.token),

@@ -41,6 +41,13 @@ export type Dependency = "postgres" | "redis" | "rabbitmq";
 
 export type ConnectionState = "up" | "down";
 
+/**
+ * A connection's state when tracking starts: "connecting" is down for
+ * `serving` (calls would fail) but not an outage to warn about, since every
+ * clean start begins there; it is one only if the first attempt fails.
+ */
+export type InitialState = boolean | "connecting";
+
 export interface DependencyHealth {
   /** Every connection of every needed dependency is up. */
   readonly serving: boolean;
@@ -49,7 +56,7 @@ export interface DependencyHealth {
   /** Called with the new answer each time `serving` changes. */
   onChange(listener: (serving: boolean) => void): void;
   /** Starts tracking a connection, in the state given; returns its setter. */
-  track(dependency: Dependency, label: string, up: boolean): (up: boolean, err?: unknown) => void;
+  track(dependency: Dependency, label: string, initial: InitialState): (up: boolean, err?: unknown) => void;
   /** Runs `stop` on close(): for watchers with timers of their own. */
   onClose(stop: () => void): void;
   /** Stops the probes; no change is reported after. */
@@ -59,27 +66,39 @@ export interface DependencyHealth {
 export function createDependencyHealth(opts: { logger: Logger; needs: readonly Dependency[] }): DependencyHealth {
   const { logger } = opts;
   const needs = new Set(opts.needs);
-  const connections = new Map<string, { dependency: Dependency; up: boolean; why?: string | undefined }>();
+  const connections = new Map<
+    string,
+    { dependency: Dependency; up: boolean; connecting: boolean; why?: string | undefined }
+  >();
   const listeners: ((serving: boolean) => void)[] = [];
   const closers: (() => void)[] = [];
   let closed = false;
 
   const compute = () => [...connections.values()].every((c) => c.up || !needs.has(c.dependency));
   let serving = true;
+  // Whether the outage under way has been logged: not while the only
+  // connections down are still making their first attempt.
+  let warned = false;
 
   const recompute = () => {
     const now = compute();
-    if (now === serving) return;
+    const changed = now !== serving;
     serving = now;
-    const down = [...connections].filter(([, c]) => !c.up && needs.has(c.dependency));
-    const labels = down.map(([label]) => label);
-    if (now) logger.info("every server this needs is up: serving");
-    else
-      logger.warn(
-        { down: Object.fromEntries(down.map(([label, c]) => [label, c.why ?? "down"])) },
-        `not serving while ${labels.join(", ")} ${labels.length === 1 ? "is" : "are"} down`,
-      );
-    for (const listener of listeners) listener(now);
+    if (now) {
+      if (changed) logger.info("every server this needs is up: serving");
+      warned = false;
+    } else if (!warned) {
+      const down = [...connections].filter(([, c]) => !c.up && !c.connecting && needs.has(c.dependency));
+      const labels = down.map(([label]) => label);
+      if (labels.length > 0) {
+        warned = true;
+        logger.warn(
+          { down: Object.fromEntries(down.map(([label, c]) => [label, c.why ?? "down"])) },
+          `not serving while ${labels.join(", ")} ${labels.length === 1 ? "is" : "are"} down`,
+        );
+      }
+    }
+    if (changed) for (const listener of listeners) listener(now);
   };
 
   return {
@@ -90,18 +109,21 @@ export function createDependencyHealth(opts: { logger: Logger; needs: readonly D
     onChange(listener) {
       listeners.push(listener);
     },
-    track(dependency, label, up) {
-      connections.set(label, { dependency, up });
+    track(dependency, label, initial) {
+      connections.set(label, { dependency, up: initial === true, connecting: initial === "connecting" });
       recompute();
       return (nowUp, err) => {
         const c = connections.get(label);
-        if (closed || !c || c.up === nowUp) return;
+        if (closed || !c || (c.up === nowUp && !c.connecting)) return;
+        const wasConnecting = c.connecting;
+        c.connecting = false;
         c.up = nowUp;
         c.why = nowUp ? undefined : errMessage(err);
         // Logged per connection for the dependencies that are not needed (the rest are logged by recompute).
         if (!needs.has(dependency)) {
-          if (nowUp) logger.info({ connection: label }, `${label} is up again`);
-          else logger.warn({ connection: label, err: errMessage(err) }, `${label} is down; this goes on without it`);
+          if (nowUp && !wasConnecting) logger.info({ connection: label }, `${label} is up again`);
+          else if (!nowUp)
+            logger.warn({ connection: label, err: errMessage(err) }, `${label} is down; this goes on without it`);
         }
         recompute();
       };
@@ -128,7 +150,7 @@ function errMessage(err: unknown): string | undefined {
  * command sent to it waits for ever.
  */
 export function watchRedis(health: DependencyHealth, conn: Redis, label: string, opts: { probe?: boolean } = {}): void {
-  const set = health.track("redis", label, conn.status === "ready");
+  const set = health.track("redis", label, redisState(conn));
   conn.on("ready", () => set(true));
   conn.on("close", () => set(false));
   conn.on("error", (err: Error) => set(false, err));
@@ -157,6 +179,12 @@ export function watchRedis(health: DependencyHealth, conn: Redis, label: string,
   });
 }
 
+/** ioredis's status as where tracking starts: its first connection attempt is not an outage yet. */
+function redisState(conn: Redis): InitialState {
+  if (conn.status === "ready") return true;
+  return ["wait", "connecting", "connect"].includes(conn.status) ? "connecting" : false;
+}
+
 /** Whether `pending` resolves within `ms`. */
 async function answersWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
   const answered = await within(
@@ -171,7 +199,8 @@ async function answersWithin(pending: Promise<unknown>, ms: number): Promise<boo
 
 /** Tracks the RabbitMQ connection: up from "connect" (topology declared) until "disconnect" or a failed attempt. */
 export function watchAmqp(health: DependencyHealth, amqp: RecoveringChannelModel, connected: boolean): void {
-  const set = health.track("rabbitmq", "rabbitmq", connected);
+  // Not connected yet means its first attempt is under way (it starts on creation).
+  const set = health.track("rabbitmq", "rabbitmq", connected || "connecting");
   amqp.on("connect", () => set(true));
   amqp.on("disconnect", (err: Error) => set(false, err));
   amqp.on("connect-failed", (err: Error) => set(false, err));

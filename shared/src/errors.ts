@@ -39,8 +39,25 @@ export function unauthenticated(message = "a valid access token is required"): C
  * Too many calls: ResourceExhausted with the whole seconds to wait in
  * `retryAfterSeconds`, which the edge turns into Retry-After (REST, Connect).
  */
-export function rateLimited(retryAfterSeconds: number, message = "too many requests; try again later"): ConnectError {
+export function rateLimited(
+  retryAfterSeconds: number,
+  message = `too many requests; try again ${inAbout(retryAfterSeconds)}`,
+): ConnectError {
   return appError(Code.ResourceExhausted, "RATE_LIMITED", message, { retryAfterSeconds: String(retryAfterSeconds) });
+}
+
+/**
+ * "in 45 seconds", "in 3 minutes", "in about 2 hours": when to try again, for
+ * a person (the exact seconds go in retryAfterSeconds and Retry-After).
+ * Rounded up, so that trying at the time said succeeds.
+ */
+export function inAbout(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 90) return `in ${s} second${s === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 90) return `in ${minutes} minutes`;
+  const hours = Math.ceil(minutes / 60);
+  return `in about ${hours} hours`;
 }
 
 export function internal(): ConnectError {

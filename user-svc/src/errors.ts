@@ -2,14 +2,23 @@
  * user-svc's error catalogue. Each reason is part of the API: clients branch
  * on it, so a reason is never renamed or reused for something else.
  */
-import { appError, Code } from "@parley/shared/errors.js";
+import { appError, Code, inAbout } from "@parley/shared/errors.js";
 
 export type WeakPasswordRule = "common" | "matches_identity" | "repetitive";
 
+const WEAK_BECAUSE: Record<WeakPasswordRule, string> = {
+  common: "it is one of the most used passwords",
+  matches_identity: "it contains the username or the name in the email address",
+  repetitive: "it repeats a short pattern",
+};
+
 export function weakPassword(rule: WeakPasswordRule) {
-  return appError(Code.InvalidArgument, "WEAK_PASSWORD", "password: the password is too easy to guess", {
-    password: rule,
-  });
+  return appError(
+    Code.InvalidArgument,
+    "WEAK_PASSWORD",
+    `password: the password is too easy to guess (${WEAK_BECAUSE[rule]})`,
+    { password: rule },
+  );
 }
 
 export function usernameTaken() {
@@ -37,9 +46,14 @@ export function otpLocked() {
 }
 
 export function otpRateLimited(retryAfterSeconds: number) {
-  return appError(Code.ResourceExhausted, "OTP_RATE_LIMITED", "too many codes requested; try again later", {
-    retryAfterSeconds: String(retryAfterSeconds),
-  });
+  return appError(
+    Code.ResourceExhausted,
+    "OTP_RATE_LIMITED",
+    `too many codes requested; try again ${inAbout(retryAfterSeconds)}`,
+    {
+      retryAfterSeconds: String(retryAfterSeconds),
+    },
+  );
 }
 
 export function userNotFound(message = "the account no longer exists") {
@@ -52,16 +66,23 @@ export function serviceTokenInvalid() {
 }
 
 /** Same shape as proto validation's errors (shared/validation.ts): the field is named in the message and metadata. */
+function fieldInvalid(field: string, message: string) {
+  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `${field}: ${message}`, { [field]: message });
+}
+
 export function avatarUrlScheme() {
-  const message = "must be an http or https URL";
-  return appError(Code.InvalidArgument, "INVALID_ARGUMENT", `avatar_url: ${message}`, { avatar_url: message });
+  return fieldInvalid("avatar_url", "must be an https URL, or empty for no avatar");
+}
+
+export function invalidDisplayName(message: string) {
+  return fieldInvalid("display_name", message);
 }
 
 export function otpResendCooldown(retryAfterSeconds: number) {
   return appError(
     Code.ResourceExhausted,
     "OTP_RESEND_COOLDOWN",
-    "a code was sent moments ago; wait before asking again",
+    `a code was sent moments ago; ask again ${inAbout(retryAfterSeconds)}`,
     {
       retryAfterSeconds: String(retryAfterSeconds),
     },

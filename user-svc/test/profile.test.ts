@@ -147,6 +147,19 @@ test("invalid updates are refused naming the field, and change nothing", async (
     { req: { avatarUrl: "data:image/svg+xml,<svg onload=alert(1)>" }, field: "avatar_url" },
     { req: { avatarUrl: "JAVASCRIPT:alert(1)" }, field: "avatar_url" },
     { req: { avatarUrl: "ftp://example.test/a.png" }, field: "avatar_url" },
+    // Mixed content on an https page, and swappable by anyone on the path.
+    { req: { avatarUrl: "http://example.test/a.png" }, field: "avatar_url" },
+    // A name that shows as nothing, or hides characters, or passes for a @username.
+    { req: { displayName: "   " }, field: "display_name" },
+    { req: { displayName: "\u3000\u3164" }, field: "display_name" },
+    { req: { displayName: "Ada\nLovelace" }, field: "display_name" },
+    { req: { displayName: "Ada\tLovelace" }, field: "display_name" },
+    { req: { displayName: "ad\u200Ba" }, field: "display_name" },
+    { req: { displayName: "a\u200Dda" }, field: "display_name" },
+    { req: { displayName: "\u202Eada" }, field: "display_name" },
+    { req: { displayName: "ada\u2028" }, field: "display_name" },
+    { req: { displayName: "@ada" }, field: "display_name" },
+    { req: { displayName: "  @ada" }, field: "display_name" },
     { req: { avatarUrl: `https://example.test/${"a".repeat(2048)}` }, field: "avatar_url" },
     { req: { notificationLevel: NotificationLevel.UNSPECIFIED }, field: "notification_level" },
     { req: { notificationLevel: 42 as NotificationLevel }, field: "notification_level" },
@@ -173,6 +186,16 @@ test("invalid updates are refused naming the field, and change nothing", async (
   const { user: stored } = await h.client.getProfile({}, bearer(user.accessToken));
   assert.equal(stored?.displayName, "");
   assert.equal(stored?.bio, "é".repeat(500));
+});
+
+test("a display name is stored trimmed, may hold emoji sequences, and empty means none", async () => {
+  const user = await h.signUp("trimmed");
+  const padded = await h.client.updateProfile({ displayName: "  Ada  Lovelace \u3000" }, bearer(user.accessToken));
+  assert.equal(padded.user?.displayName, "Ada  Lovelace");
+  const emoji = await h.client.updateProfile({ displayName: "Ada 👩\u200D💻 🏳️\u200D🌈" }, bearer(user.accessToken));
+  assert.equal(emoji.user?.displayName, "Ada 👩\u200D💻 🏳️\u200D🌈");
+  const cleared = await h.client.updateProfile({ displayName: "" }, bearer(user.accessToken));
+  assert.equal(cleared.user?.displayName, "");
 });
 
 test("an update emits user.updated with the account's new state", async () => {

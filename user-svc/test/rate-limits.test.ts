@@ -39,6 +39,8 @@ async function assertRateLimited(call: Promise<unknown>, windowSeconds: number):
   const err = await rejectsWith(call, Code.ResourceExhausted, "RATE_LIMITED");
   const retryAfter = Number(err.findDetails(ErrorInfoSchema)[0]?.metadata.retryAfterSeconds);
   assert.ok(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= windowSeconds, `retryAfter ${retryAfter}`);
+  // A person reads when, not just "later".
+  assert.match(err.rawMessage, /^too many requests; try again in (about )?\d+ (seconds?|minutes|hours)$/);
 }
 
 test("per client address: the 4th login from one IP is refused, other IPs are not", async () => {

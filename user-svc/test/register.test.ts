@@ -240,7 +240,7 @@ test("an unverified account holds its username only while its code can still be 
   await h.takeOtp("other.erin@example.test");
 });
 
-test("common passwords and passwords equal to the username or email are refused", async () => {
+test("common passwords, passwords containing the username or email name, and repeated patterns are refused", async () => {
   const cases = [
     { email: "frank@example.test", username: "frank", password: "password123" },
     { email: "frank@example.test", username: "frank", password: "QwertyUiop" },
@@ -248,13 +248,24 @@ test("common passwords and passwords equal to the username or email are refused"
     { email: "frank.longname@example.test", username: "frank", password: "frank.longname@example.test" },
     { email: "frank.longname@example.test", username: "frank", password: "frank.longname" },
     { email: "frank@example.test", username: "frank", password: "aaaaaaaaaaaa" },
+    // Built from the username or the email's local part, in any case.
+    { email: "frank@example.test", username: "frank_dev", password: "frank_dev1234567" },
+    { email: "frank@example.test", username: "frank_dev", password: "FRANK_DEVfrank_dev" },
+    { email: "frank.longname@example.test", username: "frank", password: "frank.longnamefrank.longname!" },
+    { email: "fr.anklin@example.test", username: "fra", password: "xxfra2024yyzz" },
+    // One short pattern, repeated.
+    { email: "frank@example.test", username: "frank", password: "ababababab" },
+    { email: "frank@example.test", username: "frank", password: "xyz1xyz1xyz1" },
   ];
   for (const req of cases) {
     const err = await rejectsWith(h.client.register(req), Code.InvalidArgument, "WEAK_PASSWORD");
-    assert.match(err.rawMessage, /^password:/);
+    // Says why, so that the next try is better.
+    assert.match(err.rawMessage, /^password: the password is too easy to guess \(it .+\)$/);
   }
   const [row] = await h.infra.sql`select count(*)::int as n from users where username_key like 'frank%'`;
   assert.equal(row?.n, 0);
+  // A local part under three characters is no hint: "jo" is in too many words.
+  await h.client.register({ email: "jo@example.test", username: "jojo_ok", password: "jo enjoys long walks" });
 });
 
 test("malformed email, username, password and otp are refused naming the field", async () => {

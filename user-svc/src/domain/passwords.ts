@@ -40,14 +40,35 @@ export async function verifyPassword(passwordHash: string | undefined, password:
   return ok && passwordHash !== undefined;
 }
 
-/** Throws WEAK_PASSWORD for passwords an attacker would try first. */
+// Shorter names are common substrings of anything ("bob" in "bobsled" is
+// no hint): only a name of at least this many characters is looked for.
+const MIN_NAME_IN_PASSWORD = 3;
+
+/**
+ * Throws WEAK_PASSWORD for passwords an attacker would try first: a common
+ * password, one that contains the username or the email's local part (what an
+ * attacker who targets the account knows first, so "ada1234567" or
+ * "adaada!!!!" fall to the first guesses), or one short pattern repeated.
+ */
 export function assertStrongPassword(password: string, identity: { email: string; username: string }): void {
-  const folded = password.normalize("NFKC").toLowerCase();
+  const folded = fold(password);
   if (COMMON_PASSWORDS.has(folded)) throw weakPassword("common");
-  const email = identity.email.normalize("NFKC").toLowerCase();
-  const localPart = email.slice(0, email.lastIndexOf("@"));
-  if (folded === identity.username.normalize("NFKC").toLowerCase() || folded === email || folded === localPart) {
+  const email = fold(identity.email);
+  const names = [fold(identity.username), email.slice(0, email.lastIndexOf("@"))];
+  if (names.some((name) => [...name].length >= MIN_NAME_IN_PASSWORD && folded.includes(name))) {
     throw weakPassword("matches_identity");
   }
-  if (new Set(folded).size === 1) throw weakPassword("repetitive");
+  if (isRepetition([...folded])) throw weakPassword("repetitive");
+}
+
+function fold(text: string): string {
+  return text.normalize("NFKC").toLowerCase();
+}
+
+/** One unit, at most half the whole, repeated to the end ("aaaaaaaaaa", "ababababab", "abcabcabca"). */
+function isRepetition(chars: string[]): boolean {
+  for (let unit = 1; unit <= chars.length / 2; unit++) {
+    if (chars.every((c, i) => c === chars[i % unit])) return true;
+  }
+  return false;
 }

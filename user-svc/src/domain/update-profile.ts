@@ -1,8 +1,9 @@
 /**
  * UpdateProfile: changes only the fields present in the request and announces
  * the result as user.updated in the same transaction. Proto has bounded the
- * lengths and checked that the avatar is an absolute URI; here it must also be
- * http(s). Text is stored exactly as given: it only ever reaches SQL as a
+ * lengths, the display name's characters and that the avatar is an absolute
+ * https URI; here the display name is trimmed and checked again, and the
+ * avatar's scheme too, in case a caller skips proto validation. Text is stored exactly as given: it only ever reaches SQL as a
  * bound parameter, and escaping for HTML is the renderer's job.
  */
 import type { NotificationLevel } from "@parley/proto/user/v1/user_pb.js";
@@ -13,6 +14,7 @@ import { avatarUrlScheme, userNotFound } from "../errors.js";
 import type { UserRow } from "../storage/schema.js";
 import { type ProfileChanges, updateProfile as updateProfileRow } from "../storage/users.js";
 import type { DomainDeps } from "./deps.js";
+import { displayNameToStore } from "./display-name.js";
 import { getProfile } from "./get-profile.js";
 
 export interface ProfileUpdate {
@@ -24,11 +26,11 @@ export interface ProfileUpdate {
 }
 
 export async function updateProfile(domain: DomainDeps, caller: Identity, update: ProfileUpdate): Promise<UserRow> {
-  // Proto only asks for an absolute URI; javascript:, data: and the like would
-  // run or track in whatever renders the avatar.
-  if (update.avatarUrl && !/^https?:\/\//i.test(update.avatarUrl)) throw avatarUrlScheme();
+  // javascript:, data: and the like would run or track in whatever renders
+  // the avatar; http would be mixed content on an https page.
+  if (update.avatarUrl && !/^https:\/\//i.test(update.avatarUrl)) throw avatarUrlScheme();
   const changes: ProfileChanges = {};
-  if (update.displayName !== undefined) changes.displayName = update.displayName;
+  if (update.displayName !== undefined) changes.displayName = displayNameToStore(update.displayName);
   if (update.avatarUrl !== undefined) changes.avatarUrl = update.avatarUrl;
   if (update.bio !== undefined) changes.bio = update.bio;
   if (update.statusText !== undefined) changes.statusText = update.statusText;

@@ -2,7 +2,14 @@
 import type { RoomState } from "@parley/client";
 import { type Member, MemberRole } from "@parley/proto/chat/v1/chat_pb.js";
 import { lazy, Suspense, useState } from "react";
-import { displayName, useAddMembers, useProfiles, useRemoveMember, useSetMemberRole } from "../data/queries.js";
+import {
+  displayName,
+  handleBeside,
+  useAddMembers,
+  useProfiles,
+  useRemoveMember,
+  useSetMemberRole,
+} from "../data/queries.js";
 import { useMe, useParley } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { ErrorText } from "../ui/ErrorText.js";
@@ -74,6 +81,7 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
         {sorted.map((m) => {
           const profile = profiles.get(m.userId);
           const name = displayName(profile);
+          const handle = handleBeside(name, profile?.username);
           const online = m.userId === me?.id ? true : presence.get(m.userId);
           return (
             <li key={m.userId} className="member">
@@ -86,6 +94,7 @@ export function MemberList({ room, myRole, onClose }: { room: RoomState; myRole:
                 </span>
                 {/* On the role line, where a long name's ellipsis cannot hide it. */}
                 <span className="member-role">
+                  {handle && <span className="member-handle">@{handle} · </span>}
                   {ROLE_NAME[m.role] ?? "Member"}
                   {/* The room's state, not the cached profile: member_changed events keep it live. */}
                   {m.deactivated && " · deactivated"}

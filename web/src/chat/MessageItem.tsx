@@ -1,6 +1,6 @@
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
 import { lazy, memo, Suspense, useState } from "react";
-import { useDisplayName, useProfile } from "../data/queries.js";
+import { handleBeside, useDisplayName, useProfile } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { IconButton } from "../ui/IconButton.js";
@@ -38,6 +38,8 @@ export const MessageItem = memo(function MessageItem({
   const me = useMe();
   const profile = useProfile(message.senderId);
   const name = useDisplayName(message.senderId, message.senderUsername);
+  const handle = handleBeside(name, profile?.username ?? message.senderUsername);
+  const who = handle ? `${name} (@${handle})` : name;
   const [picking, setPicking] = useState(false);
   const mentionsMe = !!me && message.mentions.includes(me.username.toLowerCase());
 
@@ -50,7 +52,7 @@ export const MessageItem = memo(function MessageItem({
   return (
     <article
       className={`message${grouped ? " grouped" : ""}${mentionsMe ? " mentions-me" : ""}${highlighted ? " highlighted" : ""}`}
-      aria-label={`${name}, ${fullTime(message.createdAt)}`}
+      aria-label={`${who}, ${fullTime(message.createdAt)}`}
       data-message-id={message.id}
     >
       <div className="message-gutter">
@@ -66,6 +68,7 @@ export const MessageItem = memo(function MessageItem({
         {!grouped && (
           <div className="message-header">
             <span className="message-sender">{name}</span>
+            {handle && <span className="message-handle">@{handle}</span>}
             <time className="message-time" title={fullTime(message.createdAt)}>
               {clockTime(message.createdAt)}
             </time>
@@ -88,7 +91,7 @@ export const MessageItem = memo(function MessageItem({
         {!message.deleted && message.reactions.length > 0 && <Reactions message={message} readOnly={readOnly} />}
       </div>
       {!message.deleted && (!readOnly || mine || moderator) && (
-        <div className="message-actions" role="toolbar" aria-label={`Actions for ${name}'s message`}>
+        <div className="message-actions" role="toolbar" aria-label={`Actions for ${who}'s message`}>
           {!readOnly && (
             <>
               <IconButton label="Add reaction" onClick={() => setPicking(true)}>
@@ -136,12 +139,19 @@ function ReplyQuote({
   parent: Message | undefined;
   onJump: (id: string) => void;
 }) {
+  const parentProfile = useProfile(parent?.senderId);
   const name = useDisplayName(parent?.senderId, parent?.senderUsername);
+  const handle = handleBeside(name, parentProfile?.username ?? parent?.senderUsername);
   const text = !parent ? "Earlier message" : parent.deleted ? "This message was deleted." : parent.text;
   return (
     <button type="button" className="reply-quote" onClick={() => onJump(parentId)}>
       <span className="visually-hidden">Jump to the message this replies to: </span>
-      {parent && <span className="reply-quote-sender">{name}</span>}
+      {parent && (
+        <span className="reply-quote-sender">
+          {name}
+          {handle && <span className="message-handle"> @{handle}</span>}
+        </span>
+      )}
       <span className="reply-quote-text">{text}</span>
     </button>
   );

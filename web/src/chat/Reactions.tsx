@@ -1,6 +1,7 @@
 /** A message's reactions: each emoji with its count; mine are pressed; the title says who reacted. */
 import type { Message } from "@parley/proto/chat/v1/chat_pb.js";
-import { displayName, useProfiles } from "../data/queries.js";
+import type { PublicProfile } from "@parley/proto/user/v1/user_pb.js";
+import { displayName, handleBeside, useProfiles } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 
 /** `readOnly`: the room takes no reactions now (a direct room with a deactivated person); they only show. */
@@ -12,7 +13,7 @@ export function Reactions({ message, readOnly = false }: { message: Message; rea
     <ul className="reactions" aria-label="Reactions">
       {message.reactions.map((r) => {
         const mine = r.userIds.includes(me?.id ?? "");
-        const who = r.userIds.map((id) => (id === me?.id ? "you" : displayName(people.get(id)))).join(", ");
+        const who = r.userIds.map((id) => (id === me?.id ? "you" : nameWithHandle(people.get(id)))).join(", ");
         const toggle = () =>
           void (mine ? client.unreact : client.react)(message.roomId, message.id, r.emoji).catch(() => undefined);
         return (
@@ -33,4 +34,10 @@ export function Reactions({ message, readOnly = false }: { message: Message; rea
       })}
     </ul>
   );
+}
+
+function nameWithHandle(profile: PublicProfile | undefined): string {
+  const name = displayName(profile);
+  const handle = handleBeside(name, profile?.username);
+  return handle ? `${name} (@${handle})` : name;
 }

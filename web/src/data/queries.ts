@@ -13,7 +13,10 @@ import {
 import { ChatService } from "@parley/proto/chat/v1/chat_pb.js";
 import { type PublicProfile, UserService } from "@parley/proto/user/v1/user_pb.js";
 import { keepPreviousData, useQueries, useQueryClient } from "@tanstack/react-query";
+import { displayName } from "./names.js";
 import { useClient } from "./use-parley.js";
+
+export { displayName, handleBeside } from "./names.js";
 
 const PROFILE_STALE_MS = 5 * 60_000;
 const USERNAME_PREFIX = /^[A-Za-z0-9_]{1,32}$/;
@@ -25,11 +28,6 @@ export function useProfile(userId: string | undefined): PublicProfile | undefine
     { enabled: !!userId, staleTime: PROFILE_STALE_MS },
   );
   return data?.user;
-}
-
-/** What to call a user: display name, else username, else the fallback (e.g. the username a message carries). */
-export function displayName(profile: PublicProfile | undefined, fallback = "someone"): string {
-  return profile?.displayName || profile?.username || fallback;
 }
 
 export function useDisplayName(userId: string | undefined, fallback?: string): string {

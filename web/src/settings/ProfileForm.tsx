@@ -2,7 +2,7 @@ import { NotificationLevel, type User } from "@parley/proto/user/v1/user_pb.js";
 import { type FormEvent, useRef, useState } from "react";
 import { useMyProfile, useUpdateProfile } from "../data/queries.js";
 import { Avatar } from "../ui/Avatar.js";
-import { ErrorText } from "../ui/ErrorText.js";
+import { ErrorText, FieldError, fieldError } from "../ui/ErrorText.js";
 import { Loading } from "../ui/Loading.js";
 import { safeImageUrl } from "../ui/safe-url.js";
 
@@ -24,6 +24,12 @@ function ProfileFields({ user }: { user: User }) {
   const [avatarChecked, setAvatarChecked] = useState(false);
   const avatarField = useRef<HTMLInputElement>(null);
   const showAvatarError = avatarChecked && avatarWrong;
+  const wrong = (field: string) => fieldError(update.error, field);
+  // aria-invalid and aria-describedby for an input whose field the last save refused.
+  const described = (field: string, hint?: string) => {
+    const ids = [wrong(field) ? `${field}-error` : undefined, hint].filter(Boolean).join(" ");
+    return { "aria-invalid": wrong(field) ? true : undefined, "aria-describedby": ids || undefined };
+  };
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -44,9 +50,9 @@ function ProfileFields({ user }: { user: User }) {
   return (
     <form className="stack settings-form" onSubmit={submit}>
       <div className="profile-preview">
-        <Avatar name={displayName || user.username} seed={user.id} url={avatarUrl} size={64} />
+        <Avatar name={displayName.trim() || user.username} seed={user.id} url={avatarUrl} size={64} />
         <div>
-          <strong>{displayName || user.username}</strong>
+          <strong>{displayName.trim() || user.username}</strong>
           <div className="hint">
             @{user.username} · {user.email}
           </div>
@@ -54,7 +60,14 @@ function ProfileFields({ user }: { user: User }) {
       </div>
       <label className="field">
         <span>Display name</span>
-        <input maxLength={64} value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
+        <input
+          maxLength={64}
+          {...described("display_name", "display-name-hint")}
+          value={displayName}
+          onChange={(e) => setDisplayName(e.target.value)}
+        />
+        <FieldError id="display_name-error" text={wrong("display_name")} />
+        <small id="display-name-hint">Shown beside your @{user.username}; leave empty to go by your username</small>
       </label>
       <label className="field">
         <span>Avatar URL</span>
@@ -63,12 +76,13 @@ function ProfileFields({ user }: { user: User }) {
           type="url"
           maxLength={2048}
           placeholder="https://…"
-          aria-describedby="avatar-hint"
-          aria-invalid={showAvatarError || undefined}
+          {...described("avatar_url", "avatar-hint")}
+          aria-invalid={showAvatarError || wrong("avatar_url") ? true : undefined}
           value={avatarUrl}
           onChange={(e) => setAvatarUrl(e.target.value)}
           onBlur={() => setAvatarChecked(true)}
         />
+        <FieldError id="avatar_url-error" text={wrong("avatar_url")} />
         <small id="avatar-hint" className={showAvatarError ? "field-error" : undefined}>
           {showAvatarError
             ? "Must be an https link (starting with https://) to a picture"
@@ -77,11 +91,18 @@ function ProfileFields({ user }: { user: User }) {
       </label>
       <label className="field">
         <span>Status</span>
-        <input maxLength={140} value={statusText} onChange={(e) => setStatusText(e.target.value)} />
+        <input
+          maxLength={140}
+          {...described("status_text")}
+          value={statusText}
+          onChange={(e) => setStatusText(e.target.value)}
+        />
+        <FieldError id="status_text-error" text={wrong("status_text")} />
       </label>
       <label className="field">
         <span>Bio</span>
-        <textarea rows={3} maxLength={500} value={bio} onChange={(e) => setBio(e.target.value)} />
+        <textarea rows={3} maxLength={500} {...described("bio")} value={bio} onChange={(e) => setBio(e.target.value)} />
+        <FieldError id="bio-error" text={wrong("bio")} />
       </label>
       <label className="field">
         <span>Email notifications for missed messages</span>
@@ -91,7 +112,7 @@ function ProfileFields({ user }: { user: User }) {
           <option value={NotificationLevel.NONE}>None</option>
         </select>
       </label>
-      <ErrorText error={update.error} />
+      <ErrorText error={update.error} except={["display_name", "avatar_url", "status_text", "bio"]} />
       <p role="status" className="hint">
         {update.isSuccess ? "Saved." : ""}
       </p>
