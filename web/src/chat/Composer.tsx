@@ -13,6 +13,7 @@ import { displayName, useDisplayName, useProfiles } from "../data/queries.js";
 import { useClient, useMe } from "../data/use-parley.js";
 import { messageOf } from "../session/session.js";
 import { Avatar } from "../ui/Avatar.js";
+import { sentenceOf } from "../ui/error-sentence.js";
 import { CloseIcon } from "../ui/icons.js";
 import { oneLine } from "../ui/one-line.js";
 import type { Draft } from "./RoomView.js";
@@ -82,7 +83,7 @@ export function Composer({ room, draft, onDraft }: { room: RoomState; draft: Dra
         await client.send(room.roomId, body, draft?.kind === "reply" ? { parentId: draft.message.id } : undefined);
       }
     } catch (err) {
-      setError(messageOf(err));
+      setError(sentenceOf(messageOf(err)));
       setText((current) => current || body);
       onDraft(draft);
     }

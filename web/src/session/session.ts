@@ -11,6 +11,7 @@ import {
   createParleyClient,
   type ParleyClient,
 } from "@parley/client";
+import { sentenceOf } from "../ui/error-sentence.js";
 import { closeWebSession, refreshWebSession, refusalReason, type WebGrant } from "./web-session.js";
 
 export type SessionState =
@@ -218,7 +219,11 @@ export async function resumeSession(): Promise<void> {
     forgetUser();
     const code = ConnectError.from(err).code;
     if (code === Code.Unauthenticated) set({ status: "signed-out" });
-    else set({ status: "signed-out", reason: refusal === "ACCOUNT_DEACTIVATED" ? DEACTIVATED : messageOf(err) });
+    else
+      set({
+        status: "signed-out",
+        reason: refusal === "ACCOUNT_DEACTIVATED" ? DEACTIVATED : sentenceOf(messageOf(err)),
+      });
     return;
   }
   await begin(grant).catch((err: unknown) => {
