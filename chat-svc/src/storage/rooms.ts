@@ -1,5 +1,5 @@
 /** Queries on rooms and their members. */
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Queryable } from "./db.js";
 import {
   type MemberAddPolicy,
@@ -200,6 +200,33 @@ export async function listRoomsOf(q: Queryable, userId: string): Promise<RoomLis
       .where(eq(roomMembers.userId, userId))
       .orderBy(desc(sql`coalesce(${messages.createdAt}, ${rooms.createdAt})`), asc(rooms.id))
   );
+}
+
+/**
+ * Per room of `userId`'s, the messages after their read marker from others
+ * that mention `username` (lower-cased, as messages store mentions); rooms
+ * with none are left out. Walks only messages that mention someone
+ * (messages_mentions_room_seq_idx), from each marker on.
+ */
+export async function unreadMentionCounts(
+  q: Queryable,
+  userId: string,
+  username: string,
+): Promise<Map<string, bigint>> {
+  const rows = await q
+    .select({ roomId: messages.roomId, count: sql<string>`count(*)` })
+    .from(roomMembers)
+    .innerJoin(messages, and(eq(messages.roomId, roomMembers.roomId), gt(messages.seq, roomMembers.lastReadSeq)))
+    .where(
+      and(
+        eq(roomMembers.userId, userId),
+        sql`cardinality(${messages.mentions}) > 0`,
+        sql`${messages.mentions} @> array[${username.toLowerCase()}]::text[]`,
+        ne(messages.senderId, userId),
+      ),
+    )
+    .groupBy(messages.roomId);
+  return new Map(rows.map((r) => [r.roomId, BigInt(r.count)]));
 }
 
 /**
