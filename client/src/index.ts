@@ -17,6 +17,6 @@ export { ParleyError } from "./errors.js";
 export { createIndexedDbOutboxStore } from "./indexeddb-outbox-store.js";
 export type { PendingSend, PendingStatus } from "./outbox.js";
 export { createMemoryOutboxStore, type OutboxStore, type StoredSend } from "./outbox-store.js";
-export { deactivatedPeer, type RoomState, type RoomStatus, type TypingUser } from "./room-state.js";
+export { deactivatedPeer, hasNewer, type RoomState, type RoomStatus, type TypingUser } from "./room-state.js";
 export type { ChatClient, UserClient } from "./rpc.js";
 export type { Store } from "./store.js";
