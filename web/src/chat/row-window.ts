@@ -48,6 +48,12 @@ export class RowWindow {
   /** The scrollTop this window set last: a scroll event elsewhere is the user's. */
   private ownTop: number | undefined;
   private pendingShift = 0;
+  /**
+   * The row in the middle of the view when the rows last changed, and how far
+   * below the view's top it started: rows put above it (an older page) must
+   * not move what the user is reading.
+   */
+  private anchor: { key: string; delta: number } | undefined;
   private rendered: [number, number] = [-1, -1];
 
   constructor(
@@ -61,6 +67,12 @@ export class RowWindow {
 
   /** The rows as they are now: keys and height estimates, in order. */
   setRows(keys: string[], estimates: number[]): void {
+    // The first change since the last settle is the one measured against the view as it still is.
+    const box = this.box;
+    if (box && !this.anchor && this.keys.length > 0) {
+      const i = rowAt(this.offsets, this.keys.length, box.scrollTop + box.clientHeight / 2);
+      this.anchor = { key: this.keys[i] as string, delta: (this.offsets[i] as number) - box.scrollTop };
+    }
     this.keys = keys;
     this.estimates = estimates;
     this.layout();
@@ -171,9 +183,14 @@ export class RowWindow {
     if (!box) return;
     const shift = this.pendingShift;
     this.pendingShift = 0;
+    const anchor = this.anchor;
+    this.anchor = undefined;
     const target = this.target;
     const index = target ? this.indexOf.get(target.key) : undefined;
+    const anchored = anchor ? this.indexOf.get(anchor.key) : undefined;
     if (target && index !== undefined) this.setTop(box, this.offsetFor(index, target.align, box.clientHeight));
+    // Where the anchored row is now says it all: rows measured since moved it too.
+    else if (anchor && anchored !== undefined) this.setTop(box, (this.offsets[anchored] as number) - anchor.delta);
     else if (shift !== 0) this.setTop(box, box.scrollTop + shift);
   }
 
