@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Locator, Page } from "playwright-core";
 import { startWebStack, type WebStack } from "../support/browser.js";
+import { waitUntil } from "../support/system.js";
 import { api, signUp } from "../support/users.js";
-import { see, signUpInApp, timeline, until } from "./web-app-steps.js";
+import { PATIENCE_MS, see, signUpInApp, timeline, until } from "./web-app-steps.js";
 
 let stack: WebStack;
 
@@ -189,8 +190,17 @@ test("a reply's quote jumps to a parent far back, loading older pages until it i
   }
   // Bob reads to the end first, so the room then opens at its newest.
   await bob.getByRole("link", { name: /^Archive/ }).click();
-  await bob.getByRole("button", { name: /new messages/ }).click();
-  await until(() => markerOf(alice, roomId, bobName), 200);
+  await see(timeline(bob));
+  await waitUntil(
+    async () => {
+      await timeline(bob).evaluate((log) => {
+        log.scrollTop = log.scrollHeight;
+      });
+      return (await markerOf(alice, roomId, bobName)) === 200;
+    },
+    PATIENCE_MS,
+    () => "Bob read to the end",
+  );
   await bob.reload();
   await see(timeline(bob).getByText("r198 answers r5"));
   assert.ok(!(await textsOnScreen(bob)).includes("r5"));
