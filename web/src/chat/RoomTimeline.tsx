@@ -21,6 +21,8 @@ const NEAR_TOP_PX = 600;
 const AT_BOTTOM_PX = 80;
 const READ_DELAY_MS = 400;
 const MAX_PAGES_TO_FIND = 40;
+/** Of what was read before the "New messages" divider, this much stays in view above it. */
+const DIVIDER_CONTEXT_PX = 40;
 
 const estimate = (row: Row) =>
   row.kind === "message" ? (row.grouped ? 30 : 62) + (row.message.reactions.length > 0 ? 34 : 0) : 36;
@@ -77,7 +79,8 @@ export function RoomTimeline({
       const divider = rows.findIndex((r) => r.kind === "new");
       // Opened at the first unread: what follows is read as it comes into view, not skipped to.
       atBottom.current = divider < 0;
-      virtualizer.scrollToIndex(divider >= 0 ? divider : rows.length - 1, divider >= 0 ? "start" : "end");
+      if (divider >= 0) virtualizer.scrollToIndex(divider, "start", DIVIDER_CONTEXT_PX);
+      else virtualizer.scrollToIndex(rows.length - 1, "end");
       return;
     }
     if (atBottom.current && !newer) virtualizer.scrollToIndex(rows.length - 1, "end");

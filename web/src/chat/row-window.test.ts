@@ -127,3 +127,11 @@ test("rows put above the view (an older page) leave what is in the middle of the
   win.settle();
   assert.equal(box.scrollTop, 1000 + 40 * 80);
 });
+
+test("start alignment can leave room above the row, for what comes before it", () => {
+  const { win, box } = setup(100);
+  win.scrollToIndex(40, "start", 30);
+  assert.equal(box.scrollTop, 40 * 50 - 30);
+  win.scrollToIndex(0, "start", 30);
+  assert.equal(box.scrollTop, 0, "clamped to the top");
+});

@@ -44,7 +44,7 @@ export class RowWindow {
   private estimates: number[] = [];
   private box: ScrollBox | undefined;
   /** Where a scrollToIndex asked to be; kept (and re-applied as rows are measured) until the user scrolls. */
-  private target: { key: string; align: Align } | undefined;
+  private target: { key: string; align: Align; gap: number } | undefined;
   /** The scrollTop this window set last: a scroll event elsewhere is the user's. */
   private ownTop: number | undefined;
   private pendingShift = 0;
@@ -169,10 +169,11 @@ export class RowWindow {
     this.invalidate(true);
   }
 
-  scrollToIndex(index: number, align: Align): void {
+  /** `gap`: with "start", room left above the row (what comes before it shows). */
+  scrollToIndex(index: number, align: Align, gap = 0): void {
     const key = this.keys[index];
     if (key === undefined) return;
-    this.target = { key, align };
+    this.target = { key, align, gap };
     this.settle();
     this.invalidateIfMoved(false);
   }
@@ -188,16 +189,17 @@ export class RowWindow {
     const target = this.target;
     const index = target ? this.indexOf.get(target.key) : undefined;
     const anchored = anchor ? this.indexOf.get(anchor.key) : undefined;
-    if (target && index !== undefined) this.setTop(box, this.offsetFor(index, target.align, box.clientHeight));
+    if (target && index !== undefined)
+      this.setTop(box, this.offsetFor(index, target.align, box.clientHeight, target.gap));
     // Where the anchored row is now says it all: rows measured since moved it too.
     else if (anchor && anchored !== undefined) this.setTop(box, (this.offsets[anchored] as number) - anchor.delta);
     else if (shift !== 0) this.setTop(box, box.scrollTop + shift);
   }
 
-  private offsetFor(index: number, align: Align, viewport: number): number {
+  private offsetFor(index: number, align: Align, viewport: number, gap: number): number {
     const start = this.offsets[index] as number;
     const end = this.offsets[index + 1] as number;
-    const wanted = align === "start" ? start : align === "end" ? end - viewport : (start + end - viewport) / 2;
+    const wanted = align === "start" ? start - gap : align === "end" ? end - viewport : (start + end - viewport) / 2;
     return Math.max(0, Math.min(wanted, this.totalSize() - viewport));
   }
 
