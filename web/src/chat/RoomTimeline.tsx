@@ -116,29 +116,45 @@ export function RoomTimeline({
   const readTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const lastRead = useRef(room.lastReadSeq);
   lastRead.current = room.lastReadSeq;
-  const markSeen = useCallback(() => {
-    clearTimeout(readTimer.current);
-    readTimer.current = setTimeout(() => {
-      const el = scrollRef.current;
-      if (!el || document.visibilityState !== "visible") return;
-      const bottom = el.scrollTop + el.clientHeight;
-      let seen = 0n;
-      for (const item of virtualizer.items()) {
-        const row = rows[item.index];
-        if (row?.kind === "message" && item.end <= bottom + 4 && row.message.seq > seen) seen = row.message.seq;
-      }
-      if (seen > lastRead.current) void client.markRead(room.roomId, seen).catch(() => undefined);
-    }, READ_DELAY_MS);
+  /** Moves the read marker to the newest message fully on screen now (nothing while the tab is hidden). */
+  const readNow = useCallback(() => {
+    readTimer.current = undefined;
+    const el = scrollRef.current;
+    if (!el || document.visibilityState !== "visible") return;
+    const bottom = el.scrollTop + el.clientHeight;
+    let seen = 0n;
+    for (const item of virtualizer.items()) {
+      const row = rows[item.index];
+      if (row?.kind === "message" && item.end <= bottom + 4 && row.message.seq > seen) seen = row.message.seq;
+    }
+    if (seen > lastRead.current) void client.markRead(room.roomId, seen).catch(() => undefined);
   }, [client, room.roomId, rows, virtualizer]);
+  const readNowRef = useRef(readNow);
+  readNowRef.current = readNow;
+  // At most one read per READ_DELAY_MS, taken when it ends (where the view settled), however often asked:
+  // messages arriving faster than that must not put it off for ever.
+  const markSeen = useCallback(() => {
+    if (readTimer.current === undefined) readTimer.current = setTimeout(() => readNowRef.current(), READ_DELAY_MS);
+  }, []);
 
+  // New rows (messages arriving, pages loading) may put new messages on screen.
   useEffect(() => {
-    if (loaded) markSeen();
+    if (loaded && rows.length > 0) markSeen();
+  }, [loaded, markSeen, rows]);
+  useEffect(() => {
     document.addEventListener("visibilitychange", markSeen);
-    return () => {
-      document.removeEventListener("visibilitychange", markSeen);
+    return () => document.removeEventListener("visibilitychange", markSeen);
+  }, [markSeen]);
+  // Leaving the room with a read still to take: what is on screen now was seen. (A layout effect's cleanup runs
+  // while the log is still in the DOM.)
+  useLayoutEffect(
+    () => () => {
+      if (readTimer.current === undefined) return;
       clearTimeout(readTimer.current);
-    };
-  }, [loaded, markSeen]);
+      readNowRef.current();
+    },
+    [],
+  );
 
   const onScroll = () => {
     const el = scrollRef.current;
