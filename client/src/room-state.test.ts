@@ -7,6 +7,7 @@ import {
   MemberSchema,
   MessageDeletedSchema,
   MessageSchema,
+  ReadMarkerSchema,
   type RoomEvent,
   RoomEventSchema,
   RoomKind,
@@ -175,13 +176,25 @@ test("the unread mention count starts at ListRooms', grows with live mentions of
   // Loaded: reading past a mention takes exactly it off; an edit adding one counts it.
   let open: RoomState = {
     ...loaded(10n),
-    headSeq: 3n,
-    unreadCount: 3n,
+    headSeq: 4n,
+    unreadCount: 4n,
     unreadMentionCount: 2n,
-    messages: [msg(1n, "@me_too a", "bob", ["me_too"]), msg(2n, "b"), msg(3n, "@me_too c", "bob", ["me_too"])],
+    messages: [
+      msg(1n, "@me_too a", "bob", ["me_too"]),
+      msg(2n, "b"),
+      msg(3n, "@me_too c", "bob", ["me_too"]),
+      msg(4n, "d"),
+    ],
   };
-  open = withReadMarker(open, ME, 2n, ME, "me_too");
-  assert.deepEqual([open.unreadCount, open.unreadMentionCount], [1n, 1n]);
+  // The marker's move as the server announces it (before the answer to markRead).
+  open = applyEvent(
+    open,
+    event(0n, { case: "readMarker", value: create(ReadMarkerSchema, { userId: ME, lastReadSeq: 2n }) }),
+    ME,
+    0,
+    "me_too",
+  ).state;
+  assert.deepEqual([open.unreadCount, open.unreadMentionCount], [2n, 1n]);
   open = applyEvent(
     open,
     event(11n, { case: "messageDeleted", value: create(MessageDeletedSchema, { messageId: "m3" }) }),
@@ -190,10 +203,10 @@ test("the unread mention count starts at ListRooms', grows with live mentions of
     "me_too",
   ).state;
   assert.equal(open.unreadMentionCount, 0n, "a deleted mention is gone");
-  open = applyEvent(open, event(12n, { case: "messageCreated", value: msg(4n, "x") }), ME, 0, "me_too").state;
+  open = applyEvent(open, event(12n, { case: "messageCreated", value: msg(5n, "x") }), ME, 0, "me_too").state;
   open = applyEvent(
     open,
-    event(13n, { case: "messageEdited", value: msg(4n, "x @me_too", "bob", ["me_too"]) }),
+    event(13n, { case: "messageEdited", value: msg(5n, "x @me_too", "bob", ["me_too"]) }),
     ME,
     0,
     "me_too",

@@ -324,7 +324,7 @@ function change(state: RoomState, event: RoomEvent, me: string, now: number, myN
       return { ...state, typing: [...others, { userId, username, until: now + TYPING_TTL_MS }] };
     }
     case "readMarker":
-      return withReadMarker(state, kind.value.userId, kind.value.lastReadSeq, me);
+      return withReadMarker(state, kind.value.userId, kind.value.lastReadSeq, me, myName);
     default:
       // presence is the client's, not a room's; an unknown kind from a newer server changes nothing.
       return state;
