@@ -25,6 +25,37 @@ async function eventsUntil(stream: EventStream, roomId: string, until: (e: RoomE
 }
 
 describe("read markers", () => {
+  test("ListRooms counts the unread messages from others that mention the caller, from the read marker on", async () => {
+    const alice = await h.signIn();
+    const bob = await h.signIn();
+    const carol = await h.signIn();
+    const roomId = await h.roomWith(alice, bob, carol);
+    const quiet = await h.roomWith(alice, bob);
+    const send = (who: User, text: string, room = roomId) => h.client.sendMessage({ roomId: room, text }, who.call);
+    await send(alice, `hi @${bob.username.toUpperCase()}`);
+    await send(alice, "anything else");
+    await send(carol, `@${carol.username} and @${bob.username}, look`);
+    // Bob naming himself, a name that only starts with his, and a deleted mention count for nothing.
+    await send(bob, `note to @${bob.username}`);
+    await send(alice, `@${bob.username}x is someone else`);
+    const gone = await send(alice, `@${bob.username} never mind`);
+    await h.client.deleteMessage({ roomId, messageId: gone.message?.id ?? "" }, alice.call);
+    await send(alice, "nothing for bob", quiet);
+    const counts = async (who: User) => {
+      const { rooms } = await h.client.listRooms({}, who.call);
+      return Object.fromEntries(rooms.map((r) => [r.room?.id, [r.unreadCount, r.unreadMentionCount]]));
+    };
+    assert.deepEqual(await counts(bob), { [roomId]: [6n, 2n], [quiet]: [1n, 0n] });
+    assert.deepEqual((await counts(carol))[roomId], [6n, 0n], "carol's own mention of herself is not counted");
+
+    await h.client.markRead({ roomId, seq: 1n }, bob.call);
+    assert.deepEqual((await counts(bob))[roomId], [5n, 1n], "the first mention is read");
+    await h.client.markRead({ roomId, seq: 3n }, bob.call);
+    assert.deepEqual((await counts(bob))[roomId], [3n, 0n]);
+    await send(alice, `again @${bob.username}`);
+    assert.deepEqual((await counts(bob))[roomId], [4n, 1n]);
+  });
+
   test("MarkRead only moves forward, clamps to head_seq, and announces only real moves", async () => {
     const alice = await h.signIn();
     const bob = await h.signIn();

@@ -36,13 +36,16 @@ import { createMemoryOutboxStore, type OutboxStore } from "./outbox-store.js";
 import {
   applyEvent,
   emptyRoom,
+  hasNewer,
   type LeftBecause,
   leftRoom,
   type RoomState,
   roomFromFetch,
   roomFromSummary,
   TYPING_TTL_MS,
+  withLatest,
   withMessage,
+  withNewer,
   withOlder,
   withoutExpiredTyping,
   withReadMarker,
@@ -101,6 +104,13 @@ export interface ParleyClient extends Store<ParleySnapshot> {
   loadTimeline(roomId: string): Promise<void>;
   /** Fetches the page before the first loaded message; false when there is none. */
   loadOlder(roomId: string): Promise<boolean>;
+  /**
+   * Fetches the page after the last loaded message, when the timeline opened
+   * further back (see `hasNewer`); false once the loaded messages reach the newest.
+   */
+  loadNewer(roomId: string): Promise<boolean>;
+  /** Makes the latest messages loaded (appended, or in place of a stretch further back). */
+  loadLatest(roomId: string): Promise<void>;
   /** Queues a message; it shows in the room's `pending` until the server has it. */
   send(roomId: string, text: string, options?: { parentId?: string }): Promise<PendingSend>;
   retrySend(clientMessageId: string): Promise<void>;
@@ -122,6 +132,8 @@ const RESYNC_RETRY_MS = 2_000;
 /** A stale room list is read again within this long, at random. */
 const STALE_LIST_SPREAD_MS = 2_000;
 const REASON_RESYNC = "RESYNC_REQUIRED";
+/** Read messages shown above the first unread when a room opens there. */
+const CONTEXT_BEFORE_UNREAD = 10;
 
 /** RoomRemoved.reason and Unsubscribed.reason, as the app tells the user. */
 function leftBecause(reason: string): LeftBecause | undefined {
@@ -154,6 +166,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
   });
   const snapshot = () => store.getSnapshot();
   const me = () => snapshot().user?.id ?? "";
+  const myName = () => snapshot().user?.username;
 
   const publishRooms = (roomsById: Map<string, RoomState>) => {
     const rooms = [...roomsById.values()]
@@ -190,7 +203,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       return answer.kind.value.message;
     },
     delivered(_send, message) {
-      updateRoom(message.roomId, (room) => withMessage(room, message));
+      updateRoom(message.roomId, (room) => withMessage(room, message, me(), myName()));
     },
     onChange(pending) {
       const roomsById = new Map(snapshot().roomsById);
@@ -247,7 +260,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       if (syncs.has(event.roomId)) return;
       const room = snapshot().roomsById.get(event.roomId);
       if (!room) return;
-      const { state, outcome } = applyEvent(room, event, me(), Date.now());
+      const { state, outcome } = applyEvent(room, event, me(), Date.now(), myName());
       if (outcome === "gap") {
         // The server promises no gaps; if one shows anyway, resuming from the cursor fills it.
         if (room.status !== "syncing") void subscribeRoom(event.roomId);
@@ -372,9 +385,9 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       const { room } = await chats.getRoom({ roomId });
       if (!room) throw new ParleyError("not_found", "room not found", "ROOM_NOT_FOUND");
       seedPresence(room);
-      const wantsTimeline = snapshot().roomsById.get(roomId)?.timeline !== "none";
-      const page = wantsTimeline ? await chats.listMessages({ roomId, limit: pageSize }) : undefined;
-      updateRoom(roomId, (r) => roomFromFetch(r, me(), room, page));
+      const timeline = snapshot().roomsById.get(roomId)?.timeline;
+      const page = timeline === "none" ? undefined : await firstPage(room, timeline === "loading");
+      updateRoom(roomId, (r) => roomFromFetch(r, me(), room, page, myName()));
       if (page) settleFrom(page.messages);
     } catch (err) {
       const error = toParleyError(err);
@@ -388,6 +401,21 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     }
     syncs.delete(roomId);
     await subscribeRoom(roomId);
+  }
+
+  /**
+   * The page a timeline opens with: the latest, unless opening with more
+   * unread than a page holds; then the stretch from just before the first
+   * unread on (loadNewer continues it), so nothing unread is skipped.
+   */
+  async function firstPage(room: Room, opening: boolean) {
+    const lastReadSeq = room.members.find((m) => m.userId === me())?.lastReadSeq ?? room.headSeq;
+    if (!opening || room.headSeq - lastReadSeq <= BigInt(pageSize - CONTEXT_BEFORE_UNREAD)) {
+      return chats.listMessages({ roomId: room.id, limit: pageSize });
+    }
+    const afterSeq = lastReadSeq > BigInt(CONTEXT_BEFORE_UNREAD) ? lastReadSeq - BigInt(CONTEXT_BEFORE_UNREAD) : 0n;
+    const page = await chats.listMessages({ roomId: room.id, afterSeq, limit: pageSize });
+    return { messages: page.messages, headSeq: page.headSeq, hasMore: afterSeq > 0n };
   }
 
   const retryLater = (run: () => Promise<void>, delayMs = RESYNC_RETRY_MS) => {
@@ -498,6 +526,23 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       updateRoom(roomId, (r) => withOlder(r, page.messages, page.hasMore));
       return page.hasMore;
     },
+    async loadNewer(roomId) {
+      const room = snapshot().roomsById.get(roomId);
+      const last = room?.messages.at(-1);
+      if (!room || !last || !hasNewer(room)) return false;
+      const page = await chats.listMessages({ roomId, afterSeq: last.seq, limit: pageSize });
+      settleFrom(page.messages);
+      updateRoom(roomId, (r) => withNewer(r, page.messages));
+      const now = snapshot().roomsById.get(roomId);
+      return now ? hasNewer(now) : false;
+    },
+    async loadLatest(roomId) {
+      const room = snapshot().roomsById.get(roomId);
+      if (!room || !hasNewer(room)) return;
+      const page = await chats.listMessages({ roomId, limit: pageSize });
+      settleFrom(page.messages);
+      updateRoom(roomId, (r) => withLatest(r, page.messages, page.hasMore));
+    },
     send: (roomId, text, sendOptions) => {
       // The others' view ends this user's typing when the message arrives; typing again must say so at once.
       typingSent.delete(roomId);
@@ -518,7 +563,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       } else {
         lastReadSeq = (await chats.markRead({ roomId, seq })).lastReadSeq;
       }
-      updateRoom(roomId, (room) => withReadMarker(room, me(), lastReadSeq, me()));
+      updateRoom(roomId, (room) => withReadMarker(room, me(), lastReadSeq, me(), myName()));
     },
     typing(roomId) {
       const now = Date.now();

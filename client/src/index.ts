@@ -19,6 +19,7 @@ export type { PendingSend, PendingStatus } from "./outbox.js";
 export { createMemoryOutboxStore, type OutboxStore, type StoredSend } from "./outbox-store.js";
 export {
   deactivatedPeer,
+  hasNewer,
   type LeftBecause,
   type RoomState,
   type RoomStatus,

@@ -5,13 +5,27 @@ import {
   MemberChanged_Change,
   MemberRole,
   MemberSchema,
+  MessageDeletedSchema,
   MessageSchema,
+  ReadMarkerSchema,
   type RoomEvent,
   RoomEventSchema,
   RoomKind,
   RoomSchema,
+  RoomSummarySchema,
 } from "@parley/proto/chat/v1/chat_pb.js";
-import { applyEvent, deactivatedPeer, emptyRoom, leftRoom, type RoomState } from "./room-state.js";
+import {
+  applyEvent,
+  deactivatedPeer,
+  emptyRoom,
+  hasNewer,
+  leftRoom,
+  type RoomState,
+  roomFromSummary,
+  withLatest,
+  withNewer,
+  withReadMarker,
+} from "./room-state.js";
 
 const ROOM = "00000000-0000-4000-8000-000000000001";
 const ME = "me";
@@ -169,4 +183,104 @@ test("a room the user is removed from says so; one they left says that; the firs
   // Found gone on a fetch: left, for no reason the server gave.
   assert.equal(leftRoom(room).leftBecause, undefined);
   assert.equal(leftRoom(room).status, "left");
+});
+
+const msg = (seq: bigint, text: string, senderId = "bob", mentions: string[] = []) =>
+  create(MessageSchema, { id: `m${seq}`, roomId: ROOM, seq, text, senderId, mentions });
+const event = (eventSeq: bigint, kind: RoomEvent["kind"]): RoomEvent =>
+  create(RoomEventSchema, { roomId: ROOM, eventSeq, kind });
+
+test("the unread mention count starts at ListRooms', grows with live mentions of the user and falls as they are read", () => {
+  // Not loaded (the sidebar only): one unread mention the server counted.
+  let state = roomFromSummary(
+    create(RoomSummarySchema, {
+      room: create(RoomSchema, { id: ROOM, headSeq: 2n, headEventSeq: 2n }),
+      lastReadSeq: 0n,
+      unreadCount: 2n,
+      unreadMentionCount: 1n,
+    }),
+  );
+  const apply = (e: RoomEvent) => {
+    state = applyEvent(state, e, ME, 0, "Me_Too").state;
+  };
+  apply(event(3n, { case: "messageCreated", value: msg(3n, "plain") }));
+  assert.equal(state.unreadMentionCount, 1n, "a later message does not take the mention away");
+  apply(event(4n, { case: "messageCreated", value: msg(4n, "@me_too look", "bob", ["me_too"]) }));
+  apply(event(5n, { case: "messageCreated", value: msg(5n, "@me_too note to self", ME, ["me_too"]) }));
+  assert.deepEqual([state.unreadCount, state.unreadMentionCount], [5n, 2n], "the user's own mention is not counted");
+  // Read on another device up to 3: what it covered is not loaded, so only the bound is known.
+  state = withReadMarker(state, ME, 3n, ME, "me_too");
+  assert.equal(state.unreadMentionCount, 2n);
+  state = withReadMarker(state, ME, 5n, ME, "me_too");
+  assert.equal(state.unreadMentionCount, 0n, "all read");
+
+  // Loaded: reading past a mention takes exactly it off; an edit adding one counts it.
+  let open: RoomState = {
+    ...loaded(10n),
+    headSeq: 4n,
+    unreadCount: 4n,
+    unreadMentionCount: 2n,
+    messages: [
+      msg(1n, "@me_too a", "bob", ["me_too"]),
+      msg(2n, "b"),
+      msg(3n, "@me_too c", "bob", ["me_too"]),
+      msg(4n, "d"),
+    ],
+  };
+  // The marker's move as the server announces it (before the answer to markRead).
+  open = applyEvent(
+    open,
+    event(0n, { case: "readMarker", value: create(ReadMarkerSchema, { userId: ME, lastReadSeq: 2n }) }),
+    ME,
+    0,
+    "me_too",
+  ).state;
+  assert.deepEqual([open.unreadCount, open.unreadMentionCount], [2n, 1n]);
+  open = applyEvent(
+    open,
+    event(11n, { case: "messageDeleted", value: create(MessageDeletedSchema, { messageId: "m3" }) }),
+    ME,
+    0,
+    "me_too",
+  ).state;
+  assert.equal(open.unreadMentionCount, 0n, "a deleted mention is gone");
+  open = applyEvent(open, event(12n, { case: "messageCreated", value: msg(5n, "x") }), ME, 0, "me_too").state;
+  open = applyEvent(
+    open,
+    event(13n, { case: "messageEdited", value: msg(5n, "x @me_too", "bob", ["me_too"]) }),
+    ME,
+    0,
+    "me_too",
+  ).state;
+  assert.equal(open.unreadMentionCount, 1n, "an edit that adds a mention counts it");
+});
+
+test("a timeline opened further back is extended by loadNewer's pages, not by live messages past its end", () => {
+  let state: RoomState = {
+    ...loaded(20n),
+    headSeq: 10n,
+    messages: [msg(3n, "c"), msg(4n, "d")],
+  };
+  assert.equal(hasNewer(state), true);
+  state = applyEvent(state, event(21n, { case: "messageCreated", value: msg(11n, "k") }), ME, 0).state;
+  assert.deepEqual(
+    state.messages.map((m) => m.seq),
+    [3n, 4n],
+    "not appended after a gap",
+  );
+  assert.equal(state.headSeq, 11n);
+  state = withNewer(state, [msg(5n, "e"), msg(6n, "f")]);
+  assert.deepEqual(
+    state.messages.map((m) => m.seq),
+    [3n, 4n, 5n, 6n],
+  );
+  state = withLatest(state, [msg(9n, "i"), msg(10n, "j"), msg(11n, "k")], true);
+  assert.deepEqual(
+    state.messages.map((m) => m.seq),
+    [9n, 10n, 11n],
+    "the latest page replaces a stretch it does not continue",
+  );
+  assert.equal(hasNewer(state), false);
+  state = applyEvent(state, event(22n, { case: "messageCreated", value: msg(12n, "l") }), ME, 0).state;
+  assert.deepEqual(state.messages.at(-1)?.seq, 12n, "at the head, live messages append");
 });

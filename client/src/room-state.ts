@@ -50,7 +50,11 @@ export interface RoomState {
   readonly leftBecause: LeftBecause | undefined;
   /** Whether `messages` holds the room's latest messages (loadTimeline), or nothing yet. */
   readonly timeline: "none" | "loading" | "loaded";
-  /** Loaded messages, ascending and contiguous by seq. */
+  /**
+   * Loaded messages, ascending and contiguous by seq: the latest ones, or a
+   * stretch from further back (opened at the first unread) that `loadNewer`
+   * extends until it reaches the head (see `hasNewer`).
+   */
   readonly messages: readonly Message[];
   /** Older messages exist before the first loaded one. */
   readonly hasOlder: boolean;
@@ -60,6 +64,11 @@ export interface RoomState {
   /** The signed-in user's read marker. */
   readonly lastReadSeq: bigint;
   readonly unreadCount: bigint;
+  /**
+   * Unread messages from others that mention the user: ListRooms' count, then
+   * kept live (new messages, edits, deletions and read marker moves).
+   */
+  readonly unreadMentionCount: bigint;
   readonly lastMessage: Message | undefined;
   /** ms since the epoch of the last message (or the room's creation): the room list's order. */
   readonly lastActivity: number;
@@ -77,6 +86,44 @@ export const TYPING_TTL_MS = 6_000;
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 const unread = (headSeq: bigint, lastReadSeq: bigint) => max(0n, headSeq - lastReadSeq);
 const ms = (t: Timestamp | undefined) => (t ? timestampMs(t) : 0);
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** A message from someone else that mentions `myName` (mentions are stored lower-cased). */
+export function mentionsMe(m: Message, me: string, myName: string | undefined): boolean {
+  return !!myName && m.senderId !== me && m.mentions.includes(myName.toLowerCase());
+}
+
+/** More messages exist after the last loaded one: the loaded stretch stops short of the head. */
+export function hasNewer(state: RoomState): boolean {
+  const last = state.messages.at(-1);
+  return state.timeline === "loaded" && last !== undefined && last.seq < state.headSeq;
+}
+
+/**
+ * The unread mention count after the read marker moved from `from` to `to`:
+ * exact when the messages read are all loaded; otherwise what is known for
+ * sure (none once everything is read, never more than the unread).
+ */
+function mentionsAfterRead(
+  count: bigint,
+  from: bigint,
+  to: bigint,
+  headSeq: bigint,
+  messages: readonly Message[],
+  me: string,
+  myName: string | undefined,
+): bigint {
+  if (to >= headSeq) return 0n;
+  if (to <= from) return count;
+  const first = messages[0];
+  const last = messages.at(-1);
+  if (first && last && first.seq <= from + 1n && last.seq >= to) {
+    let read = 0n;
+    for (const m of messages) if (m.seq > from && m.seq <= to && mentionsMe(m, me, myName)) read++;
+    count = max(0n, count - read);
+  }
+  return min(count, headSeq - to);
+}
 
 function markersOf(room: Room | undefined): ReadonlyMap<string, bigint> {
   return new Map((room?.members ?? []).map((m) => [m.userId, m.lastReadSeq]));
@@ -95,6 +142,7 @@ export function emptyRoom(roomId: string): RoomState {
     eventSeq: 0n,
     lastReadSeq: 0n,
     unreadCount: 0n,
+    unreadMentionCount: 0n,
     lastMessage: undefined,
     lastActivity: 0,
     readMarkers: new Map(),
@@ -115,6 +163,7 @@ export function roomFromSummary(summary: RoomSummary, previous?: RoomState): Roo
     eventSeq: room?.headEventSeq ?? 0n,
     lastReadSeq: summary.lastReadSeq,
     unreadCount: summary.unreadCount,
+    unreadMentionCount: summary.unreadMentionCount,
     lastMessage,
     lastActivity: Math.max(ms(lastMessage?.createdAt), ms(room?.createdAt)),
     readMarkers: room && room.members.length > 0 ? markersOf(room) : base.readMarkers,
@@ -131,10 +180,24 @@ export function roomFromFetch(
   me: string,
   room: Room,
   page: { messages: readonly Message[]; hasMore: boolean; headSeq: bigint } | undefined,
+  myName?: string,
 ): RoomState {
   const mine = room.members.find((m) => m.userId === me);
   const headSeq = max(room.headSeq, page?.headSeq ?? 0n);
   const lastReadSeq = mine?.lastReadSeq ?? previous.lastReadSeq;
+  // The count known covers messages up to the previous head; the fetched page may show some that came since.
+  const fetched = page?.messages ?? [];
+  let mentions = mentionsAfterRead(
+    previous.unreadMentionCount,
+    previous.lastReadSeq,
+    min(lastReadSeq, previous.headSeq),
+    previous.headSeq,
+    fetched,
+    me,
+    myName,
+  );
+  const countedTo = max(previous.headSeq, lastReadSeq);
+  for (const m of fetched) if (m.seq > countedTo && mentionsMe(m, me, myName)) mentions++;
   const newest = page?.messages.at(-1);
   const lastMessage =
     newest && (!previous.lastMessage || newest.seq >= previous.lastMessage.seq) ? newest : previous.lastMessage;
@@ -149,6 +212,7 @@ export function roomFromFetch(
     eventSeq: room.headEventSeq,
     lastReadSeq,
     unreadCount: unread(headSeq, lastReadSeq),
+    unreadMentionCount: min(mentions, unread(headSeq, lastReadSeq)),
     lastMessage,
     lastActivity: Math.max(ms(lastMessage?.createdAt), ms(room.createdAt)),
     readMarkers: markersOf(room),
@@ -162,6 +226,39 @@ export function withOlder(state: RoomState, older: readonly Message[], hasMore: 
   return { ...state, messages: [...fresh, ...state.messages], hasOlder: hasMore };
 }
 
+/** Newer messages (ListMessages after the last loaded seq) put behind; only what continues the stretch. */
+export function withNewer(state: RoomState, newer: readonly Message[]): RoomState {
+  let last = state.messages.at(-1)?.seq;
+  if (last === undefined) return state;
+  const fresh: Message[] = [];
+  for (const m of newer) {
+    if (m.seq !== last + 1n) continue;
+    fresh.push(m);
+    last = m.seq;
+  }
+  if (fresh.length === 0) return state;
+  const headSeq = max(state.headSeq, last);
+  return {
+    ...state,
+    messages: [...state.messages, ...fresh],
+    headSeq,
+    unreadCount: unread(headSeq, state.lastReadSeq),
+  };
+}
+
+/**
+ * The latest page (ListMessages, newest first): appended when it continues
+ * the loaded stretch, else in its place (the stretch was further back).
+ */
+export function withLatest(state: RoomState, page: readonly Message[], hasMore: boolean): RoomState {
+  const last = state.messages.at(-1)?.seq;
+  const first = page[0]?.seq;
+  if (first === undefined) return state;
+  if (last !== undefined && first <= last + 1n) return withNewer(state, page);
+  const headSeq = max(state.headSeq, page.at(-1)?.seq ?? 0n);
+  return { ...state, messages: page, hasOlder: hasMore, headSeq, unreadCount: unread(headSeq, state.lastReadSeq) };
+}
+
 export type ApplyOutcome = "applied" | "duplicate" | "gap";
 
 export function applyEvent(
@@ -169,35 +266,49 @@ export function applyEvent(
   event: RoomEvent,
   me: string,
   now: number,
+  /** The user's username: mentions of it are counted in unreadMentionCount. */
+  myName?: string,
 ): { state: RoomState; outcome: ApplyOutcome } {
   if (event.eventSeq > 0n) {
     if (state.eventSeq > 0n && event.eventSeq <= state.eventSeq) return { state, outcome: "duplicate" };
     if (state.eventSeq > 0n && event.eventSeq > state.eventSeq + 1n) return { state, outcome: "gap" };
   }
-  const next = change(state, event, me, now);
+  const next = change(state, event, me, now, myName);
   return { state: event.eventSeq > 0n ? { ...next, eventSeq: event.eventSeq } : next, outcome: "applied" };
 }
 
-function change(state: RoomState, event: RoomEvent, me: string, now: number): RoomState {
+function change(state: RoomState, event: RoomEvent, me: string, now: number, myName: string | undefined): RoomState {
   const kind = event.kind;
   switch (kind.case) {
     case "messageCreated": {
       const m = kind.value;
       return {
-        ...withMessage(state, m),
+        ...withMessage(state, m, me, myName),
         typing: state.typing.filter((t) => t.userId !== m.senderId),
       };
     }
     case "messageEdited":
-      return replaceMessage(state, kind.value.id, () => kind.value);
+      return recountMention(
+        replaceMessage(state, kind.value.id, () => kind.value),
+        state,
+        kind.value.id,
+        me,
+        myName,
+      );
     case "messageDeleted":
-      return replaceMessage(state, kind.value.messageId, (m) => ({
-        ...m,
-        text: "",
-        mentions: [],
-        reactions: [],
-        deleted: true,
-      }));
+      return recountMention(
+        replaceMessage(state, kind.value.messageId, (m) => ({
+          ...m,
+          text: "",
+          mentions: [],
+          reactions: [],
+          deleted: true,
+        })),
+        state,
+        kind.value.messageId,
+        me,
+        myName,
+      );
     case "reactionChanged": {
       const { messageId, emoji, userId, added } = kind.value;
       return replaceMessage(state, messageId, (m) => ({ ...m, reactions: react(m.reactions, emoji, userId, added) }));
@@ -219,7 +330,7 @@ function change(state: RoomState, event: RoomEvent, me: string, now: number): Ro
       return { ...state, typing: [...others, { userId, username, until: now + TYPING_TTL_MS }] };
     }
     case "readMarker":
-      return withReadMarker(state, kind.value.userId, kind.value.lastReadSeq, me);
+      return withReadMarker(state, kind.value.userId, kind.value.lastReadSeq, me, myName);
     default:
       // presence is the client's, not a room's; an unknown kind from a newer server changes nothing.
       return state;
@@ -227,27 +338,65 @@ function change(state: RoomState, event: RoomEvent, me: string, now: number): Ro
 }
 
 /** A message the server confirmed (an event, or the answer to our own send). */
-export function withMessage(state: RoomState, m: Message): RoomState {
+export function withMessage(state: RoomState, m: Message, me?: string, myName?: string): RoomState {
   const headSeq = max(state.headSeq, m.seq);
   const newest = !state.lastMessage || m.seq >= state.lastMessage.seq;
   const lastMessage = newest ? (state.lastMessage?.id === m.id ? state.lastMessage : m) : state.lastMessage;
+  // A stretch further back is not extended past a gap: loadNewer fetches what lies between.
+  const last = state.messages.at(-1)?.seq;
+  const beyondStretch = last !== undefined && last < state.headSeq && m.seq > last + 1n;
+  const messages = state.timeline === "none" || beyondStretch ? state.messages : insertBySeq(state.messages, m);
+  const fresh = m.seq > state.headSeq && m.seq > state.lastReadSeq && me !== undefined && mentionsMe(m, me, myName);
   return {
     ...state,
-    messages: state.timeline === "none" ? state.messages : insertBySeq(state.messages, m),
+    messages,
     headSeq,
     unreadCount: unread(headSeq, state.lastReadSeq),
+    unreadMentionCount: state.unreadMentionCount + (fresh ? 1n : 0n),
     lastMessage,
     lastActivity: newest ? Math.max(state.lastActivity, ms(m.createdAt)) : state.lastActivity,
   };
 }
 
 /** Never regresses: a marker only moves forward. */
-export function withReadMarker(state: RoomState, userId: string, seq: bigint, me: string): RoomState {
+export function withReadMarker(state: RoomState, userId: string, seq: bigint, me: string, myName?: string): RoomState {
   const markers = new Map(state.readMarkers);
   markers.set(userId, max(markers.get(userId) ?? 0n, seq));
   if (userId !== me) return { ...state, readMarkers: markers };
   const lastReadSeq = max(state.lastReadSeq, seq);
-  return { ...state, readMarkers: markers, lastReadSeq, unreadCount: unread(state.headSeq, lastReadSeq) };
+  const unreadMentionCount = mentionsAfterRead(
+    state.unreadMentionCount,
+    state.lastReadSeq,
+    lastReadSeq,
+    state.headSeq,
+    state.messages,
+    me,
+    myName,
+  );
+  return {
+    ...state,
+    readMarkers: markers,
+    lastReadSeq,
+    unreadCount: unread(state.headSeq, lastReadSeq),
+    unreadMentionCount,
+  };
+}
+
+/** An unread message edited or deleted may gain or lose its mention of the user. */
+function recountMention(
+  next: RoomState,
+  before: RoomState,
+  id: string,
+  me: string,
+  myName: string | undefined,
+): RoomState {
+  if (next === before) return next;
+  const was =
+    before.messages.find((m) => m.id === id) ?? (before.lastMessage?.id === id ? before.lastMessage : undefined);
+  const now = next.messages.find((m) => m.id === id) ?? (next.lastMessage?.id === id ? next.lastMessage : undefined);
+  if (!was || !now || now.seq <= next.lastReadSeq) return next;
+  const delta = (mentionsMe(now, me, myName) ? 1n : 0n) - (mentionsMe(was, me, myName) ? 1n : 0n);
+  return delta === 0n ? next : { ...next, unreadMentionCount: max(0n, next.unreadMentionCount + delta) };
 }
 
 export function withoutExpiredTyping(state: RoomState, now: number): RoomState {

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
+import { hasNewer } from "@parley/client";
 import { MemberRole } from "@parley/proto/chat/v1/chat_pb.js";
 import { connectPostgres } from "@parley/shared/postgres.js";
 import { createDb } from "../../chat-svc/src/storage/db.js";
@@ -438,4 +439,36 @@ test("presence starts from who is online when a room is fetched, not from change
   await until("room live", () => room(b.client, roomId).status === "live");
   assert.equal(b.client.getSnapshot().presence.get(alice.id), true);
   assert.equal(b.client.getSnapshot().presence.get(bob.id), true, "bob's own socket counts");
+});
+
+test("unread mentions are counted from the room list and kept live; a room with more unread than a page opens at the first unread", async () => {
+  const [alice, bob] = await Promise.all([newUser("alice"), newUser("bob")]);
+  const a = await started(alice, { pageSize: 10 });
+  const roomId = await roomWith(a, [bob.id]);
+  for (let i = 1; i <= 25; i++) await restSend(alice.token, roomId, i === 2 ? `@${bob.username} look` : `m${i}`);
+
+  const b = await started(bob, { pageSize: 10 });
+  await until("bob's list", () => room(b.client, roomId).unreadCount === 25n);
+  assert.equal(room(b.client, roomId).unreadMentionCount, 1n, "counted by the server, nothing loaded");
+  await restSend(alice.token, roomId, "m26");
+  await restSend(alice.token, roomId, `again @${bob.username}`);
+  await until("live", () => room(b.client, roomId).unreadCount === 27n);
+  assert.equal(room(b.client, roomId).unreadMentionCount, 2n, "a later message takes nothing away; a new mention adds");
+
+  // 27 unread, pages of 10: the timeline opens from just before the first unread, then pages forward.
+  await b.client.loadTimeline(roomId);
+  await until("loaded", () => room(b.client, roomId).timeline === "loaded");
+  assert.equal(room(b.client, roomId).messages[0]?.seq, 1n);
+  assert.equal(hasNewer(room(b.client, roomId)), true);
+  await b.client.markRead(roomId, 5n);
+  assert.equal(room(b.client, roomId).unreadMentionCount, 1n, "the mention read past is taken off");
+  while (await b.client.loadNewer(roomId));
+  assert.deepEqual(
+    room(b.client, roomId).messages.map((m) => Number(m.seq)),
+    Array.from({ length: 27 }, (_, i) => i + 1),
+  );
+  await b.client.markRead(roomId, 27n);
+  assert.deepEqual([room(b.client, roomId).unreadCount, room(b.client, roomId).unreadMentionCount], [0n, 0n]);
+  const { rooms } = await b.client.chats.listRooms({});
+  assert.equal(rooms.find((r) => r.room?.id === roomId)?.unreadMentionCount, 0n);
 });

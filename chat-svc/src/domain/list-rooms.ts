@@ -1,6 +1,11 @@
 import type { Identity } from "@parley/shared/auth.js";
 import { type ReactionSummary, reactionsOf } from "../storage/messages.js";
-import { listMembersOfRooms, listRoomsOf, listPublicRooms as queryPublicRooms } from "../storage/rooms.js";
+import {
+  listMembersOfRooms,
+  listRoomsOf,
+  listPublicRooms as queryPublicRooms,
+  unreadMentionCounts,
+} from "../storage/rooms.js";
 import type { MemberRow, MessageRow, RoomRow } from "../storage/schema.js";
 import type { DomainDeps } from "./deps.js";
 
@@ -11,6 +16,8 @@ export interface RoomSummaryView {
   lastReadSeq: bigint;
   /** head_seq - last_read_seq: sequence arithmetic, no rows counted. */
   unreadCount: bigint;
+  /** Unread messages from others that mention the caller. */
+  unreadMentionCount: bigint;
 }
 
 /** The caller's rooms, most recently active (newest message, else creation) first. */
@@ -20,12 +27,13 @@ export async function listRooms({ db }: DomainDeps, caller: Identity): Promise<R
     async (tx) => {
       const entries = await listRoomsOf(tx, caller.userId);
       const lastIds = entries.flatMap((e) => (e.lastMessage ? [e.lastMessage.id] : []));
-      const [members, reactions] = await Promise.all([
+      const [members, reactions, mentions] = await Promise.all([
         listMembersOfRooms(
           tx,
           entries.map((e) => e.room.id),
         ),
         reactionsOf(tx, lastIds),
+        unreadMentionCounts(tx, caller.userId, caller.username),
       ]);
       return entries.map((e) => ({
         room: e.room,
@@ -33,6 +41,7 @@ export async function listRooms({ db }: DomainDeps, caller: Identity): Promise<R
         lastMessage: e.lastMessage ? { row: e.lastMessage, reactions: reactions.get(e.lastMessage.id) ?? [] } : null,
         lastReadSeq: e.lastReadSeq,
         unreadCount: e.room.headSeq - e.lastReadSeq,
+        unreadMentionCount: mentions.get(e.room.id) ?? 0n,
       }));
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },

@@ -203,6 +203,33 @@ export async function listRoomsOf(q: Queryable, userId: string): Promise<RoomLis
 }
 
 /**
+ * Per room of `userId`'s, the messages after their read marker from others
+ * that mention `username` (lower-cased, as messages store mentions); rooms
+ * with none are left out. Counted room by room, each a range of
+ * messages_mentions_room_seq_idx from the marker on: the work is the unread
+ * messages that mention anyone, however long the rooms' histories.
+ */
+export async function unreadMentionCounts(
+  q: Queryable,
+  userId: string,
+  username: string,
+): Promise<Map<string, bigint>> {
+  const rows = await q
+    .select({
+      roomId: roomMembers.roomId,
+      // The outer row's columns named in full: drizzle leaves them unqualified in sql, where they would be m's.
+      count: sql<string>`(
+        select count(*) from ${messages} m
+        where m.room_id = room_members.room_id and m.seq > room_members.last_read_seq
+          and cardinality(m.mentions) > 0 and m.mentions @> array[${username.toLowerCase()}]::text[]
+          and m.sender_id <> ${userId})`,
+    })
+    .from(roomMembers)
+    .where(eq(roomMembers.userId, userId));
+  return new Map(rows.filter((r) => r.count !== "0").map((r) => [r.roomId, BigInt(r.count)]));
+}
+
+/**
  * The rooms `userId` is a member of, with their role in each, in room id
  * order, with every one of those rooms' row locks taken (in that order, as
  * every transaction locking several rooms takes them). The roles are read

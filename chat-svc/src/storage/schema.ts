@@ -110,6 +110,8 @@ export const messages = pgTable(
   },
   (t) => [
     unique("messages_room_id_seq_unique").on(t.roomId, t.seq),
+    // Unread mentions per room (ListRooms): only the few messages that mention anyone, by seq.
+    index("messages_mentions_room_seq_idx").on(t.roomId, t.seq).where(sql`cardinality(${t.mentions}) > 0`),
     // The idempotency key of a retried send.
     uniqueIndex("messages_client_message_id_idx")
       .on(t.roomId, t.senderId, t.clientMessageId)

@@ -105,6 +105,7 @@ export function chatService(deps: {
           ...(s.lastMessage ? { lastMessage: messageToProto(s.lastMessage.row, s.lastMessage.reactions) } : {}),
           lastReadSeq: s.lastReadSeq,
           unreadCount: s.unreadCount,
+          unreadMentionCount: s.unreadMentionCount,
         })),
       };
     },

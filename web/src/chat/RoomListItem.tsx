@@ -15,7 +15,7 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
   const last = room.lastMessage;
   const sender = useDisplayName(last?.senderId, last?.senderUsername);
   const unread = Number(room.unreadCount);
-  const mentioned = isMentioned(room, me?.username);
+  const mentioned = isMentioned(room);
   const preview = !last
     ? room.room?.topic || "No messages yet"
     : last.deleted

@@ -22,12 +22,7 @@ export function useRoomName(room: RoomState | undefined): string {
 }
 
 /** Unread messages that mention the user (or any unread in a direct room) call for attention. */
-export function isMentioned(room: RoomState, username: string | undefined): boolean {
+export function isMentioned(room: RoomState): boolean {
   if (room.unreadCount === 0n) return false;
-  if (isDirect(room)) return true;
-  if (!username) return false;
-  const name = username.toLowerCase();
-  const mentions = (m: { seq: bigint; mentions: readonly string[] } | undefined) =>
-    !!m && m.seq > room.lastReadSeq && m.mentions.includes(name);
-  return mentions(room.lastMessage) || room.messages.some(mentions);
+  return isDirect(room) || room.unreadMentionCount > 0n;
 }

@@ -111,3 +111,27 @@ test("measured heights follow a row by key when older rows are put above it", ()
   const m0 = win.items().find((r) => r.key === "m0");
   assert.deepEqual([m0?.index, m0?.start, m0?.end], [5, 250, 370]);
 });
+
+test("rows put above the view (an older page) leave what is in the middle of the view where it was", () => {
+  const { win, box, keys, estimates } = setup(100);
+  box.scrollTop = 1000;
+  win.onScroll();
+  win.settle();
+  // m30 is at the view's middle (1000 + 250 = 1500 = 30 × 50).
+  const older = rows(40, 80);
+  win.setRows([...older.keys.map((k) => `o${k}`), ...keys], [...older.estimates, ...estimates]);
+  win.settle();
+  assert.equal(box.scrollTop, 1000 + 40 * 80);
+  // Rows added below change nothing.
+  win.setRows([...older.keys.map((k) => `o${k}`), ...keys, "n1", "n2"], [...older.estimates, ...estimates, 50, 50]);
+  win.settle();
+  assert.equal(box.scrollTop, 1000 + 40 * 80);
+});
+
+test("start alignment can leave room above the row, for what comes before it", () => {
+  const { win, box } = setup(100);
+  win.scrollToIndex(40, "start", 30);
+  assert.equal(box.scrollTop, 40 * 50 - 30);
+  win.scrollToIndex(0, "start", 30);
+  assert.equal(box.scrollTop, 0, "clamped to the top");
+});

@@ -44,10 +44,16 @@ export class RowWindow {
   private estimates: number[] = [];
   private box: ScrollBox | undefined;
   /** Where a scrollToIndex asked to be; kept (and re-applied as rows are measured) until the user scrolls. */
-  private target: { key: string; align: Align } | undefined;
+  private target: { key: string; align: Align; gap: number } | undefined;
   /** The scrollTop this window set last: a scroll event elsewhere is the user's. */
   private ownTop: number | undefined;
   private pendingShift = 0;
+  /**
+   * The row in the middle of the view when the rows last changed, and how far
+   * below the view's top it started: rows put above it (an older page) must
+   * not move what the user is reading.
+   */
+  private anchor: { key: string; delta: number } | undefined;
   private rendered: [number, number] = [-1, -1];
 
   constructor(
@@ -61,6 +67,12 @@ export class RowWindow {
 
   /** The rows as they are now: keys and height estimates, in order. */
   setRows(keys: string[], estimates: number[]): void {
+    // The first change since the last settle is the one measured against the view as it still is.
+    const box = this.box;
+    if (box && !this.anchor && this.keys.length > 0) {
+      const i = rowAt(this.offsets, this.keys.length, box.scrollTop + box.clientHeight / 2);
+      this.anchor = { key: this.keys[i] as string, delta: (this.offsets[i] as number) - box.scrollTop };
+    }
     this.keys = keys;
     this.estimates = estimates;
     this.layout();
@@ -157,10 +169,11 @@ export class RowWindow {
     this.invalidate(true);
   }
 
-  scrollToIndex(index: number, align: Align): void {
+  /** `gap`: with "start", room left above the row (what comes before it shows). */
+  scrollToIndex(index: number, align: Align, gap = 0): void {
     const key = this.keys[index];
     if (key === undefined) return;
-    this.target = { key, align };
+    this.target = { key, align, gap };
     this.settle();
     this.invalidateIfMoved(false);
   }
@@ -171,16 +184,22 @@ export class RowWindow {
     if (!box) return;
     const shift = this.pendingShift;
     this.pendingShift = 0;
+    const anchor = this.anchor;
+    this.anchor = undefined;
     const target = this.target;
     const index = target ? this.indexOf.get(target.key) : undefined;
-    if (target && index !== undefined) this.setTop(box, this.offsetFor(index, target.align, box.clientHeight));
+    const anchored = anchor ? this.indexOf.get(anchor.key) : undefined;
+    if (target && index !== undefined)
+      this.setTop(box, this.offsetFor(index, target.align, box.clientHeight, target.gap));
+    // Where the anchored row is now says it all: rows measured since moved it too.
+    else if (anchor && anchored !== undefined) this.setTop(box, (this.offsets[anchored] as number) - anchor.delta);
     else if (shift !== 0) this.setTop(box, box.scrollTop + shift);
   }
 
-  private offsetFor(index: number, align: Align, viewport: number): number {
+  private offsetFor(index: number, align: Align, viewport: number, gap: number): number {
     const start = this.offsets[index] as number;
     const end = this.offsets[index + 1] as number;
-    const wanted = align === "start" ? start : align === "end" ? end - viewport : (start + end - viewport) / 2;
+    const wanted = align === "start" ? start - gap : align === "end" ? end - viewport : (start + end - viewport) / 2;
     return Math.max(0, Math.min(wanted, this.totalSize() - viewport));
   }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "messages_mentions_room_seq_idx" ON "messages" USING btree ("room_id","seq") WHERE cardinality("messages"."mentions") > 0;
