@@ -110,8 +110,24 @@ test("a display name copying another person's shows with the @username that tell
   assert.equal(await bobsName.evaluate((e) => e.firstChild?.textContent), carolName);
   assert.equal(await members.locator(".member-handle").count(), 1);
 
+  // A direct room is called after the other person: Bob's shows his @username beside the name he copied, in the
+  // room list and under the room's title.
+  const dm = await api(stack.system, "POST", "/api/chats/direct", { userId: carolId }, bob.token);
+  assert.ok(dm.status === 200 || dm.status === 201, JSON.stringify(dm.json));
+  const dmId = (dm.json.room as { id: string }).id;
+  const sentDm = await api(stack.system, "POST", "/api/chats/messages", { roomId: dmId, text: "psst" }, bob.token);
+  assert.ok(sentDm.status === 200 || sentDm.status === 201, JSON.stringify(sentDm.json));
+  const dmRow = page.locator(`a.room-item[href="/rooms/${dmId}"]`);
+  await see(dmRow);
+  await see(dmRow.locator(".message-handle"));
+  assert.equal(await dmRow.locator(".message-handle").textContent(), `@${bob.username} · `);
+  await dmRow.click();
+  await see(page.locator(".room-title").getByText(`@${bob.username}`));
+
   const dir = process.env.SCREENSHOT_DIR;
   if (dir) {
+    await page.goto(`${stack.system.edgeUrl}/rooms/${roomId}`);
+    await see(timeline(page).getByText("I am the real Carol"));
     await page.screenshot({ path: join(dir, "names-1280-light.png") });
     const phone = await stack.browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
     const state = await stack.context.storageState();

@@ -3,7 +3,7 @@ import { lazy, Suspense, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { useLeaveRoom } from "../data/queries.js";
 import { ArrowLeftIcon, MembersIcon } from "../ui/icons.js";
-import { isDirect, useRoomName } from "./room-names.js";
+import { isDirect, useDirectHandle, useRoomName } from "./room-names.js";
 
 const RoomSettingsDialog = lazy(() => import("./RoomSettingsDialog.js"));
 
@@ -19,6 +19,7 @@ export function RoomHeader({
   onToggleMembers: () => void;
 }) {
   const name = useRoomName(room);
+  const handle = useDirectHandle(room);
   const [settings, setSettings] = useState(false);
   const leave = useLeaveRoom();
   const [, navigate] = useLocation();
@@ -35,7 +36,11 @@ export function RoomHeader({
           {direct ? "" : <span aria-hidden="true"># </span>}
           {name}
         </h1>
-        {room.room?.topic && <p className="room-topic">{room.room.topic}</p>}
+        {direct && handle ? (
+          <p className="room-topic">@{handle}</p>
+        ) : (
+          room.room?.topic && <p className="room-topic">{room.room.topic}</p>
+        )}
       </div>
       <div className="room-header-actions">
         <button type="button" aria-pressed={membersShown} onClick={onToggleMembers}>

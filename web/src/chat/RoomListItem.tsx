@@ -4,11 +4,12 @@ import { useDisplayName, useProfile } from "../data/queries.js";
 import { useMe, useParley } from "../data/use-parley.js";
 import { Avatar } from "../ui/Avatar.js";
 import { shortTime } from "../ui/time.js";
-import { isDirect, isMentioned, useDirectPeer, useRoomName } from "./room-names.js";
+import { isDirect, isMentioned, useDirectHandle, useDirectPeer, useRoomName } from "./room-names.js";
 
 export function RoomListItem({ room, current }: { room: RoomState; current: boolean }) {
   const me = useMe();
   const name = useRoomName(room);
+  const handle = useDirectHandle(room);
   const peer = useDirectPeer(room);
   const peerProfile = useProfile(peer);
   const online = useParley((s) => (peer ? s.presence.get(peer) : undefined));
@@ -20,7 +21,11 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
     ? room.room?.topic || "No messages yet"
     : last.deleted
       ? "Message deleted"
-      : `${last.senderId === me?.id ? "You" : sender}: ${last.text}`;
+      : last.senderId === me?.id
+        ? `You: ${last.text}`
+        : isDirect(room)
+          ? last.text
+          : `${sender}: ${last.text}`;
   const unreadLabel = unread > 0 ? `, ${unread} unread${mentioned ? ", mentions you" : ""}` : "";
 
   return (
@@ -46,7 +51,11 @@ export function RoomListItem({ room, current }: { room: RoomState; current: bool
             {last && <time className="room-time">{shortTime(last.createdAt)}</time>}
           </span>
           <span className="room-item-bottom">
-            <span className="room-preview">{preview}</span>
+            <span className="room-preview">
+              {/* First on the line, where an ellipsis cannot cut it: the name above may copy someone else's. */}
+              {handle && <span className="message-handle">@{handle} · </span>}
+              {preview}
+            </span>
             {unread > 0 && (
               <span className={`badge${mentioned ? " mention" : ""}`} aria-hidden="true">
                 {mentioned && !isDirect(room) ? "@ " : ""}

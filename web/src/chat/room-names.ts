@@ -1,6 +1,6 @@
 import type { RoomState } from "@parley/client";
 import { RoomKind } from "@parley/proto/chat/v1/chat_pb.js";
-import { useDisplayName } from "../data/queries.js";
+import { handleBeside, useDisplayName, useProfile } from "../data/queries.js";
 import { useMe } from "../data/use-parley.js";
 
 export const isDirect = (room: RoomState | undefined) => room?.room?.kind === RoomKind.DIRECT;
@@ -19,6 +19,17 @@ export function useRoomName(room: RoomState | undefined): string {
   const peerName = useDisplayName(peer, "Direct message");
   if (!room?.room) return "Loading…";
   return isDirect(room) ? peerName : room.room.name || "Untitled room";
+}
+
+/**
+ * A direct room's other person's @username when their display name differs
+ * from it: the name alone could copy someone else's.
+ */
+export function useDirectHandle(room: RoomState | undefined): string | undefined {
+  const peer = useDirectPeer(room);
+  const name = useDisplayName(peer, "");
+  const username = useProfile(peer)?.username;
+  return peer ? handleBeside(name, username) : undefined;
 }
 
 /** Unread messages that mention the user (or any unread in a direct room) call for attention. */
