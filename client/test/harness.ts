@@ -183,7 +183,9 @@ export async function assertMatchesServer(
     async () => {
       head = (await chats.getRoomHead({ roomId })).headEventSeq;
       const state = room(c, roomId);
-      return state.status === "live" && state.eventSeq === head;
+      // send() resolves once the message is queued, not stored: one still in the outbox would land after the
+      // fetch below (seen in CI as "event cursor 14n !== 13n").
+      return state.status === "live" && state.pending.length === 0 && state.eventSeq === head;
     },
     20_000,
     () => {
