@@ -154,6 +154,8 @@ async function main(browser: Browser): Promise<void> {
   await a.setViewportSize({ width: 390, height: 844 });
   await a.goto(`${app}/`);
   await a.getByRole("navigation", { name: "Rooms" }).waitFor();
+  // shoot() leaves the page in the last scheme it took (dark).
+  await a.emulateMedia({ colorScheme: "light" });
   await a.screenshot({ path: `${out}13-home-phone-light.png` });
   await a.emulateMedia({ colorScheme: "dark" });
   await a.screenshot({ path: `${out}13-home-phone-dark.png` });
