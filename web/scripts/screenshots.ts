@@ -71,9 +71,12 @@ async function main(browser: Browser): Promise<void> {
   pages = [a, b];
   for (const p of [a, b]) p.on("console", (m) => m.type() === "error" && console.log(`console: ${m.text()}`));
 
+  // Each page load first asks whether a session is alive ("Loading…"): shot once the form is there.
   await a.goto(`${app}/login`);
+  await a.getByRole("button", { name: "Log in" }).waitFor();
   await shoot(a, "01-login");
   await a.goto(`${app}/signup`);
+  await a.getByRole("button", { name: "Sign up" }).waitFor();
   await shoot(a, "02-signup");
   await signUp(b, bob.email, bob.username);
   await a.goto(`${app}/signup`);
