@@ -9,7 +9,7 @@ export {
   refreshTokenStrategy,
   type TokenGrant,
 } from "./auth.js";
-export type { BackoffOptions } from "./backoff.js";
+export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
 export { createParleyClient, type ParleyClient, type ParleyClientOptions, type ParleySnapshot } from "./client.js";
 export type { ConnectionState, ConnectionStatus, WebSocketConstructor, WebSocketLike } from "./connection.js";
 export { type CrossTabRefreshOptions, type LockManagerLike, refreshAcrossTabs } from "./cross-tab-refresh.js";

@@ -6,6 +6,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   createAuth,
+  createBackoff,
   createIndexedDbOutboxStore,
   createMemoryOutboxStore,
   createParleyClient,
@@ -141,11 +142,9 @@ async function beginOffline(userId: string): Promise<void> {
   await client.start();
 }
 
-const RESUME_FIRST_MS = 1_000;
-const RESUME_MAX_MS = 30_000;
-
 function retryResume(client: ParleyClient): void {
-  let delay = RESUME_FIRST_MS;
+  // Jittered, from about 1 s up to 30 s: the SDK's own backoff, as its socket uses.
+  const backoff = createBackoff({ baseMs: 1_000, maxMs: 30_000 });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
     clearTimeout(timer);
@@ -157,16 +156,15 @@ function retryResume(client: ParleyClient): void {
     // token(): a refresh while resuming, the token once someone else's refresh got it, undefined once refused.
     auth.token().then(stop, (err: unknown) => {
       if (isRefused(err)) return stop();
-      timer = setTimeout(attempt, delay);
-      delay = Math.min(delay * 2, RESUME_MAX_MS);
+      timer = setTimeout(attempt, backoff.next());
     });
   };
   function now(): void {
-    delay = RESUME_FIRST_MS;
+    backoff.reset();
     attempt();
   }
   window.addEventListener("online", now);
-  timer = setTimeout(attempt, delay);
+  timer = setTimeout(attempt, backoff.next());
 }
 
 function end(reason?: string): void {
