@@ -122,6 +122,11 @@ export default defineConfig({
         find: "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js",
         replacement: fileURLToPath(new URL("./src/data/validate-descriptor-stub.ts", import.meta.url)),
       },
+      {
+        // Our predefined rules extend validate.proto's StringRules, which the stub above does not have.
+        find: /^.*\/rules\/v1\/rules_pb\.js$/,
+        replacement: fileURLToPath(new URL("./src/data/validate-descriptor-stub.ts", import.meta.url)),
+      },
     ],
   },
   server: { proxy },

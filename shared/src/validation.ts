@@ -2,13 +2,15 @@
  * Input validation from the constraints declared in proto (protovalidate).
  * One validator per process: it caches compiled rules per message type.
  */
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { createRegistry, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
 import { Code, type ConnectError } from "@connectrpc/connect";
+import { file_parley_rules_v1_rules } from "@parley/proto/rules/v1/rules_pb.js";
 import { appError } from "./errors.js";
 
-const validator = createValidator();
+// Our predefined rules (proto/parley/rules) must be known to the validator, which refuses rules it cannot resolve.
+const validator = createValidator({ registry: createRegistry(file_parley_rules_v1_rules) });
 
 /**
  * Violation messages quote the rule's own value; the one rule whose value is
